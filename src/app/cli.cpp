@@ -1,0 +1,145 @@
+#include "app/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+
+#include "app/project.h"
+
+namespace doppel::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* k_about =
+    "Doppel: a digital twin engine. It keeps a live, queryable replica of physical assets,\n"
+    "modelled in DTDL. Run `doppel COMMAND --help` for the options of each command.";
+
+void print_model_list(const model::model_registry& registry, std::ostream& out) {
+  for (const model::interface* i : registry.list()) {
+    std::size_t own = i->own_contents.size();
+    out << i->id << "  (DTDL v" << static_cast<int>(i->version) << ", " << own << " own + "
+        << (i->contents.size() - own) << " inherited contents)";
+    auto deps = registry.dependencies(i->id);
+    if (!deps.empty()) {
+      out << "\n    depends on:";
+      for (const auto& d : deps) out << " " << d;
+    }
+    out << "\n";
+  }
+}
+
+int cmd_validate(const std::vector<std::string>& paths, const std::string& format, bool list, std::ostream& out) {
+  std::vector<fs::path> ps(paths.begin(), paths.end());
+  model::model_registry registry;
+  project_report r = load_projects(classify_paths(ps), registry);
+  if (format == "json") {
+    nlohmann::json j;
+    j["ok"] = r.ok();
+    j["modelFiles"] = r.model_files;
+    j["interfaces"] = r.interfaces;
+    j["errors"] = nlohmann::json::parse(model::to_json(r.model_errors));
+    for (const auto& e : r.config_errors) {
+      j["errors"].push_back({{"file", e.file}, {"path", ""}, {"line", e.line}, {"column", e.column},
+                             {"message", e.message}, {"hint", ""}});
+    }
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return r.ok() ? 0 : 1;
+  }
+  for (const auto& e : r.errors) out << e << "\n";
+  if (!r.ok()) {
+    out << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors") << " found in " << r.model_files
+        << " model file(s); nothing was loaded\n";
+    return 1;
+  }
+  if (list) print_model_list(registry, out);
+  out << "ok: " << r.interfaces << " interface(s) in " << r.model_files << " model file(s) are valid\n";
+  return 0;
+}
+
+int cmd_serve(const std::string& dir, std::ostream& out) {
+  model::model_registry registry;
+  validate_targets t;
+  t.projects.push_back(dir);
+  std::vector<project_config> configs;
+  project_report r = load_projects(t, registry, &configs);
+  for (const auto& e : r.errors) out << e << "\n";
+  if (!r.ok()) {
+    out << "doppel serve: the project has " << r.errors.size() << " error(s); fix them and run again\n";
+    return 1;
+  }
+  const project_config& cfg = configs.front();
+  out << "project " << cfg.name << ": " << r.interfaces << " interface(s) from " << r.model_files
+      << " model file(s) loaded and valid\n";
+  print_model_list(registry, out);
+  out << "note: this build of Doppel loads and checks projects; the twin graph and its API are not "
+         "in it yet, so there is nothing to serve\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{k_about, "doppel"};
+  app.set_version_flag("--version", std::string("doppel ") + DOPPEL_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  std::string init_dir, init_name;
+  auto* init = app.add_subcommand("init", "Create a project folder with doppel.yaml, models/ and twins/");
+  init->add_option("DIR", init_dir, "Folder to create the project in (created if missing)")->required();
+  init->add_option("--name", init_name, "Project name (default: the folder's name)");
+
+  std::vector<std::string> validate_paths;
+  std::string format = "text";
+  bool list = false;
+  auto* validate = app.add_subcommand(
+      "validate",
+      "Check projects (folders with doppel.yaml) and DTDL model files or folders. All models given are\n"
+      "loaded together, so references may cross files. Exit 0 when valid, 1 with every error listed.");
+  validate->add_option("PATH", validate_paths, "Project folder, doppel.yaml, model file or folder of models")
+      ->required();
+  validate->add_option("--format", format, "Output: text (default) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  validate->add_flag("--list", list, "After a successful check, list each interface and what it depends on");
+
+  std::string serve_dir;
+  auto* serve = app.add_subcommand("serve", "Load a project and report what it holds (the API arrives with the twin graph)");
+  serve->add_option("DIR", serve_dir, "Project folder (holding doppel.yaml)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e, out, err);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (*init) {
+    std::string name = init_name.empty() ? fs::absolute(init_dir).lexically_normal().filename().string() : init_name;
+    if (name.empty()) name = fs::absolute(init_dir).lexically_normal().parent_path().filename().string();
+    config_result check = parse_config(default_config_text(name), "--name");
+    if (!check.ok()) {
+      err << "doppel init: invalid project name " << name
+          << ": use 1-64 letters, digits, '.', '_' or '-' (pass --name)\n";
+      return 2;
+    }
+    std::string problem = init_project(init_dir, name);
+    if (!problem.empty()) {
+      err << "doppel init: " << problem << "\n";
+      return 1;
+    }
+    out << "created project " << name << " in " << init_dir << "\n"
+        << "  " << (fs::path(init_dir) / "doppel.yaml").string() << "\n"
+        << "  " << (fs::path(init_dir) / "models" / "device.json").string() << "\n"
+        << "  " << (fs::path(init_dir) / "twins").string() << "/\n"
+        << "next: doppel validate " << init_dir << "\n";
+    return 0;
+  }
+  if (*validate) return cmd_validate(validate_paths, format, list, out);
+  if (*serve) return cmd_serve(serve_dir, out);
+  return 2;
+}
+
+}  // namespace doppel::app

@@ -1,0 +1,52 @@
+// doppel.yaml: the project file. Parsed with yaml-cpp and checked strictly: an unknown key, a
+// wrong type or a bad value is an error naming file:line:column and what to write instead.
+// Called by the CLI (validate, serve) at start; pure function of the text, safe for concurrent use.
+//
+// Format (docs/project.md):
+//   name: pump-station        # required; letters, digits, '.', '_', '-'
+//   description: "..."        # optional
+//   models: [models]          # optional; folders or files of DTDL models, relative to the project
+//   twins: [twins]            # optional; folders of twin declarations, relative to the project
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace doppel::app {
+
+struct config_error {
+  std::string file;
+  std::uint32_t line = 0;    // 1-based; 0 when unknown
+  std::uint32_t column = 0;  // 1-based
+  std::string message;       // what is wrong and how to fix it
+};
+
+struct project_config {
+  std::string name;
+  std::string description;
+  std::vector<std::string> models{"models"};  // default: models/
+  std::vector<std::string> twins{"twins"};    // default: twins/
+};
+
+struct config_result {
+  project_config config;
+  std::vector<config_error> errors;  // empty when the config is valid
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses doppel.yaml text; `file` is only used to label errors.
+config_result parse_config(std::string_view text, const std::string& file);
+
+// Reads and parses DIR/doppel.yaml.
+config_result load_config(const std::filesystem::path& project_dir);
+
+// "file:line:column: error: message"
+std::string format(const config_error& e);
+
+// The doppel.yaml that `doppel init` writes.
+std::string default_config_text(std::string_view name);
+
+}  // namespace doppel::app

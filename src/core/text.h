@@ -1,0 +1,27 @@
+// Small text helpers shared by every layer: reading whole files, quoting for messages,
+// UTF-8 length. Pure functions; safe for concurrent use.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace doppel {
+
+// Reads the whole file as bytes. io_error names the path and the OS reason.
+result<std::string> read_file(const std::filesystem::path& path);
+
+// Writes bytes to path, replacing it. io_error names the path and the OS reason.
+status write_file(const std::filesystem::path& path, std::string_view bytes);
+
+// The number of Unicode code points in valid UTF-8 text (continuation bytes are not counted).
+std::size_t utf8_length(std::string_view text);
+
+// `text` in double quotes with control characters and quotes escaped, cut to max_len code
+// points with an ellipsis: for putting user input into error messages safely.
+std::string quote(std::string_view text, std::size_t max_len = 80);
+
+}  // namespace doppel

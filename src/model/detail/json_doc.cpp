@@ -1,0 +1,238 @@
+#include "model/detail/json_doc.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include <unordered_set>
+
+namespace doppel::model::detail {
+
+const jnode* jnode::find(std::string_view key) const {
+  for (const auto& [k, v] : members) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+std::string_view kind_name(jnode::kind k) {
+  switch (k) {
+    case jnode::kind::null: return "null";
+    case jnode::kind::boolean: return "boolean";
+    case jnode::kind::integer: return "integer";
+    case jnode::kind::number: return "number";
+    case jnode::kind::string: return "string";
+    case jnode::kind::array: return "array";
+    case jnode::kind::object: return "object";
+  }
+  return "value";
+}
+
+namespace {
+
+// Maps byte offsets to line:column. Offsets only grow during a parse, so it walks forward.
+class position_tracker {
+ public:
+  explicit position_tracker(std::string_view text) : text_(text) {}
+
+  std::pair<std::uint32_t, std::uint32_t> at(std::size_t offset) {
+    if (offset > text_.size()) offset = text_.size();
+    if (offset < pos_) {  // only on error paths; restart
+      pos_ = 0;
+      line_ = 1;
+      line_start_ = 0;
+    }
+    for (; pos_ < offset; ++pos_) {
+      if (text_[pos_] == '\n') {
+        ++line_;
+        line_start_ = pos_ + 1;
+      }
+    }
+    return {line_, static_cast<std::uint32_t>(offset - line_start_ + 1)};
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::uint32_t line_ = 1;
+  std::size_t line_start_ = 0;
+};
+
+// Builds the tree. RapidJSON reports each token after consuming it; the token's first byte
+// is the first byte after the previous token that is not whitespace, ':' or ','.
+class builder {
+ public:
+  builder(std::string_view text, const rapidjson::StringStream& stream, std::uint32_t max_depth)
+      : text_(text), stream_(stream), tracker_(text), max_depth_(max_depth) {}
+
+  bool Null() { return add_value(jnode::kind::null); }
+  bool Bool(bool b) {
+    jnode* n = add_value_node(jnode::kind::boolean);
+    if (!n) return false;
+    n->boolean = b;
+    return true;
+  }
+  bool Int(int i) { return Int64(i); }
+  bool Uint(unsigned u) { return Int64(u); }
+  bool Int64(std::int64_t i) {
+    jnode* n = add_value_node(jnode::kind::integer);
+    if (!n) return false;
+    n->integer = i;
+    n->number = static_cast<double>(i);
+    return true;
+  }
+  bool Uint64(std::uint64_t u) {
+    if (u <= static_cast<std::uint64_t>(INT64_MAX)) return Int64(static_cast<std::int64_t>(u));
+    return Double(static_cast<double>(u));
+  }
+  bool Double(double d) {
+    jnode* n = add_value_node(jnode::kind::number);
+    if (!n) return false;
+    n->number = d;
+    return true;
+  }
+  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+  bool String(const char* s, rapidjson::SizeType len, bool) {
+    jnode* n = add_value_node(jnode::kind::string);
+    if (!n) return false;
+    n->text.assign(s, len);
+    return true;
+  }
+  bool StartObject() {
+    jnode* n = add_value_node(jnode::kind::object);
+    if (!n) return false;
+    return push(n);
+  }
+  bool Key(const char* s, rapidjson::SizeType len, bool) {
+    std::size_t start = token_start();
+    last_end_ = stream_.Tell();
+    jnode* obj = stack_.back().node;
+    std::string key(s, len);
+    auto& seen = stack_.back().keys;
+    if (!seen.insert(key).second) {
+      auto [l, c] = tracker_.at(start);
+      error_ = {"duplicate key " + key + " in one object; each key may appear once", l, c};
+      return false;
+    }
+    obj->members.emplace_back(std::move(key), jnode{});
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) { return pop(); }
+  bool StartArray() {
+    jnode* n = add_value_node(jnode::kind::array);
+    if (!n) return false;
+    return push(n);
+  }
+  bool EndArray(rapidjson::SizeType) { return pop(); }
+
+  std::unique_ptr<jnode> take_root() { return std::move(root_); }
+  const json_error& error() const { return error_; }
+  position_tracker& tracker() { return tracker_; }
+
+ private:
+  struct frame {
+    jnode* node;
+    std::unordered_set<std::string> keys;
+  };
+
+  std::size_t token_start() {
+    std::size_t p = last_end_;
+    while (p < text_.size()) {
+      char c = text_[p];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':' || c == ',') {
+        ++p;
+      } else {
+        break;
+      }
+    }
+    return p;
+  }
+
+  bool add_value(jnode::kind k) { return add_value_node(k) != nullptr; }
+
+  jnode* add_value_node(jnode::kind k) {
+    std::size_t start = token_start();
+    last_end_ = stream_.Tell();
+    jnode* n;
+    if (stack_.empty()) {
+      root_ = std::make_unique<jnode>();
+      n = root_.get();
+    } else {
+      jnode* parent = stack_.back().node;
+      if (parent->type == jnode::kind::array) {
+        parent->items.emplace_back();
+        n = &parent->items.back();
+      } else {
+        n = &parent->members.back().second;
+      }
+    }
+    n->type = k;
+    n->offset = static_cast<std::uint32_t>(start);
+    n->end = static_cast<std::uint32_t>(last_end_);
+    auto [l, c] = tracker_.at(start);
+    n->line = l;
+    n->column = c;
+    return n;
+  }
+
+  bool push(jnode* n) {
+    if (stack_.size() >= max_depth_) {
+      error_ = {"JSON nested deeper than " + std::to_string(max_depth_) + " levels", n->line, n->column};
+      return false;
+    }
+    stack_.push_back({n, {}});
+    return true;
+  }
+
+  bool pop() {
+    last_end_ = stream_.Tell();
+    stack_.back().node->end = static_cast<std::uint32_t>(last_end_);
+    stack_.pop_back();
+    return true;
+  }
+
+  std::string_view text_;
+  const rapidjson::StringStream& stream_;
+  position_tracker tracker_;
+  std::uint32_t max_depth_;
+  std::size_t last_end_ = 0;
+  std::vector<frame> stack_;
+  std::unique_ptr<jnode> root_;
+  json_error error_;
+};
+
+}  // namespace
+
+json_parse_result parse_json(std::string_view text, std::uint32_t max_depth) {
+  // RapidJSON's StringStream reads up to a NUL byte; a copy guarantees one at the end, and an
+  // embedded NUL is reported as trailing garbage at its position rather than silently ignored.
+  std::string buf(text);
+  rapidjson::StringStream stream(buf.c_str());
+  builder b(text, stream, max_depth);
+  rapidjson::Reader reader;
+  constexpr unsigned flags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag |
+                             rapidjson::kParseIterativeFlag;
+  rapidjson::ParseResult ok = reader.Parse<flags>(stream, b);
+  json_parse_result out;
+  if (!ok) {
+    if (!b.error().message.empty()) {
+      out.error = b.error();
+    } else {
+      auto [l, c] = b.tracker().at(ok.Offset());
+      out.error = {std::string("invalid JSON: ") + rapidjson::GetParseError_En(ok.Code()), l, c};
+    }
+    return out;
+  }
+  // kParseStopWhenDoneFlag stops after the root; anything but whitespace after it is an error.
+  std::size_t p = stream.Tell();
+  while (p < text.size() && (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' || text[p] == '\r')) ++p;
+  if (p < text.size()) {
+    auto [l, c] = b.tracker().at(p);
+    out.error = {"unexpected content after the end of the JSON document", l, c};
+    return out;
+  }
+  out.root = b.take_root();
+  if (!out.root) out.error = {"empty document: expected a JSON object or array", 1, 1};
+  return out;
+}
+
+}  // namespace doppel::model::detail
