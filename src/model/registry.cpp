@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 #include "core/text.h"
 #include "model/detail/builder.h"
@@ -30,7 +31,16 @@ load_report model_registry::load(std::vector<source> sources) {
   detail::arena batch;
   detail::id_table new_ids;
   detail::build_batch(sources, impl_->options, impl_->ids, batch, new_ids, report);
-  if (!report.ok()) return report;  // all-or-nothing: the batch is dropped with its elements
+  if (!report.ok()) {
+    // Reading order: by file as given, then by position. The batch is dropped with its elements.
+    std::map<std::string_view, std::size_t> file_order;
+    for (std::size_t i = 0; i < sources.size(); ++i) file_order.emplace(sources[i].name, i);
+    std::stable_sort(report.errors.begin(), report.errors.end(), [&](const diagnostic& a, const diagnostic& b) {
+      auto fa = file_order[a.file], fb = file_order[b.file];
+      return std::tie(fa, a.line, a.column) < std::tie(fb, b.line, b.column);
+    });
+    return report;
+  }
   for (const auto& i : batch.interfaces) impl_->interfaces.emplace(i->id, i.get());
   report.interfaces = batch.interfaces.size();
   impl_->ids.merge(new_ids);

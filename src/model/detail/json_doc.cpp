@@ -29,6 +29,23 @@ std::string_view kind_name(jnode::kind k) {
 
 namespace {
 
+// A NUL-terminated input stream. RapidJSON copies streams that declare copyOptimization (as its
+// own StringStream does) into locals while it reads a token, so their Tell() lags behind during
+// handler calls; this one is read in place, so Tell() is exact when a handler runs.
+struct tracked_stream {
+  using Ch = char;
+  const char* begin;
+  const char* cur;
+
+  Ch Peek() const { return *cur; }
+  Ch Take() { return *cur++; }
+  std::size_t Tell() const { return static_cast<std::size_t>(cur - begin); }
+  Ch* PutBegin() { return nullptr; }
+  void Put(Ch) {}
+  void Flush() {}
+  std::size_t PutEnd(Ch*) { return 0; }
+};
+
 // Maps byte offsets to line:column. Offsets only grow during a parse, so it walks forward.
 class position_tracker {
  public:
@@ -61,7 +78,7 @@ class position_tracker {
 // is the first byte after the previous token that is not whitespace, ':' or ','.
 class builder {
  public:
-  builder(std::string_view text, const rapidjson::StringStream& stream, std::uint32_t max_depth)
+  builder(std::string_view text, const tracked_stream& stream, std::uint32_t max_depth)
       : text_(text), stream_(stream), tracker_(text), max_depth_(max_depth) {}
 
   bool Null() { return add_value(jnode::kind::null); }
@@ -191,7 +208,7 @@ class builder {
   }
 
   std::string_view text_;
-  const rapidjson::StringStream& stream_;
+  const tracked_stream& stream_;
   position_tracker tracker_;
   std::uint32_t max_depth_;
   std::size_t last_end_ = 0;
@@ -203,14 +220,13 @@ class builder {
 }  // namespace
 
 json_parse_result parse_json(std::string_view text, std::uint32_t max_depth) {
-  // RapidJSON's StringStream reads up to a NUL byte; a copy guarantees one at the end, and an
+  // The stream reads up to a NUL byte; a copy guarantees one at the end, and an
   // embedded NUL is reported as trailing garbage at its position rather than silently ignored.
   std::string buf(text);
-  rapidjson::StringStream stream(buf.c_str());
+  tracked_stream stream{buf.c_str(), buf.c_str()};
   builder b(text, stream, max_depth);
   rapidjson::Reader reader;
-  constexpr unsigned flags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag |
-                             rapidjson::kParseIterativeFlag;
+  constexpr unsigned flags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag;
   rapidjson::ParseResult ok = reader.Parse<flags>(stream, b);
   json_parse_result out;
   if (!ok) {
