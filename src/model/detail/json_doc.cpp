@@ -168,7 +168,9 @@ class builder {
 
   jnode* add_value_node(jnode::kind k) {
     std::size_t start = token_start();
-    last_end_ = stream_.Tell();
+    // The iterative reader calls StartObject/StartArray before it consumes the bracket, but
+    // scalar handlers after the scalar; so a bracket ends one byte after its start.
+    last_end_ = (k == jnode::kind::object || k == jnode::kind::array) ? start + 1 : stream_.Tell();
     jnode* n;
     if (stack_.empty()) {
       root_ = std::make_unique<jnode>();
@@ -201,7 +203,8 @@ class builder {
   }
 
   bool pop() {
-    last_end_ = stream_.Tell();
+    // Called before the closing bracket is consumed: it is the next token.
+    last_end_ = token_start() + 1;
     stack_.back().node->end = static_cast<std::uint32_t>(last_end_);
     stack_.pop_back();
     return true;
