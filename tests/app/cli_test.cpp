@@ -1,0 +1,226 @@
+// Runs the real `doppel` binary, as a user would, and checks its output and exit codes.
+#include "app/cli.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace doppel::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct run_result {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+run_result run(const std::vector<std::string>& args) {
+  std::string cmd = shell_quote(DOPPEL_BINARY);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  cmd += " 2>&1";
+  run_result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class temp_dir {
+ public:
+  temp_dir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("doppel-cli-test-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void replace_in_file(const fs::path& p, const std::string& from, const std::string& to) {
+  std::string text = read(p);
+  auto pos = text.find(from);
+  ASSERT_NE(pos, std::string::npos) << from << " not in " << p;
+  text.replace(pos, from.size(), to);
+  std::ofstream(p) << text;
+}
+
+const fs::path k_example = fs::path(DOPPEL_SOURCE_DIR) / "examples" / "pump-station";
+
+TEST(Cli, HelpListsEveryCommand) {
+  auto r = run({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* cmd : {"init", "validate", "serve", "--version"}) {
+    EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << "\n" << r.output;
+  }
+  for (const char* sub : {"init", "validate", "serve"}) {
+    auto h = run({sub, "--help"});
+    EXPECT_EQ(h.code, 0) << sub;
+    EXPECT_NE(h.output.find("Usage: doppel " + std::string(sub)), std::string::npos) << h.output;
+  }
+}
+
+TEST(Cli, Version) {
+  auto r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.output, std::string("doppel ") + DOPPEL_VERSION + "\n");
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({}).code, 2);
+  EXPECT_EQ(run({"frobnicate"}).code, 2);
+  EXPECT_EQ(run({"validate"}).code, 2);
+  EXPECT_EQ(run({"validate", "--format", "xml", "x"}).code, 2);
+}
+
+TEST(Cli, ExampleProjectIsValid) {
+  auto r = run({"validate", k_example.string(), "--list"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("ok: 6 interface(s) in 5 model file(s) are valid"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("dtmi:doppel:example:Pump;1  (DTDL v3, 13 own + 5 inherited contents)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("depends on: dtmi:doppel:example:Asset;1 dtmi:doppel:example:Motor;1"), std::string::npos);
+}
+
+TEST(Cli, BrokenCopyGivesPreciseErrors) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "broken";
+  fs::copy(k_example, proj, fs::copy_options::recursive);
+  replace_in_file(proj / "models" / "pump.json", R"("unit": "bar" },)", R"("unit": "kelvin" },)");
+  replace_in_file(proj / "models" / "pump.json", R"("schema": "dtmi:doppel:example:Motor;1")",
+                  R"("schema": "dtmi:doppel:example:Motr;1")");
+  replace_in_file(proj / "models" / "station.json", R"("maxMultiplicity": 20)", R"("maxMultiplicity": 0)");
+  replace_in_file(proj / "models" / "asset.json", R"("schema": "date")", R"("schema": "datetime")");
+  auto r = run({"validate", proj.string()});
+  EXPECT_EQ(r.code, 1) << r.output;
+  std::string models = (proj / "models").string();
+  EXPECT_NE(r.output.find(models + "/asset.json:10:61: error: unknown schema \"datetime\" [at $.contents[2].schema]"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(models + "/pump.json:8:100: error: unit \"kelvin\" is not a unit of PressureUnit"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("hint: use one of: bar, "), std::string::npos);
+  EXPECT_NE(r.output.find(models + "/pump.json:20:56: error: Component schema names \"dtmi:doppel:example:Motr;1\""),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(models + "/station.json:34:28: error: maxMultiplicity must be at least 1 "
+                                   "[at $[1].contents[1].maxMultiplicity]"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("4 errors found in 5 model file(s); nothing was loaded"), std::string::npos) << r.output;
+}
+
+TEST(Cli, JsonOutput) {
+  temp_dir tmp;
+  std::ofstream(tmp.path() / "bad.json") << R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:x:A;1",
+  "@type": "Interface", "contents": [{"@type": "Telemetry", "name": "1bad", "schema": "double"}]})";
+  auto r = run({"validate", "--format", "json", (tmp.path() / "bad.json").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("\"ok\": false"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"path\": \"$.contents[0].name\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"line\": 2"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BadConfigIsReportedWithPosition) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "p";
+  fs::copy(k_example, proj, fs::copy_options::recursive);
+  std::ofstream(proj / "doppel.yaml") << "name: p\nmodles: [models]\n";
+  auto r = run({"validate", proj.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find((proj / "doppel.yaml").string() + ":2:1: error: unknown key \"modles\""), std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, InitThenValidateThenServe) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "new-plant";
+  auto init = run({"init", proj.string()});
+  EXPECT_EQ(init.code, 0) << init.output;
+  EXPECT_TRUE(fs::exists(proj / "doppel.yaml"));
+  EXPECT_TRUE(fs::is_directory(proj / "models"));
+  EXPECT_TRUE(fs::is_directory(proj / "twins"));
+  EXPECT_NE(read(proj / "doppel.yaml").find("name: new-plant"), std::string::npos);
+  auto v = run({"validate", proj.string()});
+  EXPECT_EQ(v.code, 0) << v.output;
+  EXPECT_NE(v.output.find("ok: 1 interface(s)"), std::string::npos);
+  auto again = run({"init", proj.string()});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.output.find("already exists"), std::string::npos);
+  auto s = run({"serve", proj.string()});
+  EXPECT_EQ(s.code, 0) << s.output;
+  EXPECT_NE(s.output.find("project new-plant: 1 interface(s) from 1 model file(s) loaded and valid"), std::string::npos)
+      << s.output;
+}
+
+TEST(Cli, InitRejectsBadName) {
+  temp_dir tmp;
+  auto r = run({"init", (tmp.path() / "x").string(), "--name", "bad name!"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(fs::exists(tmp.path() / "x" / "doppel.yaml"));
+}
+
+TEST(Cli, ModelsAcrossFilesInAnyOrder) {
+  temp_dir tmp;
+  // b.json extends a.json's interface; passing b first must work as well as a first.
+  std::ofstream(tmp.path() / "a.json") << R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:x:A;1",
+    "@type": "Interface", "contents": [{"@type": "Property", "name": "p", "schema": "string"}]})";
+  std::ofstream(tmp.path() / "b.json") << R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:x:B;1",
+    "@type": "Interface", "extends": "dtmi:x:A;1"})";
+  auto ab = run({"validate", (tmp.path() / "a.json").string(), (tmp.path() / "b.json").string()});
+  auto ba = run({"validate", (tmp.path() / "b.json").string(), (tmp.path() / "a.json").string()});
+  EXPECT_EQ(ab.code, 0) << ab.output;
+  EXPECT_EQ(ba.code, 0) << ba.output;
+  auto only_b = run({"validate", (tmp.path() / "b.json").string()});
+  EXPECT_EQ(only_b.code, 1);
+  EXPECT_NE(only_b.output.find("extends names \"dtmi:x:A;1\", which is not defined"), std::string::npos)
+      << only_b.output;
+}
+
+TEST(Cli, MissingPath) {
+  auto r = run({"validate", "/nonexistent/models"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("/nonexistent/models: error: no such file or folder"), std::string::npos) << r.output;
+}
+
+TEST(Cli, InProcessRunMatchesBinary) {
+  std::ostringstream out, err;
+  const char* argv[] = {"doppel", "--version"};
+  EXPECT_EQ(run_cli(2, argv, out, err), 0);
+  EXPECT_EQ(out.str(), std::string("doppel ") + DOPPEL_VERSION + "\n");
+}
+
+}  // namespace
+}  // namespace doppel::app

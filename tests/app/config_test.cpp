@@ -1,0 +1,107 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+namespace doppel::app {
+namespace {
+
+std::string all_errors(const config_result& r) {
+  std::string out;
+  for (const auto& e : r.errors) out += format(e) + "\n";
+  return out;
+}
+
+TEST(Config, MinimalProjectUsesDefaults) {
+  auto r = parse_config("name: plant-1\n", "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.name, "plant-1");
+  EXPECT_EQ(r.config.models, std::vector<std::string>{"models"});
+  EXPECT_EQ(r.config.twins, std::vector<std::string>{"twins"});
+}
+
+TEST(Config, AllKeys) {
+  auto r = parse_config("name: p\ndescription: a plant\nmodels: [m1, m2]\ntwins: t\n", "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.description, "a plant");
+  EXPECT_EQ(r.config.models, (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(r.config.twins, std::vector<std::string>{"t"});
+}
+
+TEST(Config, DefaultTextIsValid) {
+  auto r = parse_config(default_config_text("pump-station"), "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.name, "pump-station");
+}
+
+TEST(Config, UnknownKeyHasLineAndColumn) {
+  auto r = parse_config("name: p\n  \nmodel: [m]\n", "proj/doppel.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].line, 3u);
+  EXPECT_EQ(r.errors[0].column, 1u);
+  EXPECT_EQ(format(r.errors[0]),
+            "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins");
+}
+
+TEST(Config, WrongTypes) {
+  auto r = parse_config("name: [a, b]\nmodels: {a: 1}\ndescription: {x: y}\n", "doppel.yaml");
+  ASSERT_EQ(r.errors.size(), 3u) << all_errors(r);
+  EXPECT_NE(r.errors[0].message.find("name must be a string, not a list"), std::string::npos);
+  EXPECT_EQ(r.errors[0].line, 1u);
+  EXPECT_EQ(r.errors[0].column, 7u);
+  EXPECT_NE(r.errors[1].message.find("models must be a list of paths"), std::string::npos);
+  EXPECT_EQ(r.errors[1].line, 2u);
+  EXPECT_NE(r.errors[2].message.find("description must be a string"), std::string::npos);
+}
+
+TEST(Config, ListEntriesMustBeStrings) {
+  auto r = parse_config("name: p\nmodels: [a, [b]]\n", "doppel.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].line, 2u);
+  EXPECT_EQ(r.errors[0].column, 13u);
+}
+
+TEST(Config, MissingNameAndBadName) {
+  auto missing = parse_config("models: [m]\n", "doppel.yaml");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_NE(missing.errors[0].message.find("missing key `name`"), std::string::npos);
+  auto bad = parse_config("name: \"my plant!\"\n", "doppel.yaml");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].message.find("must be 1-64 letters"), std::string::npos);
+}
+
+TEST(Config, DuplicateKey) {
+  auto r = parse_config("name: a\nname: b\n", "doppel.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].line, 2u);
+  EXPECT_NE(r.errors[0].message.find("appears twice"), std::string::npos);
+}
+
+TEST(Config, AbsolutePathsRejected) {
+  auto r = parse_config("name: a\nmodels: [/etc/models]\n", "doppel.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_NE(r.errors[0].message.find("absolute"), std::string::npos);
+}
+
+TEST(Config, InvalidYamlSyntax) {
+  auto r = parse_config("name: a\nmodels: [m\n", "doppel.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("invalid YAML"), std::string::npos);
+  EXPECT_GE(r.errors[0].line, 2u);
+}
+
+TEST(Config, NotAMapping) {
+  for (const char* text : {"", "- a\n- b\n", "just text\n"}) {
+    auto r = parse_config(text, "doppel.yaml");
+    ASSERT_EQ(r.errors.size(), 1u) << text;
+    EXPECT_NE(r.errors[0].message.find("must be a mapping"), std::string::npos) << text;
+  }
+}
+
+TEST(Config, MissingFileSaysHowToCreateOne) {
+  auto r = load_config("/nonexistent/doppel-project");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("doppel init"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace doppel::app
