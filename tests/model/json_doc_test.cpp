@@ -44,9 +44,9 @@ TEST(JsonDoc, KeepsMemberOrder) {
   auto root = parse_ok(R"({"z": 1, "a": 2, "m": 3})");
   ASSERT_TRUE(root);
   ASSERT_EQ(root->members.size(), 3u);
-  EXPECT_EQ(root->members[0].first, "z");
-  EXPECT_EQ(root->members[1].first, "a");
-  EXPECT_EQ(root->members[2].first, "m");
+  EXPECT_EQ(root->members[0].key, "z");
+  EXPECT_EQ(root->members[1].key, "a");
+  EXPECT_EQ(root->members[2].key, "m");
 }
 
 TEST(JsonDoc, RecordsLineAndColumnOfEachValue) {

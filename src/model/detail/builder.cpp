@@ -121,6 +121,25 @@ constexpr std::string_view k_material_types[] = {
     "Interface", "Telemetry", "Property", "Command", "Relationship", "Component", "Array", "Enum", "Map",
     "Object", "CommandPayload", "CommandRequest", "CommandResponse", "EnumValue", "Field", "MapKey", "MapValue"};
 
+// Class and prefix terms DTDL v2 reserves besides the material types, semantic types, unit
+// types and units: they are defined, so they cannot serve as undefined (informal) co-types.
+constexpr std::string_view k_v2_reserved_types[] = {
+    "Entity", "NamedEntity", "Schema", "ComplexSchema", "PrimitiveSchema", "NumericSchema", "TemporalSchema",
+    "Content", "SchemaField", "CommandType", "SemanticType", "SemanticUnit", "Unit", "UnitAttribute",
+    "QuantitativeType", "DecimalUnit", "BinaryUnit", "RatioUnit", "DecimalPrefix", "BinaryPrefix",
+    "Boolean", "Date", "DateTime", "Double", "Duration", "Float", "Integer", "Long", "String", "Time",
+    "atto", "centi", "deca", "deci", "exa", "femto", "giga", "hecto", "kilo", "mega", "micro", "milli", "nano",
+    "peta", "pico", "tera", "yocto", "yotta", "zepto", "zetta", "kibi", "mebi", "gibi", "tebi", "pebi", "exbi",
+    "zebi", "yobi"};
+
+// Member terms DTDL defines: an informal co-type admits undefined members, not these where they
+// do not belong.
+constexpr std::string_view k_reserved_members[] = {
+    "comment", "contents", "description", "displayName", "extends", "schemas", "name", "schema", "writable",
+    "request", "response", "commandType", "minMultiplicity", "maxMultiplicity", "target", "properties",
+    "elementSchema", "valueSchema", "enumValues", "enumValue", "mapKey", "mapValue", "fields",
+    "languageMajorVersion", "baseUnit", "prefix", "topUnit", "bottomUnit", "symbol", "exponent"};
+
 bool is_material_type(std::string_view t) {
   return std::find(std::begin(k_material_types), std::end(k_material_types), t) != std::end(k_material_types);
 }
@@ -149,14 +168,14 @@ std::string member_path(const std::string& parent, std::string_view key) {
 }
 std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
 
-// Strip "prefix" and ";2"/";3" suffix forms of built-in DTMIs to their term.
-std::optional<std::string_view> strip_dtmi(std::string_view s, std::string_view prefix, bool versioned) {
+// Strips "prefix" and a ";N" suffix from a built-in DTMI, giving its term. `versions` lists the
+// language versions whose DTMIs are meant ("2", "3", "23"); empty for unversioned DTMIs.
+std::optional<std::string_view> strip_dtmi(std::string_view s, std::string_view prefix, std::string_view versions) {
   if (s.substr(0, prefix.size()) != prefix) return std::nullopt;
   std::string_view rest = s.substr(prefix.size());
-  if (versioned) {
-    if (rest.size() < 3) return std::nullopt;
-    std::string_view v = rest.substr(rest.size() - 2);
-    if (v != ";2" && v != ";3") return std::nullopt;
+  if (!versions.empty()) {
+    if (rest.size() < 3 || rest[rest.size() - 2] != ';') return std::nullopt;
+    if (versions.find(rest.back()) == std::string_view::npos) return std::nullopt;
     rest.remove_suffix(2);
   }
   if (!is_valid_name(rest)) return std::nullopt;
@@ -166,6 +185,14 @@ std::optional<std::string_view> strip_dtmi(std::string_view s, std::string_view 
 std::string primitive_list(dtdl_version) {
   return "boolean, date, dateTime, double, duration, float, integer, long, string, time, or a geospatial "
          "schema (point, multiPoint, lineString, multiLineString, polygon, multiPolygon)";
+}
+
+// "an object", "a string", ... for messages.
+std::string a_kind(jnode::kind k) {
+  std::string_view name = kind_name(k);
+  if (k == jnode::kind::null) return "null";
+  bool vowel = name[0] == 'a' || name[0] == 'o' || name[0] == 'i';
+  return (vowel ? "an " : "a ") + std::string(name);
 }
 
 // ---- the builder --------------------------------------------------------------------------
@@ -214,6 +241,7 @@ struct pending_interface_ref {
   std::string dtmi;
   where_t where;
   std::string_view what;  // "extends", "Component schema"
+  dtdl_version from;      // of the referring element: v2 ones may not use v3 interfaces
 };
 
 struct pending_schema_ref {
@@ -252,6 +280,7 @@ class builder {
   }
 
   dtdl_version version() const { return ctx_.version; }
+  bool unknown_extension() const { return ctx_.unknown_extension; }
 
  private:
   // ---------------------------------------------------------------- files and contexts
@@ -282,15 +311,14 @@ class builder {
       parse_top_level(root, top.at(root, "$"));
     } else {
       error(top.at(root, "$"),
-            "a model file must hold an Interface object or an array of them, not a " +
-                std::string(kind_name(root.type)));
+            "a model file must hold an Interface object or an array of them, not " + a_kind(root.type));
     }
     documents_.push_back(std::move(parsed.root));
   }
 
   void parse_top_level(const jnode& n, const where_t& w) {
     if (!n.is_object()) {
-      error(w, "expected an Interface object here, not a " + std::string(kind_name(n.type)));
+      error(w, "expected an Interface object here, not " + a_kind(n.type));
       return;
     }
     const jnode* context = n.find("@context");
@@ -317,7 +345,7 @@ class builder {
         const jnode& it = n.items[i];
         where_t iw = w.at(it, index_path(w.path, i));
         if (!it.is_string()) {
-          error(iw, "each @context value must be a string DTMI, not a " + std::string(kind_name(it.type)));
+          error(iw, "each @context value must be a string DTMI, not " + a_kind(it.type));
           return false;
         }
         values.emplace_back(it.text, iw);
@@ -328,27 +356,24 @@ class builder {
       return false;
     }
     std::optional<dtdl_version> dtdl;
+    std::size_t dtdl_index = 0;
+    std::optional<std::size_t> first_extension;
     bool ok = true;
-    bool seen_other = false;
     std::set<std::string> seen;
     for (std::size_t i = 0; i < values.size(); ++i) {
       const auto& [v, vw] = values[i];
       if (!seen.insert(v).second) continue;  // a repeat is pointless but harmless
+      if (v.size() > k_max_dtmi_length) {
+        error(vw, "@context value is " + std::to_string(v.size()) + " characters long; DTDL allows at most " +
+                      std::to_string(k_max_dtmi_length),
+              "check the value: extension contexts are short DTMIs such as dtmi:dtdl:extension:historization;1");
+        ok = false;
+        continue;
+      }
       if (v == "dtmi:dtdl:context;2" || v == "dtmi:dtdl:context;3") {
-        dtdl_version ver = v.back() == '2' ? dtdl_version::v2 : dtdl_version::v3;
-        if (dtdl && *dtdl != ver) {
-          error(vw, "@context names both DTDL v2 and v3", "keep one DTDL context");
-          ok = false;
-        }
-        if (seen_other) {
-          bool iotc_first = ver == dtdl_version::v2 && i == 1 && values[0].first == "dtmi:iotcentral:context;2";
-          if (!iotc_first) {
-            error(vw, "the DTDL context must come before extension contexts in @context",
-                  "move " + quote(v) + " to the front of the @context array");
-            ok = false;
-          }
-        }
-        dtdl = ver;
+        // Several DTDL contexts are allowed (if discouraged); the last one in the array wins.
+        dtdl = v.back() == '2' ? dtdl_version::v2 : dtdl_version::v3;
+        dtdl_index = i;
         continue;
       }
       std::string problem = dtmi_problem(v, dtdl_version::v3);
@@ -368,7 +393,7 @@ class builder {
         ok = false;
         continue;
       }
-      seen_other = true;
+      if (!first_extension) first_extension = i;
       const extension_info* ext = nullptr;
       for (const auto& e : k_extensions) {
         if (e.context == v) ext = &e;
@@ -385,6 +410,23 @@ class builder {
         continue;
       }
       pending_extensions_.emplace_back(ext, vw);
+    }
+    if (dtdl && first_extension && *first_extension < dtdl_index) {
+      bool iotc_first = *dtdl == dtdl_version::v2 && dtdl_index == 1 && values[0].first == "dtmi:iotcentral:context;2";
+      if (!iotc_first) {
+        error(values[dtdl_index].second, "the DTDL context must come before extension contexts in @context",
+              "move " + quote(values[dtdl_index].first) + " to the front of the @context array");
+        ok = false;
+      }
+    } else if (dtdl == dtdl_version::v2 && dtdl_index != 0) {
+      error(values[dtdl_index].second, "\"dtmi:dtdl:context;2\" must be the first value of @context",
+            "remove the other DTDL contexts before it");
+      ok = false;
+    }
+    if (dtdl && !top_level && ctx_.version == dtdl_version::v2 && *dtdl == dtdl_version::v3) {
+      error(w, "a DTDL v2 element cannot contain DTDL v3 elements",
+            "write this element in DTDL v2, or move the outer element to DTDL v3");
+      ok = false;
     }
     if (!dtdl) {
       if (top_level) {
@@ -473,7 +515,7 @@ class builder {
       return std::nullopt;
     }
     if (!n->is_string()) {
-      error(w, std::string(name) + " must be a string, not a " + std::string(kind_name(n->type)));
+      error(w, std::string(name) + " must be a string, not " + a_kind(n->type));
       return std::nullopt;
     }
     if (max_len && utf8_length(n->text) > max_len) {
@@ -496,7 +538,7 @@ class builder {
         n->integer > std::numeric_limits<std::int32_t>::max()) {
       error(w, std::string(name) + " must be a 32-bit integer, not " +
                    (n->type == jnode::kind::number ? std::string("a fractional or too large number")
-                                                   : "a " + std::string(kind_name(n->type))));
+                                                   : a_kind(n->type)));
       return std::nullopt;
     }
     return n->integer;
@@ -506,7 +548,7 @@ class builder {
     const jnode* n = literal(single(raw, w, name, false), w);
     if (!n) return std::nullopt;
     if (n->type != jnode::kind::boolean) {
-      error(w, std::string(name) + " must be true or false, not a " + std::string(kind_name(n->type)));
+      error(w, std::string(name) + " must be true or false, not " + a_kind(n->type));
       return std::nullopt;
     }
     return n->boolean;
@@ -538,7 +580,7 @@ class builder {
     if (!n) return out;
     auto add = [&](std::string lang, const jnode& v, const where_t& vw) {
       if (!v.is_string()) {
-        error(vw, std::string(name) + " text must be a string, not a " + std::string(kind_name(v.type)));
+        error(vw, std::string(name) + " text must be a string, not " + a_kind(v.type));
         return;
       }
       if (utf8_length(v.text) > max_len) {
@@ -588,7 +630,10 @@ class builder {
             continue;
           }
           for (const auto& [k, v] : it.members) {
-            if (k != "@value" && k != "@language") {
+            // DTDL v2 only discourages other keywords here; v3 forbids them.
+            bool tolerated = ctx_.version == dtdl_version::v2 && !k.empty() && k[0] == '@' && k != "@id" &&
+                             k != "@context" && k != "@graph";
+            if (k != "@value" && k != "@language" && !tolerated) {
               error(iw.at(v, member_path(iw.path, k)), "a text object may only hold @value and @language, not " +
                                                           quote(k));
             }
@@ -615,11 +660,15 @@ class builder {
         add(lang, *text, iw);
       }
     } else {
-      error(w, std::string(name) + " must be a string, a language map or an array of texts, not a " +
-                   std::string(kind_name(n->type)));
+      error(w, std::string(name) + " must be a string, a language map or an array of texts, not " + a_kind(n->type));
     }
     return out;
   }
+
+  // The versions of built-in DTMIs that name this element's own terms, and the versions of the
+  // standard schemas it may use: DTDL v3 elements may use v2 elements, not the reverse.
+  std::string_view own_version() const { return ctx_.version == dtdl_version::v2 ? "2" : "3"; }
+  std::string_view usable_versions() const { return ctx_.version == dtdl_version::v2 ? "2" : "23"; }
 
   std::size_t max_name_length() const { return ctx_.version == dtdl_version::v2 ? 64 : 512; }
   std::size_t max_display_name_length() const { return ctx_.version == dtdl_version::v2 ? 64 : 512; }
@@ -665,7 +714,7 @@ class builder {
       return {};
     }
     if (!raw->is_string()) {
-      error(w, "@id must be a string DTMI, not a " + std::string(kind_name(raw->type)));
+      error(w, "@id must be a string DTMI, not " + a_kind(raw->type));
       return {};
     }
     const std::string& id = raw->text;
@@ -716,14 +765,14 @@ class builder {
   // Normalises an @type value to its term.
   std::string normalise_type(const std::string& t) {
     if (!looks_like_dtmi(t)) return t;
-    if (auto s = strip_dtmi(t, "dtmi:dtdl:class:", true)) return std::string(*s);
-    if (auto s = strip_dtmi(t, "dtmi:standard:class:", true)) return std::string(*s);
-    if (auto s = strip_dtmi(t, "dtmi:dtdl:extension:quantitativeTypes:v1:class:", false)) return std::string(*s);
+    if (auto s = strip_dtmi(t, "dtmi:dtdl:class:", own_version())) return std::string(*s);
+    if (auto s = strip_dtmi(t, "dtmi:standard:class:", own_version())) return std::string(*s);
+    if (auto s = strip_dtmi(t, "dtmi:dtdl:extension:quantitativeTypes:v1:class:", "")) return std::string(*s);
     for (std::string_view ext : {"historization", "annotation", "overriding", "mqtt", "requirement"}) {
       std::string prefix = "dtmi:dtdl:extension:" + std::string(ext) + ":v1:";
-      if (auto s = strip_dtmi(t, prefix, false)) return std::string(*s);
+      if (auto s = strip_dtmi(t, prefix, "")) return std::string(*s);
     }
-    if (auto s = strip_dtmi(t, "dtmi:iotcentral:class:", true)) return std::string(*s);
+    if (auto s = strip_dtmi(t, "dtmi:iotcentral:class:", "2")) return std::string(*s);
     return t;
   }
 
@@ -849,7 +898,9 @@ class builder {
     if (ctx_.version == dtdl_version::v2) {
       // DTDL v2 is open-world: an undefined co-type is allowed and opens the element to
       // members of its own. Terms DTDL reserves are not undefined.
-      bool reserved = known_v2_semantic || is_unit_type(unit_table::v2, term);
+      bool reserved = known_v2_semantic || is_unit_type(unit_table::v2, term) || is_unit(unit_table::v2, term) ||
+                      std::find(std::begin(k_v2_reserved_types), std::end(k_v2_reserved_types), term) !=
+                          std::end(k_v2_reserved_types);
       if (!reserved) {
         out.informal = true;
         out.co_types.push_back(term);
@@ -906,8 +957,8 @@ class builder {
             "add \"unit\" with one of: " + std::string(example_units(table, unit_type)));
     } else if (auto u = read_string(raw, w, "unit", true)) {
       std::string term = *u;
-      if (auto s = strip_dtmi(term, "dtmi:standard:unit:", true)) term = std::string(*s);
-      if (auto s = strip_dtmi(term, "dtmi:dtdl:extension:quantitativeTypes:v1:unit:", false)) term = std::string(*s);
+      if (auto s = strip_dtmi(term, "dtmi:standard:unit:", own_version())) term = std::string(*s);
+      if (auto s = strip_dtmi(term, "dtmi:dtdl:extension:quantitativeTypes:v1:unit:", "")) term = std::string(*s);
       if (!unit_belongs(table, unit_type, term)) {
         error(w, "unit " + quote(*u) + " is not a unit of " + std::string(unit_type) + " (for " + semantic + ")",
               "use one of: " + std::string(example_units(table, unit_type)));
@@ -939,8 +990,8 @@ class builder {
         {"polygon", primitive_kind::polygon},      {"multiPolygon", primitive_kind::multi_polygon},
     };
     std::string_view term = s;
-    if (auto t = strip_dtmi(s, "dtmi:dtdl:instance:Schema:", true)) term = *t;
-    else if (auto g = strip_dtmi(s, "dtmi:standard:schema:geospatial:", true)) term = *g;
+    if (auto t = strip_dtmi(s, "dtmi:dtdl:instance:Schema:", usable_versions())) term = *t;
+    else if (auto g = strip_dtmi(s, "dtmi:standard:schema:geospatial:", usable_versions())) term = *g;
     else if (looks_like_dtmi(s)) {
       if (ctx_.has(ext_iotcentral)) {
         if (s == "dtmi:iotcentral:schema:geopoint;2") return primitive_kind::geopoint;
@@ -1011,8 +1062,7 @@ class builder {
       where_t sw = m.where_of("schemas");
       auto each = [&](const jnode& item, const where_t& iw) {
         if (!item.is_object()) {
-          error(iw, "schemas entries must be Array, Enum, Map or Object definitions, not a " +
-                        std::string(kind_name(item.type)));
+          error(iw, "schemas entries must be Array, Enum, Map or Object definitions, not " + a_kind(item.type));
           return;
         }
         if (const schema* s = parse_complex_schema(item, iw, self, true)) self->schemas.push_back(s);
@@ -1025,8 +1075,7 @@ class builder {
       where_t cw = m.where_of("contents");
       auto each = [&](const jnode& item, const where_t& iw) {
         if (!item.is_object()) {
-          error(iw, "contents entries must be Telemetry, Property, Command, Relationship or Component objects, not a " +
-                        std::string(kind_name(item.type)),
+          error(iw, "contents entries must be Telemetry, Property, Command, Relationship or Component objects, not " + a_kind(item.type),
                 "define the element inline here");
           return;
         }
@@ -1073,14 +1122,13 @@ class builder {
         error(w, std::string(what) + " value " + quote(v.text) + " is not a valid DTMI: " + problem);
         return;
       }
-      pending_interfaces_.push_back({slot, v.text, w, what});
+      pending_interfaces_.push_back({slot, v.text, w, what, ctx_.version});
     } else if (v.is_object()) {
       active_context saved = ctx_;
       if (enter_nested_context(v, w)) *slot = parse_interface(v, w, nullptr);
       ctx_ = saved;
     } else {
-      error(w, std::string(what) + " must be an Interface DTMI or an inline Interface, not a " +
-                   std::string(kind_name(v.type)));
+      error(w, std::string(what) + " must be an Interface DTMI or an inline Interface, not " + a_kind(v.type));
     }
   }
 
@@ -1169,7 +1217,7 @@ class builder {
         auto s = read_string(ct, m.where_of("commandType"), "commandType", false);
         if (s) {
           std::string v = *s;
-          if (auto t = strip_dtmi(v, "dtmi:dtdl:instance:CommandType:", true)) v = std::string(*t);
+          if (auto t = strip_dtmi(v, "dtmi:dtdl:instance:CommandType:", own_version())) v = std::string(*t);
           if (v != "synchronous" && v != "asynchronous") {
             error(m.where_of("commandType"), "commandType must be \"synchronous\" or \"asynchronous\"",
                   "or leave it out: it is deprecated");
@@ -1224,7 +1272,7 @@ class builder {
         std::unordered_map<std::string, const content*> names;
         auto each = [&](const jnode& item, const where_t& iw) {
           if (!item.is_object()) {
-            error(iw, "Relationship properties must be Property objects, not a " + std::string(kind_name(item.type)));
+            error(iw, "Relationship properties must be Property objects, not " + a_kind(item.type));
             return;
           }
           content* p = nullptr;
@@ -1312,7 +1360,7 @@ class builder {
       *slot = parse_complex_schema(n, w, partition, false);
       return;
     }
-    error(w, "schema must be a string or an inline schema object, not a " + std::string(kind_name(n.type)));
+    error(w, "schema must be a string or an inline schema object, not " + a_kind(n.type));
   }
 
   const schema* unit_type_schema(const std::string& unit_type) {
@@ -1496,8 +1544,7 @@ class builder {
               error(rw, "enumValue " + std::to_string(val->integer) + " is used twice in this Enum");
             }
           } else {
-            error(rw, "this Enum's valueSchema is integer, so enumValue must be a 32-bit integer, not a " +
-                          std::string(kind_name(val->type)));
+            error(rw, "this Enum's valueSchema is integer, so enumValue must be a 32-bit integer, not " + a_kind(val->type));
           }
         } else if (val->is_string()) {
           v.string_value = val->text;
@@ -1505,8 +1552,7 @@ class builder {
             error(rw, "enumValue " + quote(val->text) + " is used twice in this Enum");
           }
         } else {
-          error(rw, "this Enum's valueSchema is string, so enumValue must be a string, not a " +
-                        std::string(kind_name(val->type)));
+          error(rw, "this Enum's valueSchema is string, so enumValue must be a string, not " + a_kind(val->type));
         }
       }
       if (types.has("Indexed")) read_index(vm);
@@ -1523,8 +1569,7 @@ class builder {
   void parse_named_schema(const jnode& n, const where_t& w, std::string_view material, named_schema& into,
                           const interface* partition) {
     if (!n.is_object()) {
-      error(w, "expected a " + std::string(material) + " object with name and schema, not a " +
-                   std::string(kind_name(n.type)));
+      error(w, "expected a " + std::string(material) + " object with name and schema, not " + a_kind(n.type));
       return;
     }
     if (n.is_object() && n.find("@type") == nullptr && n.members.empty()) {
@@ -1584,6 +1629,11 @@ class builder {
               "load the file that defines it, or fix the DTMI");
       } else if (e->what != id_entry::kind::interface) {
         error(p.where, std::string(p.what) + " names " + quote(p.dtmi) + ", which is not an Interface");
+      } else if (p.from == dtdl_version::v2 &&
+                 static_cast<const interface*>(e->element)->version == dtdl_version::v3) {
+        error(p.where, std::string(p.what) + " names " + quote(p.dtmi) +
+                           ", a DTDL v3 Interface, but a DTDL v2 element can only use DTDL v2 interfaces",
+              "move this interface to DTDL v3 as well");
       } else {
         *p.slot = static_cast<const interface*>(e->element);
       }
@@ -1707,7 +1757,7 @@ class builder {
           error(where_of(c, info.where),
                 "name " + quote(c->name) + " is already inherited from " + first->declared_in->id,
                 "rename it: an interface cannot redeclare an inherited name");
-        } else {
+        } else if (!clash_inherited_from_one_base(*i, first, c)) {
           error(info.where,
                 i->id + " inherits two different elements named " + quote(c->name) + " (from " +
                     first->declared_in->id + " and " + c->declared_in->id + ")",
@@ -1754,6 +1804,15 @@ class builder {
         error(a.where, "annotates " + quote(a.annotates) + " does not name a Property or Telemetry of the same interface");
       }
     }
+  }
+
+  // True when one direct base of `i` already holds both contents: the clash is reported there.
+  static bool clash_inherited_from_one_base(const interface& i, const content* a, const content* b) {
+    return std::any_of(i.extends.begin(), i.extends.end(), [&](const interface* base) {
+      if (!base) return false;
+      const auto& cs = base->contents;
+      return std::find(cs.begin(), cs.end(), a) != cs.end() && std::find(cs.begin(), cs.end(), b) != cs.end();
+    });
   }
 
   where_t where_of(const content* c, const where_t& fallback) const {
@@ -1900,10 +1959,10 @@ bool builder::looks_like_duration(std::string_view s) {
 
 // ---- members ------------------------------------------------------------------------------
 
-std::string normalise_member(const std::string& key) {
+std::string normalise_member(const std::string& key, dtdl_version v) {
   if (!looks_like_dtmi(key)) return key;
-  if (auto s = strip_dtmi(key, "dtmi:dtdl:property:", true)) return std::string(*s);
-  if (auto s = strip_dtmi(key, "dtmi:dtdl:extension:quantitativeTypes:v1:property:", false)) return std::string(*s);
+  if (auto s = strip_dtmi(key, "dtmi:dtdl:property:", v == dtdl_version::v2 ? "2" : "3")) return std::string(*s);
+  if (auto s = strip_dtmi(key, "dtmi:dtdl:extension:quantitativeTypes:v1:property:", "")) return std::string(*s);
   return key;
 }
 
@@ -1911,7 +1970,7 @@ members::members(builder& b, const jnode& obj, const where_t& w, std::string_vie
     : b_(b), where_(w), element_(element) {
   entries_.reserve(obj.members.size());
   for (const auto& [k, v] : obj.members) {
-    std::string term = normalise_member(k);
+    std::string term = normalise_member(k, b_.version());
     for (const auto& e : entries_) {
       if (e.term == term) {
         b_.error(w.at(v, member_path(w.path, k)),
@@ -1951,7 +2010,14 @@ void members::finish(bool tolerate_unknown, std::string_view allowed) {
       }
       continue;  // DTDL v2 tolerates other JSON-LD keywords
     }
-    if (tolerate_unknown) continue;
+    bool reserved = std::find(std::begin(k_reserved_members), std::end(k_reserved_members), e.term) !=
+                    std::end(k_reserved_members);
+    if (tolerate_unknown && !(reserved && !b_.unknown_extension())) continue;
+    if (reserved) {
+      b_.error(w, "member " + quote(e.key) + " does not belong in a " + std::string(element_),
+               "allowed members are: " + std::string(allowed));
+      continue;
+    }
     b_.error(w, "unknown member " + quote(e.key) + " in a " + std::string(element_),
              "allowed members are: " + std::string(allowed));
   }

@@ -130,7 +130,7 @@ class builder {
       error_ = {"duplicate key " + key + " in one object; each key may appear once", l, c};
       return false;
     }
-    obj->members.emplace_back(std::move(key), jnode{});
+    obj->members.push_back(jmember{std::move(key), jnode{}});
     return true;
   }
   bool EndObject(rapidjson::SizeType) { return pop(); }
@@ -168,8 +168,8 @@ class builder {
 
   jnode* add_value_node(jnode::kind k) {
     std::size_t start = token_start();
-    // The iterative reader calls StartObject/StartArray before it consumes the bracket, but
-    // scalar handlers after the scalar; so a bracket ends one byte after its start.
+    // Whether the reader has consumed an opening bracket when it calls the handler depends on
+    // its parsing mode; the bracket is one byte either way.
     last_end_ = (k == jnode::kind::object || k == jnode::kind::array) ? start + 1 : stream_.Tell();
     jnode* n;
     if (stack_.empty()) {
@@ -181,7 +181,7 @@ class builder {
         parent->items.emplace_back();
         n = &parent->items.back();
       } else {
-        n = &parent->members.back().second;
+        n = &parent->members.back().value;
       }
     }
     n->type = k;
@@ -203,7 +203,7 @@ class builder {
   }
 
   bool pop() {
-    // Called before the closing bracket is consumed: it is the next token.
+    // The closing bracket is the next token after the last value, consumed or not.
     last_end_ = token_start() + 1;
     stack_.back().node->end = static_cast<std::uint32_t>(last_end_);
     stack_.pop_back();

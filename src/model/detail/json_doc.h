@@ -15,6 +15,8 @@
 
 namespace doppel::model::detail {
 
+struct jmember;
+
 struct jnode {
   enum class kind : std::uint8_t { null, boolean, integer, number, string, array, object };
 
@@ -25,7 +27,7 @@ struct jnode {
   double number = 0;         // for kind::number, and kind::integer as a double
   std::string text;          // for kind::string
   std::vector<jnode> items;  // for kind::array
-  std::vector<std::pair<std::string, jnode>> members;  // for kind::object, in source order
+  std::vector<jmember> members;  // for kind::object, in source order
   std::uint32_t line = 0;    // 1-based position of the first character of the value
   std::uint32_t column = 0;  // 1-based, counted in bytes
   std::uint32_t offset = 0;  // byte offset of the first character
@@ -38,6 +40,13 @@ struct jnode {
 
   // The member named `key`, or nullptr.
   const jnode* find(std::string_view key) const;
+};
+
+// One member of an object. A named struct rather than std::pair: a pair of an incomplete type
+// cannot be instantiated inside jnode (libstdc++ with Clang rejects it).
+struct jmember {
+  std::string key;
+  jnode value;
 };
 
 struct json_error {

@@ -62,6 +62,13 @@ bool unit_belongs(unit_table t, std::string_view unit_type, std::string_view uni
 
 bool is_unit_type(unit_table t, std::string_view name) { return get(t).units.count(name) > 0; }
 
+bool is_unit(unit_table t, std::string_view unit) {
+  for (const auto& [type, list] : get(t).units) {
+    if (std::binary_search(list.begin(), list.end(), unit)) return true;
+  }
+  return false;
+}
+
 const std::vector<std::string>& units_of(unit_table t, std::string_view unit_type) {
   static const std::vector<std::string> none;
   const auto& m = get(t).units;

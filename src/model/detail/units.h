@@ -20,6 +20,9 @@ bool unit_belongs(unit_table t, std::string_view unit_type, std::string_view uni
 // True when `name` is a unit type ("TemperatureUnit") of the table.
 bool is_unit_type(unit_table t, std::string_view name);
 
+// True when `unit` is a unit of any unit type of the table.
+bool is_unit(unit_table t, std::string_view unit);
+
 // The units of a unit type, sorted; empty when unknown.
 const std::vector<std::string>& units_of(unit_table t, std::string_view unit_type);
 
