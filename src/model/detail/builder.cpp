@@ -187,6 +187,12 @@ std::string primitive_list(dtdl_version) {
          "schema (point, multiPoint, lineString, multiLineString, polygon, multiPolygon)";
 }
 
+// "an Interface", "a Property", ... for messages.
+std::string article(std::string_view term) {
+  bool vowel = !term.empty() && std::strchr("AEIOUaeiou", term[0]) != nullptr;
+  return (vowel ? "an " : "a ") + std::string(term);
+}
+
 // "an object", "a string", ... for messages.
 std::string a_kind(jnode::kind k) {
   std::string_view name = kind_name(k);
@@ -688,7 +694,7 @@ class builder {
     const jnode* raw = m.take("name");
     where_t w = m.where_of("name");
     if (!raw) {
-      error(m.where(), "a " + std::string(m.element()) + " needs a \"name\"",
+      error(m.where(), article(m.element()) + " needs a \"name\"",
             "add \"name\": \"myName\" (a letter, then letters, digits or '_')");
       return {};
     }
@@ -708,7 +714,7 @@ class builder {
     where_t w = m.where_of("@id");
     if (!raw) {
       if (required) {
-        error(m.where(), "a " + std::string(m.element()) + " needs an \"@id\"",
+        error(m.where(), article(m.element()) + " needs an \"@id\"",
               "add \"@id\": \"dtmi:com:example:" + std::string(m.element()) + ";1\"");
       }
       return {};
@@ -808,6 +814,7 @@ class builder {
       return out;
     }
     bool has_material = false;
+    std::vector<std::pair<std::string, where_t>> others;  // other material types
     for (auto& [t, tw] : terms) {
       if (looks_like_dtmi(t)) {
         std::string problem = dtmi_problem(t, ctx_.version);
@@ -823,8 +830,7 @@ class builder {
         continue;
       }
       if (is_material_type(term)) {
-        error(tw, "@type says both " + std::string(material) + " and " + term,
-              "an element has one kind; keep \"" + std::string(material) + "\"");
+        others.emplace_back(term, tw);
         out.ok = false;
         continue;
       }
@@ -832,9 +838,15 @@ class builder {
       out.ok = false;
     }
     if (!has_material) {
-      error(w, "@type must include " + quote(material) + " here",
+      std::string instead = others.empty() ? std::string() : ", not " + quote(others.front().first);
+      error(w, "@type must include " + quote(material) + " here" + instead,
             "write \"@type\": \"" + std::string(material) + "\" (co-types go in an array after it)");
       out.ok = false;
+    } else {
+      for (const auto& [term, tw] : others) {
+        error(tw, "@type says both " + std::string(material) + " and " + term,
+              "an element has one kind; keep \"" + std::string(material) + "\"");
+      }
     }
     return out;
   }
@@ -859,7 +871,7 @@ class builder {
     bool known_qt_semantic = !unit_type_of(unit_table::quantitative_types_v1, term).empty();
     if (table && !unit_type_of(*table, term).empty()) {
       if (!semantic_allowed(material)) {
-        error(w, "semantic type " + quote(term) + " cannot be used on a " + std::string(material),
+        error(w, "semantic type " + quote(term) + " cannot be used on " + article(material),
               ctx_.version == dtdl_version::v2 ? "DTDL v2 allows semantic types on Telemetry and Property only"
                                                : "semantic types apply to Telemetry, Property, CommandRequest, "
                                                  "CommandResponse, Field and MapValue");
@@ -883,7 +895,7 @@ class builder {
       if (a.term != term) continue;
       if (!ctx_.has(a.ext)) break;  // not active: fall through to the undefined-term rules
       if (!list_has(a.applies_to, material)) {
-        error(w, "co-type " + quote(term) + " cannot be used on a " + std::string(material),
+        error(w, "co-type " + quote(term) + " cannot be used on " + article(material),
               "it applies to " + std::string(a.applies_to));
         return false;
       }
@@ -906,7 +918,7 @@ class builder {
         out.co_types.push_back(term);
         return true;
       }
-      error(w, "co-type " + quote(term) + " cannot be used on a " + std::string(material));
+      error(w, "co-type " + quote(term) + " cannot be used on " + article(material));
       return false;
     }
     if (known_qt_semantic) {
@@ -1569,11 +1581,11 @@ class builder {
   void parse_named_schema(const jnode& n, const where_t& w, std::string_view material, named_schema& into,
                           const interface* partition) {
     if (!n.is_object()) {
-      error(w, "expected a " + std::string(material) + " object with name and schema, not " + a_kind(n.type));
+      error(w, "expected " + article(material) + " object with name and schema, not " + a_kind(n.type));
       return;
     }
     if (n.is_object() && n.find("@type") == nullptr && n.members.empty()) {
-      error(w, "a " + std::string(material) + " needs \"name\" and \"schema\"");
+      error(w, article(material) + " needs \"name\" and \"schema\"");
       return;
     }
     active_context saved = ctx_;
@@ -1590,7 +1602,7 @@ class builder {
     const jnode* sn = m.take("schema");
     where_t sw = m.where_of("schema");
     if (!sn) {
-      error(w, "a " + std::string(material) + " needs a \"schema\"", "add e.g. \"schema\": \"string\"");
+      error(w, article(material) + " needs a \"schema\"", "add e.g. \"schema\": \"string\"");
     } else if (const jnode* s = single(sn, sw, "schema", true)) {
       parse_schema_value(*s, sw, &into.type, partition);
     }
@@ -2014,11 +2026,11 @@ void members::finish(bool tolerate_unknown, std::string_view allowed) {
                     std::end(k_reserved_members);
     if (tolerate_unknown && !(reserved && !b_.unknown_extension())) continue;
     if (reserved) {
-      b_.error(w, "member " + quote(e.key) + " does not belong in a " + std::string(element_),
+      b_.error(w, "member " + quote(e.key) + " does not belong in " + article(element_),
                "allowed members are: " + std::string(allowed));
       continue;
     }
-    b_.error(w, "unknown member " + quote(e.key) + " in a " + std::string(element_),
+    b_.error(w, "unknown member " + quote(e.key) + " in " + article(element_),
              "allowed members are: " + std::string(allowed));
   }
 }
