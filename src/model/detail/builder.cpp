@@ -1042,6 +1042,7 @@ class builder {
     self->id = read_id(m, true, true, {id_entry::kind::interface, self, self});
     read_common(m, *self);
     interface_info info{self, w, {}, n.end - n.offset};
+    inline_bytes_.push_back(0);
     read_mqtt_members(m, types);
 
     // extends
@@ -1100,6 +1101,10 @@ class builder {
     }
     m.finish(types.informal,
              "@id, @type, @context, comment, contents, description, displayName, extends, schemas");
+    // The 1 MiB limit excludes the text of inline interfaces (components, bases) nested in this one.
+    info.text_bytes -= inline_bytes_.back();
+    inline_bytes_.pop_back();
+    if (!inline_bytes_.empty()) inline_bytes_.back() += n.end - n.offset;
     new_interfaces_.push_back(std::move(info));
     return self;
   }
@@ -1953,6 +1958,7 @@ class builder {
   std::vector<pending_schema_ref> pending_schemas_;
   std::vector<annotation_check> annotations_;
   std::vector<interface_info> new_interfaces_;
+  std::vector<std::uint32_t> inline_bytes_;  // per interface being parsed: text of inline interfaces in it
   std::unordered_map<const content*, where_t> content_where_;
   std::unordered_map<const schema*, where_t> schema_where_;
   std::unordered_map<std::string, const schema*> unit_type_schemas_;
