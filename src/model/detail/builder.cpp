@@ -257,6 +257,12 @@ struct pending_schema_ref {
   const interface* partition;
 };
 
+struct iotcentral_check {
+  const content* element;
+  std::string co_type;
+  where_t where;
+};
+
 struct annotation_check {
   const content* element;
   std::string annotates;
@@ -950,7 +956,17 @@ class builder {
     bool vector_unit = types.has("VelocityVector") || types.has("AccelerationVector");
     if (types.semantic_type.empty()) {
       if (raw && vector_unit) {
-        if (auto u = read_string(raw, w, "unit", false)) unit = *u;
+        std::string_view unit_type = types.has("VelocityVector") ? "VelocityUnit" : "AccelerationUnit";
+        if (auto u = read_string(raw, w, "unit", false)) {
+          std::string term = *u;
+          if (auto t = strip_dtmi(term, "dtmi:standard:unit:", own_version())) term = std::string(*t);
+          if (unit_belongs(unit_table::v2, unit_type, term)) {
+            unit = term;
+          } else {
+            error(w, "unit " + quote(*u) + " is not a unit of " + std::string(unit_type),
+                  "use one of: " + std::string(example_units(unit_table::v2, unit_type)));
+          }
+        }
         return;
       }
       if (raw && !types.informal) {
@@ -979,7 +995,9 @@ class builder {
       }
     }
     // The schema of a semantically typed element must be numeric.
-    const jnode* s = schema_node ? single(schema_node, m.where_of("schema"), "schema", true) : nullptr;
+    // A malformed schema member is reported where it is read; here only a readable one counts.
+    const jnode* s = schema_node;
+    if (s && s->is_array()) s = s->items.size() == 1 ? &s->items[0] : nullptr;
     if (s) {
       std::optional<primitive_kind> p = s->is_string() ? standard_schema(s->text) : std::nullopt;
       if (!p || !is_numeric(*p)) {
@@ -1325,7 +1343,6 @@ class builder {
   }
 
   void read_adjunct_members(members& m, const classified_types& types, content* c, interface* owner) {
-    (void)owner;
     if (types.has("ValueAnnotation")) {
       if (auto a = read_string(m.take("annotates"), m.where_of("annotates"), "annotates", true)) {
         annotations_.push_back({c, *a, m.where_of("annotates")});
@@ -1338,12 +1355,24 @@ class builder {
       }
       (void)read_string(m.take("overrides"), m.where_of("overrides"), "overrides", true);
     }
-    if (types.has("Indexed")) read_index(m);
+    if (types.has("Indexed")) read_index(m, owner);
+    for (std::string_view t : {"State", "Event", "Location", "VelocityVector", "AccelerationVector"}) {
+      if (types.has(t)) iotcentral_checks_.push_back({c, std::string(t), m.where_of("schema")});
+    }
   }
 
-  void read_index(members& m) {
-    auto idx = read_integer(m.take("index"), m.where_of("index"), "index", true);
-    if (idx && *idx < 1) error(m.where_of("index"), "index must be 1 or more");
+  // "index" of an Indexed element (mqtt extension): 1 or more, and unique among the siblings
+  // that share `scope` (an interface's telemetries, an object's fields, an enum's values).
+  void read_index(members& m, const void* scope) {
+    where_t w = m.where_of("index");
+    auto idx = read_integer(m.take("index"), w, "index", true);
+    if (!idx) return;
+    if (*idx < 1) {
+      error(w, "index must be 1 or more");
+    } else if (!indexes_[scope].insert(*idx).second) {
+      error(w, "index " + std::to_string(*idx) + " is used twice among the Indexed siblings here",
+            "give each Indexed element its own index");
+    }
   }
 
   static bool looks_like_duration(std::string_view s);
@@ -1487,7 +1516,7 @@ class builder {
         std::unordered_set<std::string> names;
         auto each = [&](const jnode& item, const where_t& iw) {
           s->fields.emplace_back();
-          parse_named_schema(item, iw, "Field", s->fields.back(), partition);
+          parse_named_schema(item, iw, "Field", s->fields.back(), partition, s);
           const std::string& name = s->fields.back().name;
           if (!name.empty() && !names.insert(name).second) {
             error(iw, "field name " + quote(name) + " is used twice in this Object", "rename one");
@@ -1572,7 +1601,7 @@ class builder {
           error(rw, "this Enum's valueSchema is string, so enumValue must be a string, not " + a_kind(val->type));
         }
       }
-      if (types.has("Indexed")) read_index(vm);
+      if (types.has("Indexed")) read_index(vm, &s);
       if (!v.name.empty() && !names.insert(v.name).second) {
         error(iw, "enum value name " + quote(v.name) + " is used twice in this Enum", "rename one");
       }
@@ -1584,7 +1613,7 @@ class builder {
 
   // Field, MapKey, MapValue, CommandPayload / CommandRequest / CommandResponse.
   void parse_named_schema(const jnode& n, const where_t& w, std::string_view material, named_schema& into,
-                          const interface* partition) {
+                          const interface* partition, const void* index_scope = nullptr) {
     if (!n.is_object()) {
       error(w, "expected " + article(material) + " object with name and schema, not " + a_kind(n.type));
       return;
@@ -1615,7 +1644,7 @@ class builder {
     read_semantic_unit(m, types, into.semantic_type, into.unit, sn);
     if (!into.semantic_type.empty()) allowed += ", unit";
     into.required = types.has("Required");
-    if (types.has("Indexed")) read_index(m);
+    if (types.has("Indexed")) read_index(m, index_scope);
     m.finish(types.informal, allowed);
     ctx_ = saved;
   }
@@ -1672,10 +1701,39 @@ class builder {
         *p.slot = static_cast<const schema*>(e->element);
       }
     }
+    check_iotcentral();
     check_extends();
     for (auto& info : new_interfaces_) flatten(info.self);
     check_contents();
     check_schemas();
+  }
+
+  // The schemas the IoT Central adjunct types require, once references are resolved.
+  void check_iotcentral() {
+    for (const auto& chk : iotcentral_checks_) {
+      const schema* s = chk.element->type;
+      if (!s) continue;  // already reported
+      bool prim = s->type == schema::kind::primitive;
+      std::string_view want;
+      if (chk.co_type == "State") {
+        if (s->type != schema::kind::enumeration) want = "an Enum";
+      } else if (chk.co_type == "Event") {
+        if (!prim || !(is_numeric(s->primitive) || s->primitive == primitive_kind::string)) {
+          want = "double, float, integer, long or string";
+        }
+      } else if (chk.co_type == "Location") {
+        if (!prim || !(is_geospatial(s->primitive) || s->primitive == primitive_kind::geopoint)) {
+          want = "geopoint or a geospatial schema";
+        }
+      } else if (!prim || s->primitive != primitive_kind::vector) {
+        want = "vector";
+      }
+      if (!want.empty()) {
+        error(chk.where, "co-type " + quote(chk.co_type) + " needs the schema to be " + std::string(want) + ", not " +
+                             s->describe(),
+              "change the schema or drop the co-type");
+      }
+    }
   }
 
   // Cycles and depth of extends.
@@ -1957,6 +2015,8 @@ class builder {
   std::vector<pending_interface_ref> pending_interfaces_;
   std::vector<pending_schema_ref> pending_schemas_;
   std::vector<annotation_check> annotations_;
+  std::vector<iotcentral_check> iotcentral_checks_;
+  std::unordered_map<const void*, std::set<std::int64_t>> indexes_;
   std::vector<interface_info> new_interfaces_;
   std::vector<std::uint32_t> inline_bytes_;  // per interface being parsed: text of inline interfaces in it
   std::unordered_map<const content*, where_t> content_where_;
