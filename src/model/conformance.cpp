@@ -71,17 +71,21 @@ std::string type_name(const nlohmann::json& v) {
 }
 
 bool integral(const nlohmann::json& v, std::int64_t lo, std::int64_t hi) {
+  // is_number_integer() is also true for unsigned values, which get<int64_t>() would wrap.
+  if (v.is_number_unsigned()) {
+    auto x = v.get<std::uint64_t>();
+    return hi >= 0 && x <= static_cast<std::uint64_t>(hi);
+  }
   if (v.is_number_integer()) {
     auto x = v.get<std::int64_t>();
     return x >= lo && x <= hi;
   }
-  if (v.is_number_unsigned()) {
-    auto x = v.get<std::uint64_t>();
-    return x <= static_cast<std::uint64_t>(hi);
-  }
   if (v.is_number_float()) {
     double d = v.get<double>();
-    return std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(lo) && d <= static_cast<double>(hi);
+    // hi + 1 is a power of two for the int32/int64 bounds, so the double comparison is exact
+    // (double(INT64_MAX) itself rounds up to 2^63, which is out of range).
+    double upper = static_cast<double>(hi / 2 + 1) * 2.0;
+    return std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(lo) && d < upper;
   }
   return false;
 }
