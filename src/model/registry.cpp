@@ -102,12 +102,24 @@ std::vector<source> read_sources(const std::vector<std::filesystem::path>& paths
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
       std::vector<fs::path> files;
-      fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
+      // Entered folders are the last entry seen when an increment fails, so errors can name them.
+      fs::path last = path;
+      fs::recursive_directory_iterator it(path, ec), end;
       for (; !ec && it != end; it.increment(ec)) {
-        if (it->is_regular_file(ec) && it->path().extension() == ".json") files.push_back(it->path());
+        last = it->path();
+        if (last.extension() != ".json") continue;
+        std::error_code stat_error;
+        bool regular = it->is_regular_file(stat_error);
+        if (stat_error) {
+          errors.push_back({last.string(), "", 0, 0, "cannot read the file: " + stat_error.message(),
+                            "check the path and its permissions"});
+        } else if (regular) {
+          files.push_back(last);
+        }
       }
       if (ec) {
-        errors.push_back({path.string(), "", 0, 0, "cannot list the folder: " + ec.message(), ""});
+        errors.push_back({last.string(), "", 0, 0, "cannot list the folder: " + ec.message(),
+                          "check the folder's permissions"});
         continue;
       }
       std::sort(files.begin(), files.end());
