@@ -1000,7 +1000,10 @@ class builder {
     if (s && s->is_array()) s = s->items.size() == 1 ? &s->items[0] : nullptr;
     if (s) {
       std::optional<primitive_kind> p = s->is_string() ? standard_schema(s->text) : std::nullopt;
-      if (!p || !is_numeric(*p)) {
+      // An unknown schema term is reported as such; saying it is not numeric would repeat that.
+      bool unknown_term = s->is_string() && !p && !looks_like_dtmi(s->text) &&
+                          !(ctx_.has(ext_quantitative) && is_unit_type(unit_table::quantitative_types_v1, s->text));
+      if (!unknown_term && (!p || !is_numeric(*p))) {
         error(m.where_of("schema"), "semantic type " + quote(semantic) + " needs a numeric schema",
               "use double, float, integer or long");
       }
