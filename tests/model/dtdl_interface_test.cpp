@@ -96,6 +96,28 @@ TEST(DtdlExtends, DepthTenAllowedElevenRejected) {
   EXPECT_TRUE(has_error(reg.load({all[0]}), "11 levels deep", where{1, "$", 0, "i0.json"}));
 }
 
+TEST(DtdlExtends, TooDeepReportedOnceWhereItArises) {
+  load_report r = load(chain(30));  // I18 is the first with 11 levels below it; I0..I17 only inherit that
+  EXPECT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_TRUE(has_error(r, "the extends chain below dtmi:test:I18;1 is 11 levels deep", where{1, "$", 0, "i18.json"}));
+}
+
+TEST(DtdlExtends, HugeCycleIsOneErrorAndNoStackOverflow) {
+  constexpr int n = 60000;
+  std::string doc = "[";
+  for (int k = 0; k < n; ++k) {
+    doc += std::string(k ? ",\n" : "") + R"({"@context": "dtmi:dtdl:context;3", "@type": "Interface", "@id": ")" +
+           iface_id(k) + R"(", "extends": ")" + iface_id((k + 1) % n) + "\"}";
+  }
+  doc += "]";
+  load_report r = load(doc);
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_TRUE(has_error(r, "extends forms a cycle: dtmi:test:I0;1 -> dtmi:test:I1;1 -> dtmi:test:I2;1 -> "
+                           "dtmi:test:I3;1 -> ... -> dtmi:test:I59997;1 -> dtmi:test:I59998;1 -> "
+                           "dtmi:test:I59999;1 -> dtmi:test:I0;1",
+                        n, "$[59999].extends"));
+}
+
 TEST(DtdlExtends, CyclesAreRejected) {
   load_report self = load(v3("", k_id, R"("extends": "dtmi:test:I;1", )"));
   EXPECT_TRUE(has_only_error(self, "extends forms a cycle: dtmi:test:I;1 -> dtmi:test:I;1", 1, "$.extends"));

@@ -369,6 +369,16 @@ TEST(DtdlSchemaReuse, SchemasEntriesNeedAnId) {
   EXPECT_TRUE(has_error(r, "an inline schema needs \"@type\"", 5, "$.schemas[2]"));
 }
 
+TEST(DtdlSchemaReuse, V3InterfaceSchemasAreV3) {
+  std::string v2_entry = R"("schemas": [{"@context": "dtmi:dtdl:context;2", "@id": "dtmi:test:S;1", "@type": "Array",
+                             "elementSchema": "long"}], )";
+  EXPECT_TRUE(has_only_error(load(v3("", k_id, v2_entry)), "the schemas of a DTDL v3 Interface must be DTDL v3", 1,
+                             "$.schemas[0]"));
+  // Elsewhere a v3 element may hold a v2 schema.
+  EXPECT_TRUE(loads_ok(load(v3(prop(R"({"@context": "dtmi:dtdl:context;2", "@type": "Array",
+                                         "elementSchema": "long"})")))));
+}
+
 TEST(DtdlSchemaReuse, UnresolvedAndWrongKindReferences) {
   load_report r = load(v3(R"(
 {"@type": "Property", "name": "a", "schema": "dtmi:test:Nope;1"},
@@ -438,6 +448,20 @@ TEST(DtdlSchemaDepth, CountsThroughReferences) {
                              "$.contents[0].schema"));
 }
 
+TEST(DtdlSchemaDepth, HugeReferenceChainIsOneError) {
+  constexpr int n = 30000;
+  std::string schemas = R"("schemas": [)";
+  for (int k = 0; k < n; ++k) {
+    std::string next = k + 1 < n ? "\"dtmi:test:S" + std::to_string(k + 1) + ";1\"" : "\"long\"";
+    schemas += std::string(k ? ", " : "") + R"({"@id": "dtmi:test:S)" + std::to_string(k) +
+               R"(;1", "@type": "Array", "elementSchema": )" + next + "}";
+  }
+  schemas += "], ";
+  load_report r = load(v2(prop(json_string("dtmi:test:S0;1")), k_id, schemas));
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_TRUE(has_error(r, "schema is nested more than 64 levels deep", 1, "$.schemas[0]"));
+}
+
 TEST(DtdlSchemaDepth, CyclesAreRejected) {
   std::string schemas = R"("schemas": [
   {"@id": "dtmi:test:Node;1", "@type": "Object", "fields": [{"name": "next", "schema": "dtmi:test:Node;1"}]},
@@ -445,7 +469,8 @@ TEST(DtdlSchemaDepth, CyclesAreRejected) {
   {"@id": "dtmi:test:B;1", "@type": "Array", "elementSchema": "dtmi:test:A;1"}], )";
   load_report r = load(v3(telemetry(json_string("dtmi:test:Node;1")), k_id, schemas));
   EXPECT_TRUE(has_error(r, "schema \"dtmi:test:Node;1\" contains itself", 2, "$.schemas[0]"));
-  EXPECT_TRUE(has_error(r, "schema \"dtmi:test:B;1\" contains itself", 4, "$.schemas[2]"));
+  EXPECT_TRUE(has_error(r, "schema \"dtmi:test:A;1\" contains itself", 3, "$.schemas[1]"));
+  EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
   for (const auto& d : r.errors) EXPECT_EQ(d.message.find("levels deep"), std::string::npos) << format(d);
 }
 

@@ -1434,7 +1434,15 @@ class builder {
   schema* parse_complex_schema(const jnode& n, const where_t& w, const interface* partition, bool require_id) {
     active_context saved = ctx_;
     schema* s = nullptr;
-    if (enter_nested_context(n, w)) s = parse_complex_schema_in_context(n, w, partition, require_id);
+    if (enter_nested_context(n, w)) {
+      // `require_id` marks an Interface's `schemas` entry; a v3 Interface takes only v3 ones there.
+      if (require_id && saved.version == dtdl_version::v3 && ctx_.version == dtdl_version::v2) {
+        error(w, "the schemas of a DTDL v3 Interface must be DTDL v3 elements",
+              "drop the DTDL v2 @context of this schema, or define it inline where it is used");
+      } else {
+        s = parse_complex_schema_in_context(n, w, partition, require_id);
+      }
+    }
     ctx_ = saved;
     return s;
   }
@@ -1739,52 +1747,87 @@ class builder {
     }
   }
 
-  // Cycles and depth of extends.
+  // Cycles and depth of extends. Iterative: a chain may be as long as the input is large.
   void check_extends() {
     std::unordered_map<const interface*, int> state;  // 1 visiting, 2 done
     std::unordered_map<const interface*, int> depth;
     std::unordered_map<const interface*, const interface_info*> info_of;
     for (const auto& info : new_interfaces_) info_of[info.self] = &info;
-    std::vector<const interface*> stack;
-    std::function<int(const interface*)> visit = [&](const interface* i) -> int {
-      auto st = state.find(i);
-      if (st != state.end()) {
-        if (st->second == 2) return depth[i];
-        // A cycle: report it at the extends value that closes it.
-        std::string chain;
-        auto from = std::find(stack.begin(), stack.end(), i);
-        for (auto it = from; it != stack.end(); ++it) chain += (*it)->id + " -> ";
-        chain += i->id;
-        const interface* closer = stack.back();
-        auto ci = info_of.find(closer);
-        if (ci != info_of.end() && cycles_reported_.insert(i).second) {
-          where_t w = ci->second->where;
-          for (std::size_t k = 0; k < closer->extends.size(); ++k) {
-            if (closer->extends[k] == i && k < ci->second->extends_where.size()) w = ci->second->extends_where[k];
-          }
-          error(w, "extends forms a cycle: " + chain, "an interface cannot extend itself, directly or not");
-        }
-        cyclic_.insert(i);
-        return 0;
+    struct frame {
+      const interface* self;
+      std::size_t next = 0;  // the next base to visit
+      int depth = 0;         // hops below `self` seen so far
+      bool cycle = false;    // a cycle lies below: its error explains the depth
+    };
+    std::unordered_set<const interface*> above_cycle;
+    std::vector<frame> stack;
+    auto report_cycle = [&](const interface* i) {
+      if (!cycles_reported_.insert(i).second) return;
+      const interface* closer = stack.back().self;
+      auto ci = info_of.find(closer);
+      if (ci == info_of.end()) return;
+      auto from = std::find_if(stack.begin(), stack.end(), [&](const frame& f) { return f.self == i; });
+      std::size_t length = static_cast<std::size_t>(stack.end() - from);
+      std::string chain;
+      for (auto it = from; it != stack.end(); ++it) {
+        std::size_t k = static_cast<std::size_t>(it - from);
+        if (length > 8 && k == 4) chain += "... -> ";
+        if (length > 8 && k >= 4 && k < length - 3) continue;
+        chain += it->self->id + " -> ";
       }
-      state[i] = 1;
-      stack.push_back(i);
-      int d = 0;
-      for (const interface* b : i->extends) {
-        if (b) d = std::max(d, 1 + visit(b));
+      chain += i->id;
+      where_t w = ci->second->where;
+      for (std::size_t k = 0; k < closer->extends.size(); ++k) {
+        if (closer->extends[k] == i && k < ci->second->extends_where.size()) w = ci->second->extends_where[k];
       }
-      stack.pop_back();
-      state[i] = 2;
-      depth[i] = d;
-      return d;
+      error(w, "extends forms a cycle: " + chain, "an interface cannot extend itself, directly or not");
     };
     for (const auto& info : new_interfaces_) {
-      int d = visit(info.self);
-      if (d > k_max_extends_depth) {
+      if (state.count(info.self)) continue;
+      state[info.self] = 1;
+      stack.push_back({info.self});
+      while (!stack.empty()) {
+        frame& top = stack.back();
+        if (top.next < top.self->extends.size()) {
+          const interface* b = top.self->extends[top.next++];
+          if (!b) continue;
+          auto st = state.find(b);
+          if (st == state.end()) {
+            state[b] = 1;
+            stack.push_back({b});  // `top` is invalid from here on
+          } else if (st->second == 2) {
+            top.depth = std::max(top.depth, 1 + depth[b]);
+            top.cycle = top.cycle || above_cycle.count(b) > 0;
+          } else {
+            report_cycle(b);
+            cyclic_.insert(b);
+            top.depth = std::max(top.depth, 1);
+            top.cycle = true;
+          }
+          continue;
+        }
+        const interface* done = top.self;
+        int d = top.depth;
+        bool cycle = top.cycle;
+        stack.pop_back();
+        state[done] = 2;
+        depth[done] = d;
+        if (cycle) above_cycle.insert(done);
+        if (!stack.empty()) {
+          stack.back().depth = std::max(stack.back().depth, 1 + d);
+          stack.back().cycle = stack.back().cycle || cycle;
+        }
+      }
+    }
+    for (const auto& info : new_interfaces_) {
+      int d = depth[info.self];
+      if (d <= k_max_extends_depth) continue;
+      cyclic_.insert(info.self);  // unusable for flattening
+      // Reported where the chain first gets too deep; interfaces above it inherit the problem.
+      if (d == k_max_extends_depth + 1 && !above_cycle.count(info.self)) {
         error(info.where, "the extends chain below " + info.self->id + " is " + std::to_string(d) +
                               " levels deep; DTDL allows 10",
               "flatten the hierarchy");
-        cyclic_.insert(info.self);  // treat as unusable for flattening
       }
     }
   }
@@ -1903,10 +1946,15 @@ class builder {
     std::unordered_map<const schema*, int> depth;
     std::unordered_set<const schema*> visiting;
     std::unordered_set<const schema*> children;
+    // Recursion is capped: a chain of schema references may be as long as the input is large,
+    // and anything past the cap is far too deep anyway.
+    constexpr int recursion_cap = 64;
+    int level = 0;
     std::function<int(const schema*)> depth_of = [&](const schema* s) -> int {
       if (!s || s->type == schema::kind::primitive) return 0;
       auto d = depth.find(s);
       if (d != depth.end()) return d->second;
+      if (level >= recursion_cap) return recursion_cap;
       if (!visiting.insert(s).second) {
         if (cycle_schemas_.insert(s).second) {
           auto w = schema_where_.find(s);
@@ -1921,7 +1969,9 @@ class builder {
       int r = 1;
       auto child = [&](const schema* c) {
         if (c && c->type != schema::kind::primitive) children.insert(c);
+        ++level;
         r = std::max(r, 1 + depth_of(c));
+        --level;
       };
       switch (s->type) {
         case schema::kind::array: child(s->element); break;
@@ -1935,20 +1985,30 @@ class builder {
       depth[s] = r;
       return r;
     };
-    for (const auto& [s, w] : schema_where_) depth_of(s);
-    for (const auto& [s, w] : schema_where_) {
+    // In parse order, so that which schema of a cycle is reported does not depend on addresses.
+    for (const auto& owned : out_.schemas) depth_of(owned.get());
+    for (const auto& owned : out_.schemas) {
+      const schema* s = owned.get();
+      auto w = schema_where_.find(s);
+      if (w == schema_where_.end()) continue;
       int d = depth[s];
       if (d > k_max_schema_depth && d < 1000 && !children.count(s)) {
-        error(w, "schema is nested " + std::to_string(d) + " levels deep; DTDL allows 5 levels of Array, Map and Object",
+        std::string levels = d >= recursion_cap ? "more than " + std::to_string(recursion_cap) : std::to_string(d);
+        error(w->second, "schema is nested " + levels + " levels deep; DTDL allows 5 levels of Array, Map and Object",
               "flatten the schema, e.g. by moving parts into separate properties");
       }
     }
+    // Schemas already reported as too deep or recursive are not walked again.
+    auto too_deep = [&](const schema* s) {
+      auto d = depth.find(s);
+      return d != depth.end() && d->second > k_max_schema_depth;
+    };
     // v2 Properties may not hold Arrays or geospatial values anywhere.
     for (const content* p : v2_properties_) {
       std::unordered_set<const schema*> seen;
       std::string found;
       std::function<void(const schema*)> walk = [&](const schema* s) {
-        if (!s || !found.empty() || !seen.insert(s).second) return;
+        if (!s || !found.empty() || !seen.insert(s).second || too_deep(s)) return;
         if (s->type == schema::kind::array) found = "an Array";
         else if (s->type == schema::kind::primitive && is_geospatial(s->primitive))
           found = "a geospatial " + std::string(to_string(s->primitive));
@@ -1968,6 +2028,7 @@ class builder {
     std::function<std::size_t(const schema*)> count = [&](const schema* s) -> std::size_t {
       if (!s) return 0;
       if (s->type == schema::kind::primitive) return 1;
+      if (too_deep(s)) return 1;
       auto it = counted.find(s);
       if (it != counted.end()) return it->second;
       if (cycle_schemas_.count(s)) return 1;
