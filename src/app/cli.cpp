@@ -31,9 +31,10 @@ void print_model_list(const model::model_registry& registry, std::ostream& out) 
   }
 }
 
-int cmd_validate(const std::vector<std::string>& paths, const std::string& format, bool list, std::ostream& out) {
+int cmd_validate(const std::vector<std::string>& paths, const std::string& format, bool list,
+                 bool allow_unknown_extensions, std::ostream& out) {
   std::vector<fs::path> ps(paths.begin(), paths.end());
-  model::model_registry registry;
+  model::model_registry registry(model::registry_options{allow_unknown_extensions});
   project_report r = load_projects(classify_paths(ps), registry);
   if (format == "json") {
     nlohmann::json j;
@@ -95,15 +96,18 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   std::vector<std::string> validate_paths;
   std::string format = "text";
   bool list = false;
-  auto* validate = app.add_subcommand(
-      "validate",
-      "Check projects (folders with doppel.yaml) and DTDL model files or folders. All models given are\n"
-      "loaded together, so references may cross files. Exit 0 when valid, 1 with every error listed.");
+  bool allow_unknown = false;
+  auto* validate = app.add_subcommand("validate", "Check projects and DTDL models; exit 1 with every error listed");
+  validate->footer(
+      "Each PATH is a project folder (with doppel.yaml), a doppel.yaml, a DTDL file or a folder of them.\n"
+      "All models given are loaded together, so references may cross files, in any order.");
   validate->add_option("PATH", validate_paths, "Project folder, doppel.yaml, model file or folder of models")
       ->required();
   validate->add_option("--format", format, "Output: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   validate->add_flag("--list", list, "After a successful check, list each interface and what it depends on");
+  validate->add_flag("--allow-unknown-extensions", allow_unknown,
+                     "Accept DTDL extension contexts Doppel does not know, and tolerate their terms");
 
   std::string serve_dir;
   auto* serve = app.add_subcommand("serve", "Load a project and report what it holds (the API arrives with the twin graph)");
@@ -137,7 +141,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         << "next: doppel validate " << init_dir << "\n";
     return 0;
   }
-  if (*validate) return cmd_validate(validate_paths, format, list, out);
+  if (*validate) return cmd_validate(validate_paths, format, list, allow_unknown, out);
   if (*serve) return cmd_serve(serve_dir, out);
   return 2;
 }
