@@ -151,21 +151,73 @@ struct active_context {
   bool has(std::uint32_t bit) const { return (extensions & bit) != 0; }
 };
 
-// Where an element is: file, JSON path and line:column.
-struct where_t {
-  std::uint32_t file = 0;
-  std::string path;
-  std::uint32_t line = 0;
-  std::uint32_t column = 0;
-
-  where_t at(const jnode& n, std::string sub) const { return {file, std::move(sub), n.line, n.column}; }
-};
-
 std::string member_path(const std::string& parent, std::string_view key) {
   bool plain = is_valid_name(key) || key == "@id" || key == "@type" || key == "@context";
   if (plain) return parent + "." + std::string(key);
   return parent + "[" + quote(key) + "]";
 }
+
+// A JSON path. Most members are read without anything to report, so a member's path may be
+// given as its parent's path and its key, and is then built on first use. Copies and moves
+// are always built: a deferred path never outlives the parent path it points to.
+class json_path {
+ public:
+  json_path() = default;
+  json_path(std::string text) : text_(std::move(text)) {}  // NOLINT: paths are strings
+  json_path(const char* text) : text_(text) {}             // NOLINT
+  json_path(const json_path& other) : text_(other.str()) {}
+  json_path(json_path&& other) : text_(other.parent_ ? other.str() : std::move(other.text_)) {}
+  json_path& operator=(const json_path& other) {
+    if (this != &other) {
+      text_ = other.str();
+      parent_ = nullptr;
+    }
+    return *this;
+  }
+  json_path& operator=(json_path&& other) {
+    if (this != &other) {
+      text_ = other.parent_ ? other.str() : std::move(other.text_);
+      parent_ = nullptr;
+    }
+    return *this;
+  }
+  ~json_path() = default;
+
+  // Makes this the path of member `key` of `parent`, built when first read.
+  void defer(const json_path& parent, std::string_view key) {
+    parent_ = &parent;
+    key_ = key;
+  }
+  const std::string& str() const {
+    if (parent_) {
+      text_ = member_path(parent_->str(), key_);
+      parent_ = nullptr;
+    }
+    return text_;
+  }
+
+ private:
+  mutable std::string text_;
+  mutable const json_path* parent_ = nullptr;
+  std::string_view key_;
+};
+
+// A file and line:column, without the JSON path.
+struct place {
+  std::uint32_t file = 0;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
+// Where an element is: file, JSON path and line:column.
+struct where_t {
+  std::uint32_t file = 0;
+  json_path path;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+
+  where_t at(const jnode& n, std::string sub) const { return {file, std::move(sub), n.line, n.column}; }
+};
 std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
 
 // Strips "prefix" and a ";N" suffix from a built-in DTMI, giving its term. `versions` lists the
@@ -212,7 +264,8 @@ class members {
   members(builder& b, const jnode& obj, const where_t& w, std::string_view element);
 
   const jnode* take(std::string_view term);
-  where_t where_of(std::string_view term) const;
+  // Where the member is (the element's place when it is absent). Built once per member, on demand.
+  const where_t& where_of(std::string_view term) const;
   // Reports members not taken, unless unknown members are tolerated (informal co-types).
   void finish(bool tolerate_unknown, std::string_view allowed);
 
@@ -221,13 +274,15 @@ class members {
 
  private:
   struct entry {
-    std::string term;
-    std::string key;
+    std::string_view term;  // views into the document, which outlives this reader
+    std::string_view key;
     const jnode* value;
     bool taken = false;
+    mutable bool has_where = false;  // see where_of
+    mutable where_t where;
   };
   builder& b_;
-  where_t where_;
+  const where_t& where_;  // the caller's, which outlives this reader
   std::string_view element_;
   std::vector<entry> entries_;
 };
@@ -283,7 +338,7 @@ class builder {
   void error(const where_t& w, std::string message, std::string hint = {}) {
     diagnostic d;
     d.file = sources_[w.file].name;
-    d.path = w.path;
+    d.path = w.path.str();
     d.line = w.line;
     d.column = w.column;
     d.message = std::move(message);
@@ -325,7 +380,7 @@ class builder {
       error(top.at(root, "$"),
             "a model file must hold an Interface object or an array of them, not " + a_kind(root.type));
     }
-    documents_.push_back(std::move(parsed.root));
+    // Nothing keeps pointers into the tree past this point, so it is freed file by file.
   }
 
   void parse_top_level(const jnode& n, const where_t& w) {
@@ -341,7 +396,7 @@ class builder {
     }
     active_context saved = ctx_;
     ctx_ = active_context{};
-    if (read_context(*context, w.at(*context, member_path(w.path, "@context")), true)) {
+    if (read_context(*context, w.at(*context, member_path(w.path.str(), "@context")), true)) {
       parse_interface(n, w, nullptr);
     }
     ctx_ = saved;
@@ -355,7 +410,7 @@ class builder {
     } else if (n.is_array() && !n.items.empty()) {
       for (std::size_t i = 0; i < n.items.size(); ++i) {
         const jnode& it = n.items[i];
-        where_t iw = w.at(it, index_path(w.path, i));
+        where_t iw = w.at(it, index_path(w.path.str(), i));
         if (!it.is_string()) {
           error(iw, "each @context value must be a string DTMI, not " + a_kind(it.type));
           return false;
@@ -477,7 +532,7 @@ class builder {
   bool enter_nested_context(const jnode& n, const where_t& w) {
     const jnode* c = n.find("@context");
     if (!c) return true;
-    return read_context(*c, w.at(*c, member_path(w.path, "@context")), false);
+    return read_context(*c, w.at(*c, member_path(w.path.str(), "@context")), false);
   }
 
   // ---------------------------------------------------------------- member readers
@@ -619,7 +674,7 @@ class builder {
         return out;
       }
       for (const auto& [lang, v] : n->members) {
-        where_t vw = w.at(v, member_path(w.path, lang));
+        where_t vw = w.at(v, member_path(w.path.str(), lang));
         if (!valid_language(lang)) {
           error(vw, "language tag " + quote(lang) + " is not valid",
                 "use a tag such as \"en\", \"de\", \"en-US\" or \"zh-Hans\"");
@@ -631,7 +686,7 @@ class builder {
       bool has_default = false;
       for (std::size_t i = 0; i < n->items.size(); ++i) {
         const jnode& it = n->items[i];
-        where_t iw = w.at(it, index_path(w.path, i));
+        where_t iw = w.at(it, index_path(w.path.str(), i));
         std::string lang = "en";
         const jnode* text = &it;
         bool is_default = true;
@@ -646,13 +701,13 @@ class builder {
             bool tolerated = ctx_.version == dtdl_version::v2 && !k.empty() && k[0] == '@' && k != "@id" &&
                              k != "@context" && k != "@graph";
             if (k != "@value" && k != "@language" && !tolerated) {
-              error(iw.at(v, member_path(iw.path, k)), "a text object may only hold @value and @language, not " +
+              error(iw.at(v, member_path(iw.path.str(), k)), "a text object may only hold @value and @language, not " +
                                                           quote(k));
             }
           }
           if (const jnode* l = it.find("@language")) {
             if (!l->is_string() || !valid_language(l->text)) {
-              error(iw.at(*l, member_path(iw.path, "@language")), "@language must be a language tag such as \"en\"");
+              error(iw.at(*l, member_path(iw.path.str(), "@language")), "@language must be a language tag such as \"en\"");
               continue;
             }
             lang = l->text;
@@ -698,7 +753,7 @@ class builder {
 
   std::string read_name(members& m) {
     const jnode* raw = m.take("name");
-    where_t w = m.where_of("name");
+    const where_t& w = m.where_of("name");
     if (!raw) {
       error(m.where(), article(m.element()) + " needs a \"name\"",
             "add \"name\": \"myName\" (a letter, then letters, digits or '_')");
@@ -717,7 +772,7 @@ class builder {
   // Reads "@id"; registers it. Returns the id or empty.
   std::string read_id(members& m, bool required, bool is_interface, id_entry entry) {
     const jnode* raw = m.take("@id");
-    where_t w = m.where_of("@id");
+    const where_t& w = m.where_of("@id");
     if (!raw) {
       if (required) {
         error(m.where(), article(m.element()) + " needs an \"@id\"",
@@ -764,7 +819,7 @@ class builder {
       error(w, "@id " + quote(id) + " is defined twice" + at, "give each element its own DTMI");
       return {};
     }
-    id_where_.emplace(id, w);
+    id_where_.emplace(id, place{w.file, w.line, w.column});
     return id;
   }
 
@@ -792,7 +847,7 @@ class builder {
   classified_types read_types(members& m, std::string_view material, bool required) {
     classified_types out;
     const jnode* raw = m.take("@type");
-    where_t w = m.where_of("@type");
+    const where_t& w = m.where_of("@type");
     if (!raw) {
       if (required) {
         error(m.where(), "missing \"@type\"; this element must say what it is",
@@ -801,18 +856,22 @@ class builder {
       }
       return out;
     }
-    std::vector<std::pair<std::string, where_t>> terms;
+    // The terms and, built only for messages, where each is.
+    std::vector<const jnode*> terms;
+    auto where_of_term = [&](std::size_t k) {
+      return raw->is_array() ? w.at(*terms[k], index_path(w.path.str(), k)) : w;
+    };
     if (raw->is_string()) {
-      terms.emplace_back(raw->text, w);
+      terms.push_back(raw);
     } else if (raw->is_array() && !raw->items.empty()) {
       for (std::size_t i = 0; i < raw->items.size(); ++i) {
         const jnode& it = raw->items[i];
         if (!it.is_string()) {
-          error(w.at(it, index_path(w.path, i)), "@type values must be strings");
+          error(w.at(it, index_path(w.path.str(), i)), "@type values must be strings");
           out.ok = false;
           return out;
         }
-        terms.emplace_back(it.text, w.at(it, index_path(w.path, i)));
+        terms.push_back(&it);
       }
     } else {
       error(w, "@type must be a string or a non-empty array of strings");
@@ -821,11 +880,12 @@ class builder {
     }
     bool has_material = false;
     std::vector<std::pair<std::string, where_t>> others;  // other material types
-    for (auto& [t, tw] : terms) {
+    for (std::size_t k = 0; k < terms.size(); ++k) {
+      const std::string& t = terms[k]->text;
       if (looks_like_dtmi(t)) {
         std::string problem = dtmi_problem(t, ctx_.version);
         if (!problem.empty()) {
-          error(tw, "@type value " + quote(t) + " is not a valid DTMI: " + problem);
+          error(where_of_term(k), "@type value " + quote(t) + " is not a valid DTMI: " + problem);
           out.ok = false;
           continue;
         }
@@ -836,11 +896,11 @@ class builder {
         continue;
       }
       if (is_material_type(term)) {
-        others.emplace_back(term, tw);
+        others.emplace_back(term, where_of_term(k));
         out.ok = false;
         continue;
       }
-      if (classify_co_type(term, material, tw, out)) continue;
+      if (classify_co_type(term, material, where_of_term(k), out)) continue;
       out.ok = false;
     }
     if (!has_material) {
@@ -952,7 +1012,7 @@ class builder {
   void read_semantic_unit(members& m, const classified_types& types, std::string& semantic, std::string& unit,
                           const jnode* schema_node) {
     const jnode* raw = m.take("unit");
-    where_t w = m.where_of("unit");
+    const where_t& w = m.where_of("unit");
     bool vector_unit = types.has("VelocityVector") || types.has("AccelerationVector");
     if (types.semantic_type.empty()) {
       if (raw && vector_unit) {
@@ -1050,7 +1110,7 @@ class builder {
     interface* self = iface.get();
     out_.interfaces.push_back(std::move(iface));
     self->version = ctx_.version;
-    self->where = {sources_[w.file].name, w.path, w.line, w.column};
+    self->where = {sources_[w.file].name, w.path.str(), w.line, w.column};
     if (const jnode* c = n.find("@context")) {
       if (c->is_string()) self->context.push_back(c->text);
       for (const auto& it : c->items) {
@@ -1068,11 +1128,11 @@ class builder {
 
     // extends
     if (const jnode* ext = m.take("extends")) {
-      where_t ew = m.where_of("extends");
+      const where_t& ew = m.where_of("extends");
       std::vector<std::pair<const jnode*, where_t>> values;
       if (ext->is_array()) {
         for (std::size_t i = 0; i < ext->items.size(); ++i) {
-          values.emplace_back(&ext->items[i], ew.at(ext->items[i], index_path(ew.path, i)));
+          values.emplace_back(&ext->items[i], ew.at(ext->items[i], index_path(ew.path.str(), i)));
         }
       } else {
         values.emplace_back(ext, ew);
@@ -1093,7 +1153,7 @@ class builder {
 
     // schemas
     if (const jnode* sch = m.take("schemas")) {
-      where_t sw = m.where_of("schemas");
+      const where_t& sw = m.where_of("schemas");
       auto each = [&](const jnode& item, const where_t& iw) {
         if (!item.is_object()) {
           error(iw, "schemas entries must be Array, Enum, Map or Object definitions, not " + a_kind(item.type));
@@ -1106,7 +1166,7 @@ class builder {
 
     // contents
     if (const jnode* cont = m.take("contents")) {
-      where_t cw = m.where_of("contents");
+      const where_t& cw = m.where_of("contents");
       auto each = [&](const jnode& item, const where_t& iw) {
         if (!item.is_object()) {
           error(iw, "contents entries must be Telemetry, Property, Command, Relationship or Component objects, not " + a_kind(item.type),
@@ -1146,7 +1206,7 @@ class builder {
   template <class F>
   void for_each_value(const jnode& n, const where_t& w, F&& f) {
     if (n.is_array()) {
-      for (std::size_t i = 0; i < n.items.size(); ++i) f(n.items[i], w.at(n.items[i], index_path(w.path, i)));
+      for (std::size_t i = 0; i < n.items.size(); ++i) f(n.items[i], w.at(n.items[i], index_path(w.path.str(), i)));
     } else {
       f(n, w);
     }
@@ -1189,7 +1249,7 @@ class builder {
       }
     }
     if (material.empty()) {
-      error(type ? w.at(*type, member_path(w.path, "@type")) : w,
+      error(type ? w.at(*type, member_path(w.path.str(), "@type")) : w,
             type ? "@type of a contents element must be Telemetry, Property, Command, Relationship or Component"
                  : "a contents element needs \"@type\"",
             "add \"@type\": \"Property\" (or Telemetry, Command, Relationship, Component)");
@@ -1218,7 +1278,7 @@ class builder {
     if (material == "Telemetry" || material == "Property") {
       c->kind = material == "Telemetry" ? content_kind::telemetry : content_kind::property;
       const jnode* sn = m.take("schema");
-      where_t sw = m.where_of("schema");
+      const where_t& sw = m.where_of("schema");
       if (!sn) {
         error(w, "a " + material + " needs a \"schema\"", "add e.g. \"schema\": \"double\"");
       } else if (const jnode* s = single(sn, sw, "schema", true)) {
@@ -1238,14 +1298,14 @@ class builder {
       std::string_view req = ctx_.version == dtdl_version::v2 ? "CommandPayload" : "CommandRequest";
       std::string_view resp = ctx_.version == dtdl_version::v2 ? "CommandPayload" : "CommandResponse";
       if (const jnode* r = m.take("request")) {
-        where_t rw = m.where_of("request");
+        const where_t& rw = m.where_of("request");
         if (const jnode* v = single(r, rw, "request", false)) {
           c->request.emplace();
           parse_named_schema(*v, rw, req, *c->request, owner);
         }
       }
       if (const jnode* r = m.take("response")) {
-        where_t rw = m.where_of("response");
+        const where_t& rw = m.where_of("response");
         if (const jnode* v = single(r, rw, "response", false)) {
           c->response.emplace();
           parse_named_schema(*v, rw, resp, *c->response, owner);
@@ -1279,7 +1339,7 @@ class builder {
         }
       }
       if (const jnode* mx = m.take("maxMultiplicity")) {
-        where_t mw = m.where_of("maxMultiplicity");
+        const where_t& mw = m.where_of("maxMultiplicity");
         auto v = read_integer(mx, mw, "maxMultiplicity", false);
         if (v) {
           if (*v < 1) {
@@ -1292,7 +1352,7 @@ class builder {
         }
       }
       if (const jnode* t = m.take("target")) {
-        where_t tw = m.where_of("target");
+        const where_t& tw = m.where_of("target");
         if (auto s = read_string(t, tw, "target", false)) {
           std::string problem = dtmi_problem(*s, ctx_.version);
           if (!problem.empty()) {
@@ -1306,7 +1366,7 @@ class builder {
       }
       if (auto wr = read_bool(m.take("writable"), m.where_of("writable"), "writable")) c->writable = *wr;
       if (const jnode* props = m.take("properties")) {
-        where_t pw = m.where_of("properties");
+        const where_t& pw = m.where_of("properties");
         std::unordered_map<std::string, const content*> names;
         auto each = [&](const jnode& item, const where_t& iw) {
           if (!item.is_object()) {
@@ -1333,7 +1393,7 @@ class builder {
     } else {  // Component
       c->kind = content_kind::component;
       const jnode* sn = m.take("schema");
-      where_t sw = m.where_of("schema");
+      const where_t& sw = m.where_of("schema");
       if (!sn) {
         error(w, "a Component needs a \"schema\": the DTMI of the Interface it holds");
       } else if (const jnode* s = single(sn, sw, "schema", true)) {
@@ -1367,7 +1427,7 @@ class builder {
   // "index" of an Indexed element (mqtt extension): 1 or more, and unique among the siblings
   // that share `scope` (an interface's telemetries, an object's fields, an enum's values).
   void read_index(members& m, const void* scope) {
-    where_t w = m.where_of("index");
+    const where_t& w = m.where_of("index");
     auto idx = read_integer(m.take("index"), w, "index", true);
     if (!idx) return;
     if (*idx < 1) {
@@ -1479,7 +1539,7 @@ class builder {
     if (material == "Array") {
       s->type = schema::kind::array;
       const jnode* e = m.take("elementSchema");
-      where_t ew = m.where_of("elementSchema");
+      const where_t& ew = m.where_of("elementSchema");
       if (!e) {
         error(w, "an Array needs \"elementSchema\"", "add e.g. \"elementSchema\": \"double\"");
       } else if (const jnode* v = single(e, ew, "elementSchema", true)) {
@@ -1492,7 +1552,7 @@ class builder {
     } else if (material == "Map") {
       s->type = schema::kind::map;
       const jnode* k = m.take("mapKey");
-      where_t kw = m.where_of("mapKey");
+      const where_t& kw = m.where_of("mapKey");
       if (!k) {
         error(w, "a Map needs \"mapKey\"", "add \"mapKey\": {\"name\": \"key\", \"schema\": \"string\"}");
       } else if (const jnode* v = single(k, kw, "mapKey", true)) {
@@ -1503,7 +1563,7 @@ class builder {
         }
       }
       const jnode* v = m.take("mapValue");
-      where_t vw = m.where_of("mapValue");
+      const where_t& vw = m.where_of("mapValue");
       if (!v) {
         error(w, "a Map needs \"mapValue\"", "add \"mapValue\": {\"name\": \"value\", \"schema\": \"double\"}");
       } else if (const jnode* vv = single(v, vw, "mapValue", true)) {
@@ -1513,7 +1573,7 @@ class builder {
     } else {
       s->type = schema::kind::object;
       const jnode* f = m.take("fields");
-      where_t fw = m.where_of("fields");
+      const where_t& fw = m.where_of("fields");
       if (!f) {
         if (ctx_.version == dtdl_version::v2) {
           error(w, "a DTDL v2 Object needs \"fields\" (1 to 30)");
@@ -1544,7 +1604,7 @@ class builder {
   void parse_enum(members& m, schema& s, const where_t& w) {
     s.type = schema::kind::enumeration;
     const jnode* vs = m.take("valueSchema");
-    where_t vsw = m.where_of("valueSchema");
+    const where_t& vsw = m.where_of("valueSchema");
     bool integer_enum = false;
     bool value_schema_ok = false;
     if (!vs) {
@@ -1563,7 +1623,7 @@ class builder {
       }
     }
     const jnode* ev = m.take("enumValues");
-    where_t evw = m.where_of("enumValues");
+    const where_t& evw = m.where_of("enumValues");
     if (!ev) {
       if (ctx_.version == dtdl_version::v2) error(w, "a DTDL v2 Enum needs \"enumValues\" (1 to 100)");
       return;
@@ -1588,7 +1648,7 @@ class builder {
       v.name = read_name(vm);
       read_common(vm, v);
       const jnode* raw = vm.take("enumValue");
-      where_t rw = vm.where_of("enumValue");
+      const where_t& rw = vm.where_of("enumValue");
       const jnode* val = literal(single(raw, rw, "enumValue", true), rw);
       if (!raw) {
         error(iw, "an EnumValue needs \"enumValue\"");
@@ -1645,7 +1705,7 @@ class builder {
     into.name = read_name(m);
     read_common(m, into);
     const jnode* sn = m.take("schema");
-    where_t sw = m.where_of("schema");
+    const where_t& sw = m.where_of("schema");
     if (!sn) {
       error(w, article(material) + " needs a \"schema\"", "add e.g. \"schema\": \"string\"");
     } else if (const jnode* s = single(sn, sw, "schema", true)) {
@@ -1842,6 +1902,20 @@ class builder {
     }
     std::vector<const interface*> ancestors;
     std::vector<const content*> contents;
+    const interface* only_base = single_base(*i);
+    if (only_base) {
+      // The common case: the base's lists are already free of repeats.
+      if (owned_.count(only_base)) flatten(const_cast<interface*>(only_base));
+      ancestors.reserve(only_base->ancestors.size() + 1);
+      ancestors = only_base->ancestors;
+      if (std::find(ancestors.begin(), ancestors.end(), only_base) == ancestors.end()) ancestors.push_back(only_base);
+      contents.reserve(only_base->contents.size() + i->own_contents.size());
+      contents = only_base->contents;
+      contents.insert(contents.end(), i->own_contents.begin(), i->own_contents.end());
+      i->ancestors = std::move(ancestors);
+      i->contents = std::move(contents);
+      return;
+    }
     std::unordered_set<const interface*> seen_anc;
     std::unordered_set<const content*> seen_content;
     for (const interface* b : i->extends) {
@@ -1860,64 +1934,131 @@ class builder {
     i->contents = std::move(contents);
   }
 
+  // The one resolved base of `i`, or nullptr when it has none or several.
+  static const interface* single_base(const interface& i) {
+    const interface* only = nullptr;
+    for (const interface* b : i.extends) {
+      if (!b) continue;
+      if (only) return nullptr;
+      only = b;
+    }
+    return only;
+  }
+
+  // With at most one base, inherited names were checked where they were declared: only the
+  // interface's own names can clash, with each other or with an inherited one.
+  void check_own_names(const interface& i, const interface_info& info) {
+    const auto& own = i.own_contents;
+    std::unordered_map<std::string_view, const content*> index;  // for long lists only
+    constexpr std::size_t linear_limit = 32;
+    if (own.size() > linear_limit) {
+      for (const content* c : own) index.emplace(c->name, c);
+    }
+    auto find_own = [&](std::string_view name) -> const content* {
+      if (own.size() > linear_limit) {
+        auto it = index.find(name);
+        return it == index.end() ? nullptr : it->second;
+      }
+      for (const content* c : own) {
+        if (c->name == name) return c;
+      }
+      return nullptr;
+    };
+    for (const content* c : own) {
+      if (c->name.empty()) continue;
+      const content* first = find_own(c->name);  // the first one of that name
+      if (first && first != c) {
+        error(where_of(c, info.where), "name " + quote(c->name) + " is used twice in the contents of " + i.id,
+              "rename one of them");
+      }
+    }
+    std::size_t inherited = i.contents.size() - own.size();
+    for (std::size_t k = 0; k < inherited; ++k) {
+      const content* base = i.contents[k];
+      if (base->name.empty()) continue;
+      if (const content* c = find_own(base->name)) {
+        error(where_of(c, info.where), "name " + quote(c->name) + " is already inherited from " + base->declared_in->id,
+              "rename it: an interface cannot redeclare an inherited name");
+      }
+    }
+  }
+
   void check_contents() {
     for (const auto& info : new_interfaces_) {
       interface* i = info.self;
       // Duplicate names among own and inherited contents.
-      std::unordered_map<std::string_view, const content*> names;
-      for (const content* c : i->contents) {
-        if (c->name.empty()) continue;
-        auto [it, inserted] = names.emplace(c->name, c);
-        if (inserted) continue;
-        const content* first = it->second;
-        bool own = c->declared_in == i;
-        if (own && first->declared_in == i) {
-          error(where_of(c, info.where), "name " + quote(c->name) + " is used twice in the contents of " + i->id,
-                "rename one of them");
-        } else if (own) {
-          error(where_of(c, info.where),
-                "name " + quote(c->name) + " is already inherited from " + first->declared_in->id,
-                "rename it: an interface cannot redeclare an inherited name");
-        } else if (!clash_inherited_from_one_base(*i, first, c)) {
-          error(info.where,
-                i->id + " inherits two different elements named " + quote(c->name) + " (from " +
-                    first->declared_in->id + " and " + c->declared_in->id + ")",
-                "rename one of them in its base interface");
-        }
+      if (i->extends.size() <= 1 && !cyclic_.count(i)) {
+        check_own_names(*i, info);
+      } else {
+        check_all_names(*i, info);
       }
-      if (i->version == dtdl_version::v2 && i->contents.size() > k_v2_max_contents) {
+      check_limits(*i, info);
+    }
+    check_annotations();
+  }
+
+  void check_all_names(const interface& iface, const interface_info& info) {
+    const interface* i = &iface;
+    std::unordered_map<std::string_view, const content*> names;
+    for (const content* c : i->contents) {
+      if (c->name.empty()) continue;
+      auto [it, inserted] = names.emplace(c->name, c);
+      if (inserted) continue;
+      const content* first = it->second;
+      bool own = c->declared_in == i;
+      if (own && first->declared_in == i) {
+        error(where_of(c, info.where), "name " + quote(c->name) + " is used twice in the contents of " + i->id,
+              "rename one of them");
+      } else if (own) {
+        error(where_of(c, info.where), "name " + quote(c->name) + " is already inherited from " + first->declared_in->id,
+              "rename it: an interface cannot redeclare an inherited name");
+      } else if (!clash_inherited_from_one_base(*i, first, c)) {
         error(info.where,
-              i->id + " has " + std::to_string(i->contents.size()) +
-                  " contents including inherited ones; DTDL v2 allows 300",
-              "split it into components, or move it to DTDL v3");
+              i->id + " inherits two different elements named " + quote(c->name) + " (from " +
+                  first->declared_in->id + " and " + c->declared_in->id + ")",
+              "rename one of them in its base interface");
       }
-      if (i->version == dtdl_version::v3) {
-        std::size_t closure = i->extends.size();
-        for (const interface* a : i->ancestors) closure += a->extends.size();
-        if (closure > k_v3_max_extends_closure) {
-          error(info.where, i->id + " has " + std::to_string(closure) +
-                                " extends values across its hierarchy; DTDL v3 allows 1024");
-        }
-        if (info.text_bytes > k_v3_max_interface_bytes) {
-          error(info.where, "the JSON text of " + i->id + " is " + std::to_string(info.text_bytes) +
-                                " bytes; DTDL v3 allows 1 MiB per Interface",
-                "split it into several interfaces");
-        }
+    }
+  }
+
+  // Contents and extends limits, the text size limit and nested components.
+  void check_limits(const interface& iface, const interface_info& info) {
+    const interface* i = &iface;
+    if (i->version == dtdl_version::v2 && i->contents.size() > k_v2_max_contents) {
+      error(info.where,
+            i->id + " has " + std::to_string(i->contents.size()) + " contents including inherited ones; DTDL v2 allows 300",
+            "split it into components, or move it to DTDL v3");
+    }
+    if (i->version == dtdl_version::v3) {
+      std::size_t closure = i->extends.size();
+      for (const interface* a : i->ancestors) closure += a->extends.size();
+      if (closure > k_v3_max_extends_closure) {
+        error(info.where,
+              i->id + " has " + std::to_string(closure) + " extends values across its hierarchy; DTDL v3 allows 1024");
       }
-      // Components may not hold interfaces that themselves have components.
-      for (const content* c : i->own_contents) {
-        if (c->kind != content_kind::component || !c->component) continue;
-        for (const content* inner : c->component->contents) {
-          if (inner->kind == content_kind::component) {
-            error(where_of(c, info.where),
-                  "component " + quote(c->name) + " uses " + c->component->id + ", which itself has component " +
-                      quote(inner->name),
-                  "DTDL does not nest components; make the inner one a component of " + i->id + " instead");
-            break;
-          }
+      if (info.text_bytes > k_v3_max_interface_bytes) {
+        error(info.where,
+              "the JSON text of " + i->id + " is " + std::to_string(info.text_bytes) +
+                  " bytes; DTDL v3 allows 1 MiB per Interface",
+              "split it into several interfaces");
+      }
+    }
+    // Components may not hold interfaces that themselves have components.
+    for (const content* c : i->own_contents) {
+      if (c->kind != content_kind::component || !c->component) continue;
+      for (const content* inner : c->component->contents) {
+        if (inner->kind == content_kind::component) {
+          error(where_of(c, info.where),
+                "component " + quote(c->name) + " uses " + c->component->id + ", which itself has component " +
+                    quote(inner->name),
+                "DTDL does not nest components; make the inner one a component of " + i->id + " instead");
+          break;
         }
       }
     }
+  }
+
+  void check_annotations() {
     for (const auto& a : annotations_) {
       const interface* owner = a.element->declared_in;
       const content* target = owner ? owner->find(a.annotates) : nullptr;
@@ -2074,8 +2215,7 @@ class builder {
 
   active_context ctx_;
   std::vector<std::pair<const extension_info*, where_t>> pending_extensions_;
-  std::vector<std::unique_ptr<jnode>> documents_;
-  std::unordered_map<std::string, where_t> id_where_;
+  std::unordered_map<std::string, place> id_where_;  // where each new @id is, for duplicate messages
   std::vector<pending_interface_ref> pending_interfaces_;
   std::vector<pending_schema_ref> pending_schemas_;
   std::vector<annotation_check> annotations_;
@@ -2101,10 +2241,10 @@ bool builder::looks_like_duration(std::string_view s) {
 
 // ---- members ------------------------------------------------------------------------------
 
-std::string normalise_member(const std::string& key, dtdl_version v) {
+std::string_view normalise_member(std::string_view key, dtdl_version v) {
   if (!looks_like_dtmi(key)) return key;
-  if (auto s = strip_dtmi(key, "dtmi:dtdl:property:", v == dtdl_version::v2 ? "2" : "3")) return std::string(*s);
-  if (auto s = strip_dtmi(key, "dtmi:dtdl:extension:quantitativeTypes:v1:property:", "")) return std::string(*s);
+  if (auto s = strip_dtmi(key, "dtmi:dtdl:property:", v == dtdl_version::v2 ? "2" : "3")) return *s;
+  if (auto s = strip_dtmi(key, "dtmi:dtdl:extension:quantitativeTypes:v1:property:", "")) return *s;
   return key;
 }
 
@@ -2112,15 +2252,15 @@ members::members(builder& b, const jnode& obj, const where_t& w, std::string_vie
     : b_(b), where_(w), element_(element) {
   entries_.reserve(obj.members.size());
   for (const auto& [k, v] : obj.members) {
-    std::string term = normalise_member(k, b_.version());
+    std::string_view term = normalise_member(k, b_.version());
     for (const auto& e : entries_) {
       if (e.term == term) {
-        b_.error(w.at(v, member_path(w.path, k)),
+        b_.error(w.at(v, member_path(w.path.str(), k)),
                  "member " + quote(term) + " is given twice (as " + quote(e.key) + " and " + quote(k) + ")",
                  "keep one spelling");
       }
     }
-    entries_.push_back({std::move(term), k, &v});
+    entries_.push_back({term, k, &v, false, false, {}});
   }
 }
 
@@ -2134,9 +2274,17 @@ const jnode* members::take(std::string_view term) {
   return nullptr;
 }
 
-where_t members::where_of(std::string_view term) const {
+const where_t& members::where_of(std::string_view term) const {
   for (const auto& e : entries_) {
-    if (e.term == term) return where_.at(*e.value, member_path(where_.path, e.key));
+    if (e.term != term) continue;
+    if (!e.has_where) {
+      e.where.file = where_.file;
+      e.where.path.defer(where_.path, e.key);
+      e.where.line = e.value->line;
+      e.where.column = e.value->column;
+      e.has_where = true;
+    }
+    return e.where;
   }
   return where_;
 }
@@ -2144,7 +2292,7 @@ where_t members::where_of(std::string_view term) const {
 void members::finish(bool tolerate_unknown, std::string_view allowed) {
   for (const auto& e : entries_) {
     if (e.taken) continue;
-    where_t w = where_.at(*e.value, member_path(where_.path, e.key));
+    where_t w = where_.at(*e.value, member_path(where_.path.str(), e.key));
     if (!e.key.empty() && e.key[0] == '@') {
       if (e.key == "@graph" || b_.version() == dtdl_version::v3) {
         b_.error(w, "keyword " + quote(e.key) + " is not allowed in a DTDL element",

@@ -3,6 +3,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <iterator>
 #include <unordered_set>
 
 namespace doppel::model::detail {
@@ -122,15 +123,26 @@ class builder {
   bool Key(const char* s, rapidjson::SizeType len, bool) {
     std::size_t start = token_start();
     last_end_ = stream_.Tell();
-    jnode* obj = stack_.back().node;
+    frame& f = stack_.back();
+    std::vector<jmember>& members = member_scratch_[stack_.size() - 1];
     std::string key(s, len);
-    auto& seen = stack_.back().keys;
-    if (!seen.insert(key).second) {
+    bool duplicate = false;
+    if (members.size() < k_linear_key_search) {
+      // Most objects are small: a scan is cheaper than hashing every key.
+      for (const auto& m : members) duplicate = duplicate || m.key == key;
+    } else {
+      if (!f.keys) {
+        f.keys = std::make_unique<std::unordered_set<std::string>>();
+        for (const auto& m : members) f.keys->insert(m.key);
+      }
+      duplicate = !f.keys->insert(key).second;
+    }
+    if (duplicate) {
       auto [l, c] = tracker_.at(start);
       error_ = {"duplicate key " + key + " in one object; each key may appear once", l, c};
       return false;
     }
-    obj->members.push_back(jmember{std::move(key), jnode{}});
+    members.push_back(jmember{std::move(key), jnode{}});
     return true;
   }
   bool EndObject(rapidjson::SizeType) { return pop(); }
@@ -146,9 +158,11 @@ class builder {
   position_tracker& tracker() { return tracker_; }
 
  private:
+  static constexpr std::size_t k_linear_key_search = 16;
+
   struct frame {
     jnode* node;
-    std::unordered_set<std::string> keys;
+    std::unique_ptr<std::unordered_set<std::string>> keys;  // for large objects only
   };
 
   std::size_t token_start() {
@@ -176,12 +190,11 @@ class builder {
       root_ = std::make_unique<jnode>();
       n = root_.get();
     } else {
-      jnode* parent = stack_.back().node;
-      if (parent->type == jnode::kind::array) {
-        parent->items.emplace_back();
-        n = &parent->items.back();
+      std::size_t depth = stack_.size() - 1;
+      if (stack_.back().node->type == jnode::kind::array) {
+        n = &item_scratch_[depth].emplace_back();
       } else {
-        n = &parent->members.back().value;
+        n = &member_scratch_[depth].back().value;
       }
     }
     n->type = k;
@@ -198,14 +211,27 @@ class builder {
       error_ = {"JSON nested deeper than " + std::to_string(max_depth_) + " levels", n->line, n->column};
       return false;
     }
-    stack_.push_back({n, {}});
+    stack_.push_back({n, nullptr});
+    if (member_scratch_.size() < stack_.size()) {
+      member_scratch_.resize(stack_.size());
+      item_scratch_.resize(stack_.size());
+    }
     return true;
   }
 
   bool pop() {
     // The closing bracket is the next token after the last value, consumed or not.
     last_end_ = token_start() + 1;
-    stack_.back().node->end = static_cast<std::uint32_t>(last_end_);
+    jnode* node = stack_.back().node;
+    node->end = static_cast<std::uint32_t>(last_end_);
+    // Children were gathered in this depth's scratch list: one exact allocation, no regrowth.
+    std::size_t depth = stack_.size() - 1;
+    auto& members = member_scratch_[depth];
+    auto& items = item_scratch_[depth];
+    node->members.assign(std::make_move_iterator(members.begin()), std::make_move_iterator(members.end()));
+    node->items.assign(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+    members.clear();
+    items.clear();
     stack_.pop_back();
     return true;
   }
@@ -216,6 +242,10 @@ class builder {
   std::uint32_t max_depth_;
   std::size_t last_end_ = 0;
   std::vector<frame> stack_;
+  // Per nesting depth, the members or items of the object or array open at that depth. A node
+  // being built lives in its parent's list, which does not grow until that node is complete.
+  std::vector<std::vector<jmember>> member_scratch_;
+  std::vector<std::vector<jnode>> item_scratch_;
   std::unique_ptr<jnode> root_;
   json_error error_;
 };
