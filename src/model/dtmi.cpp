@@ -38,7 +38,8 @@ std::string dtmi_problem(std::string_view s, dtdl_version version) {
     std::size_t colon = path.find(':', start);
     std::string_view seg = path.substr(start, colon == std::string_view::npos ? colon : colon - start);
     if (seg.empty()) return "a DTMI path segment is empty (two ':' in a row or a trailing ':')";
-    if (seg[0] == '_') return "path segment \"" + std::string(seg) + "\" starts with '_', which is reserved for system segments";
+    if (seg[0] == '_')
+      return "path segment \"" + std::string(seg) + "\" starts with '_', which is reserved for system segments";
     if (!is_alpha(seg[0])) return "path segment \"" + std::string(seg) + "\" must start with a letter";
     if (seg.back() == '_') return "path segment \"" + std::string(seg) + "\" must not end with '_'";
     for (char c : seg) {
@@ -56,7 +57,8 @@ std::string dtmi_problem(std::string_view s, dtdl_version version) {
   std::string_view ver = rest.substr(semi + 1);
   std::size_t dot = ver.find('.');
   if (dot == std::string_view::npos) {
-    if (!valid_number(ver, 9)) return "the version after ';' must be a number from 1 to 999999999 without leading zeros";
+    if (!valid_number(ver, 9))
+      return "the version after ';' must be a number from 1 to 999999999 without leading zeros";
     return {};
   }
   if (version == dtdl_version::v2) return "a DTDL v2 DTMI version is a whole number (no minor version after '.')";

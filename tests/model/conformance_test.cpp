@@ -182,7 +182,8 @@ TEST(ConformancePrimitive, Geospatial) {
   EXPECT_TRUE(accepts(multi_point, R"({"type": "MultiPoint", "coordinates": []})"));
 
   schema multi_line = primitive(primitive_kind::multi_line_string);
-  EXPECT_TRUE(accepts(multi_line, R"({"type": "MultiLineString", "coordinates": [[[1, 2], [3, 4]], [[0, 0], [1, 1]]]})"));
+  EXPECT_TRUE(
+      accepts(multi_line, R"({"type": "MultiLineString", "coordinates": [[[1, 2], [3, 4]], [[0, 0], [1, 1]]]})"));
   EXPECT_TRUE(rejects(multi_line, R"({"type": "MultiLineString", "coordinates": [[[1, 2]]]})", "$", "MultiLineString"));
 
   schema polygon = primitive(primitive_kind::polygon);

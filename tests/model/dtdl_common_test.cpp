@@ -104,7 +104,8 @@ TEST(DtdlName, UniqueAmongObjectFieldsAndEnumValues) {
 
 TEST(DtdlName, NoUniquenessForPayloadsAndMapParts) {
   EXPECT_TRUE(loads_ok(load(v3(R"(
-{"@type": "Command", "name": "c", "request": {"name": "x", "schema": "long"}, "response": {"name": "x", "schema": "long"}},
+{"@type": "Command", "name": "c", "request": {"name": "x", "schema": "long"},
+ "response": {"name": "x", "schema": "long"}},
 {"@type": "Property", "name": "m", "schema": {"@type": "Map", "mapKey": {"name": "k", "schema": "string"},
                                               "mapValue": {"name": "k", "schema": "long"}}},
 {"@type": "Property", "name": "o", "schema": {"@type": "Object", "fields": [{"name": "c", "schema": "long"}]}}
@@ -119,7 +120,8 @@ TEST(DtdlLocalized, ThreeForms) {
 {"@type": "Property", "name": "a", "schema": "long", "displayName": "Alpha"},
 {"@type": "Property", "name": "b", "schema": "long", "displayName": {"en": "Beta", "de": "Beta de", "zh-Hans": "B",
                                                                      "es-419": "Beta", "sr-Latn-RS": "Beta"}},
-{"@type": "Property", "name": "c", "schema": "long", "displayName": ["Gamma", {"@value": "Gamma fr", "@language": "fr"}]},
+{"@type": "Property", "name": "c", "schema": "long",
+ "displayName": ["Gamma", {"@value": "Gamma fr", "@language": "fr"}]},
 {"@type": "Property", "name": "d", "schema": "long", "displayName": [{"@value": "Delta"}]},
 {"@type": "Property", "name": "e", "schema": "long", "description": [{"@value": "Eps", "@language": "en-US"},
                                                                      {"@value": "Eps", "@language": "es-ES"}]}
@@ -157,7 +159,8 @@ TEST(DtdlLocalized, MapValuesMustBeStrings) {
 {"@type": "Property", "name": "p", "schema": "long",
  "displayName": {"en": 5}}
 )"));
-  EXPECT_TRUE(has_only_error(r, "displayName text must be a string, not an integer", 3, "$.contents[0].displayName.en"));
+  EXPECT_TRUE(
+      has_only_error(r, "displayName text must be a string, not an integer", 3, "$.contents[0].displayName.en"));
 }
 
 TEST(DtdlLocalized, ValueObjectOutsideAnArrayIsInvalid) {
@@ -177,7 +180,8 @@ TEST(DtdlLocalized, LanguageMapInsideAnArrayIsInvalid) {
 }
 
 TEST(DtdlLocalized, AtMostOneDefaultText) {
-  for (const char* bad : {R"(["a", "b"])", R"(["a", {"@value": "b"}])", R"([{"@value": "a", "@language": "en"}, "b"])"}) {
+  for (const char* bad :
+       {R"(["a", "b"])", R"(["a", {"@value": "b"}])", R"([{"@value": "a", "@language": "en"}, "b"])"}) {
     load_report r = load(v3(R"(
 {"@type": "Property", "name": "p", "schema": "long",
  "displayName": )" + std::string(bad) + "}"));

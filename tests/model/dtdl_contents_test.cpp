@@ -100,7 +100,8 @@ TEST(DtdlCommand, V3HasNoCommandPayload) {
 {"@type": "Command", "name": "c",
  "request": {"@type": "CommandPayload", "name": "x", "schema": "long"}}
 )"));
-  EXPECT_TRUE(has_error(r, "@type must include \"CommandRequest\" here, not \"CommandPayload\"", 3, "$.contents[0].request.@type"));
+  EXPECT_TRUE(has_error(r, "@type must include \"CommandRequest\" here, not \"CommandPayload\"", 3,
+                        "$.contents[0].request.@type"));
   load_report resp = load(v3(R"(
 {"@type": "Command", "name": "c",
  "response": {"@type": "CommandRequest", "name": "x", "schema": "long"}}
@@ -128,8 +129,8 @@ TEST(DtdlCommand, PayloadNeedsNameAndSchema) {
   EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "a CommandRequest needs a \"schema\"", 3, "$.contents[0].request"));
   EXPECT_TRUE(has_error(r, "a CommandResponse needs a \"name\"", 4, "$.contents[0].response"));
-  EXPECT_TRUE(has_error(load(v3(R"({"@type": "Command", "name": "c", "request": {}})")), "needs \"name\" and \"schema\"",
-                        2, "$.contents[0].request"));
+  EXPECT_TRUE(has_error(load(v3(R"({"@type": "Command", "name": "c", "request": {}})")),
+                        "needs \"name\" and \"schema\"", 2, "$.contents[0].request"));
 }
 
 TEST(DtdlCommand, RequestIsSingleValuedAndInline) {
@@ -244,7 +245,8 @@ TEST(DtdlRelationship, PropertiesMustBeProperties) {
   "dtmi:test:p;1"]}
 )"));
   EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
-  EXPECT_TRUE(has_error(r, "@type must include \"Property\" here, not \"Telemetry\"", 3, "$.contents[0].properties[0].@type"));
+  EXPECT_TRUE(
+      has_error(r, "@type must include \"Property\" here, not \"Telemetry\"", 3, "$.contents[0].properties[0].@type"));
   EXPECT_TRUE(has_error(r, "Relationship properties must be Property objects, not a string", 4,
                         "$.contents[0].properties[1]"));
 }
@@ -324,11 +326,11 @@ TEST(DtdlComponent, ComponentsDoNotNest) {
                         where{2, "$.contents[0]", 0, "a.json"}));
 
   // Inherited components count too.
-  load_report inherited = load({{"a.json", v3(R"({"@type": "Component", "name": "outer", "schema": "dtmi:test:Mid;1"})")},
-                                {"b.json", v3("", "dtmi:test:Mid;1", R"("extends": "dtmi:test:Base;1", )")},
-                                {"c.json", v3(R"({"@type": "Component", "name": "inner", "schema": "dtmi:test:Leaf;1"})",
-                                              "dtmi:test:Base;1")},
-                                {"d.json", v3("", "dtmi:test:Leaf;1")}});
+  load_report inherited = load(
+      {{"a.json", v3(R"({"@type": "Component", "name": "outer", "schema": "dtmi:test:Mid;1"})")},
+       {"b.json", v3("", "dtmi:test:Mid;1", R"("extends": "dtmi:test:Base;1", )")},
+       {"c.json", v3(R"({"@type": "Component", "name": "inner", "schema": "dtmi:test:Leaf;1"})", "dtmi:test:Base;1")},
+       {"d.json", v3("", "dtmi:test:Leaf;1")}});
   EXPECT_EQ(inherited.errors.size(), 1u) << all_errors(inherited);
   EXPECT_TRUE(has_error(inherited, "which itself has component \"inner\"", where{2, "$.contents[0]", 0, "a.json"}));
 

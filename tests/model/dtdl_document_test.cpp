@@ -127,9 +127,10 @@ TEST(DtdlContext, V3ContextMustPrecedeExtensions) {
 TEST(DtdlContext, OtherDtdlContextsMayPrecedeTheV3One) {
   // The spec allows (but discourages) earlier dtmi:dtdl:context values; the last one wins.
   model_registry reg;
-  EXPECT_TRUE(loads_ok(reg.load({{"a.json", interface_doc(R"(["dtmi:dtdl:context;2", "dtmi:dtdl:context;3"])",
-                                                          R"({"@type": "Property", "name": "p",
-                                                              "schema": {"@type": "Array", "elementSchema": "long"}})")}})));
+  std::string contents = R"({"@type": "Property", "name": "p",
+                             "schema": {"@type": "Array", "elementSchema": "long"}})";
+  std::string context = R"(["dtmi:dtdl:context;2", "dtmi:dtdl:context;3"])";
+  EXPECT_TRUE(loads_ok(reg.load({{"a.json", interface_doc(context, contents)}})));
   ASSERT_NE(reg.find(std::string(k_id)), nullptr);
   EXPECT_EQ(reg.find(std::string(k_id))->version, dtdl_version::v3);
   // When v2 is the last one it must also come first, which it then does not.
@@ -148,7 +149,8 @@ TEST(DtdlContext, V2ContextFirstExceptAfterIotCentral) {
 TEST(DtdlContext, RepeatedValuesAreTolerated) {
   EXPECT_TRUE(loads_ok(load(interface_doc(R"(["dtmi:dtdl:context;3", "dtmi:dtdl:context;3"])", ""))));
   EXPECT_TRUE(loads_ok(load(interface_doc(
-      R"(["dtmi:dtdl:context;3", "dtmi:dtdl:extension:historization;1", "dtmi:dtdl:extension:historization;1"])", ""))));
+      R"(["dtmi:dtdl:context;3", "dtmi:dtdl:extension:historization;1", "dtmi:dtdl:extension:historization;1"])",
+      ""))));
 }
 
 TEST(DtdlContext, UnknownExtensionRejectedByDefault) {
@@ -266,7 +268,8 @@ TEST(DtdlId, ReservedPrefixes) {
   EXPECT_TRUE(has_error(load(v3(R"({"@id": "dtmi:dtdl:p;1", "@type": "Property", "name": "p", "schema": "long"})")),
                         "reserved", 2, "$.contents[0].@id"));
   // Referring to built-in DTMIs is fine.
-  EXPECT_TRUE(loads_ok(load(v3(R"({"@type": "Property", "name": "p", "schema": "dtmi:dtdl:instance:Schema:long;3"})"))));
+  EXPECT_TRUE(
+      loads_ok(load(v3(R"({"@type": "Property", "name": "p", "schema": "dtmi:dtdl:instance:Schema:long;3"})"))));
   // A similar but not reserved prefix is fine.
   EXPECT_TRUE(loads_ok(load(v3("", "dtmi:dtdlx:mine;1"))));
 }
@@ -397,8 +400,9 @@ TEST(DtdlType, V3IsStrictAboutUndefinedTerms) {
   EXPECT_TRUE(has_error(member, "unknown member \"ex:rating\"", 3, "$.contents[0][\"ex:rating\"]"));
   EXPECT_TRUE(has_error(member, "unknown member \"dtmi:com:example:stars;1\"", 3));
   EXPECT_TRUE(has_error(member, "unknown member \"dtmi:bad:_x;1\"", 3));
-  EXPECT_TRUE(has_error(load(v3(R"({"@type": "Property", "name": "p", "schema": "string", "languageMajorVersion": 3})")),
-                        "member \"languageMajorVersion\" does not belong", 2));
+  EXPECT_TRUE(
+      has_error(load(v3(R"({"@type": "Property", "name": "p", "schema": "string", "languageMajorVersion": 3})")),
+                "member \"languageMajorVersion\" does not belong", 2));
 }
 
 TEST(DtdlType, UnknownKeywords) {
@@ -508,7 +512,8 @@ TEST(DtdlLiteral, OnlyKeywordMembers) {
   EXPECT_TRUE(has_error(v3_extra, "may only hold @value and @type", 2, "$.contents[0].name"));
   load_report plain_key = load(v2(R"({"@type": "Property", "name": {"@value": "p", "x": 1}, "schema": "long"})"));
   EXPECT_TRUE(has_error(plain_key, "may only hold @value and @type", 2, "$.contents[0].name"));
-  load_report id_key = load(v2(R"({"@type": "Property", "name": {"@value": "p", "@id": "dtmi:a;1"}, "schema": "long"})"));
+  load_report id_key =
+      load(v2(R"({"@type": "Property", "name": {"@value": "p", "@id": "dtmi:a;1"}, "schema": "long"})"));
   EXPECT_TRUE(has_error(id_key, "not \"@id\"", 2, "$.contents[0].name"));
   // DTDL v2 tolerates other keywords there.
   EXPECT_TRUE(loads_ok(load(v2(R"({"@type": "Property", "name": {"@value": "p", "@language": "en"},
@@ -583,13 +588,13 @@ std::vector<std::string> messages(const load_report& r) {
 
 TEST(DtdlBatch, LoadOrderDoesNotMatter) {
   std::vector<source> files = {
-      {"derived.json", v3(R"({"@type": "Component", "name": "part", "schema": "dtmi:test:Part;1"})", "dtmi:test:Derived;1",
-                          R"("extends": ["dtmi:test:Mid;1"], )")},
+      {"derived.json", v3(R"({"@type": "Component", "name": "part", "schema": "dtmi:test:Part;1"})",
+                          "dtmi:test:Derived;1", R"("extends": ["dtmi:test:Mid;1"], )")},
       {"mid.json", v3(R"({"@type": "Property", "name": "m", "schema": "long"})", "dtmi:test:Mid;1",
                       R"("extends": "dtmi:test:Root;1", )")},
       {"root.json", v3(R"({"@type": "Telemetry", "name": "r", "schema": "double"})", "dtmi:test:Root;1")},
-      {"part.json", v3(R"({"@type": "Relationship", "name": "owner", "target": "dtmi:test:Derived;1"})",
-                       "dtmi:test:Part;1")},
+      {"part.json",
+       v3(R"({"@type": "Relationship", "name": "owner", "target": "dtmi:test:Derived;1"})", "dtmi:test:Part;1")},
   };
   std::vector<std::size_t> order = {0, 1, 2, 3};
   std::string first;

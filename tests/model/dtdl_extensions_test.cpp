@@ -189,7 +189,8 @@ TEST(DtdlSemanticV3, UnitAndSchemaRules) {
 
 TEST(DtdlSemanticV3, UnitTypesAreSchemasWithTheExtension) {
   model_registry reg;
-  const interface* i = load_into(reg, v3_with(k_qt, R"({"@type": "Property", "name": "u", "schema": "TemperatureUnit"})"));
+  const interface* i =
+      load_into(reg, v3_with(k_qt, R"({"@type": "Property", "name": "u", "schema": "TemperatureUnit"})"));
   ASSERT_NE(i, nullptr);
   const schema* s = i->find("u")->type;
   EXPECT_EQ(s->type, schema::kind::enumeration);

@@ -53,10 +53,11 @@ const schema* schema_of(model_registry& reg, const std::string& doc, const std::
 
 TEST(DtdlSchemaPrimitive, AllTenPrimitivesAsTermsAndDtmis) {
   const std::vector<std::pair<std::string, primitive_kind>> terms = {
-      {"boolean", primitive_kind::boolean}, {"date", primitive_kind::date},         {"dateTime", primitive_kind::date_time},
-      {"double", primitive_kind::double_},  {"duration", primitive_kind::duration}, {"float", primitive_kind::float_},
-      {"integer", primitive_kind::integer}, {"long", primitive_kind::long_},        {"string", primitive_kind::string},
-      {"time", primitive_kind::time}};
+      {"boolean", primitive_kind::boolean},    {"date", primitive_kind::date},
+      {"dateTime", primitive_kind::date_time}, {"double", primitive_kind::double_},
+      {"duration", primitive_kind::duration},  {"float", primitive_kind::float_},
+      {"integer", primitive_kind::integer},    {"long", primitive_kind::long_},
+      {"string", primitive_kind::string},      {"time", primitive_kind::time}};
   for (const auto& [term, kind] : terms) {
     for (const std::string& spelled :
          {term, "dtmi:dtdl:instance:Schema:" + term + ";3", "dtmi:dtdl:instance:Schema:" + term + ";2"}) {
@@ -201,7 +202,8 @@ TEST(DtdlSchemaEnum, ValuesAndNamesUnique) {
   {"name": "b", "enumValue": "x"}]}}
 )"));
   EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
-  EXPECT_TRUE(has_error(r, "enumValue 1 is used twice in this Enum", 4, "$.contents[0].schema.enumValues[1].enumValue"));
+  EXPECT_TRUE(
+      has_error(r, "enumValue 1 is used twice in this Enum", 4, "$.contents[0].schema.enumValues[1].enumValue"));
   EXPECT_TRUE(has_error(r, "enumValue \"x\" is used twice in this Enum", 7));
 }
 
@@ -386,7 +388,8 @@ TEST(DtdlSchemaReuse, UnresolvedAndWrongKindReferences) {
 {"@type": "Property", "name": "c", "schema": "dtmi:test:_bad;1"}
 )"));
   EXPECT_EQ(r.errors.size(), 3u) << all_errors(r);
-  EXPECT_TRUE(has_error(r, "schema \"dtmi:test:Nope;1\" is not defined in any loaded model", 2, "$.contents[0].schema"));
+  EXPECT_TRUE(
+      has_error(r, "schema \"dtmi:test:Nope;1\" is not defined in any loaded model", 2, "$.contents[0].schema"));
   EXPECT_TRUE(has_error(r, "names an element that is not an Array, Enum, Map or Object", 3, "$.contents[1].schema"));
   EXPECT_TRUE(has_error(r, "is not a valid DTMI", 4, "$.contents[2].schema"));
 }
@@ -477,7 +480,8 @@ TEST(DtdlSchemaDepth, CyclesAreRejected) {
 // ------------------------------------------------------------------- v2 Property restrictions
 
 TEST(DtdlSchemaV2Property, NoArraysOrGeospatialBelowAV2Property) {
-  load_report r = load(v2(R"(
+  load_report r =
+      load(v2(R"(
 {"@type": "Property", "name": "a", "schema": {"@type": "Array", "elementSchema": "long"}},
 {"@type": "Property", "name": "b", "schema": "point"},
 {"@type": "Property", "name": "c", "schema": {"@type": "Map", "mapKey": {"name": "k", "schema": "string"},
@@ -487,7 +491,7 @@ TEST(DtdlSchemaV2Property, NoArraysOrGeospatialBelowAV2Property) {
     "schema": {"@type": "Array", "elementSchema": "long"}}]}}]},
 {"@type": "Property", "name": "e", "schema": "dtmi:test:Arr;1"}
 )",
-                          k_id, R"("schemas": [{"@id": "dtmi:test:Arr;1", "@type": "Array", "elementSchema": "long"}], )"));
+              k_id, R"("schemas": [{"@id": "dtmi:test:Arr;1", "@type": "Array", "elementSchema": "long"}], )"));
   EXPECT_EQ(r.errors.size(), 5u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "DTDL v2 Property \"a\" contains an Array", 2, "$.contents[0]"));
   EXPECT_TRUE(has_error(r, "DTDL v2 Property \"b\" contains a geospatial point", 3, "$.contents[1]"));

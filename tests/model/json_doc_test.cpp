@@ -7,10 +7,17 @@
 namespace doppel::model::detail {
 namespace {
 
-std::unique_ptr<jnode> parse_ok(std::string_view text) {
+// A parse result that reads like a pointer to its root (and keeps the arena the tree lives in).
+struct parsed {
+  json_parse_result result;
+  const jnode* operator->() const { return result.root.get(); }
+  explicit operator bool() const { return result.root != nullptr; }
+};
+
+parsed parse_ok(std::string_view text) {
   json_parse_result r = parse_json(text);
   EXPECT_TRUE(r.root) << "unexpected error: " << r.error.message << " at " << r.error.line << ":" << r.error.column;
-  return std::move(r.root);
+  return {std::move(r)};
 }
 
 json_error parse_bad(std::string_view text, std::uint32_t max_depth = 64) {
@@ -137,7 +144,16 @@ TEST(JsonDoc, RejectsDuplicateKeysInNestedObjects) {
 TEST(JsonDoc, RejectsInvalidUtf8) {
   json_error e = parse_bad("{\"a\": \"ok\",\n \"b\": \"\xff\xfe\"}");
   EXPECT_NE(e.message.find("invalid JSON"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("UTF-8"), std::string::npos) << e.message;
   EXPECT_EQ(e.line, 2u);
+  EXPECT_EQ(e.column, 8u);
+  parse_bad("[\"\xed\xa0\x80\"]");          // an encoded surrogate
+  parse_bad("[\"\xf4\x90\x80\x80\"]");      // above U+10FFFF
+  parse_bad("[\"\xe0\x80\x80\"]");          // overlong
+  parse_bad("[\"\xe2\x82\"]");              // cut short
+  parse_bad("[\"\\ud800\"]");               // a lone surrogate escape
+  EXPECT_TRUE(parse_ok("[\"\xf4\x8f\xbf\xbf\", \"\xe2\x82\xac\", \"\xf0\x9f\x98\x80\"]"));
+  EXPECT_TRUE(parse_ok("{\"\xc3\xa9t\xc3\xa9\": \"\\u00e9\\ud83d\\ude00\"}"));
   json_error e2 = parse_bad("[\"\xc3\"]");  // truncated sequence
   EXPECT_EQ(e2.line, 1u);
   json_error e3 = parse_bad("[\"\xc0\xaf\"]");  // overlong encoding

@@ -157,6 +157,8 @@ std::string member_path(const std::string& parent, std::string_view key) {
   return parent + "[" + quote(key) + "]";
 }
 
+std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
+
 // A JSON path. Most members are read without anything to report, so a member's path may be
 // given as its parent's path and its key, and is then built on first use. Copies and moves
 // are always built: a deferred path never outlives the parent path it points to.
@@ -183,14 +185,18 @@ class json_path {
   }
   ~json_path() = default;
 
-  // Makes this the path of member `key` of `parent`, built when first read.
+  // Makes this the path of member `key` (or of item `index`) of `parent`, built when first read.
   void defer(const json_path& parent, std::string_view key) {
     parent_ = &parent;
     key_ = key;
   }
+  void defer(const json_path& parent, std::size_t index) {
+    parent_ = &parent;
+    index_ = index;
+  }
   const std::string& str() const {
     if (parent_) {
-      text_ = member_path(parent_->str(), key_);
+      text_ = index_ != k_no_index ? index_path(parent_->str(), index_) : member_path(parent_->str(), key_);
       parent_ = nullptr;
     }
     return text_;
@@ -198,8 +204,10 @@ class json_path {
 
  private:
   mutable std::string text_;
+  static constexpr std::size_t k_no_index = static_cast<std::size_t>(-1);
   mutable const json_path* parent_ = nullptr;
   std::string_view key_;
+  std::size_t index_ = k_no_index;
 };
 
 // A file and line:column, without the JSON path.
@@ -217,8 +225,14 @@ struct where_t {
   std::uint32_t column = 0;
 
   where_t at(const jnode& n, std::string sub) const { return {file, std::move(sub), n.line, n.column}; }
+  // The place of item `i` (the node `n`) of the array here; its path is built when first read.
+  // The result must not outlive this where_t.
+  where_t item(const jnode& n, std::size_t i) const {
+    where_t w{file, {}, n.line, n.column};
+    w.path.defer(path, i);
+    return w;
+  }
 };
-std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
 
 // Strips "prefix" and a ";N" suffix from a built-in DTMI, giving its term. `versions` lists the
 // language versions whose DTMIs are meant ("2", "3", "23"); empty for unversioned DTMIs.
@@ -591,7 +605,7 @@ class builder {
             "shorten it");
       return std::nullopt;
     }
-    return n->text;
+    return std::string(n->text);
   }
 
   std::optional<std::int64_t> read_integer(const jnode* raw, const where_t& w, std::string_view name,
@@ -680,7 +694,7 @@ class builder {
                 "use a tag such as \"en\", \"de\", \"en-US\" or \"zh-Hans\"");
           continue;
         }
-        add(lang, v, vw);
+        add(std::string(lang), v, vw);
       }
     } else if (n->is_array()) {
       bool has_default = false;
@@ -707,7 +721,8 @@ class builder {
           }
           if (const jnode* l = it.find("@language")) {
             if (!l->is_string() || !valid_language(l->text)) {
-              error(iw.at(*l, member_path(iw.path.str(), "@language")), "@language must be a language tag such as \"en\"");
+              error(iw.at(*l, member_path(iw.path.str(), "@language")),
+                    "@language must be a language tag such as \"en\"");
               continue;
             }
             lang = l->text;
@@ -784,7 +799,7 @@ class builder {
       error(w, "@id must be a string DTMI, not " + a_kind(raw->type));
       return {};
     }
-    const std::string& id = raw->text;
+    const std::string id(raw->text);
     std::string problem = dtmi_problem(id, ctx_.version);
     if (!problem.empty()) {
       error(w, "@id " + quote(id) + " is not a valid DTMI: " + problem,
@@ -806,7 +821,8 @@ class builder {
     }
     auto existing = existing_.find(id);
     if (existing != existing_.end()) {
-      error(w, "@id " + quote(id) + " is already loaded", "each DTMI may be defined once; bump the version to change a model");
+      error(w, "@id " + quote(id) + " is already loaded",
+            "each DTMI may be defined once; bump the version to change a model");
       return {};
     }
     auto [it, inserted] = ids_.emplace(id, entry);
@@ -830,8 +846,8 @@ class builder {
   }
 
   // Normalises an @type value to its term.
-  std::string normalise_type(const std::string& t) {
-    if (!looks_like_dtmi(t)) return t;
+  std::string normalise_type(std::string_view t) {
+    if (!looks_like_dtmi(t)) return std::string(t);
     if (auto s = strip_dtmi(t, "dtmi:dtdl:class:", own_version())) return std::string(*s);
     if (auto s = strip_dtmi(t, "dtmi:standard:class:", own_version())) return std::string(*s);
     if (auto s = strip_dtmi(t, "dtmi:dtdl:extension:quantitativeTypes:v1:class:", "")) return std::string(*s);
@@ -840,7 +856,7 @@ class builder {
       if (auto s = strip_dtmi(t, prefix, "")) return std::string(*s);
     }
     if (auto s = strip_dtmi(t, "dtmi:iotcentral:class:", "2")) return std::string(*s);
-    return t;
+    return std::string(t);
   }
 
   // Reads @type and checks that it holds `material` and only co-types allowed on it.
@@ -881,7 +897,7 @@ class builder {
     bool has_material = false;
     std::vector<std::pair<std::string, where_t>> others;  // other material types
     for (std::size_t k = 0; k < terms.size(); ++k) {
-      const std::string& t = terms[k]->text;
+      std::string_view t = terms[k]->text;
       if (looks_like_dtmi(t)) {
         std::string problem = dtmi_problem(t, ctx_.version);
         if (!problem.empty()) {
@@ -1112,9 +1128,9 @@ class builder {
     self->version = ctx_.version;
     self->where = {sources_[w.file].name, w.path.str(), w.line, w.column};
     if (const jnode* c = n.find("@context")) {
-      if (c->is_string()) self->context.push_back(c->text);
+      if (c->is_string()) self->context.emplace_back(c->text);
       for (const auto& it : c->items) {
-        if (it.is_string()) self->context.push_back(it.text);
+        if (it.is_string()) self->context.emplace_back(it.text);
       }
     }
     m.take("@context");
@@ -1169,7 +1185,9 @@ class builder {
       const where_t& cw = m.where_of("contents");
       auto each = [&](const jnode& item, const where_t& iw) {
         if (!item.is_object()) {
-          error(iw, "contents entries must be Telemetry, Property, Command, Relationship or Component objects, not " + a_kind(item.type),
+          error(iw,
+                "contents entries must be Telemetry, Property, Command, Relationship or Component objects, not " +
+                    a_kind(item.type),
                 "define the element inline here");
           return;
         }
@@ -1206,7 +1224,7 @@ class builder {
   template <class F>
   void for_each_value(const jnode& n, const where_t& w, F&& f) {
     if (n.is_array()) {
-      for (std::size_t i = 0; i < n.items.size(); ++i) f(n.items[i], w.at(n.items[i], index_path(w.path.str(), i)));
+      for (std::size_t i = 0; i < n.items.size(); ++i) f(n.items[i], w.item(n.items[i], i));
     } else {
       f(n, w);
     }
@@ -1220,7 +1238,7 @@ class builder {
         error(w, std::string(what) + " value " + quote(v.text) + " is not a valid DTMI: " + problem);
         return;
       }
-      pending_interfaces_.push_back({slot, v.text, w, what, ctx_.version});
+      pending_interfaces_.push_back({slot, std::string(v.text), w, what, ctx_.version});
     } else if (v.is_object()) {
       active_context saved = ctx_;
       if (enter_nested_context(v, w)) *slot = parse_interface(v, w, nullptr);
@@ -1448,7 +1466,7 @@ class builder {
         return;
       }
       if (ctx_.has(ext_quantitative) && is_unit_type(unit_table::quantitative_types_v1, n.text)) {
-        *slot = unit_type_schema(n.text);
+        *slot = unit_type_schema(std::string(n.text));
         return;
       }
       if (looks_like_dtmi(n.text)) {
@@ -1457,7 +1475,7 @@ class builder {
           error(w, "schema " + quote(n.text) + " is not a valid DTMI: " + problem);
           return;
         }
-        pending_schemas_.push_back({slot, n.text, w, partition});
+        pending_schemas_.push_back({slot, std::string(n.text), w, partition});
         return;
       }
       error(w, "unknown schema " + quote(n.text),
@@ -1514,7 +1532,8 @@ class builder {
       auto consider = [&](const jnode& v) {
         if (!v.is_string()) return;
         std::string term = normalise_type(v.text);
-        if ((term == "Array" || term == "Enum" || term == "Map" || term == "Object") && material.empty()) material = term;
+        if ((term == "Array" || term == "Enum" || term == "Map" || term == "Object") && material.empty())
+          material = term;
       };
       if (t->is_array()) {
         for (const auto& v : t->items) consider(v);
@@ -1661,11 +1680,12 @@ class builder {
               error(rw, "enumValue " + std::to_string(val->integer) + " is used twice in this Enum");
             }
           } else {
-            error(rw, "this Enum's valueSchema is integer, so enumValue must be a 32-bit integer, not " + a_kind(val->type));
+            error(rw, "this Enum's valueSchema is integer, so enumValue must be a 32-bit integer, not " +
+                          a_kind(val->type));
           }
         } else if (val->is_string()) {
           v.string_value = val->text;
-          if (!strings.insert(val->text).second) {
+          if (!strings.insert(std::string(val->text)).second) {
             error(rw, "enumValue " + quote(val->text) + " is used twice in this Enum");
           }
         } else {
@@ -2010,7 +2030,8 @@ class builder {
         error(where_of(c, info.where), "name " + quote(c->name) + " is used twice in the contents of " + i->id,
               "rename one of them");
       } else if (own) {
-        error(where_of(c, info.where), "name " + quote(c->name) + " is already inherited from " + first->declared_in->id,
+        error(where_of(c, info.where),
+              "name " + quote(c->name) + " is already inherited from " + first->declared_in->id,
               "rename it: an interface cannot redeclare an inherited name");
       } else if (!clash_inherited_from_one_base(*i, first, c)) {
         error(info.where,
@@ -2026,7 +2047,8 @@ class builder {
     const interface* i = &iface;
     if (i->version == dtdl_version::v2 && i->contents.size() > k_v2_max_contents) {
       error(info.where,
-            i->id + " has " + std::to_string(i->contents.size()) + " contents including inherited ones; DTDL v2 allows 300",
+            i->id + " has " + std::to_string(i->contents.size()) +
+                " contents including inherited ones; DTDL v2 allows 300",
             "split it into components, or move it to DTDL v3");
     }
     if (i->version == dtdl_version::v3) {
@@ -2063,7 +2085,8 @@ class builder {
       const interface* owner = a.element->declared_in;
       const content* target = owner ? owner->find(a.annotates) : nullptr;
       if (!target || (target->kind != content_kind::property && target->kind != content_kind::telemetry)) {
-        error(a.where, "annotates " + quote(a.annotates) + " does not name a Property or Telemetry of the same interface");
+        error(a.where,
+              "annotates " + quote(a.annotates) + " does not name a Property or Telemetry of the same interface");
       }
     }
   }

@@ -3,14 +3,18 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
-#include <iterator>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <type_traits>
 #include <unordered_set>
+#include <vector>
 
 namespace doppel::model::detail {
 
 const jnode* jnode::find(std::string_view key) const {
-  for (const auto& [k, v] : members) {
-    if (k == key) return &v;
+  for (const auto& m : members) {
+    if (m.key == key) return &m.value;
   }
   return nullptr;
 }
@@ -27,6 +31,9 @@ std::string_view kind_name(jnode::kind k) {
   }
   return "value";
 }
+
+static_assert(std::is_trivially_copyable_v<jnode> && std::is_trivially_destructible_v<jnode>,
+              "nodes live in an arena that is released without running destructors");
 
 namespace {
 
@@ -59,11 +66,16 @@ class position_tracker {
       line_ = 1;
       line_start_ = 0;
     }
-    for (; pos_ < offset; ++pos_) {
-      if (text_[pos_] == '\n') {
-        ++line_;
-        line_start_ = pos_ + 1;
+    // memchr hops from line to line: this runs for every value, also in unoptimised builds.
+    while (pos_ < offset) {
+      const void* nl = std::memchr(text_.data() + pos_, '\n', offset - pos_);
+      if (!nl) {
+        pos_ = offset;
+        break;
       }
+      pos_ = static_cast<std::size_t>(static_cast<const char*>(nl) - text_.data()) + 1;
+      ++line_;
+      line_start_ = pos_;
     }
     return {line_, static_cast<std::uint32_t>(offset - line_start_ + 1)};
   }
@@ -75,12 +87,58 @@ class position_tracker {
   std::size_t line_start_ = 0;
 };
 
+// The offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), or npos. Checked once up front, with a fast path for
+// ASCII, instead of by the reader character by character.
+std::size_t invalid_utf8_at(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 // Builds the tree. RapidJSON reports each token after consuming it; the token's first byte
 // is the first byte after the previous token that is not whitespace, ':' or ','.
 class builder {
  public:
-  builder(std::string_view text, const tracked_stream& stream, std::uint32_t max_depth)
-      : text_(text), stream_(stream), tracker_(text), max_depth_(max_depth) {}
+  builder(std::string_view text, const tracked_stream& stream, std::uint32_t max_depth,
+          std::pmr::monotonic_buffer_resource& arena)
+      : text_(text), stream_(stream), tracker_(text), max_depth_(max_depth), arena_(arena) {}
 
   bool Null() { return add_value(jnode::kind::null); }
   bool Bool(bool b) {
@@ -112,7 +170,7 @@ class builder {
   bool String(const char* s, rapidjson::SizeType len, bool) {
     jnode* n = add_value_node(jnode::kind::string);
     if (!n) return false;
-    n->text.assign(s, len);
+    n->text = store(std::string_view(s, len));
     return true;
   }
   bool StartObject() {
@@ -125,24 +183,24 @@ class builder {
     last_end_ = stream_.Tell();
     frame& f = stack_.back();
     std::vector<jmember>& members = member_scratch_[stack_.size() - 1];
-    std::string key(s, len);
+    std::string_view key(s, len);
     bool duplicate = false;
     if (members.size() < k_linear_key_search) {
       // Most objects are small: a scan is cheaper than hashing every key.
       for (const auto& m : members) duplicate = duplicate || m.key == key;
     } else {
       if (!f.keys) {
-        f.keys = std::make_unique<std::unordered_set<std::string>>();
+        f.keys = std::make_unique<std::unordered_set<std::string_view>>();
         for (const auto& m : members) f.keys->insert(m.key);
       }
       duplicate = !f.keys->insert(key).second;
     }
     if (duplicate) {
       auto [l, c] = tracker_.at(start);
-      error_ = {"duplicate key " + key + " in one object; each key may appear once", l, c};
+      error_ = {"duplicate key " + std::string(key) + " in one object; each key may appear once", l, c};
       return false;
     }
-    members.push_back(jmember{std::move(key), jnode{}});
+    members.push_back(jmember{store(key), jnode{}});
     return true;
   }
   bool EndObject(rapidjson::SizeType) { return pop(); }
@@ -162,7 +220,7 @@ class builder {
 
   struct frame {
     jnode* node;
-    std::unique_ptr<std::unordered_set<std::string>> keys;  // for large objects only
+    std::unique_ptr<std::unordered_set<std::string_view>> keys;  // for large objects only
   };
 
   std::size_t token_start() {
@@ -179,6 +237,21 @@ class builder {
   }
 
   bool add_value(jnode::kind k) { return add_value_node(k) != nullptr; }
+
+  // Copies into the arena, which owns everything the tree points to.
+  std::string_view store(std::string_view s) {
+    if (s.empty()) return {};
+    char* p = static_cast<char*>(arena_.allocate(s.size(), 1));
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+  }
+  template <class T>
+  jlist<T> store(const std::vector<T>& list) {
+    if (list.empty()) return {};
+    T* p = static_cast<T*>(arena_.allocate(list.size() * sizeof(T), alignof(T)));
+    std::uninitialized_copy(list.begin(), list.end(), p);
+    return {p, list.size()};
+  }
 
   jnode* add_value_node(jnode::kind k) {
     std::size_t start = token_start();
@@ -228,8 +301,8 @@ class builder {
     std::size_t depth = stack_.size() - 1;
     auto& members = member_scratch_[depth];
     auto& items = item_scratch_[depth];
-    node->members.assign(std::make_move_iterator(members.begin()), std::make_move_iterator(members.end()));
-    node->items.assign(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+    node->members = store(members);
+    node->items = store(items);
     members.clear();
     items.clear();
     stack_.pop_back();
@@ -240,6 +313,7 @@ class builder {
   const tracked_stream& stream_;
   position_tracker tracker_;
   std::uint32_t max_depth_;
+  std::pmr::monotonic_buffer_resource& arena_;
   std::size_t last_end_ = 0;
   std::vector<frame> stack_;
   // Per nesting depth, the members or items of the object or array open at that depth. A node
@@ -255,13 +329,21 @@ class builder {
 json_parse_result parse_json(std::string_view text, std::uint32_t max_depth) {
   // The stream reads up to a NUL byte; a copy guarantees one at the end, and an
   // embedded NUL is reported as trailing garbage at its position rather than silently ignored.
+  json_parse_result out;
+  if (std::size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+    position_tracker tracker(text);
+    auto [l, c] = tracker.at(bad);
+    out.error = {"invalid JSON: the text is not valid UTF-8 at this byte", l, c};
+    return out;
+  }
   std::string buf(text);
   tracked_stream stream{buf.c_str(), buf.c_str()};
-  builder b(text, stream, max_depth);
+  // Nodes and strings take a few times the size of the text; start with that much.
+  out.arena = std::make_unique<std::pmr::monotonic_buffer_resource>(std::max<std::size_t>(4096, text.size() * 4));
+  builder b(text, stream, max_depth, *out.arena);
   rapidjson::Reader reader;
-  constexpr unsigned flags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag;
+  constexpr unsigned flags = rapidjson::kParseStopWhenDoneFlag;  // UTF-8 is checked above
   rapidjson::ParseResult ok = reader.Parse<flags>(stream, b);
-  json_parse_result out;
   if (!ok) {
     if (!b.error().message.empty()) {
       out.error = b.error();

@@ -6,17 +6,37 @@
 // RapidJSON's). Used only by the DTDL front end; not thread-safe, but trees are immutable once built.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace doppel::model::detail {
 
+// A read-only run of nodes or members, stored in the document's arena.
+template <class T>
+class jlist {
+ public:
+  jlist() = default;
+  jlist(const T* data, std::size_t size) : data_(data), size_(size) {}
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const T& operator[](std::size_t i) const { return data_[i]; }
+  const T& back() const { return data_[size_ - 1]; }
+
+ private:
+  const T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 struct jmember;
 
+// One JSON value. Strings and children live in the arena of the parse result that made the
+// node, so nodes are plain values: cheap to build, nothing to free one by one.
 struct jnode {
   enum class kind : std::uint8_t { null, boolean, integer, number, string, array, object };
 
@@ -25,9 +45,9 @@ struct jnode {
   bool negative_zero = false;
   std::int64_t integer = 0;  // for kind::integer (fits int64)
   double number = 0;         // for kind::number, and kind::integer as a double
-  std::string text;          // for kind::string
-  std::vector<jnode> items;  // for kind::array
-  std::vector<jmember> members;  // for kind::object, in source order
+  std::string_view text;     // for kind::string
+  jlist<jnode> items;        // for kind::array
+  jlist<jmember> members;    // for kind::object, in source order
   std::uint32_t line = 0;    // 1-based position of the first character of the value
   std::uint32_t column = 0;  // 1-based, counted in bytes
   std::uint32_t offset = 0;  // byte offset of the first character
@@ -42,10 +62,8 @@ struct jnode {
   const jnode* find(std::string_view key) const;
 };
 
-// One member of an object. A named struct rather than std::pair: a pair of an incomplete type
-// cannot be instantiated inside jnode (libstdc++ with Clang rejects it).
 struct jmember {
-  std::string key;
+  std::string_view key;
   jnode value;
 };
 
@@ -56,7 +74,8 @@ struct json_error {
 };
 
 struct json_parse_result {
-  std::unique_ptr<jnode> root;  // null when error is set
+  std::unique_ptr<std::pmr::monotonic_buffer_resource> arena;  // what `root` points into
+  std::unique_ptr<jnode> root;                                 // null when error is set
   json_error error;
 };
 
