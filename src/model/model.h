@@ -115,6 +115,8 @@ struct content {
 
   const interface* component = nullptr;  // component: the interface it holds
 
+  std::string initial_value;  // property co-typed Initialized: its initialValue as JSON text
+
   const interface* declared_in = nullptr;  // the interface whose `contents` holds it
 };
 

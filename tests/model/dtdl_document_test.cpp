@@ -304,6 +304,20 @@ TEST(DtdlId, UniqueWithinAFile) {
   EXPECT_TRUE(has_error(same_as_interface, "defined twice", 2, "$.contents[0].@id"));
 }
 
+TEST(DtdlId, IdenticalRedefinitionOfAnElementIsOneElement) {
+  // RealEstateCore repeats shared properties, @id included, in several interfaces.
+  const char* shared = R"({"@id": "dtmi:test:name;1", "@type": "Property", "name": "name", "schema": "string"})";
+  std::vector<source> files = {{"a.json", v3(shared, "dtmi:test:A;1")}, {"b.json", v3(shared, "dtmi:test:B;1")}};
+  EXPECT_TRUE(loads_ok(load(files)));
+  std::vector<source> differ = {
+      {"a.json", v3(shared, "dtmi:test:A;1")},
+      {"b.json", v3(R"({"@id": "dtmi:test:name;1", "@type": "Property", "name": "name", "schema": "long"})",
+                    "dtmi:test:B;1")}};
+  load_report r = load(differ);
+  EXPECT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_TRUE(has_error(r, "defined twice (first defined at a.json:2:", where{2, "$.contents[0].@id", 0, "b.json"}));
+}
+
 TEST(DtdlId, UniqueAcrossFiles) {
   std::vector<source> files = {{"a.json", v3("")}, {"b.json", v3("")}};
   load_report r = load(files);

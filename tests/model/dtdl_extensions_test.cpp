@@ -224,6 +224,38 @@ TEST(DtdlHistorization, HistorizedOnPropertyAndTelemetry) {
                              "co-type \"Historized\" needs the extension \"dtmi:dtdl:extension:historization;1\"", 2));
 }
 
+// ------------------------------------------------------------------ initialization
+
+TEST(DtdlInitialization, InitialValueConformsToTheSchema) {
+  constexpr std::string_view k_init = "dtmi:dtdl:extension:initialization;1";
+  model_registry reg;
+  const interface* i = load_into(reg, v3_with(k_init, R"(
+{"@type": ["Initialized", "Property"], "name": "tags", "schema": {"@type": "Array", "elementSchema": "string"},
+ "initialValue": ["Sensor", "Point"]},
+{"@type": ["Property", "Initialized"], "name": "setPoint", "writable": true, "schema": "double", "initialValue": 21.5}
+)"));
+  ASSERT_NE(i, nullptr);
+  EXPECT_EQ(i->find("tags")->initial_value, R"(["Sensor","Point"])");
+  EXPECT_EQ(i->find("setPoint")->initial_value, "21.5");
+  // DTDL v2 may use the extension too.
+  EXPECT_TRUE(loads_ok(load(interface_doc(R"(["dtmi:dtdl:context;2", "dtmi:dtdl:extension:initialization;1"])",
+                                          R"({"@type": ["Property", "Initialized"], "name": "p", "schema": "integer",
+ "initialValue": 3})"))));
+  load_report r = load(v3_with(k_init, R"(
+{"@type": ["Property", "Initialized"], "name": "a", "schema": "integer", "initialValue": "three"},
+{"@type": ["Property", "Initialized"], "name": "b", "schema": "integer"},
+{"@type": ["Telemetry", "Initialized"], "name": "c", "schema": "integer", "initialValue": 1}
+)"));
+  EXPECT_EQ(r.errors.size(), 4u) << all_errors(r);
+  EXPECT_TRUE(has_error(r, "unknown member \"initialValue\" in a Telemetry", 4));
+  EXPECT_TRUE(has_error(r, "initialValue is not a valid integer: expected an integer", 2, "$.contents[0].initialValue"));
+  EXPECT_TRUE(has_error(r, "needs \"initialValue\"", 3, "$.contents[1]"));
+  EXPECT_TRUE(has_error(r, "co-type \"Initialized\" cannot be used on a Telemetry", 4));
+  EXPECT_TRUE(has_error(load(v3(R"({"@type": ["Property", "Initialized"], "name": "p", "schema": "double",
+ "initialValue": 1})")),
+                        "needs the extension \"dtmi:dtdl:extension:initialization;1\"", 2));
+}
+
 // ------------------------------------------------------------------ annotation, overriding
 
 TEST(DtdlAnnotation, AnnotatesASiblingPropertyOrTelemetry) {

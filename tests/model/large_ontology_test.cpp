@@ -20,20 +20,6 @@ namespace {
 
 using namespace testing;
 
-// A std::chrono clock over the calling thread's CPU time: unlike wall time it does not grow
-// when other processes (parallel tests, builds) compete for the cores.
-struct thread_cpu_clock {
-  using duration = std::chrono::nanoseconds;
-  using rep = duration::rep;
-  using period = duration::period;
-  using time_point = std::chrono::time_point<thread_cpu_clock>;
-  static time_point now() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
-  }
-};
-
 constexpr int k_files = 100;
 constexpr int k_chain_per_file = 19;  // plus one Sensor and one Mixin interface per file
 constexpr int k_levels = 10;          // file f sits at level f % 10 of the extends chains
@@ -121,7 +107,7 @@ std::vector<source> ontology() {
   return out;
 }
 
-TEST(LargeOntology, LoadsCleanlyAndFast) {
+TEST(LargeOntology, LoadsCleanly) {
   std::vector<source> sources = ontology();
   std::size_t bytes = 0;
   for (const auto& s : sources) bytes += s.text.size();
@@ -129,34 +115,15 @@ TEST(LargeOntology, LoadsCleanlyAndFast) {
   std::vector<source> shuffled;
   for (int k = 0; k < k_files; ++k) shuffled.push_back(sources[static_cast<std::size_t>((k * 37) % k_files)]);
 
-  // The best of up to three loads, each into a fresh registry: timing on a shared machine is
-  // noisy, and the best run is the one least disturbed by others. CPU time of this thread, so
-  // that tests running in parallel do not count either.
-  constexpr auto target = std::chrono::milliseconds(2000);
-  std::unique_ptr<model_registry> reg;
-  load_report r;
-  auto best_cpu = std::chrono::milliseconds::max();
-  auto best_wall = std::chrono::milliseconds::max();
-  for (int attempt = 1; attempt <= 3; ++attempt) {
-    auto fresh = std::make_unique<model_registry>();
-    std::vector<source> batch = shuffled;
-    auto wall_start = std::chrono::steady_clock::now();
-    auto cpu_start = thread_cpu_clock::now();
-    load_report report = fresh->load(std::move(batch));
-    auto cpu = std::chrono::duration_cast<std::chrono::milliseconds>(thread_cpu_clock::now() - cpu_start);
-    auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_start);
-    std::cout << "[ timing   ] load " << attempt << ": " << fresh->size() << " interfaces (" << bytes / 1024
-              << " KiB in " << k_files << " sources) in " << wall.count() << " ms (" << cpu.count() << " ms CPU)\n";
-    best_wall = std::min(best_wall, wall);
-    if (cpu < best_cpu) {
-      best_cpu = cpu;
-      reg = std::move(fresh);
-      r = std::move(report);
-    }
-    if (best_cpu < target) break;
-  }
-  RecordProperty("load_ms", static_cast<int>(best_wall.count()));
-  RecordProperty("load_cpu_ms", static_cast<int>(best_cpu.count()));
+  // Its speed is measured by `make bench` (bench_dtdl), not asserted here: tests assert
+  // behaviour, and timings on a shared machine, under AddressSanitizer, are noise.
+  auto reg = std::make_unique<model_registry>();
+  auto wall_start = std::chrono::steady_clock::now();
+  load_report r = reg->load(std::move(shuffled));
+  auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_start);
+  std::cout << "[ timing   ] " << reg->size() << " interfaces (" << bytes / 1024 << " KiB in " << k_files
+            << " sources) in " << wall.count() << " ms\n";
+  RecordProperty("load_ms", static_cast<int>(wall.count()));
   RecordProperty("interfaces", static_cast<int>(reg->size()));
   RecordProperty("bytes", static_cast<int>(bytes));
 
@@ -164,9 +131,6 @@ TEST(LargeOntology, LoadsCleanlyAndFast) {
   EXPECT_EQ(r.files, static_cast<std::size_t>(k_files));
   EXPECT_EQ(reg->size(), static_cast<std::size_t>(k_files * (k_chain_per_file + 2)));
   EXPECT_GE(reg->size(), 2000u);
-  // The goal is `target`; optimised builds take about a tenth of it. The assertion is generous
-  // because this also runs unoptimised under AddressSanitizer (about 3 s there).
-  EXPECT_LT(best_cpu.count(), 5000);
 
   // The deepest chain member inherits from nine levels of bases and their mixins.
   const interface* deep = reg->find(chain_id(99, 0));

@@ -10,7 +10,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <nlohmann/json.hpp>
+
 #include "core/text.h"
+#include "model/conformance.h"
 #include "model/detail/json_doc.h"
 #include "model/detail/units.h"
 #include "model/dtmi.h"
@@ -61,12 +64,14 @@ enum ext_bit : std::uint32_t {
   ext_mqtt = 1u << 4,
   ext_requirement = 1u << 5,
   ext_iotcentral = 1u << 6,
+  ext_initialization = 1u << 7,
 };
 
 struct extension_info {
   std::string_view context;
   std::uint32_t bit;
   dtdl_version version;
+  bool also_v2 = false;  // usable with DTDL v2 as well as `version`
 };
 
 constexpr extension_info k_extensions[] = {
@@ -77,11 +82,12 @@ constexpr extension_info k_extensions[] = {
     {"dtmi:dtdl:extension:mqtt;1", ext_mqtt, dtdl_version::v3},
     {"dtmi:dtdl:extension:requirement;1", ext_requirement, dtdl_version::v3},
     {"dtmi:iotcentral:context;2", ext_iotcentral, dtdl_version::v2},
+    {"dtmi:dtdl:extension:initialization;1", ext_initialization, dtdl_version::v3, true},
 };
 
 constexpr std::string_view k_supported_extensions =
     "dtmi:dtdl:extension:quantitativeTypes;1, historization;1, annotation;1, overriding;1, mqtt;1, "
-    "requirement;1 (DTDL v3) and dtmi:iotcentral:context;2 (DTDL v2)";
+    "requirement;1 (DTDL v3), initialization;1 (DTDL v2 and v3) and dtmi:iotcentral:context;2 (DTDL v2)";
 
 // Adjunct types an extension adds, the material types they may co-type, and their members.
 struct adjunct_info {
@@ -92,6 +98,7 @@ struct adjunct_info {
 
 constexpr adjunct_info k_adjuncts[] = {
     {"Historized", ext_historization, "Property,Telemetry"},
+    {"Initialized", ext_initialization, "Property"},
     {"ValueAnnotation", ext_annotation, "Property,Telemetry"},
     {"Override", ext_overriding, "Property"},
     {"Mqtt", ext_mqtt, "Interface"},
@@ -211,10 +218,58 @@ class json_path {
 };
 
 // A file and line:column, without the JSON path.
+// Structural equality of two JSON values (object member order does not matter).
+bool same_json(const jnode& a, const jnode& b) {
+  if (a.type != b.type) return false;
+  switch (a.type) {
+    case jnode::kind::null: return true;
+    case jnode::kind::boolean: return a.boolean == b.boolean;
+    case jnode::kind::integer: return a.integer == b.integer;
+    case jnode::kind::number: return a.number == b.number;
+    case jnode::kind::string: return a.text == b.text;
+    case jnode::kind::array:
+      if (a.items.size() != b.items.size()) return false;
+      for (std::size_t i = 0; i < a.items.size(); ++i) {
+        if (!same_json(a.items[i], b.items[i])) return false;
+      }
+      return true;
+    case jnode::kind::object:
+      if (a.members.size() != b.members.size()) return false;
+      for (const auto& [k, v] : a.members) {
+        const jnode* other = b.find(k);
+        if (!other || !same_json(v, *other)) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+nlohmann::json to_json(const jnode& n) {
+  switch (n.type) {
+    case jnode::kind::null: return nullptr;
+    case jnode::kind::boolean: return n.boolean;
+    case jnode::kind::integer: return n.integer;
+    case jnode::kind::number: return n.number;
+    case jnode::kind::string: return std::string(n.text);
+    case jnode::kind::array: {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& i : n.items) a.push_back(to_json(i));
+      return a;
+    }
+    case jnode::kind::object: {
+      nlohmann::json o = nlohmann::json::object();
+      for (const auto& [k, v] : n.members) o[std::string(k)] = to_json(v);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
 struct place {
   std::uint32_t file = 0;
   std::uint32_t line = 0;
   std::uint32_t column = 0;
+  const jnode* node = nullptr;  // the element defined there
 };
 
 // Where an element is: file, JSON path and line:column.
@@ -285,6 +340,7 @@ class members {
 
   const where_t& where() const { return where_; }
   std::string_view element() const { return element_; }
+  const jnode& node() const { return obj_; }
 
  private:
   struct entry {
@@ -296,6 +352,7 @@ class members {
     mutable where_t where;
   };
   builder& b_;
+  const jnode& obj_;
   const where_t& where_;  // the caller's, which outlives this reader
   std::string_view element_;
   std::vector<entry> entries_;
@@ -394,7 +451,9 @@ class builder {
       error(top.at(root, "$"),
             "a model file must hold an Interface object or an array of them, not " + a_kind(root.type));
     }
-    // Nothing keeps pointers into the tree past this point, so it is freed file by file.
+    // Kept for the batch: duplicate-@id checks compare definitions across files, and
+    // initialValue is checked once schemas are resolved.
+    documents_.push_back(std::move(parsed));
   }
 
   void parse_top_level(const jnode& n, const where_t& w) {
@@ -524,7 +583,7 @@ class builder {
       ctx_.version = *dtdl;
     }
     for (const auto& [ext, vw] : pending_extensions_) {
-      if (ext->version != ctx_.version) {
+      if (ext->version != ctx_.version && !(ext->also_v2 && ctx_.version == dtdl_version::v2)) {
         error(vw, "extension " + quote(ext->context) + " is for DTDL v" +
                       std::to_string(static_cast<int>(ext->version)) + ", but this element is DTDL v" +
                       std::to_string(static_cast<int>(ctx_.version)));
@@ -828,6 +887,13 @@ class builder {
     auto [it, inserted] = ids_.emplace(id, entry);
     if (!inserted) {
       auto prev = id_where_.find(id);
+      // JSON-LD reads two identical definitions of one @id as one element described twice, and
+      // published ontologies (RealEstateCore) repeat shared properties this way: accept them.
+      // Interfaces are not repeated so: two files defining one is a copy to clean up.
+      if (!is_interface && prev != id_where_.end() && prev->second.node &&
+          same_json(*prev->second.node, m.node())) {
+        return id;
+      }
       std::string at = prev != id_where_.end() ? " (first defined at " + sources_[prev->second.file].name + ":" +
                                                      std::to_string(prev->second.line) + ":" +
                                                      std::to_string(prev->second.column) + ")"
@@ -835,15 +901,10 @@ class builder {
       error(w, "@id " + quote(id) + " is defined twice" + at, "give each element its own DTMI");
       return {};
     }
-    id_where_.emplace(id, place{w.file, w.line, w.column});
+    id_where_.emplace(id, place{w.file, w.line, w.column, &m.node()});
     return id;
   }
 
-  void update_id_entry(const std::string& id, const void* element) {
-    if (id.empty()) return;
-    auto it = ids_.find(id);
-    if (it != ids_.end()) it->second.element = element;
-  }
 
   // Normalises an @type value to its term.
   std::string normalise_type(std::string_view t) {
@@ -851,7 +912,7 @@ class builder {
     if (auto s = strip_dtmi(t, "dtmi:dtdl:class:", own_version())) return std::string(*s);
     if (auto s = strip_dtmi(t, "dtmi:standard:class:", own_version())) return std::string(*s);
     if (auto s = strip_dtmi(t, "dtmi:dtdl:extension:quantitativeTypes:v1:class:", "")) return std::string(*s);
-    for (std::string_view ext : {"historization", "annotation", "overriding", "mqtt", "requirement"}) {
+    for (std::string_view ext : {"historization", "annotation", "overriding", "mqtt", "requirement", "initialization"}) {
       std::string prefix = "dtmi:dtdl:extension:" + std::string(ext) + ":v1:";
       if (auto s = strip_dtmi(t, prefix, "")) return std::string(*s);
     }
@@ -1437,6 +1498,14 @@ class builder {
       (void)read_string(m.take("overrides"), m.where_of("overrides"), "overrides", true);
     }
     if (types.has("Indexed")) read_index(m, owner);
+    if (types.has("Initialized")) {
+      const jnode* v = m.take("initialValue");
+      if (!v) {
+        error(m.where(), "an Initialized Property needs \"initialValue\"", "add a value of the property's schema");
+      } else {
+        initial_values_.push_back({c, v, m.where_of("initialValue")});
+      }
+    }
     for (std::string_view t : {"State", "Event", "Location", "VelocityVector", "AccelerationVector"}) {
       if (types.has(t)) iotcentral_checks_.push_back({c, std::string(t), m.where_of("schema")});
     }
@@ -1793,6 +1862,7 @@ class builder {
       }
     }
     check_iotcentral();
+    check_initial_values();
     check_extends();
     for (auto& info : new_interfaces_) flatten(info.self);
     check_contents();
@@ -2227,6 +2297,24 @@ class builder {
     }
   }
 
+  // initialValue (initialization extension) must be a value of the property's schema.
+  void check_initial_values() {
+    for (const auto& iv : initial_values_) {
+      nlohmann::json value = to_json(*iv.value);
+      if (iv.element->type) {
+        std::vector<value_error> problems;
+        if (!check_value(*iv.element->type, value, problems)) {
+          for (const auto& p : problems) {
+            error(iv.where, "initialValue is not a valid " + iv.element->type->describe() + ": " + p.message +
+                                (p.path == "$" ? std::string() : " (at " + p.path + " in the value)"));
+          }
+          continue;
+        }
+      }
+      iv.element->initial_value = value.dump();
+    }
+  }
+
   friend class members;
 
   const std::vector<source>& sources_;
@@ -2238,6 +2326,13 @@ class builder {
 
   active_context ctx_;
   std::vector<std::pair<const extension_info*, where_t>> pending_extensions_;
+  struct initial_value_check {
+    content* element;
+    const jnode* value;
+    where_t where;
+  };
+  std::vector<initial_value_check> initial_values_;
+  std::vector<json_parse_result> documents_;
   std::unordered_map<std::string, place> id_where_;  // where each new @id is, for duplicate messages
   std::vector<pending_interface_ref> pending_interfaces_;
   std::vector<pending_schema_ref> pending_schemas_;
@@ -2272,7 +2367,7 @@ std::string_view normalise_member(std::string_view key, dtdl_version v) {
 }
 
 members::members(builder& b, const jnode& obj, const where_t& w, std::string_view element)
-    : b_(b), where_(w), element_(element) {
+    : b_(b), obj_(obj), where_(w), element_(element) {
   entries_.reserve(obj.members.size());
   for (const auto& [k, v] : obj.members) {
     std::string_view term = normalise_member(k, b_.version());
