@@ -5,7 +5,7 @@ JOBS  ?= $(shell nproc)
 BUILD ?= build
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps build test test-unit test-sanitize bench fuzz demo clean format
+.PHONY: all deps build test test-unit test-sanitize format-check bench fuzz demo clean format
 
 all: build
 
@@ -21,6 +21,7 @@ build: deps
 # GCC build + its tests, then Clang 14 with AddressSanitizer and UndefinedBehaviorSanitizer + the
 # same tests. ctest's closing summary of each stage is the last thing each prints.
 test: deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-sanitize
 
@@ -50,8 +51,14 @@ fuzz: deps
 demo: build
 	@scripts/demo $(BUILD)
 
+SOURCES = $(shell find src tests bench fuzz tools -name '*.cpp' -o -name '*.h')
+
+# The code follows .clang-format; `make test` fails on a file that does not (fix: make format).
+format-check: deps
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format: ok ($(words $(SOURCES)) files)"
+
 format:
-	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+	@clang-format -i $(SOURCES)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

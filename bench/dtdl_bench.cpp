@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
               static_cast<double>(heap_after - heap_before) / (1024.0 * 1024.0), "-", "-");
   std::printf("| %-48s | %12.0f | %12s | %10s |\n", "registry bytes per interface",
               static_cast<double>(heap_after - heap_before) / static_cast<double>(n), "-", "-");
-  std::printf("ratio = doppel / simdjson for time (lower is better) and doppel's share of the JSON-parse floor for "
-              "rates.\n");
+  std::printf(
+      "ratio = doppel / simdjson for time (lower is better) and doppel's share of the JSON-parse floor for "
+      "rates.\n");
   return 0;
 }

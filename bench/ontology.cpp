@@ -13,9 +13,15 @@ struct quantity {
   const char* unit;
 };
 constexpr quantity k_quantities[] = {
-    {"Temperature", "degreeCelsius"}, {"Pressure", "bar"},       {"VolumeFlowRate", "litrePerSecond"},
-    {"Power", "kilowatt"},            {"Current", "ampere"},     {"Voltage", "volt"},
-    {"AngularVelocity", "revolutionPerMinute"}, {"Length", "metre"}, {"Frequency", "hertz"},
+    {"Temperature", "degreeCelsius"},
+    {"Pressure", "bar"},
+    {"VolumeFlowRate", "litrePerSecond"},
+    {"Power", "kilowatt"},
+    {"Current", "ampere"},
+    {"Voltage", "volt"},
+    {"AngularVelocity", "revolutionPerMinute"},
+    {"Length", "metre"},
+    {"Frequency", "hertz"},
     {"Energy", "kilowattHour"},
 };
 
@@ -51,8 +57,8 @@ std::string interface_json(std::size_t i, std::size_t n) {
                     std::to_string(k) + "\", \"schema\": \"double\", \"unit\": \"" + q.unit + "\"}");
   }
   items.push_back("{\"@type\": \"Property\", \"name\": \"" + p + "serial\", \"schema\": \"string\"}");
-  items.push_back("{\"@type\": \"Property\", \"name\": \"" + p + "state\", \"writable\": true, \"schema\": \"" + enum_id +
-                  "\"}");
+  items.push_back("{\"@type\": \"Property\", \"name\": \"" + p + "state\", \"writable\": true, \"schema\": \"" +
+                  enum_id + "\"}");
   items.push_back("{\"@type\": \"Property\", \"name\": \"" + p +
                   "service\", \"writable\": true, \"schema\": {\"@type\": \"Object\", \"fields\": ["
                   "{\"name\": \"last\", \"schema\": \"dateTime\"}, {\"name\": \"interval\", \"schema\": \"duration\"}, "

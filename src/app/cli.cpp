@@ -43,8 +43,12 @@ int cmd_validate(const std::vector<std::string>& paths, const std::string& forma
     j["interfaces"] = r.interfaces;
     j["errors"] = nlohmann::json::parse(model::to_json(r.model_errors));
     for (const auto& e : r.config_errors) {
-      j["errors"].push_back({{"file", e.file}, {"path", ""}, {"line", e.line}, {"column", e.column},
-                             {"message", e.message}, {"hint", ""}});
+      j["errors"].push_back({{"file", e.file},
+                             {"path", ""},
+                             {"line", e.line},
+                             {"column", e.column},
+                             {"message", e.message},
+                             {"hint", ""}});
     }
     out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return r.ok() ? 0 : 1;
@@ -103,14 +107,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "All models given are loaded together, so references may cross files, in any order.");
   validate->add_option("PATH", validate_paths, "Project folder, doppel.yaml, model file or folder of models")
       ->required();
-  validate->add_option("--format", format, "Output: text (default) or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  validate->add_option("--format", format, "Output: text (default) or json")->check(CLI::IsMember({"text", "json"}));
   validate->add_flag("--list", list, "After a successful check, list each interface and what it depends on");
   validate->add_flag("--allow-unknown-extensions", allow_unknown,
                      "Accept DTDL extension contexts Doppel does not know, and tolerate their terms");
 
   std::string serve_dir;
-  auto* serve = app.add_subcommand("serve", "Load a project and report what it holds (the API arrives with the twin graph)");
+  auto* serve =
+      app.add_subcommand("serve", "Load a project and report what it holds (the API arrives with the twin graph)");
   serve->add_option("DIR", serve_dir, "Project folder (holding doppel.yaml)")->required();
 
   try {

@@ -77,8 +77,8 @@ class checker {
 bool valid_project_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -149,8 +149,8 @@ config_result load_config(const std::filesystem::path& project_dir) {
   if (!text) {
     config_result r;
     r.errors.push_back({file.string(), 0, 0,
-                        "cannot read the project file: " + text.error().message() +
-                            " (create one with `doppel init " + project_dir.string() + "`)"});
+                        "cannot read the project file: " + text.error().message() + " (create one with `doppel init " +
+                            project_dir.string() + "`)"});
     return r;
   }
   return parse_config(*text, file.string());

@@ -38,9 +38,9 @@ project_report load_projects(const validate_targets& targets, model::model_regis
       fs::path p = dir / m;
       std::error_code ec;
       if (!fs::exists(p, ec)) {
-        config_error e{(dir / "doppel.yaml").string(), 0, 0,
-                       "models path " + quote(m) + " does not exist in " + dir.string() +
-                           "; create it or fix `models:`"};
+        config_error e{
+            (dir / "doppel.yaml").string(), 0, 0,
+            "models path " + quote(m) + " does not exist in " + dir.string() + "; create it or fix `models:`"};
         r.errors.push_back(format(e));
         r.config_errors.push_back(std::move(e));
         continue;
@@ -94,7 +94,8 @@ std::string init_project(const fs::path& dir, const std::string& name) {
   std::string seg = dtmi_segment(name);
   std::string model = R"({
   "@context": "dtmi:dtdl:context;3",
-  "@id": "dtmi:)" + seg + R"(:Device;1",
+  "@id": "dtmi:)" + seg +
+                      R"(:Device;1",
   "@type": "Interface",
   "displayName": "Device",
   "description": "A starting point: edit it, or add your own models next to it.",

@@ -66,9 +66,18 @@ class [[nodiscard]] result {
   bool is_ok() const { return v_.index() == 0; }
   explicit operator bool() const { return is_ok(); }
 
-  T& value() & { assert(is_ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(is_ok()); return std::get<0>(v_); }
-  T&& value() && { assert(is_ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(is_ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(is_ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(is_ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

@@ -31,8 +31,8 @@ bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 // hh:mm:ss[.fff](Z|+hh:mm|-hh:mm) starting at pos, to the end of s.
 bool valid_time_at(std::string_view s, std::size_t pos) {
-  if (!digits(s, pos, 2) || s.size() < pos + 8 || s[pos + 2] != ':' || !digits(s, pos + 3, 2) ||
-      s[pos + 5] != ':' || !digits(s, pos + 6, 2)) {
+  if (!digits(s, pos, 2) || s.size() < pos + 8 || s[pos + 2] != ':' || !digits(s, pos + 3, 2) || s[pos + 5] != ':' ||
+      !digits(s, pos + 6, 2)) {
     return false;
   }
   if (num(s, pos, 2) > 23 || num(s, pos + 3, 2) > 59 || num(s, pos + 6, 2) > 60) return false;
@@ -45,8 +45,8 @@ bool valid_time_at(std::string_view s, std::size_t pos) {
   if (i == s.size()) return false;  // a zone is required
   if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size();
   if (s[i] != '+' && s[i] != '-') return false;
-  return s.size() == i + 6 && digits(s, i + 1, 2) && s[i + 3] == ':' && digits(s, i + 4, 2) &&
-         num(s, i + 1, 2) <= 23 && num(s, i + 4, 2) <= 59;
+  return s.size() == i + 6 && digits(s, i + 1, 2) && s[i + 3] == ':' && digits(s, i + 4, 2) && num(s, i + 1, 2) <= 23 &&
+         num(s, i + 4, 2) <= 59;
 }
 
 bool valid_date_prefix(std::string_view s) {
@@ -117,9 +117,12 @@ bool rings(const nlohmann::json& v) {
 // GeoJSON geometry of the given type (RFC 7946).
 bool valid_geo(primitive_kind k, const nlohmann::json& v, std::string& why) {
   static constexpr std::pair<primitive_kind, const char*> names[] = {
-      {primitive_kind::point, "Point"},           {primitive_kind::multi_point, "MultiPoint"},
-      {primitive_kind::line_string, "LineString"}, {primitive_kind::multi_line_string, "MultiLineString"},
-      {primitive_kind::polygon, "Polygon"},       {primitive_kind::multi_polygon, "MultiPolygon"}};
+      {primitive_kind::point, "Point"},
+      {primitive_kind::multi_point, "MultiPoint"},
+      {primitive_kind::line_string, "LineString"},
+      {primitive_kind::multi_line_string, "MultiLineString"},
+      {primitive_kind::polygon, "Polygon"},
+      {primitive_kind::multi_polygon, "MultiPolygon"}};
   const char* name = "";
   for (const auto& [kind, n] : names) {
     if (kind == k) name = n;

@@ -45,8 +45,7 @@ bool is_numeric(primitive_kind k) {
 
 bool is_geospatial(primitive_kind k) {
   return k == primitive_kind::point || k == primitive_kind::multi_point || k == primitive_kind::line_string ||
-         k == primitive_kind::multi_line_string || k == primitive_kind::polygon ||
-         k == primitive_kind::multi_polygon;
+         k == primitive_kind::multi_line_string || k == primitive_kind::polygon || k == primitive_kind::multi_polygon;
 }
 
 std::string schema::describe() const {

@@ -27,9 +27,24 @@ struct localized {
 
 // Standard schemas of DTDL v2/v3 plus the IoT Central v2 extension's geopoint and vector.
 enum class primitive_kind : std::uint8_t {
-  boolean, date, date_time, double_, duration, float_, integer, long_, string, time,
-  point, multi_point, line_string, multi_line_string, polygon, multi_polygon,
-  geopoint, vector,
+  boolean,
+  date,
+  date_time,
+  double_,
+  duration,
+  float_,
+  integer,
+  long_,
+  string,
+  time,
+  point,
+  multi_point,
+  line_string,
+  multi_line_string,
+  polygon,
+  multi_polygon,
+  geopoint,
+  vector,
 };
 
 // The DTDL term of a primitive ("dateTime", "lineString", ...).
@@ -109,9 +124,9 @@ struct content {
   std::optional<named_schema> request;   // command
   std::optional<named_schema> response;  // command
 
-  std::string target;                           // relationship: target interface DTMI; empty = any
+  std::string target;                            // relationship: target interface DTMI; empty = any
   std::optional<std::int64_t> max_multiplicity;  // relationship; min is always 0
-  std::vector<const content*> properties;       // relationship properties (kind::property)
+  std::vector<const content*> properties;        // relationship properties (kind::property)
 
   const interface* component = nullptr;  // component: the interface it holds
 
@@ -134,10 +149,10 @@ struct interface {
   localized display_name;
   localized description;
   std::string comment;
-  std::vector<std::string> co_types;       // e.g. "Mqtt"
-  std::vector<const interface*> extends;   // direct bases, in order
+  std::vector<std::string> co_types;      // e.g. "Mqtt"
+  std::vector<const interface*> extends;  // direct bases, in order
   std::vector<const content*> own_contents;
-  std::vector<const schema*> schemas;      // reusable schemas declared in `schemas`
+  std::vector<const schema*> schemas;  // reusable schemas declared in `schemas`
   source_position where;
 
   // Flattened: own contents and every inherited one, each once (bases first, in extends order).

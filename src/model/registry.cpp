@@ -18,9 +18,7 @@ struct model_registry::impl {
   std::map<std::string, const interface*, std::less<>> interfaces;  // sorted by DTMI
 };
 
-model_registry::model_registry(registry_options options) : impl_(std::make_unique<impl>()) {
-  impl_->options = options;
-}
+model_registry::model_registry(registry_options options) : impl_(std::make_unique<impl>()) { impl_->options = options; }
 model_registry::~model_registry() = default;
 model_registry::model_registry(model_registry&&) noexcept = default;
 model_registry& model_registry::operator=(model_registry&&) noexcept = default;
@@ -118,8 +116,8 @@ std::vector<source> read_sources(const std::vector<std::filesystem::path>& paths
         }
       }
       if (ec) {
-        errors.push_back({last.string(), "", 0, 0, "cannot list the folder: " + ec.message(),
-                          "check the folder's permissions"});
+        errors.push_back(
+            {last.string(), "", 0, 0, "cannot list the folder: " + ec.message(), "check the folder's permissions"});
         continue;
       }
       std::sort(files.begin(), files.end());

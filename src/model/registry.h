@@ -76,7 +76,6 @@ class model_registry {
 };
 
 // Collects the *.json files under `paths` as sources (sorted, recursive). Errors name the path.
-std::vector<source> read_sources(const std::vector<std::filesystem::path>& paths,
-                                 std::vector<diagnostic>& errors);
+std::vector<source> read_sources(const std::vector<std::filesystem::path>& paths, std::vector<diagnostic>& errors);
 
 }  // namespace doppel::model

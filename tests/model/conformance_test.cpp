@@ -83,8 +83,8 @@ TEST(ConformancePrimitive, LongIs64Bit) {
   for (const char* ok : {"0", "9223372036854775807", "-9223372036854775808", "4e15"}) {
     EXPECT_TRUE(accepts(s, ok)) << ok;
   }
-  for (const char* bad : {"9223372036854775808", "18446744073709551615", "9.3e18", "9223372036854775808.0", "-9.3e18",
-                          "0.5", "\"5\""}) {
+  for (const char* bad :
+       {"9223372036854775808", "18446744073709551615", "9.3e18", "9223372036854775808.0", "-9.3e18", "0.5", "\"5\""}) {
     EXPECT_TRUE(rejects(s, bad, "$", "expected a 64-bit integer")) << bad;
   }
 }
@@ -127,11 +127,11 @@ TEST(ConformancePrimitive, DateTime) {
                          "2024-01-01T00:00:00.123456Z", "2016-12-31T23:59:60Z", "2024-01-01t00:00:00z"}) {
     EXPECT_TRUE(is_valid_date_time(ok)) << ok;
   }
-  for (const char* bad : {"2024-01-01T00:00:00", "2024-01-01 00:00:00Z", "2024-01-01T24:00:00Z",
-                          "2024-01-01T23:60:00Z", "2024-01-01T00:00:61Z", "2024-01-01T00:00:00+24:00",
-                          "2024-01-01T00:00:00+05:60", "2024-01-01T00:00:00+0530", "2024-01-01T00:00:00.Z",
-                          "2024-01-01T00:00Z", "2023-02-29T00:00:00Z", "2024-01-01T00:00:00ZZ",
-                          "2024-01-01T00:00:00+05:30x", "2024-01-01"}) {
+  for (const char* bad :
+       {"2024-01-01T00:00:00", "2024-01-01 00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z",
+        "2024-01-01T00:00:61Z", "2024-01-01T00:00:00+24:00", "2024-01-01T00:00:00+05:60", "2024-01-01T00:00:00+0530",
+        "2024-01-01T00:00:00.Z", "2024-01-01T00:00Z", "2023-02-29T00:00:00Z", "2024-01-01T00:00:00ZZ",
+        "2024-01-01T00:00:00+05:30x", "2024-01-01"}) {
     EXPECT_FALSE(is_valid_date_time(bad)) << bad;
   }
   schema s = primitive(primitive_kind::date_time);
@@ -152,8 +152,8 @@ TEST(ConformancePrimitive, Duration) {
   for (const char* ok : {"PT15M", "P1Y2M3DT4H5M6.5S", "P1W", "PT0.5S", "P0D", "PT36H", "P1Y", "PT1,5S", "P2DT3H"}) {
     EXPECT_TRUE(is_valid_duration(ok)) << ok;
   }
-  for (const char* bad : {"P", "PT", "P1H", "PT1D", "P1M1Y", "PT1S1M", "P1.5DT1H", "1D", "P-1D", "p1d", "P1DT",
-                          "PT1.S", "P1Y1Y", ""}) {
+  for (const char* bad :
+       {"P", "PT", "P1H", "PT1D", "P1M1Y", "PT1S1M", "P1.5DT1H", "1D", "P-1D", "p1d", "P1DT", "PT1.S", "P1Y1Y", ""}) {
     EXPECT_FALSE(is_valid_duration(bad)) << bad;
   }
   schema s = primitive(primitive_kind::duration);
@@ -194,8 +194,8 @@ TEST(ConformancePrimitive, Geospatial) {
 
   schema multi_polygon = primitive(primitive_kind::multi_polygon);
   EXPECT_TRUE(accepts(multi_polygon, R"({"type": "MultiPolygon", "coordinates": [[)" + ring + "], [" + ring + "]]}"));
-  EXPECT_TRUE(rejects(multi_polygon, R"({"type": "MultiPolygon", "coordinates": [)" + ring + "]}", "$",
-                      "MultiPolygon"));
+  EXPECT_TRUE(
+      rejects(multi_polygon, R"({"type": "MultiPolygon", "coordinates": [)" + ring + "]}", "$", "MultiPolygon"));
 }
 
 TEST(ConformancePrimitive, IotCentralGeopointAndVector) {

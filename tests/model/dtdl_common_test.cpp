@@ -30,15 +30,16 @@ TEST(DtdlName, MustMatchTheNamePattern) {
   for (const char* bad : {"_a", "a_", "9a", "a-b", "a b", "a.b", "\xc3\xa9t\xc3\xa9", ""}) {
     load_report r = load(v3(R"(
 {"@type": "Property",
- "name": ")" + std::string(bad) + R"(", "schema": "long"}
+ "name": ")" + std::string(bad) +
+                            R"(", "schema": "long"}
 )"));
     EXPECT_TRUE(has_only_error(r, "is not a valid DTDL name", 3, "$.contents[0].name")) << bad;
   }
 }
 
 TEST(DtdlName, IsRequiredAndAString) {
-  EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Property", "schema": "long"})")), "needs a \"name\"", 2,
-                             "$.contents[0]"));
+  EXPECT_TRUE(
+      has_only_error(load(v3(R"({"@type": "Property", "schema": "long"})")), "needs a \"name\"", 2, "$.contents[0]"));
   EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Property", "name": 5, "schema": "long"})")),
                              "name must be a string, not an integer", 2, "$.contents[0].name"));
   EXPECT_TRUE(has_error(load(v3(R"({"@type": "Command"})")), "needs a \"name\"", 2));
@@ -142,7 +143,8 @@ TEST(DtdlLocalized, LanguageTagsMustBeValid) {
   for (const char* bad : {"EN", "en-us", "e", "english", "en_US", "en-USA", "zh-hans", "en-1"}) {
     load_report r = load(v3(R"(
 {"@type": "Property", "name": "p", "schema": "long",
- "displayName": {")" + std::string(bad) + R"(": "x"}}
+ "displayName": {")" + std::string(bad) +
+                            R"(": "x"}}
 )"));
     EXPECT_TRUE(has_only_error(r, "language tag \"" + std::string(bad) + "\" is not valid", 3)) << bad;
   }
@@ -150,8 +152,8 @@ TEST(DtdlLocalized, LanguageTagsMustBeValid) {
 {"@type": "Property", "name": "p", "schema": "long",
  "description": [{"@value": "x", "@language": "EN"}]}
 )"));
-  EXPECT_TRUE(has_only_error(in_array, "@language must be a language tag", 3,
-                             "$.contents[0].description[0][\"@language\"]"));
+  EXPECT_TRUE(
+      has_only_error(in_array, "@language must be a language tag", 3, "$.contents[0].description[0][\"@language\"]"));
 }
 
 TEST(DtdlLocalized, MapValuesMustBeStrings) {
@@ -184,7 +186,8 @@ TEST(DtdlLocalized, AtMostOneDefaultText) {
        {R"(["a", "b"])", R"(["a", {"@value": "b"}])", R"([{"@value": "a", "@language": "en"}, "b"])"}) {
     load_report r = load(v3(R"(
 {"@type": "Property", "name": "p", "schema": "long",
- "displayName": )" + std::string(bad) + "}"));
+ "displayName": )" + std::string(bad) +
+                            "}"));
     EXPECT_TRUE(has_only_error(r, "more than one English/default text", 3, "$.contents[0].displayName[1]")) << bad;
   }
   // en-US is not the default: it may stand next to a plain string.
@@ -239,11 +242,12 @@ TEST(DtdlLocalized, DisplayNameLimitDependsOnVersion) {
                              "displayName is 65 characters long; DTDL v2 allows at most 64", 2,
                              "$.contents[0].displayName"));
   EXPECT_TRUE(loads_ok(load(v3(with_display_name(std::string(512, 'd'))))));
-  EXPECT_TRUE(has_only_error(load(v3(with_display_name(std::string(513, 'd')))),
-                             "DTDL v3 allows at most 512", 2, "$.contents[0].displayName"));
+  EXPECT_TRUE(has_only_error(load(v3(with_display_name(std::string(513, 'd')))), "DTDL v3 allows at most 512", 2,
+                             "$.contents[0].displayName"));
   // The limit applies to each language's text.
   load_report map = load(v2(R"({"@type": "Property", "name": "p", "schema": "long",
-                               "displayName": {"en": "ok", "de": ")" + std::string(65, 'd') + "\"}}"));
+                               "displayName": {"en": "ok", "de": ")" +
+                            std::string(65, 'd') + "\"}}"));
   EXPECT_TRUE(has_only_error(map, "at most 64", 3, "$.contents[0].displayName.de"));
 }
 
@@ -254,8 +258,8 @@ TEST(DtdlLocalized, DescriptionAtMost512InBothVersions) {
   for (bool v2_doc : {true, false}) {
     auto doc = [&](const std::string& c) { return v2_doc ? v2(c) : v3(c); };
     EXPECT_TRUE(loads_ok(load(doc(with_description(std::string(512, 'd'))))));
-    EXPECT_TRUE(has_only_error(load(doc(with_description(std::string(513, 'd')))),
-                               "description is 513 characters long", 2, "$.contents[0].description"));
+    EXPECT_TRUE(has_only_error(load(doc(with_description(std::string(513, 'd')))), "description is 513 characters long",
+                               2, "$.contents[0].description"));
   }
 }
 
@@ -270,8 +274,8 @@ TEST(DtdlComment, RepresentationalStringAtMost512) {
   EXPECT_TRUE(loads_ok(load(v3(with_comment(R"({"@value": "c", "@type": "xsd:string"})")))));
   EXPECT_TRUE(has_only_error(load(v3(with_comment("\"" + std::string(513, 'c') + "\""))),
                              "comment is 513 characters long", 2, "$.contents[0].comment"));
-  EXPECT_TRUE(has_only_error(load(v2(with_comment("\"" + std::string(513, 'c') + "\""))),
-                             "allows at most 512", 2, "$.contents[0].comment"));
+  EXPECT_TRUE(has_only_error(load(v2(with_comment("\"" + std::string(513, 'c') + "\""))), "allows at most 512", 2,
+                             "$.contents[0].comment"));
   EXPECT_TRUE(has_only_error(load(v3(with_comment(R"({"en": "not localizable"})"))),
                              "comment must be a string, not an object", 2, "$.contents[0].comment"));
   EXPECT_TRUE(has_only_error(load(v3(with_comment(R"(["a", "b"])"))), "comment takes one value, not 2", 2,
@@ -282,21 +286,25 @@ TEST(DtdlComment, RepresentationalStringAtMost512) {
 
 TEST(DtdlCommon, EveryElementAcceptsCommonMembers) {
   std::string common = R"("displayName": "D", "description": {"en": "E"}, "comment": "C")";
-  std::string doc = R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:I;1", "@type": "Interface", )" + common +
-                    R"(, "schemas": [{"@id": "dtmi:test:S;1", "@type": "Array", "elementSchema": "long", )" + common +
-                    R"(}], "contents": [
-  {"@type": "Telemetry", "name": "t", "schema": "long", )" + common + R"(},
-  {"@type": "Property", "name": "p", )" + common + R"(, "schema": {"@type": "Map", )" + common +
-                    R"(, "mapKey": {"name": "k", "schema": "string", )" + common +
-                    R"(}, "mapValue": {"name": "v", "schema": "long", )" + common + R"(}}},
-  {"@type": "Command", "name": "c", )" + common + R"(, "request": {"name": "q", "schema": "long", )" + common +
-                    R"(}, "response": {"name": "r", "schema": {"@type": "Object", )" + common +
-                    R"(, "fields": [{"name": "f", "schema": "long", )" + common + R"(}]}}},
-  {"@type": "Relationship", "name": "rel", )" + common + R"(, "properties": [{"@type": "Property", "name": "rp",
-    "schema": {"@type": "Enum", "valueSchema": "integer", )" + common +
-                    R"(, "enumValues": [{"name": "one", "enumValue": 1, )" + common + R"(}]}, )" + common + R"(}]},
-  {"@type": "Component", "name": "comp", "schema": {"@id": "dtmi:test:C;1", "@type": "Interface", )" + common +
-                    R"(}, )" + common + R"(}
+  std::string doc =
+      R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:I;1", "@type": "Interface", )" + common +
+      R"(, "schemas": [{"@id": "dtmi:test:S;1", "@type": "Array", "elementSchema": "long", )" + common +
+      R"(}], "contents": [
+  {"@type": "Telemetry", "name": "t", "schema": "long", )" +
+      common + R"(},
+  {"@type": "Property", "name": "p", )" +
+      common + R"(, "schema": {"@type": "Map", )" + common + R"(, "mapKey": {"name": "k", "schema": "string", )" +
+      common + R"(}, "mapValue": {"name": "v", "schema": "long", )" + common + R"(}}},
+  {"@type": "Command", "name": "c", )" +
+      common + R"(, "request": {"name": "q", "schema": "long", )" + common +
+      R"(}, "response": {"name": "r", "schema": {"@type": "Object", )" + common +
+      R"(, "fields": [{"name": "f", "schema": "long", )" + common + R"(}]}}},
+  {"@type": "Relationship", "name": "rel", )" +
+      common + R"(, "properties": [{"@type": "Property", "name": "rp",
+    "schema": {"@type": "Enum", "valueSchema": "integer", )" +
+      common + R"(, "enumValues": [{"name": "one", "enumValue": 1, )" + common + R"(}]}, )" + common + R"(}]},
+  {"@type": "Component", "name": "comp", "schema": {"@id": "dtmi:test:C;1", "@type": "Interface", )" +
+      common + R"(}, )" + common + R"(}
 ]})";
   model_registry reg;
   ASSERT_TRUE(loads_ok(reg.load({{"a.json", doc}})));
@@ -315,9 +323,11 @@ TEST(DtdlCommon, LimitsApplyOnNestedElements) {
   std::string long_text = "\"" + std::string(513, 'x') + "\"";
   load_report r = load(v3(R"(
 {"@type": "Property", "name": "p", "schema": {"@type": "Object", "fields": [
-  {"name": "f", "schema": "long", "description": )" + long_text + R"(}]}},
+  {"name": "f", "schema": "long", "description": )" +
+                          long_text + R"(}]}},
 {"@type": "Property", "name": "q", "schema": {"@type": "Enum", "valueSchema": "string", "enumValues": [
-  {"name": "e", "enumValue": "E", "comment": )" + long_text + R"(}]}}
+  {"name": "e", "enumValue": "E", "comment": )" +
+                          long_text + R"(}]}}
 )"));
   EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "description is 513 characters long", 3, "$.contents[0].schema.fields[0].description"));

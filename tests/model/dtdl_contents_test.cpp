@@ -23,8 +23,9 @@ const interface* load_into(model_registry& reg, const std::string& doc) {
 TEST(DtdlContents, EntriesMustBeInlineObjects) {
   // Doppel defines contents inline; a DTMI reference to a content element is not supported.
   load_report r = load(v3(R"("dtmi:test:p;1")"));
-  EXPECT_TRUE(has_only_error(r, "contents entries must be Telemetry, Property, Command, Relationship or Component "
-                                "objects, not a string",
+  EXPECT_TRUE(has_only_error(r,
+                             "contents entries must be Telemetry, Property, Command, Relationship or Component "
+                             "objects, not a string",
                              2, "$.contents[0]"));
 }
 
@@ -214,8 +215,8 @@ TEST(DtdlRelationship, MaxMultiplicityLimits) {
   EXPECT_TRUE(loads_ok(load(v3(rel("501")))));
   EXPECT_TRUE(loads_ok(load(v3(rel("2147483647")))));
   EXPECT_TRUE(has_only_error(load(v3(rel("2147483648"))), "must be a 32-bit integer", 2));
-  EXPECT_TRUE(has_only_error(load(v3(rel("0"))), "maxMultiplicity must be at least 1", 2,
-                             "$.contents[0].maxMultiplicity"));
+  EXPECT_TRUE(
+      has_only_error(load(v3(rel("0"))), "maxMultiplicity must be at least 1", 2, "$.contents[0].maxMultiplicity"));
   EXPECT_TRUE(has_only_error(load(v3(rel("-3"))), "at least 1", 2));
   EXPECT_TRUE(has_only_error(load(v3(rel("2.5"))), "must be a 32-bit integer, not a fractional", 2));
 }
@@ -228,8 +229,8 @@ TEST(DtdlRelationship, TargetIsAnUnresolvedDtmi) {
                              "target \"dtmi:test:Nowhere\" is not a valid DTMI", 2, "$.contents[0].target"));
   EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Relationship", "name": "r", "target": "Pump"})")),
                              "is not a valid DTMI", 2, "$.contents[0].target"));
-  EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Relationship", "name": "r", "target": 3})")),
-                             "target must be a string", 2));
+  EXPECT_TRUE(
+      has_only_error(load(v3(R"({"@type": "Relationship", "name": "r", "target": 3})")), "target must be a string", 2));
   std::string long_target = "dtmi:test:" + std::string(2036, 't') + ";1";
   ASSERT_EQ(long_target.size(), 2048u);
   EXPECT_TRUE(loads_ok(load(v3(R"({"@type": "Relationship", "name": "r", "target": ")" + long_target + "\"}"))));
@@ -247,8 +248,8 @@ TEST(DtdlRelationship, PropertiesMustBeProperties) {
   EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_TRUE(
       has_error(r, "@type must include \"Property\" here, not \"Telemetry\"", 3, "$.contents[0].properties[0].@type"));
-  EXPECT_TRUE(has_error(r, "Relationship properties must be Property objects, not a string", 4,
-                        "$.contents[0].properties[1]"));
+  EXPECT_TRUE(
+      has_error(r, "Relationship properties must be Property objects, not a string", 4, "$.contents[0].properties[1]"));
 }
 
 TEST(DtdlRelationship, V2AtMost300Properties) {
@@ -274,14 +275,14 @@ TEST(DtdlRelationship, NoSchemaMember) {
 
 TEST(DtdlComponent, ReferencedAndInlineInterfaces) {
   model_registry reg;
-  load_report r = reg.load({{"a.json", v3(R"(
+  load_report r =
+      reg.load({{"a.json", v3(R"(
 {"@type": "Component", "name": "left", "schema": "dtmi:test:Part;1"},
 {"@type": "Component", "name": "right", "schema": "dtmi:test:Part;1"},
 {"@type": "Component", "name": "inner", "schema": {"@id": "dtmi:test:Inner;1", "@type": "Interface",
   "contents": [{"@type": "Property", "name": "x", "schema": "long"}]}}
 )")},
-                            {"b.json", v3(R"({"@type": "Telemetry", "name": "t", "schema": "long"})",
-                                          "dtmi:test:Part;1")}});
+                {"b.json", v3(R"({"@type": "Telemetry", "name": "t", "schema": "long"})", "dtmi:test:Part;1")}});
   ASSERT_TRUE(loads_ok(r));
   EXPECT_EQ(r.interfaces, 3u);
   const interface* i = reg.find(std::string(k_id));
@@ -315,12 +316,12 @@ TEST(DtdlComponent, SchemaMustBeAnInterface) {
 }
 
 TEST(DtdlComponent, ComponentsDoNotNest) {
-  load_report direct = load({{"a.json", v3(R"(
+  load_report direct = load(
+      {{"a.json", v3(R"(
 {"@type": "Component", "name": "outer", "schema": "dtmi:test:Mid;1"}
 )")},
-                             {"b.json", v3(R"({"@type": "Component", "name": "inner", "schema": "dtmi:test:Leaf;1"})",
-                                           "dtmi:test:Mid;1")},
-                             {"c.json", v3("", "dtmi:test:Leaf;1")}});
+       {"b.json", v3(R"({"@type": "Component", "name": "inner", "schema": "dtmi:test:Leaf;1"})", "dtmi:test:Mid;1")},
+       {"c.json", v3("", "dtmi:test:Leaf;1")}});
   EXPECT_EQ(direct.errors.size(), 1u) << all_errors(direct);
   EXPECT_TRUE(has_error(direct, "component \"outer\" uses dtmi:test:Mid;1, which itself has component \"inner\"",
                         where{2, "$.contents[0]", 0, "a.json"}));
@@ -348,9 +349,9 @@ TEST(DtdlComponent, NoSelfComponent) {
 }
 
 TEST(DtdlComponent, V3MayUseAV2Interface) {
-  EXPECT_TRUE(loads_ok(load({{"a.json", v3(R"({"@type": "Component", "name": "c", "schema": "dtmi:test:Old;1"})")},
-                             {"b.json", v2(R"({"@type": "Property", "name": "p", "schema": "long"})",
-                                           "dtmi:test:Old;1")}})));
+  EXPECT_TRUE(
+      loads_ok(load({{"a.json", v3(R"({"@type": "Component", "name": "c", "schema": "dtmi:test:Old;1"})")},
+                     {"b.json", v2(R"({"@type": "Property", "name": "p", "schema": "long"})", "dtmi:test:Old;1")}})));
 }
 
 TEST(DtdlComponent, OnlyCommonMembers) {

@@ -93,8 +93,8 @@ TEST(DtdlContext, StringOrArrayOfStrings) {
   EXPECT_TRUE(loads_ok(load(interface_doc(R"(["dtmi:dtdl:context;2"])", ""))));
   EXPECT_TRUE(has_error(load(interface_doc("[]", "")), "non-empty array of strings", 1, "$.@context"));
   EXPECT_TRUE(has_error(load(interface_doc("3", "")), "@context must be a string", 1, "$.@context"));
-  EXPECT_TRUE(has_error(load(interface_doc(R"(["dtmi:dtdl:context;3", 7])", "")), "must be a string DTMI", 1,
-                        "$.@context[1]"));
+  EXPECT_TRUE(
+      has_error(load(interface_doc(R"(["dtmi:dtdl:context;3", 7])", "")), "must be a string DTMI", 1, "$.@context[1]"));
   EXPECT_TRUE(has_error(load(interface_doc(R"({"a": 1})", "")), "@context must be a string", 1));
 }
 
@@ -311,8 +311,8 @@ TEST(DtdlId, IdenticalRedefinitionOfAnElementIsOneElement) {
   EXPECT_TRUE(loads_ok(load(files)));
   std::vector<source> differ = {
       {"a.json", v3(shared, "dtmi:test:A;1")},
-      {"b.json", v3(R"({"@id": "dtmi:test:name;1", "@type": "Property", "name": "name", "schema": "long"})",
-                    "dtmi:test:B;1")}};
+      {"b.json",
+       v3(R"({"@id": "dtmi:test:name;1", "@type": "Property", "name": "name", "schema": "long"})", "dtmi:test:B;1")}};
   load_report r = load(differ);
   EXPECT_EQ(r.errors.size(), 1u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "defined twice (first defined at a.json:2:", where{2, "$.contents[0].@id", 0, "b.json"}));
@@ -341,8 +341,7 @@ TEST(DtdlType, RequiredAndMustIncludeTheMaterialType) {
   EXPECT_TRUE(has_error(wrong, "@type must include \"Interface\"", 1, "$.@type"));
   EXPECT_TRUE(has_error(load(v3(R"({"name": "p", "schema": "long"})")), "needs \"@type\"", 2, "$.contents[0]"));
   EXPECT_TRUE(has_error(load(v3(R"({"@type": "Thing", "name": "p", "schema": "long"})")),
-                        "must be Telemetry, Property, Command, Relationship or Component", 2,
-                        "$.contents[0].@type"));
+                        "must be Telemetry, Property, Command, Relationship or Component", 2, "$.contents[0].@type"));
 }
 
 TEST(DtdlType, StringOrNonEmptyArrayOfStrings) {
@@ -366,11 +365,11 @@ TEST(DtdlType, DtmiFormsOfTypes) {
   EXPECT_TRUE(loads_ok(load(
       R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:I;1", "@type": "dtmi:dtdl:class:Interface;3",
           "contents": [{"@type": "dtmi:dtdl:class:Property;3", "name": "p", "schema": "long"}]})")));
-  EXPECT_TRUE(loads_ok(load(
-      R"({"@context": "dtmi:dtdl:context;2", "@id": "dtmi:test:I;1", "@type": "dtmi:dtdl:class:Interface;2"})")));
+  EXPECT_TRUE(loads_ok(
+      load(R"({"@context": "dtmi:dtdl:context;2", "@id": "dtmi:test:I;1", "@type": "dtmi:dtdl:class:Interface;2"})")));
   // DTDL v3 may name v2 classes, but v2 knows nothing of v3.
-  load_report r = load(
-      R"({"@context": "dtmi:dtdl:context;2", "@id": "dtmi:test:I;1", "@type": "dtmi:dtdl:class:Interface;3"})");
+  load_report r =
+      load(R"({"@context": "dtmi:dtdl:context;2", "@id": "dtmi:test:I;1", "@type": "dtmi:dtdl:class:Interface;3"})");
   EXPECT_TRUE(has_error(r, "@type must include \"Interface\"", 1, "$.@type"));
   EXPECT_TRUE(has_error(load(v3(R"({"@type": ["Property", "dtmi:x:_y;1"], "name": "p", "schema": "long"})")),
                         "not a valid DTMI", 2, "$.contents[0].@type[1]"));
@@ -560,11 +559,11 @@ TEST(DtdlBatch, ReportsManyErrorsInOneRun) {
 
 TEST(DtdlBatch, FailedBatchLeavesTheRegistryUnchanged) {
   model_registry reg;
-  ASSERT_TRUE(loads_ok(reg.load({{"base.json", v3(R"({"@type": "Property", "name": "p", "schema": "long"})",
-                                                  "dtmi:test:Base;1")}})));
-  load_report bad = reg.load({{"good.json", v3("", "dtmi:test:Good;1")},
-                              {"bad.json", v3(R"({"@type": "Property", "name": "p", "schema": "nope"})",
-                                              "dtmi:test:Bad;1")}});
+  ASSERT_TRUE(loads_ok(
+      reg.load({{"base.json", v3(R"({"@type": "Property", "name": "p", "schema": "long"})", "dtmi:test:Base;1")}})));
+  load_report bad =
+      reg.load({{"good.json", v3("", "dtmi:test:Good;1")},
+                {"bad.json", v3(R"({"@type": "Property", "name": "p", "schema": "nope"})", "dtmi:test:Bad;1")}});
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(bad.interfaces, 0u);
   EXPECT_EQ(reg.size(), 1u);
@@ -577,8 +576,8 @@ TEST(DtdlBatch, FailedBatchLeavesTheRegistryUnchanged) {
 
 TEST(DtdlBatch, LaterBatchesMayUseEarlierInterfaces) {
   model_registry reg;
-  ASSERT_TRUE(loads_ok(reg.load({{"base.json", v3(R"({"@type": "Property", "name": "p", "schema": "long"})",
-                                                  "dtmi:test:Base;1")}})));
+  ASSERT_TRUE(loads_ok(
+      reg.load({{"base.json", v3(R"({"@type": "Property", "name": "p", "schema": "long"})", "dtmi:test:Base;1")}})));
   load_report r = reg.load({{"derived.json", v3(R"({"@type": "Component", "name": "c", "schema": "dtmi:test:Base;1"})",
                                                 "dtmi:test:Derived;1", R"("extends": "dtmi:test:Base;1", )")}});
   EXPECT_TRUE(loads_ok(r));

@@ -61,8 +61,8 @@ TEST(DtdlSemanticV2, UnitIsRequiredAndMustFit) {
  "unit": "dtmi:standard:unit:kelvin;3"}
 )"));
   EXPECT_EQ(r.errors.size(), 3u) << all_errors(r);
-  EXPECT_TRUE(has_error(r, "unit \"metre\" is not a unit of TemperatureUnit (for Temperature)", 3,
-                        "$.contents[0].unit"));
+  EXPECT_TRUE(
+      has_error(r, "unit \"metre\" is not a unit of TemperatureUnit (for Temperature)", 3, "$.contents[0].unit"));
   EXPECT_TRUE(has_error(r, "degreeCelsius", 3));  // the hint lists the right units
   EXPECT_TRUE(has_error(r, "unit \"furlong\" is not a unit", 5, "$.contents[1].unit"));
   EXPECT_TRUE(has_error(r, "unit \"dtmi:standard:unit:kelvin;3\" is not a unit", 7));
@@ -115,17 +115,17 @@ TEST(DtdlSemanticV3, NeedsTheQuantitativeTypesExtension) {
   std::string contents = R"({"@type": ["Telemetry", "Temperature"], "name": "t", "schema": "double",
                              "unit": "degreeCelsius"})";
   load_report r = load(v3(contents));
-  EXPECT_TRUE(has_error(r, "semantic type \"Temperature\" needs the QuantitativeTypes extension", 2,
-                        "$.contents[0].@type[1]"));
+  EXPECT_TRUE(
+      has_error(r, "semantic type \"Temperature\" needs the QuantitativeTypes extension", 2, "$.contents[0].@type[1]"));
   model_registry reg;
   const interface* i = load_into(reg, v3_with(k_qt, contents));
   ASSERT_NE(i, nullptr);
   EXPECT_EQ(i->find("t")->semantic_type, "Temperature");
   EXPECT_EQ(i->find("t")->unit, "degreeCelsius");
   // The extension is for DTDL v3 only.
-  EXPECT_TRUE(has_error(load(interface_doc(R"(["dtmi:dtdl:context;2", "dtmi:dtdl:extension:quantitativeTypes;1"])",
-                                           "")),
-                        "is for DTDL v3", 1));
+  EXPECT_TRUE(
+      has_error(load(interface_doc(R"(["dtmi:dtdl:context;2", "dtmi:dtdl:extension:quantitativeTypes;1"])", "")),
+                "is for DTDL v3", 1));
 }
 
 TEST(DtdlSemanticV3, DtmiFormsAndNewTypes) {
@@ -248,7 +248,8 @@ TEST(DtdlInitialization, InitialValueConformsToTheSchema) {
 )"));
   EXPECT_EQ(r.errors.size(), 4u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "unknown member \"initialValue\" in a Telemetry", 4));
-  EXPECT_TRUE(has_error(r, "initialValue is not a valid integer: expected an integer", 2, "$.contents[0].initialValue"));
+  EXPECT_TRUE(
+      has_error(r, "initialValue is not a valid integer: expected an integer", 2, "$.contents[0].initialValue"));
   EXPECT_TRUE(has_error(r, "needs \"initialValue\"", 3, "$.contents[1]"));
   EXPECT_TRUE(has_error(r, "co-type \"Initialized\" cannot be used on a Telemetry", 4));
   EXPECT_TRUE(has_error(load(v3(R"({"@type": ["Property", "Initialized"], "name": "p", "schema": "double",

@@ -30,8 +30,7 @@ std::vector<source> chain(int n) {
   std::vector<source> out;
   for (int k = 0; k < n; ++k) {
     std::string extra = k + 1 < n ? "\"extends\": \"" + iface_id(k + 1) + "\", " : "";
-    out.push_back({"i" + std::to_string(k) + ".json",
-                   v3(properties(k, k + 1), iface_id(k), extra)});
+    out.push_back({"i" + std::to_string(k) + ".json", v3(properties(k, k + 1), iface_id(k), extra)});
   }
   return out;
 }
@@ -67,9 +66,8 @@ TEST(DtdlExtends, SingleMultipleAndInlineBases) {
 }
 
 TEST(DtdlExtends, V2AtMostTwoBases) {
-  std::vector<source> bases = {{"a.json", v2("", "dtmi:test:A;1")},
-                               {"b.json", v2("", "dtmi:test:B;1")},
-                               {"c.json", v2("", "dtmi:test:C;1")}};
+  std::vector<source> bases = {
+      {"a.json", v2("", "dtmi:test:A;1")}, {"b.json", v2("", "dtmi:test:B;1")}, {"c.json", v2("", "dtmi:test:C;1")}};
   auto with = [&](const std::string& extends_json, bool use_v2) {
     std::vector<source> all = bases;
     std::string extra = "\"extends\": " + extends_json + ", ";
@@ -112,9 +110,10 @@ TEST(DtdlExtends, HugeCycleIsOneErrorAndNoStackOverflow) {
   doc += "]";
   load_report r = load(doc);
   ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
-  EXPECT_TRUE(has_error(r, "extends forms a cycle: dtmi:test:I0;1 -> dtmi:test:I1;1 -> dtmi:test:I2;1 -> "
-                           "dtmi:test:I3;1 -> ... -> dtmi:test:I59997;1 -> dtmi:test:I59998;1 -> "
-                           "dtmi:test:I59999;1 -> dtmi:test:I0;1",
+  EXPECT_TRUE(has_error(r,
+                        "extends forms a cycle: dtmi:test:I0;1 -> dtmi:test:I1;1 -> dtmi:test:I2;1 -> "
+                        "dtmi:test:I3;1 -> ... -> dtmi:test:I59997;1 -> dtmi:test:I59998;1 -> "
+                        "dtmi:test:I59999;1 -> dtmi:test:I0;1",
                         n, "$[59999].extends"));
 }
 
@@ -138,8 +137,8 @@ TEST(DtdlExtends, ValuesMustBeInterfaces) {
   EXPECT_TRUE(has_error(r, "extends names \"dtmi:test:Missing;1\", which is not defined in any loaded model", 1,
                         "$.extends[0]"));
   EXPECT_TRUE(has_error(r, "extends value \"dtmi:test:_bad;1\" is not a valid DTMI", 1, "$.extends[1]"));
-  EXPECT_TRUE(has_error(r, "extends must be an Interface DTMI or an inline Interface, not an integer", 1,
-                        "$.extends[2]"));
+  EXPECT_TRUE(
+      has_error(r, "extends must be an Interface DTMI or an inline Interface, not an integer", 1, "$.extends[2]"));
   EXPECT_TRUE(has_error(r, "extends names \"dtmi:test:E;1\", which is not an Interface", 2, "$.extends[3]"));
 }
 
@@ -176,19 +175,20 @@ TEST(DtdlInherited, TwoBasesWithTheSameName) {
   load_report r = load({{"a.json", v3(R"({"@type": "Property", "name": "x", "schema": "long"})", "dtmi:test:A;1")},
                         {"b.json", v3(R"({"@type": "Property", "name": "x", "schema": "long"})", "dtmi:test:B;1")},
                         {"test.json", v3("", k_id, R"("extends": ["dtmi:test:A;1", "dtmi:test:B;1"], )")}});
-  EXPECT_TRUE(has_only_error(r, "dtmi:test:I;1 inherits two different elements named \"x\" (from dtmi:test:A;1 and "
-                                "dtmi:test:B;1)",
+  EXPECT_TRUE(has_only_error(r,
+                             "dtmi:test:I;1 inherits two different elements named \"x\" (from dtmi:test:A;1 and "
+                             "dtmi:test:B;1)",
                              1, "$"));
 }
 
 TEST(DtdlInherited, DiamondIsNotADuplicate) {
   model_registry reg;
   load_report r = reg.load({{"d.json", v3(R"({"@type": "Property", "name": "x", "schema": "long"})", "dtmi:test:D;1")},
-                {"b.json", v3(R"({"@type": "Property", "name": "b", "schema": "long"})", "dtmi:test:B;1",
-                              R"("extends": "dtmi:test:D;1", )")},
-                {"c.json", v3(R"({"@type": "Property", "name": "c", "schema": "long"})", "dtmi:test:C;1",
-                              R"("extends": "dtmi:test:D;1", )")},
-                {"a.json", v3("", "dtmi:test:A;1", R"("extends": ["dtmi:test:B;1", "dtmi:test:C;1"], )")}});
+                            {"b.json", v3(R"({"@type": "Property", "name": "b", "schema": "long"})", "dtmi:test:B;1",
+                                          R"("extends": "dtmi:test:D;1", )")},
+                            {"c.json", v3(R"({"@type": "Property", "name": "c", "schema": "long"})", "dtmi:test:C;1",
+                                          R"("extends": "dtmi:test:D;1", )")},
+                            {"a.json", v3("", "dtmi:test:A;1", R"("extends": ["dtmi:test:B;1", "dtmi:test:C;1"], )")}});
   ASSERT_TRUE(loads_ok(r));
   const interface* a = reg.find("dtmi:test:A;1");
   std::string names;
@@ -215,8 +215,8 @@ TEST(DtdlInterfaceContents, V2AtMost300IncludingInherited) {
   EXPECT_TRUE(loads_ok(load(ok)));
   std::vector<source> bad = {{"base.json", v2(properties(0, 200), "dtmi:test:Base;1")},
                              {"test.json", v2(properties(200, 301), k_id, R"("extends": "dtmi:test:Base;1", )")}};
-  EXPECT_TRUE(has_only_error(load(bad), "dtmi:test:I;1 has 301 contents including inherited ones; DTDL v2 allows 300",
-                             1, "$"));
+  EXPECT_TRUE(
+      has_only_error(load(bad), "dtmi:test:I;1 has 301 contents including inherited ones; DTDL v2 allows 300", 1, "$"));
   EXPECT_TRUE(has_only_error(load(v2(properties(0, 301))), "has 301 contents", 1, "$"));
   EXPECT_TRUE(loads_ok(load(v3(properties(0, 1000)))));
 }

@@ -98,8 +98,8 @@ TEST(DtdlSchemaPrimitive, GeospatialTerms) {
 
 TEST(DtdlSchemaPrimitive, UnknownTermsAreRejected) {
   // The extra primitives of DTDL v4 are not part of v2 or v3.
-  for (const char* term : {"byte", "bytes", "decimal", "short", "uuid", "unsignedInteger", "unsignedLong", "Double",
-                           "doubel", "int"}) {
+  for (const char* term :
+       {"byte", "bytes", "decimal", "short", "uuid", "unsignedInteger", "unsignedLong", "Double", "doubel", "int"}) {
     load_report r = load(v3(prop(json_string(term))));
     EXPECT_TRUE(has_only_error(r, "unknown schema \"" + std::string(term) + "\"", 2, "$.contents[0].schema")) << term;
     EXPECT_TRUE(has_error(r, "use boolean, date, dateTime", 2)) << term;
@@ -366,8 +366,8 @@ TEST(DtdlSchemaReuse, SchemasEntriesNeedAnId) {
     {"@type": "Property", "name": "p", "schema": "long"}]})");
   EXPECT_EQ(r.errors.size(), 3u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "an Array needs an \"@id\"", 3, "$.schemas[0]"));
-  EXPECT_TRUE(has_error(r, "schemas entries must be Array, Enum, Map or Object definitions, not a string", 4,
-                        "$.schemas[1]"));
+  EXPECT_TRUE(
+      has_error(r, "schemas entries must be Array, Enum, Map or Object definitions, not a string", 4, "$.schemas[1]"));
   EXPECT_TRUE(has_error(r, "an inline schema needs \"@type\"", 5, "$.schemas[2]"));
 }
 
@@ -397,8 +397,8 @@ TEST(DtdlSchemaReuse, UnresolvedAndWrongKindReferences) {
 TEST(DtdlSchemaReuse, SchemasOfAnotherInterfaceAreNotReferenceable) {
   std::string owner = v3("", "dtmi:test:Owner;1", R"("schemas": [{"@id": "dtmi:test:Shared;1", "@type": "Enum",
       "valueSchema": "string", "enumValues": [{"name": "a", "enumValue": "A"}]}], )");
-  load_report other = load({{"owner.json", owner},
-                            {"user.json", v3(prop(json_string("dtmi:test:Shared;1")), "dtmi:test:User;1")}});
+  load_report other =
+      load({{"owner.json", owner}, {"user.json", v3(prop(json_string("dtmi:test:Shared;1")), "dtmi:test:User;1")}});
   EXPECT_TRUE(has_error(other, "belongs to another interface (dtmi:test:Owner;1)",
                         where{2, "$.contents[0].schema", 0, "user.json"}));
   EXPECT_EQ(other.errors.size(), 1u) << all_errors(other);
@@ -431,8 +431,8 @@ TEST(DtdlSchemaDepth, FiveLevelsAllowedSixRejected) {
     EXPECT_TRUE(has_only_error(load(doc(telemetry(nested_arrays(6)))), "schema is nested 6 levels deep; DTDL allows 5",
                                2, "$.contents[0].schema"));
     EXPECT_TRUE(loads_ok(load(doc(telemetry(nested_objects(5))))));
-    EXPECT_TRUE(has_only_error(load(doc(telemetry(nested_objects(6)))), "nested 6 levels deep", 2,
-                               "$.contents[0].schema"));
+    EXPECT_TRUE(
+        has_only_error(load(doc(telemetry(nested_objects(6)))), "nested 6 levels deep", 2, "$.contents[0].schema"));
     EXPECT_TRUE(loads_ok(load(doc(telemetry(nested_maps(5))))));
     EXPECT_TRUE(has_only_error(load(doc(telemetry(nested_maps(6)))), "nested 6 levels deep", 2));
   }
@@ -441,14 +441,14 @@ TEST(DtdlSchemaDepth, FiveLevelsAllowedSixRejected) {
 
 TEST(DtdlSchemaDepth, CountsThroughReferences) {
   // Three levels in `schemas`, used three levels deep inline: six in all.
-  std::string schemas = R"("schemas": [{"@id": "dtmi:test:Deep;1", "@type": "Array", "elementSchema": )" +
-                        nested_arrays(2) + "}], ";
+  std::string schemas =
+      R"("schemas": [{"@id": "dtmi:test:Deep;1", "@type": "Array", "elementSchema": )" + nested_arrays(2) + "}], ";
   std::string ok = R"({"@type": "Array", "elementSchema": {"@type": "Array", "elementSchema": "dtmi:test:Deep;1"}})";
   EXPECT_TRUE(loads_ok(load(v3(telemetry(ok), k_id, schemas))));
   std::string bad = R"({"@type": "Array", "elementSchema": {"@type": "Array", "elementSchema":
       {"@type": "Array", "elementSchema": "dtmi:test:Deep;1"}}})";
-  EXPECT_TRUE(has_only_error(load(v3(telemetry(bad), k_id, schemas)), "nested 6 levels deep", 2,
-                             "$.contents[0].schema"));
+  EXPECT_TRUE(
+      has_only_error(load(v3(telemetry(bad), k_id, schemas)), "nested 6 levels deep", 2, "$.contents[0].schema"));
 }
 
 TEST(DtdlSchemaDepth, HugeReferenceChainIsOneError) {
@@ -521,7 +521,8 @@ TEST(DtdlSchemaLimits, V3AtMost100000ElementsPerInterface) {
               std::to_string(k) + "}";
   }
   std::string schemas = R"("schemas": [{"@id": "dtmi:test:Big;1", "@type": "Enum", "valueSchema": "integer",
-    "enumValues": [)" + values + "]}], ";
+    "enumValues": [)" + values +
+                        "]}], ";
   auto props = [](int n) {
     std::string out;
     for (int k = 0; k < n; ++k) out += (k ? ",\n" : "") + prop(json_string("dtmi:test:Big;1"), "p" + std::to_string(k));
@@ -561,7 +562,8 @@ TEST(DtdlSchemaLimits, TextLimitExcludesInlineInterfaces) {
              R"(", "schema": "double", "description": ")" + std::string(150, 'd') + "\"}";
   }
   std::string doc = v3(R"({"@type": "Component", "name": "a", "schema": {"@id": "dtmi:test:A;1", "@type": "Interface",
-    "contents": [)" + inner + R"(]}},
+    "contents": [)" + inner +
+                       R"(]}},
 {"@type": "Component", "name": "b", "schema": {"@id": "dtmi:test:B;1", "@type": "Interface", "contents": [)" +
                        inner + "]}}");
   ASSERT_GT(doc.size(), 1048576u);
@@ -574,7 +576,8 @@ TEST(DtdlSchemaLimits, TextLimitExcludesInlineInterfaces) {
     renamed[at + 1] = 'u';
   }
   std::string big = v3(R"({"@type": "Component", "name": "a", "schema": {"@id": "dtmi:test:A;1", "@type": "Interface",
-    "contents": [)" + inner + ", " + renamed + "]}}");
+    "contents": [)" + inner +
+                       ", " + renamed + "]}}");
   EXPECT_TRUE(has_only_error(load(big), "the JSON text of dtmi:test:A;1 is", 2, "$.contents[0].schema"));
 }
 

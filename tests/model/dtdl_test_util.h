@@ -65,8 +65,7 @@ inline std::string all_errors(const load_report& r) {
 
 inline ::testing::AssertionResult loads_ok(const load_report& r) {
   if (r.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected the model to load, but got " << r.errors.size()
-                                       << " error(s):\n"
+  return ::testing::AssertionFailure() << "expected the model to load, but got " << r.errors.size() << " error(s):\n"
                                        << all_errors(r);
 }
 

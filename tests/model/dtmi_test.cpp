@@ -67,9 +67,9 @@ TEST(Dtmi, SchemeMustBeLowercaseDtmi) {
 
 TEST(Dtmi, SegmentRules) {
   for (auto v : {v2, v3}) {
-    EXPECT_FALSE(valid("dtmi:com::Pump;1", v));       // empty segment
-    EXPECT_FALSE(valid("dtmi:com:example:;1", v));    // trailing ':'
-    EXPECT_FALSE(valid("dtmi::com:Pump;1", v));       // leading ':'
+    EXPECT_FALSE(valid("dtmi:com::Pump;1", v));          // empty segment
+    EXPECT_FALSE(valid("dtmi:com:example:;1", v));       // trailing ':'
+    EXPECT_FALSE(valid("dtmi::com:Pump;1", v));          // leading ':'
     EXPECT_FALSE(valid("dtmi:com:1example:Pump;1", v));  // starts with a digit
     EXPECT_FALSE(valid("dtmi:com:_example:Pump;1", v));  // system segment
     EXPECT_FALSE(valid("dtmi:com:example_:Pump;1", v));  // ends with '_'

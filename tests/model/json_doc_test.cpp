@@ -147,11 +147,11 @@ TEST(JsonDoc, RejectsInvalidUtf8) {
   EXPECT_NE(e.message.find("UTF-8"), std::string::npos) << e.message;
   EXPECT_EQ(e.line, 2u);
   EXPECT_EQ(e.column, 8u);
-  parse_bad("[\"\xed\xa0\x80\"]");          // an encoded surrogate
-  parse_bad("[\"\xf4\x90\x80\x80\"]");      // above U+10FFFF
-  parse_bad("[\"\xe0\x80\x80\"]");          // overlong
-  parse_bad("[\"\xe2\x82\"]");              // cut short
-  parse_bad("[\"\\ud800\"]");               // a lone surrogate escape
+  parse_bad("[\"\xed\xa0\x80\"]");      // an encoded surrogate
+  parse_bad("[\"\xf4\x90\x80\x80\"]");  // above U+10FFFF
+  parse_bad("[\"\xe0\x80\x80\"]");      // overlong
+  parse_bad("[\"\xe2\x82\"]");          // cut short
+  parse_bad("[\"\\ud800\"]");           // a lone surrogate escape
   EXPECT_TRUE(parse_ok("[\"\xf4\x8f\xbf\xbf\", \"\xe2\x82\xac\", \"\xf0\x9f\x98\x80\"]"));
   EXPECT_TRUE(parse_ok("{\"\xc3\xa9t\xc3\xa9\": \"\\u00e9\\ud83d\\ude00\"}"));
   json_error e2 = parse_bad("[\"\xc3\"]");  // truncated sequence
@@ -188,12 +188,12 @@ TEST(JsonDoc, RejectsSyntaxErrorsWithPosition) {
   json_error e = parse_bad("{\n  \"a\": 1,\n  \"b\": tru\n}");
   EXPECT_NE(e.message.find("invalid JSON"), std::string::npos);
   EXPECT_EQ(e.line, 3u);
-  parse_bad("{\"a\": 1,}");    // trailing comma
-  parse_bad("{'a': 1}");       // single quotes
-  parse_bad("{\"a\": 01}");    // leading zero
-  parse_bad("// c\n{}");       // comments
+  parse_bad("{\"a\": 1,}");  // trailing comma
+  parse_bad("{'a': 1}");     // single quotes
+  parse_bad("{\"a\": 01}");  // leading zero
+  parse_bad("// c\n{}");     // comments
   parse_bad("{\"a\": NaN}");
-  parse_bad("[\"\\x\"]");      // bad escape
+  parse_bad("[\"\\x\"]");  // bad escape
   parse_bad("{\"a\" 1}");
   parse_bad("[1, 2");
 }

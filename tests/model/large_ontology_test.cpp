@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <time.h>
+#include <algorithm>
 
 #include <chrono>
 #include <memory>
@@ -34,16 +34,20 @@ std::string sensor(int f, bool v2) {
   std::string p = "s" + std::to_string(f) + "_";
   std::string semantic = v2 ? R"(["Telemetry", "Pressure"])" : R"(["Telemetry", "Pressure", "Historized"])";
   return R"({"@id": ")" + sensor_id(f) + R"(", "@type": "Interface", "displayName": "Sensor", "contents": [
-    {"@type": )" + semantic + R"(, "name": ")" + p + R"(pressure", "schema": "float", "unit": "kilopascal"},
-    {"@type": "Property", "name": ")" + p + R"(calibrated", "schema": "date", "writable": true}]})";
+    {"@type": )" +
+         semantic + R"(, "name": ")" + p + R"(pressure", "schema": "float", "unit": "kilopascal"},
+    {"@type": "Property", "name": ")" +
+         p + R"(calibrated", "schema": "date", "writable": true}]})";
 }
 
 std::string mixin(int f) {
   std::string p = "m" + std::to_string(f) + "_";
   return R"({"@id": ")" + mixin_id(f) + R"(", "@type": "Interface", "contents": [
-    {"@type": "Property", "name": ")" + p + R"(tag", "schema": "string",
+    {"@type": "Property", "name": ")" +
+         p + R"(tag", "schema": "string",
      "description": {"en": "Asset tag", "de": "Inventarnummer"}},
-    {"@type": "Property", "name": ")" + p + R"(installed", "schema": "dateTime"}]})";
+    {"@type": "Property", "name": ")" +
+         p + R"(installed", "schema": "dateTime"}]})";
 }
 
 std::string equipment(int f, int i, bool v2) {
@@ -54,34 +58,43 @@ std::string equipment(int f, int i, bool v2) {
   std::vector<std::string> bases;
   if (level > 0) bases.push_back("\"" + chain_id(f - 1, i) + "\"");
   if (level > 0 && i % 5 == 0) bases.push_back("\"" + mixin_id(f) + "\"");
-  std::string extends = bases.empty() ? "" : "\"extends\": [" + bases[0] + (bases.size() > 1 ? ", " + bases[1] : "") +
-                                                 "], ";
+  std::string extends =
+      bases.empty() ? "" : "\"extends\": [" + bases[0] + (bases.size() > 1 ? ", " + bases[1] : "") + "], ";
   std::string temperature = v2 ? R"(["Telemetry", "Temperature"])" : R"(["Telemetry", "Temperature", "Historized"])";
   std::string readings = v2 ? R"({"@type": "Map", "mapKey": {"name": "channel", "schema": "string"},
         "mapValue": {"name": "value", "schema": "double"}})"
                             : R"({"@type": "Map", "mapKey": {"name": "channel", "schema": "string"},
         "mapValue": {"@type": ["MapValue", "Length"], "name": "value", "schema": "double", "unit": "metre"}})";
   std::string target = chain_id((f + 7) % k_files, (i + 3) % k_chain_per_file);
-  return R"({"@id": ")" + id + R"(", "@type": "Interface", )" + extends +
-         R"("displayName": {"en": "Equipment )" + std::to_string(i) + R"("},
-  "schemas": [{"@id": ")" + mode_id + R"(", "@type": "Enum", "valueSchema": "string", "enumValues": [
+  return R"({"@id": ")" + id + R"(", "@type": "Interface", )" + extends + R"("displayName": {"en": "Equipment )" +
+         std::to_string(i) + R"("},
+  "schemas": [{"@id": ")" +
+         mode_id + R"(", "@type": "Enum", "valueSchema": "string", "enumValues": [
     {"name": "off", "enumValue": "OFF"}, {"name": "auto", "enumValue": "AUTO"},
     {"name": "manual", "enumValue": "MANUAL", "displayName": "Manual"}]}],
   "contents": [
-    {"@type": )" + temperature + R"(, "name": ")" + g + R"(temperature", "schema": "double",
+    {"@type": )" +
+         temperature + R"(, "name": ")" + g + R"(temperature", "schema": "double",
      "unit": "degreeCelsius"},
-    {"@type": "Property", "name": ")" + g + R"(mode", "schema": ")" + mode_id + R"(", "writable": true},
-    {"@type": "Property", "name": ")" + g + R"(config", "writable": true, "schema": {"@type": "Object", "fields": [
+    {"@type": "Property", "name": ")" +
+         g + R"(mode", "schema": ")" + mode_id + R"(", "writable": true},
+    {"@type": "Property", "name": ")" +
+         g + R"(config", "writable": true, "schema": {"@type": "Object", "fields": [
       {"name": "setpoint", "schema": "double"},
       {"name": "label", "schema": "string"},
       {"name": "priority", "schema": {"@type": "Enum", "valueSchema": "integer", "enumValues": [
         {"name": "low", "enumValue": 1}, {"name": "high", "enumValue": 2}]}},
-      {"name": "readings", "schema": )" + readings + R"(}]}},
-    {"@type": "Telemetry", "name": ")" + g + R"(history", "schema": {"@type": "Array", "elementSchema": "long"}},
-    {"@type": "Relationship", "name": ")" + g + R"(feeds", "target": ")" + target + R"(", "maxMultiplicity": 5,
+      {"name": "readings", "schema": )" +
+         readings + R"(}]}},
+    {"@type": "Telemetry", "name": ")" +
+         g + R"(history", "schema": {"@type": "Array", "elementSchema": "long"}},
+    {"@type": "Relationship", "name": ")" +
+         g + R"(feeds", "target": ")" + target + R"(", "maxMultiplicity": 5,
      "properties": [{"@type": "Property", "name": "flow", "schema": "double"}]},
-    {"@type": "Component", "name": ")" + g + R"(sensor", "schema": ")" + sensor_id(f) + R"("},
-    {"@type": "Command", "name": ")" + g + R"(reset", "request": {"name": "delay", "schema": "duration"},
+    {"@type": "Component", "name": ")" +
+         g + R"(sensor", "schema": ")" + sensor_id(f) + R"("},
+    {"@type": "Command", "name": ")" +
+         g + R"(reset", "request": {"name": "delay", "schema": "duration"},
      "response": {"name": "result", "schema": "string"}}
   ]})";
 }
@@ -90,8 +103,8 @@ std::vector<source> ontology() {
   std::vector<source> out;
   for (int f = 0; f < k_files; ++f) {
     bool v2 = is_v2_file(f);
-    std::string context = v2 ? R"("dtmi:dtdl:context;2")"
-                             : R"(["dtmi:dtdl:context;3", "dtmi:dtdl:extension:quantitativeTypes;1",
+    std::string context =
+        v2 ? R"("dtmi:dtdl:context;2")" : R"(["dtmi:dtdl:context;3", "dtmi:dtdl:extension:quantitativeTypes;1",
                                    "dtmi:dtdl:extension:historization;1"])";
     std::string text = "[\n";
     auto add = [&](const std::string& iface) {

@@ -102,9 +102,9 @@ TEST(Registry, ElementsStayValidAcrossLoads) {
   const interface* pump = reg.find("dtmi:test:Pump;1");
   const content* speed = pump->find("speed");
   for (int k = 0; k < 50; ++k) {
-    ASSERT_TRUE(loads_ok(reg.load({{"x.json", v3(R"({"@type": "Property", "name": "p", "schema": "long"})",
-                                                 "dtmi:test:X" + std::to_string(k) + ";1",
-                                                 R"("extends": "dtmi:test:Pump;1", )")}})));
+    ASSERT_TRUE(loads_ok(
+        reg.load({{"x.json", v3(R"({"@type": "Property", "name": "p", "schema": "long"})",
+                                "dtmi:test:X" + std::to_string(k) + ";1", R"("extends": "dtmi:test:Pump;1", )")}})));
     EXPECT_FALSE(reg.load({{"bad.json", v3("", "dtmi:test:Pump;1")}}).ok());
   }
   EXPECT_EQ(reg.find("dtmi:test:Pump;1"), pump);
@@ -135,13 +135,13 @@ TEST(Registry, OptionsApplyToEveryLoad) {
 
 TEST(Registry, ErrorsComeInReadingOrder) {
   model_registry reg;
-  load_report r = reg.load({{"b.json", v3(R"(
+  load_report r =
+      reg.load({{"b.json", v3(R"(
 {"@type": "Property", "name": "x", "schema": "nope"},
 {"@type": "Property", "name": "y", "schema": "dtmi:test:Missing;1"}
 )",
-                                          "dtmi:test:B;1")},
-                            {"a.json", v3(R"({"@type": "Property", "name": "_", "schema": "long"})",
-                                          "dtmi:test:A;1")}});
+                              "dtmi:test:B;1")},
+                {"a.json", v3(R"({"@type": "Property", "name": "_", "schema": "long"})", "dtmi:test:A;1")}});
   ASSERT_EQ(r.errors.size(), 3u) << all_errors(r);
   EXPECT_EQ(r.errors[0].file, "b.json");
   EXPECT_EQ(r.errors[0].line, 2u);
@@ -158,8 +158,8 @@ class RegistryPaths : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = fs::temp_directory_path() /
-            ("doppel-registry-" + std::to_string(::getpid()) + "-" + std::string(info->name()));
+    root_ =
+        fs::temp_directory_path() / ("doppel-registry-" + std::to_string(::getpid()) + "-" + std::string(info->name()));
     fs::remove_all(root_);
     fs::create_directories(root_);
   }

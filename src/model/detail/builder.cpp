@@ -125,27 +125,37 @@ bool list_has(std::string_view list, std::string_view item) {
 }
 
 constexpr std::string_view k_material_types[] = {
-    "Interface", "Telemetry", "Property", "Command", "Relationship", "Component", "Array", "Enum", "Map",
-    "Object", "CommandPayload", "CommandRequest", "CommandResponse", "EnumValue", "Field", "MapKey", "MapValue"};
+    "Interface",       "Telemetry", "Property", "Command", "Relationship",   "Component",
+    "Array",           "Enum",      "Map",      "Object",  "CommandPayload", "CommandRequest",
+    "CommandResponse", "EnumValue", "Field",    "MapKey",  "MapValue"};
 
 // Class and prefix terms DTDL v2 reserves besides the material types, semantic types, unit
 // types and units: they are defined, so they cannot serve as undefined (informal) co-types.
 constexpr std::string_view k_v2_reserved_types[] = {
-    "Entity", "NamedEntity", "Schema", "ComplexSchema", "PrimitiveSchema", "NumericSchema", "TemporalSchema",
-    "Content", "SchemaField", "CommandType", "SemanticType", "SemanticUnit", "Unit", "UnitAttribute",
-    "QuantitativeType", "DecimalUnit", "BinaryUnit", "RatioUnit", "DecimalPrefix", "BinaryPrefix",
-    "Boolean", "Date", "DateTime", "Double", "Duration", "Float", "Integer", "Long", "String", "Time",
-    "atto", "centi", "deca", "deci", "exa", "femto", "giga", "hecto", "kilo", "mega", "micro", "milli", "nano",
-    "peta", "pico", "tera", "yocto", "yotta", "zepto", "zetta", "kibi", "mebi", "gibi", "tebi", "pebi", "exbi",
-    "zebi", "yobi"};
+    "Entity",        "NamedEntity",    "Schema",    "ComplexSchema", "PrimitiveSchema",
+    "NumericSchema", "TemporalSchema", "Content",   "SchemaField",   "CommandType",
+    "SemanticType",  "SemanticUnit",   "Unit",      "UnitAttribute", "QuantitativeType",
+    "DecimalUnit",   "BinaryUnit",     "RatioUnit", "DecimalPrefix", "BinaryPrefix",
+    "Boolean",       "Date",           "DateTime",  "Double",        "Duration",
+    "Float",         "Integer",        "Long",      "String",        "Time",
+    "atto",          "centi",          "deca",      "deci",          "exa",
+    "femto",         "giga",           "hecto",     "kilo",          "mega",
+    "micro",         "milli",          "nano",      "peta",          "pico",
+    "tera",          "yocto",          "yotta",     "zepto",         "zetta",
+    "kibi",          "mebi",           "gibi",      "tebi",          "pebi",
+    "exbi",          "zebi",           "yobi"};
 
 // Member terms DTDL defines: an informal co-type admits undefined members, not these where they
 // do not belong.
 constexpr std::string_view k_reserved_members[] = {
-    "comment", "contents", "description", "displayName", "extends", "schemas", "name", "schema", "writable",
-    "request", "response", "commandType", "minMultiplicity", "maxMultiplicity", "target", "properties",
-    "elementSchema", "valueSchema", "enumValues", "enumValue", "mapKey", "mapValue", "fields",
-    "languageMajorVersion", "baseUnit", "prefix", "topUnit", "bottomUnit", "symbol", "exponent"};
+    "comment",         "contents",        "description", "displayName",
+    "extends",         "schemas",         "name",        "schema",
+    "writable",        "request",         "response",    "commandType",
+    "minMultiplicity", "maxMultiplicity", "target",      "properties",
+    "elementSchema",   "valueSchema",     "enumValues",  "enumValue",
+    "mapKey",          "mapValue",        "fields",      "languageMajorVersion",
+    "baseUnit",        "prefix",          "topUnit",     "bottomUnit",
+    "symbol",          "exponent"};
 
 bool is_material_type(std::string_view t) {
   return std::find(std::begin(k_material_types), std::end(k_material_types), t) != std::end(k_material_types);
@@ -360,12 +370,10 @@ class members {
 
 struct classified_types {
   bool ok = true;
-  bool informal = false;         // v2 open-world or unknown-extension co-type present
-  std::string semantic_type;     // at most one
+  bool informal = false;              // v2 open-world or unknown-extension co-type present
+  std::string semantic_type;          // at most one
   std::vector<std::string> co_types;  // semantic and adjunct types, in order
-  bool has(std::string_view t) const {
-    return std::find(co_types.begin(), co_types.end(), t) != co_types.end();
-  }
+  bool has(std::string_view t) const { return std::find(co_types.begin(), co_types.end(), t) != co_types.end(); }
 };
 
 struct pending_interface_ref {
@@ -397,8 +405,8 @@ struct annotation_check {
 
 class builder {
  public:
-  builder(const std::vector<source>& sources, const registry_options& options, const id_table& existing,
-          arena& out, id_table& ids, load_report& report)
+  builder(const std::vector<source>& sources, const registry_options& options, const id_table& existing, arena& out,
+          id_table& ids, load_report& report)
       : sources_(sources), options_(options), existing_(existing), out_(out), ids_(ids), report_(report) {}
 
   void run() {
@@ -504,8 +512,9 @@ class builder {
       const auto& [v, vw] = values[i];
       if (!seen.insert(v).second) continue;  // a repeat is pointless but harmless
       if (v.size() > k_max_dtmi_length) {
-        error(vw, "@context value is " + std::to_string(v.size()) + " characters long; DTDL allows at most " +
-                      std::to_string(k_max_dtmi_length),
+        error(vw,
+              "@context value is " + std::to_string(v.size()) + " characters long; DTDL allows at most " +
+                  std::to_string(k_max_dtmi_length),
               "check the value: extension contexts are short DTMIs such as dtmi:dtdl:extension:historization;1");
         ok = false;
         continue;
@@ -620,8 +629,7 @@ class builder {
         return nullptr;
       }
       if (n->items.size() > 1) {
-        error(w, std::string(name) + " takes one value, not " + std::to_string(n->items.size()),
-              "keep a single value");
+        error(w, std::string(name) + " takes one value, not " + std::to_string(n->items.size()), "keep a single value");
         return nullptr;
       }
       return &n->items[0];
@@ -647,8 +655,8 @@ class builder {
     return v;
   }
 
-  std::optional<std::string> read_string(const jnode* raw, const where_t& w, std::string_view name,
-                                         bool required, std::size_t max_len = 0) {
+  std::optional<std::string> read_string(const jnode* raw, const where_t& w, std::string_view name, bool required,
+                                         std::size_t max_len = 0) {
     const jnode* n = literal(single(raw, w, name, required), w);
     if (!n) {
       if (required && !raw) error(w, "missing required member " + quote(name));
@@ -659,16 +667,16 @@ class builder {
       return std::nullopt;
     }
     if (max_len && utf8_length(n->text) > max_len) {
-      error(w, std::string(name) + " is " + std::to_string(utf8_length(n->text)) + " characters long; DTDL v" +
-                   std::to_string(static_cast<int>(ctx_.version)) + " allows at most " + std::to_string(max_len),
+      error(w,
+            std::string(name) + " is " + std::to_string(utf8_length(n->text)) + " characters long; DTDL v" +
+                std::to_string(static_cast<int>(ctx_.version)) + " allows at most " + std::to_string(max_len),
             "shorten it");
       return std::nullopt;
     }
     return std::string(n->text);
   }
 
-  std::optional<std::int64_t> read_integer(const jnode* raw, const where_t& w, std::string_view name,
-                                           bool required) {
+  std::optional<std::int64_t> read_integer(const jnode* raw, const where_t& w, std::string_view name, bool required) {
     const jnode* n = literal(single(raw, w, name, required), w);
     if (!n) {
       if (required && !raw) error(w, "missing required member " + quote(name));
@@ -676,9 +684,9 @@ class builder {
     }
     if (!n->is_integer() || n->integer < std::numeric_limits<std::int32_t>::min() ||
         n->integer > std::numeric_limits<std::int32_t>::max()) {
-      error(w, std::string(name) + " must be a 32-bit integer, not " +
-                   (n->type == jnode::kind::number ? std::string("a fractional or too large number")
-                                                   : a_kind(n->type)));
+      error(w,
+            std::string(name) + " must be a 32-bit integer, not " +
+                (n->type == jnode::kind::number ? std::string("a fractional or too large number") : a_kind(n->type)));
       return std::nullopt;
     }
     return n->integer;
@@ -724,9 +732,9 @@ class builder {
         return;
       }
       if (utf8_length(v.text) > max_len) {
-        error(vw, std::string(name) + " is " + std::to_string(utf8_length(v.text)) +
-                      " characters long; DTDL v" + std::to_string(static_cast<int>(ctx_.version)) +
-                      " allows at most " + std::to_string(max_len),
+        error(vw,
+              std::string(name) + " is " + std::to_string(utf8_length(v.text)) + " characters long; DTDL v" +
+                  std::to_string(static_cast<int>(ctx_.version)) + " allows at most " + std::to_string(max_len),
               "shorten it");
         return;
       }
@@ -774,8 +782,8 @@ class builder {
             bool tolerated = ctx_.version == dtdl_version::v2 && !k.empty() && k[0] == '@' && k != "@id" &&
                              k != "@context" && k != "@graph";
             if (k != "@value" && k != "@language" && !tolerated) {
-              error(iw.at(v, member_path(iw.path.str(), k)), "a text object may only hold @value and @language, not " +
-                                                          quote(k));
+              error(iw.at(v, member_path(iw.path.str(), k)),
+                    "a text object may only hold @value and @language, not " + quote(k));
             }
           }
           if (const jnode* l = it.find("@language")) {
@@ -817,8 +825,8 @@ class builder {
   // displayName, description, comment: common to every element.
   template <class T>
   void read_common(members& m, T& into) {
-    into.display_name = read_localized(m.take("displayName"), m.where_of("displayName"), "displayName",
-                                       max_display_name_length());
+    into.display_name =
+        read_localized(m.take("displayName"), m.where_of("displayName"), "displayName", max_display_name_length());
     into.description = read_localized(m.take("description"), m.where_of("description"), "description", 512);
     if (const jnode* c = m.take("comment")) {
       if (auto s = read_string(c, m.where_of("comment"), "comment", false, 512)) into.comment = *s;
@@ -861,15 +869,14 @@ class builder {
     const std::string id(raw->text);
     std::string problem = dtmi_problem(id, ctx_.version);
     if (!problem.empty()) {
-      error(w, "@id " + quote(id) + " is not a valid DTMI: " + problem,
-            "write it like dtmi:com:example:Thing;1");
+      error(w, "@id " + quote(id) + " is not a valid DTMI: " + problem, "write it like dtmi:com:example:Thing;1");
       return {};
     }
     std::size_t limit = is_interface ? k_max_interface_dtmi_length : k_max_dtmi_length;
     if (id.size() > limit) {
-      error(w, "@id is " + std::to_string(id.size()) + " characters long; an " +
-                   std::string(is_interface ? "Interface" : "element") + " DTMI may have at most " +
-                   std::to_string(limit),
+      error(w,
+            "@id is " + std::to_string(id.size()) + " characters long; an " +
+                std::string(is_interface ? "Interface" : "element") + " DTMI may have at most " + std::to_string(limit),
             "shorten the DTMI");
       return {};
     }
@@ -890,14 +897,13 @@ class builder {
       // JSON-LD reads two identical definitions of one @id as one element described twice, and
       // published ontologies (RealEstateCore) repeat shared properties this way: accept them.
       // Interfaces are not repeated so: two files defining one is a copy to clean up.
-      if (!is_interface && prev != id_where_.end() && prev->second.node &&
-          same_json(*prev->second.node, m.node())) {
+      if (!is_interface && prev != id_where_.end() && prev->second.node && same_json(*prev->second.node, m.node())) {
         return id;
       }
-      std::string at = prev != id_where_.end() ? " (first defined at " + sources_[prev->second.file].name + ":" +
-                                                     std::to_string(prev->second.line) + ":" +
-                                                     std::to_string(prev->second.column) + ")"
-                                               : "";
+      std::string at = prev != id_where_.end()
+                           ? " (first defined at " + sources_[prev->second.file].name + ":" +
+                                 std::to_string(prev->second.line) + ":" + std::to_string(prev->second.column) + ")"
+                           : "";
       error(w, "@id " + quote(id) + " is defined twice" + at, "give each element its own DTMI");
       return {};
     }
@@ -905,14 +911,14 @@ class builder {
     return id;
   }
 
-
   // Normalises an @type value to its term.
   std::string normalise_type(std::string_view t) {
     if (!looks_like_dtmi(t)) return std::string(t);
     if (auto s = strip_dtmi(t, "dtmi:dtdl:class:", own_version())) return std::string(*s);
     if (auto s = strip_dtmi(t, "dtmi:standard:class:", own_version())) return std::string(*s);
     if (auto s = strip_dtmi(t, "dtmi:dtdl:extension:quantitativeTypes:v1:class:", "")) return std::string(*s);
-    for (std::string_view ext : {"historization", "annotation", "overriding", "mqtt", "requirement", "initialization"}) {
+    for (std::string_view ext :
+         {"historization", "annotation", "overriding", "mqtt", "requirement", "initialization"}) {
       std::string prefix = "dtmi:dtdl:extension:" + std::string(ext) + ":v1:";
       if (auto s = strip_dtmi(t, prefix, "")) return std::string(*s);
     }
@@ -1006,8 +1012,7 @@ class builder {
     return std::nullopt;
   }
 
-  bool classify_co_type(const std::string& term, std::string_view material, const where_t& w,
-                        classified_types& out) {
+  bool classify_co_type(const std::string& term, std::string_view material, const where_t& w, classified_types& out) {
     // Semantic types.
     auto table = semantic_table();
     bool known_v2_semantic = !unit_type_of(unit_table::v2, term).empty();
@@ -1021,8 +1026,7 @@ class builder {
         return false;
       }
       if (!out.semantic_type.empty()) {
-        if (ctx_.version == dtdl_version::v2 ||
-            unit_type_of(*table, term) != unit_type_of(*table, out.semantic_type)) {
+        if (ctx_.version == dtdl_version::v2 || unit_type_of(*table, term) != unit_type_of(*table, out.semantic_type)) {
           error(w, "an element may have one semantic type; it has " + quote(out.semantic_type) + " and " + quote(term),
                 "keep one semantic type");
           return false;
@@ -1150,18 +1154,28 @@ class builder {
   // Standard schema term or DTMI -> primitive, or nullopt.
   std::optional<primitive_kind> standard_schema(std::string_view s) const {
     static constexpr std::pair<std::string_view, primitive_kind> terms[] = {
-        {"boolean", primitive_kind::boolean},      {"date", primitive_kind::date},
-        {"dateTime", primitive_kind::date_time},   {"double", primitive_kind::double_},
-        {"duration", primitive_kind::duration},    {"float", primitive_kind::float_},
-        {"integer", primitive_kind::integer},      {"long", primitive_kind::long_},
-        {"string", primitive_kind::string},        {"time", primitive_kind::time},
-        {"point", primitive_kind::point},          {"multiPoint", primitive_kind::multi_point},
-        {"lineString", primitive_kind::line_string}, {"multiLineString", primitive_kind::multi_line_string},
-        {"polygon", primitive_kind::polygon},      {"multiPolygon", primitive_kind::multi_polygon},
+        {"boolean", primitive_kind::boolean},
+        {"date", primitive_kind::date},
+        {"dateTime", primitive_kind::date_time},
+        {"double", primitive_kind::double_},
+        {"duration", primitive_kind::duration},
+        {"float", primitive_kind::float_},
+        {"integer", primitive_kind::integer},
+        {"long", primitive_kind::long_},
+        {"string", primitive_kind::string},
+        {"time", primitive_kind::time},
+        {"point", primitive_kind::point},
+        {"multiPoint", primitive_kind::multi_point},
+        {"lineString", primitive_kind::line_string},
+        {"multiLineString", primitive_kind::multi_line_string},
+        {"polygon", primitive_kind::polygon},
+        {"multiPolygon", primitive_kind::multi_polygon},
     };
     std::string_view term = s;
-    if (auto t = strip_dtmi(s, "dtmi:dtdl:instance:Schema:", usable_versions())) term = *t;
-    else if (auto g = strip_dtmi(s, "dtmi:standard:schema:geospatial:", usable_versions())) term = *g;
+    if (auto t = strip_dtmi(s, "dtmi:dtdl:instance:Schema:", usable_versions()))
+      term = *t;
+    else if (auto g = strip_dtmi(s, "dtmi:standard:schema:geospatial:", usable_versions()))
+      term = *g;
     else if (looks_like_dtmi(s)) {
       if (ctx_.has(ext_iotcentral)) {
         if (s == "dtmi:iotcentral:schema:geopoint;2") return primitive_kind::geopoint;
@@ -1215,8 +1229,8 @@ class builder {
         values.emplace_back(ext, ew);
       }
       if (ctx_.version == dtdl_version::v2 && values.size() > k_v2_max_extends) {
-        error(ew, "a DTDL v2 Interface may extend at most 2 interfaces, this one lists " +
-                      std::to_string(values.size()),
+        error(ew,
+              "a DTDL v2 Interface may extend at most 2 interfaces, this one lists " + std::to_string(values.size()),
               "combine bases into an intermediate interface, or move the model to DTDL v3");
       }
       self->extends.resize(values.size(), nullptr);
@@ -1259,8 +1273,7 @@ class builder {
       };
       for_each_value(*cont, cw, each);
     }
-    m.finish(types.informal,
-             "@id, @type, @context, comment, contents, description, displayName, extends, schemas");
+    m.finish(types.informal, "@id, @type, @context, comment, contents, description, displayName, extends, schemas");
     // The 1 MiB limit excludes the text of inline interfaces (components, bases) nested in this one.
     info.text_bytes -= inline_bytes_.back();
     inline_bytes_.pop_back();
@@ -1548,8 +1561,9 @@ class builder {
         return;
       }
       error(w, "unknown schema " + quote(n.text),
-            "use " + primitive_list(ctx_.version) + ", an inline Array/Enum/Map/Object, or the DTMI of a schema "
-            "declared in this interface's \"schemas\"");
+            "use " + primitive_list(ctx_.version) +
+                ", an inline Array/Enum/Map/Object, or the DTMI of a schema "
+                "declared in this interface's \"schemas\"");
       return;
     }
     if (n.is_object()) {
@@ -1835,10 +1849,10 @@ class builder {
               "load the file that defines it, or fix the DTMI");
       } else if (e->what != id_entry::kind::interface) {
         error(p.where, std::string(p.what) + " names " + quote(p.dtmi) + ", which is not an Interface");
-      } else if (p.from == dtdl_version::v2 &&
-                 static_cast<const interface*>(e->element)->version == dtdl_version::v3) {
-        error(p.where, std::string(p.what) + " names " + quote(p.dtmi) +
-                           ", a DTDL v3 Interface, but a DTDL v2 element can only use DTDL v2 interfaces",
+      } else if (p.from == dtdl_version::v2 && static_cast<const interface*>(e->element)->version == dtdl_version::v3) {
+        error(p.where,
+              std::string(p.what) + " names " + quote(p.dtmi) +
+                  ", a DTDL v3 Interface, but a DTDL v2 element can only use DTDL v2 interfaces",
               "move this interface to DTDL v3 as well");
       } else {
         *p.slot = static_cast<const interface*>(e->element);
@@ -1854,7 +1868,8 @@ class builder {
       } else if (e->partition != p.partition) {
         error(p.where,
               "schema " + quote(p.dtmi) + " belongs to another interface (" +
-                  (e->partition ? e->partition->id : std::string("?")) + "); DTDL lets an interface use only the "
+                  (e->partition ? e->partition->id : std::string("?")) +
+                  "); DTDL lets an interface use only the "
                   "schemas declared within it",
               "copy the schema into this interface's \"schemas\" under its own DTMI, or define it inline");
       } else {
@@ -1890,9 +1905,10 @@ class builder {
         want = "vector";
       }
       if (!want.empty()) {
-        error(chk.where, "co-type " + quote(chk.co_type) + " needs the schema to be " + std::string(want) + ", not " +
-                             s->describe(),
-              "change the schema or drop the co-type");
+        error(
+            chk.where,
+            "co-type " + quote(chk.co_type) + " needs the schema to be " + std::string(want) + ", not " + s->describe(),
+            "change the schema or drop the co-type");
       }
     }
   }
@@ -1975,8 +1991,8 @@ class builder {
       cyclic_.insert(info.self);  // unusable for flattening
       // Reported where the chain first gets too deep; interfaces above it inherit the problem.
       if (d == k_max_extends_depth + 1 && !above_cycle.count(info.self)) {
-        error(info.where, "the extends chain below " + info.self->id + " is " + std::to_string(d) +
-                              " levels deep; DTDL allows 10",
+        error(info.where,
+              "the extends chain below " + info.self->id + " is " + std::to_string(d) + " levels deep; DTDL allows 10",
               "flatten the hierarchy");
       }
     }
@@ -2105,8 +2121,8 @@ class builder {
               "rename it: an interface cannot redeclare an inherited name");
       } else if (!clash_inherited_from_one_base(*i, first, c)) {
         error(info.where,
-              i->id + " inherits two different elements named " + quote(c->name) + " (from " +
-                  first->declared_in->id + " and " + c->declared_in->id + ")",
+              i->id + " inherits two different elements named " + quote(c->name) + " (from " + first->declared_in->id +
+                  " and " + c->declared_in->id + ")",
               "rename one of them in its base interface");
       }
     }
@@ -2193,8 +2209,9 @@ class builder {
         if (cycle_schemas_.insert(s).second) {
           auto w = schema_where_.find(s);
           if (w != schema_where_.end()) {
-            error(w->second, "schema " + (s->id.empty() ? std::string("here") : quote(s->id)) +
-                                 " contains itself; DTDL schemas cannot be recursive",
+            error(w->second,
+                  "schema " + (s->id.empty() ? std::string("here") : quote(s->id)) +
+                      " contains itself; DTDL schemas cannot be recursive",
                   "break the cycle");
           }
         }
@@ -2243,17 +2260,19 @@ class builder {
       std::string found;
       std::function<void(const schema*)> walk = [&](const schema* s) {
         if (!s || !found.empty() || !seen.insert(s).second || too_deep(s)) return;
-        if (s->type == schema::kind::array) found = "an Array";
+        if (s->type == schema::kind::array)
+          found = "an Array";
         else if (s->type == schema::kind::primitive && is_geospatial(s->primitive))
           found = "a geospatial " + std::string(to_string(s->primitive));
-        else if (s->type == schema::kind::map) walk(s->map_value.type);
+        else if (s->type == schema::kind::map)
+          walk(s->map_value.type);
         else if (s->type == schema::kind::object)
           for (const auto& f : s->fields) walk(f.type);
       };
       walk(p->type);
       if (!found.empty()) {
-        error(where_of(p, {}), "DTDL v2 Property " + quote(p->name) + " contains " + found +
-                                   ", which v2 does not allow in properties",
+        error(where_of(p, {}),
+              "DTDL v2 Property " + quote(p->name) + " contains " + found + ", which v2 does not allow in properties",
               "use Telemetry, or move the model to DTDL v3 (which allows it)");
       }
     }
@@ -2290,8 +2309,9 @@ class builder {
         for (const content* p : c->properties) n += 1 + count(p->type);
       }
       if (n > k_v3_max_elements) {
-        error(info.where, info.self->id + " has " + std::to_string(n) +
-                              " elements counting contents and schemas; DTDL v3 allows 100,000",
+        error(info.where,
+              info.self->id + " has " + std::to_string(n) +
+                  " elements counting contents and schemas; DTDL v3 allows 100,000",
               "split it into several interfaces");
       }
     }
@@ -2418,8 +2438,8 @@ void members::finish(bool tolerate_unknown, std::string_view allowed) {
       }
       continue;  // DTDL v2 tolerates other JSON-LD keywords
     }
-    bool reserved = std::find(std::begin(k_reserved_members), std::end(k_reserved_members), e.term) !=
-                    std::end(k_reserved_members);
+    bool reserved =
+        std::find(std::begin(k_reserved_members), std::end(k_reserved_members), e.term) != std::end(k_reserved_members);
     if (tolerate_unknown && !(reserved && !b_.unknown_extension())) continue;
     if (reserved) {
       b_.error(w, "member " + quote(e.key) + " does not belong in " + article(element_),

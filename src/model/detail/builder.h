@@ -35,8 +35,8 @@ using id_table = std::unordered_map<std::string, id_entry>;
 // Parses, validates and links `sources`. Elements already in `existing_ids` may be referenced
 // (interfaces only: schemas are private to their interface). New elements go to `out` and their
 // ids to `new_ids`; diagnostics to `report.errors`.
-void build_batch(const std::vector<source>& sources, const registry_options& options,
-                 const id_table& existing_ids, arena& out, id_table& new_ids, load_report& report);
+void build_batch(const std::vector<source>& sources, const registry_options& options, const id_table& existing_ids,
+                 arena& out, id_table& new_ids, load_report& report);
 
 // The schema of a standard (primitive or geospatial) term; never null.
 const schema* primitive_schema(primitive_kind k);

@@ -21,9 +21,9 @@ struct unit_entry {
 #include "model/units_table.inc"
 
 struct table {
-  std::map<std::string, std::string, std::less<>> semantic;                 // semantic -> unit type
-  std::map<std::string, std::vector<std::string>, std::less<>> units;        // unit type -> units
-  std::map<std::string, std::string, std::less<>> examples;                  // unit type -> "a, b, c"
+  std::map<std::string, std::string, std::less<>> semantic;            // semantic -> unit type
+  std::map<std::string, std::vector<std::string>, std::less<>> units;  // unit type -> units
+  std::map<std::string, std::string, std::less<>> examples;            // unit type -> "a, b, c"
 
   template <std::size_t N, std::size_t M>
   table(const semantic_entry (&s)[N], const unit_entry (&u)[M]) {
