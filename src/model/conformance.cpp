@@ -288,8 +288,10 @@ bool check_value(const schema& type, const nlohmann::json& value, std::vector<va
           allowed += (i ? ", " : "") + (ev.integer_value ? std::to_string(*ev.integer_value) : quote(ev.string_value));
         }
         if (type.values.size() > 12) allowed += ", ...";
-        errors.push_back({path, "not one of the enum's values (" + allowed + "); got " +
-                                    quote(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))});
+        errors.push_back(
+            {path, "not one of the enum's values (" + allowed + "); got " +
+                       (value.is_string() ? quote(value.get_ref<const std::string&>())
+                                          : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))});
       }
       break;
     }

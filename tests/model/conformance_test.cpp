@@ -237,7 +237,7 @@ TEST(ConformanceComplex, Enums) {
   }
   EXPECT_TRUE(accepts(ints, "1"));
   EXPECT_TRUE(accepts(ints, "2.0"));
-  EXPECT_TRUE(rejects(ints, "3", "$", "not one of the enum's values (1, 2); got \"3\""));
+  EXPECT_TRUE(rejects(ints, "3", "$", "not one of the enum's values (1, 2); got 3"));
   EXPECT_TRUE(rejects(ints, "\"1\"", "$", "not one of the enum's values"));
 
   schema strings;

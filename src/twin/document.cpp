@@ -1,0 +1,223 @@
+#include "twin/document.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/text.h"
+#include "model/dtmi.h"
+
+namespace doppel::twin {
+
+namespace {
+
+using model::value_error;
+
+std::string child(const std::string& path, const std::string& key) {
+  if (model::is_valid_name(key)) return path + "." + key;
+  return path + "[" + quote(key) + "]";
+}
+
+// The members of a twin or component body: properties and components of `iface`.
+void check_members(const nlohmann::json& body, const model::interface& iface, const std::string& path,
+                   const check_options& options, std::vector<value_error>& errors) {
+  for (const auto& [key, value] : body.items()) {
+    std::string at = child(path, key);
+    if (!key.empty() && key[0] == '$') continue;  // checked by the caller
+    const model::content* c = iface.find(key);
+    if (!c) {
+      errors.push_back({at, "unknown property " + quote(key) + " for model " + iface.id +
+                                "; its properties and components are listed by `doppel validate --list`"});
+      continue;
+    }
+    switch (c->kind) {
+      case model::content_kind::property:
+        if (!c->writable && !options.allow_read_only) {
+          errors.push_back({at, "property " + quote(key) + " is not writable in " + c->declared_in->id +
+                                    "; it holds what the device reports"});
+        }
+        if (c->type) model::check_value(*c->type, value, errors, at);
+        break;
+      case model::content_kind::component:
+        if (!value.is_object()) {
+          errors.push_back({at, "component " + quote(key) + " must be an object such as {\"$metadata\": {}}"});
+          break;
+        }
+        if (!value.contains("$metadata") || !value["$metadata"].is_object()) {
+          errors.push_back({at, "component " + quote(key) + " needs \"$metadata\": {}"});
+        }
+        for (const auto& [k, v] : value.items()) {
+          if (!k.empty() && k[0] == '$' && k != "$metadata") {
+            errors.push_back({child(at, k), "unknown key " + quote(k) + " in a component; only $metadata is allowed"});
+          }
+        }
+        if (c->component) check_members(value, *c->component, at, options, errors);
+        break;
+      case model::content_kind::telemetry:
+        errors.push_back({at, quote(key) + " is Telemetry: it is streamed, not stored as a twin property"});
+        break;
+      case model::content_kind::relationship:
+        errors.push_back({at, quote(key) + " is a Relationship: create it under /digitaltwins/{id}/relationships"});
+        break;
+      case model::content_kind::command:
+        errors.push_back({at, quote(key) + " is a Command: invoke it, it holds no value"});
+        break;
+    }
+  }
+  for (const model::content* c : iface.contents) {
+    if (c->kind == model::content_kind::component && !body.contains(c->name)) {
+      errors.push_back(
+          {path, "missing component " + quote(c->name) + "; add \"" + c->name + "\": {\"$metadata\": {}}"});
+    }
+  }
+}
+
+// "/motor/power" -> {"motor", "power"} (RFC 6901 unescaping); false for a malformed pointer.
+bool split_pointer(const std::string& pointer, std::vector<std::string>& out) {
+  if (pointer.empty()) return true;
+  if (pointer[0] != '/') return false;
+  std::string token;
+  for (std::size_t i = 1; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      out.push_back(token);
+      token.clear();
+    } else if (pointer[i] == '~') {
+      if (i + 1 >= pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1')) return false;
+      token += pointer[i + 1] == '0' ? '~' : '/';
+      ++i;
+    } else {
+      token += pointer[i];
+    }
+  }
+  return true;
+}
+
+// Checks one pointer of an operation: not into $-keys, and (for API writes) only into
+// writable properties.
+void check_target(const std::string& pointer, const std::string& at, const model::interface& iface,
+                  const check_options& options, std::vector<value_error>& errors) {
+  std::vector<std::string> tokens;
+  if (!split_pointer(pointer, tokens)) {
+    errors.push_back({at, "not a JSON Pointer: " + quote(pointer) + "; write e.g. \"/targetSpeed\""});
+    return;
+  }
+  if (tokens.empty()) {
+    errors.push_back({at, "a patch may not replace the whole twin; use PUT for that"});
+    return;
+  }
+  const model::interface* scope = &iface;
+  for (std::size_t i = 0; i < tokens.size() && scope; ++i) {
+    const std::string& t = tokens[i];
+    if (!t.empty() && t[0] == '$') {
+      errors.push_back({at, quote(pointer) + " points into " + quote(t) + ", which the server maintains"});
+      return;
+    }
+    const model::content* c = scope->find(t);
+    if (!c) return;  // the check of the patched twin names the unknown property
+    if (c->kind == model::content_kind::component) {
+      scope = c->component;
+      continue;
+    }
+    if (c->kind == model::content_kind::property && !c->writable && !options.allow_read_only) {
+      errors.push_back({at, "property " + quote(t) + " is not writable in " + c->declared_in->id +
+                                "; it holds what the device reports"});
+    }
+    return;
+  }
+}
+
+}  // namespace
+
+const model::interface* check_twin(const nlohmann::json& body, std::string_view id, const model::model_registry& models,
+                                   const check_options& options, std::vector<value_error>& errors) {
+  std::size_t before = errors.size();
+  if (!body.is_object()) {
+    errors.push_back({"$", "a twin must be a JSON object with \"$metadata\": {\"$model\": \"dtmi:...\"}"});
+    return nullptr;
+  }
+  const model::interface* iface = nullptr;
+  auto meta = body.find("$metadata");
+  if (meta == body.end() || !meta->is_object()) {
+    errors.push_back({"$", "missing \"$metadata\": {\"$model\": \"dtmi:...\"} naming the twin's model"});
+  } else {
+    auto m = meta->find("$model");
+    if (m == meta->end() || !m->is_string()) {
+      errors.push_back({"$.$metadata", "missing \"$model\": the DTMI of the twin's model"});
+    } else {
+      const std::string& dtmi = m->get_ref<const std::string&>();
+      iface = models.find(dtmi);
+      if (!iface) {
+        errors.push_back({"$.$metadata.$model", "model " + quote(dtmi) + " is not loaded; upload it first"});
+      }
+    }
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key.empty() || key[0] != '$') continue;
+    if (key == "$dtId") {
+      if (!value.is_string() || value.get_ref<const std::string&>() != id) {
+        errors.push_back({"$.$dtId", "$dtId must equal the twin id " + quote(id)});
+      }
+    } else if (key != "$metadata" && key != "$etag") {
+      errors.push_back(
+          {child("$", key), "unknown key " + quote(key) + "; the $-keys of a twin are $dtId, $etag and $metadata"});
+    }
+  }
+  if (iface) check_members(body, *iface, "$", options, errors);
+  return errors.size() == before ? iface : nullptr;
+}
+
+bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
+                const model::model_registry& models, const check_options& options, std::vector<value_error>& errors) {
+  std::size_t before = errors.size();
+  check_options existing = options;
+  existing.allow_read_only = true;  // what is already stored was accepted when it was written
+  const model::interface* iface = check_twin(body, id, models, existing, errors);
+  if (!iface) return false;
+  if (!patch.is_array()) {
+    errors.push_back({"$",
+                      "a JSON Patch is an array of operations such as "
+                      "[{\"op\": \"replace\", \"path\": \"/targetSpeed\", \"value\": 1450}]"});
+    return false;
+  }
+  for (std::size_t i = 0; i < patch.size(); ++i) {
+    std::string at = "$[" + std::to_string(i) + "]";
+    const auto& op = patch[i];
+    if (!op.is_object() || !op.contains("op") || !op["op"].is_string() || !op.contains("path") ||
+        !op["path"].is_string()) {
+      errors.push_back({at, "each operation needs \"op\" and \"path\" strings"});
+      continue;
+    }
+    const std::string& name = op["op"].get_ref<const std::string&>();
+    if (name != "add" && name != "remove" && name != "replace" && name != "move" && name != "copy" && name != "test") {
+      errors.push_back({at + ".op", "unknown op " + quote(name) + "; use add, remove, replace, move, copy or test"});
+      continue;
+    }
+    if (name != "test") check_target(op["path"].get_ref<const std::string&>(), at + ".path", *iface, options, errors);
+    if (name == "move" || name == "copy") {
+      if (!op.contains("from") || !op["from"].is_string()) {
+        errors.push_back({at, quote(name) + " needs a \"from\" string"});
+      } else if (name == "move") {
+        check_target(op["from"].get_ref<const std::string&>(), at + ".from", *iface, options, errors);
+      }
+    }
+  }
+  if (errors.size() != before) return false;
+  nlohmann::json result;
+  try {
+    result = body.patch(patch);
+  } catch (const nlohmann::json::exception& e) {
+    // nlohmann names the failing operation and path in its message.
+    std::string what = e.what();
+    auto bracket = what.find("] ");
+    errors.push_back(
+        {"$", "the patch cannot be applied: " + (bracket == std::string::npos ? what : what.substr(bracket + 2))});
+    return false;
+  }
+  check_options after = options;
+  after.allow_read_only = true;  // writability was checked per operation above
+  if (!check_twin(result, id, models, after, errors)) return false;
+  body = std::move(result);
+  return true;
+}
+
+}  // namespace doppel::twin

@@ -1,0 +1,41 @@
+// Twin documents, in the shape the Azure Digital Twins data plane uses, checked against their
+// DTDL model:
+//   {"$dtId": "pump-1", "$metadata": {"$model": "dtmi:doppel:example:Pump;1"},
+//    "targetSpeed": 1450, "motor": {"$metadata": {}, "ratedPower": 55}}
+// The twin graph calls these before it stores a create, replace or JSON Patch, so that nothing
+// invalid is ever stored. Pure functions of their arguments; safe for concurrent use as long as
+// the registry is not being loaded.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string_view>
+#include <vector>
+
+#include "model/conformance.h"
+#include "model/registry.h"
+
+namespace doppel::twin {
+
+struct check_options {
+  // Properties that are not `writable` in the model hold what the device reports. Writes
+  // through the API may not set them (false); twins declared in the project folder and values
+  // reported by devices may (true).
+  bool allow_read_only = false;
+};
+
+// Checks a whole twin body. `id` is the twin's id; "$dtId", when present, must equal it.
+// Returns the interface named by $metadata.$model when the body is valid; otherwise nullptr,
+// with one entry per problem (JSON path and message) appended to `errors`.
+const model::interface* check_twin(const nlohmann::json& body, std::string_view id, const model::model_registry& models,
+                                   const check_options& options, std::vector<model::value_error>& errors);
+
+// Applies an RFC 6902 JSON Patch (add, remove, replace, move, copy, test) to a valid twin body
+// and checks the result. On success `body` holds the patched twin and true is returned; on any
+// error `body` is unchanged and `errors` says why (paths of the patch, e.g. $[2].path, or of the
+// resulting twin). Operations may not touch "$dtId", "$etag" or "$metadata".
+bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
+                const model::model_registry& models, const check_options& options,
+                std::vector<model::value_error>& errors);
+
+}  // namespace doppel::twin
