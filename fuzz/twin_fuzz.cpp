@@ -1,5 +1,5 @@
-// libFuzzer target for twin documents and JSON Patch: input "BODY\fPATCH" is checked against the
-// pump-station models and patched; never a crash, and a failed patch leaves the body unchanged.
+// libFuzzer target for twin documents, twin declaration files and JSON Patch: input "BODY\fPATCH" is checked against
+// the pump-station models and patched; never a crash, and a failed patch leaves the body unchanged.
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/registry.h"
+#include "twin/declarations.h"
 #include "twin/document.h"
 
 namespace {
@@ -33,6 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (bool read_only : {false, true}) {
     (void)doppel::twin::check_twin(body, "t", registry(), {read_only}, errors);
   }
+  (void)doppel::twin::check_declarations({{"f.json", body}}, registry());
   if (cut == std::string::npos) return 0;
   auto patch = nlohmann::json::parse(text.substr(cut + 1), nullptr, false);
   if (patch.is_discarded()) return 0;

@@ -41,7 +41,11 @@ int cmd_validate(const std::vector<std::string>& paths, const std::string& forma
     j["ok"] = r.ok();
     j["modelFiles"] = r.model_files;
     j["interfaces"] = r.interfaces;
-    j["errors"] = nlohmann::json::parse(model::to_json(r.model_errors));
+    j["twins"] = r.twins;
+    j["relationships"] = r.relationships;
+    std::vector<model::diagnostic> diags = r.model_errors;
+    diags.insert(diags.end(), r.twin_errors.begin(), r.twin_errors.end());
+    j["errors"] = nlohmann::json::parse(model::to_json(diags));
     for (const auto& e : r.config_errors) {
       j["errors"].push_back({{"file", e.file},
                              {"path", ""},
@@ -55,12 +59,15 @@ int cmd_validate(const std::vector<std::string>& paths, const std::string& forma
   }
   for (const auto& e : r.errors) out << e << "\n";
   if (!r.ok()) {
-    out << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors") << " found in " << r.model_files
-        << " model file(s); nothing was loaded\n";
+    out << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors") << " found; nothing was loaded\n";
     return 1;
   }
   if (list) print_model_list(registry, out);
   out << "ok: " << r.interfaces << " interface(s) in " << r.model_files << " model file(s) are valid\n";
+  if (r.twin_files) {
+    out << "ok: " << r.twins << " twin(s) and " << r.relationships << " relationship(s) in " << r.twin_files
+        << " twin file(s) are valid\n";
+  }
   return 0;
 }
 
@@ -79,6 +86,8 @@ int cmd_serve(const std::string& dir, std::ostream& out) {
   out << "project " << cfg.name << ": " << r.interfaces << " interface(s) from " << r.model_files
       << " model file(s) loaded and valid\n";
   print_model_list(registry, out);
+  out << r.twins << " twin(s) and " << r.relationships << " relationship(s) declared in " << r.twin_files
+      << " twin file(s), all valid\n";
   out << "note: this build of Doppel loads and checks projects; the twin graph and its API are not "
          "in it yet, so there is nothing to serve\n";
   return 0;

@@ -1,5 +1,8 @@
 #include "app/project.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
 #include <system_error>
 
 #include "core/text.h"
@@ -23,10 +26,102 @@ validate_targets classify_paths(const std::vector<fs::path>& paths) {
   return t;
 }
 
+namespace {
+
+// YAML scalars typed as YAML's core schema does: null, booleans, integers, floats, else strings
+// (quoted scalars are always strings).
+nlohmann::json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Sequence: {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& item : n) a.push_back(yaml_to_json(item));
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json o = nlohmann::json::object();
+      for (const auto& kv : n) o[kv.first.Scalar()] = yaml_to_json(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Scalar: break;
+  }
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted
+  if (s == "null" || s == "~" || s.empty()) return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  auto number = nlohmann::json::parse(s, nullptr, false);
+  if (!number.is_discarded() && number.is_number()) return number;
+  return s;
+}
+
+// 1-based line and column of a byte offset.
+std::pair<std::size_t, std::size_t> line_column(const std::string& text, std::size_t offset) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return {line, col};
+}
+
+// Reads the twin declaration files under `paths` (*.json, *.yaml, *.yml, recursively, sorted).
+std::vector<twin::declared_file> read_twin_files(const std::vector<fs::path>& paths,
+                                                 std::vector<model::diagnostic>& errors) {
+  std::vector<twin::declared_file> out;
+  std::vector<fs::path> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      for (fs::recursive_directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
+        auto ext = it->path().extension();
+        if (it->is_regular_file(ec) && (ext == ".json" || ext == ".yaml" || ext == ".yml")) files.push_back(it->path());
+      }
+    } else {
+      files.push_back(p);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto text = read_file(f);
+    if (!text) {
+      errors.push_back({f.string(), "", 0, 0, text.error().message(), ""});
+      continue;
+    }
+    if (f.extension() == ".json") {
+      try {
+        out.push_back({f.string(), nlohmann::json::parse(*text)});
+      } catch (const nlohmann::json::parse_error& e) {
+        auto [l, c] = line_column(*text, e.byte == 0 ? 0 : e.byte - 1);
+        std::string what = e.what();
+        auto pos = what.find("parse error");
+        errors.push_back({f.string(), "", static_cast<std::uint32_t>(l), static_cast<std::uint32_t>(c),
+                          "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)), ""});
+      }
+    } else {
+      try {
+        out.push_back({f.string(), yaml_to_json(YAML::Load(*text))});
+      } catch (const YAML::Exception& e) {
+        errors.push_back({f.string(), "", static_cast<std::uint32_t>(e.mark.line + 1),
+                          static_cast<std::uint32_t>(e.mark.column + 1), "invalid YAML: " + e.msg, ""});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 project_report load_projects(const validate_targets& targets, model::model_registry& registry,
                              std::vector<project_config>* configs) {
   project_report r;
   std::vector<fs::path> model_paths = targets.model_paths;
+  std::vector<fs::path> twin_paths;
   for (const auto& dir : targets.projects) {
     config_result cfg = load_config(dir);
     for (auto& e : cfg.errors) {
@@ -47,6 +142,19 @@ project_report load_projects(const validate_targets& targets, model::model_regis
       }
       model_paths.push_back(p);
     }
+    for (const auto& t : cfg.config.twins) {
+      fs::path p = dir / t;
+      std::error_code ec;
+      if (!fs::exists(p, ec)) {
+        config_error e{(dir / "doppel.yaml").string(), 0, 0,
+                       "twins path " + quote(t) + " does not exist in " + dir.string() +
+                           "; create it or fix `twins:` (twins: [] for none)"};
+        r.errors.push_back(format(e));
+        r.config_errors.push_back(std::move(e));
+        continue;
+      }
+      twin_paths.push_back(p);
+    }
     if (configs) configs->push_back(std::move(cfg.config));
   }
   std::vector<model::diagnostic> read_errors;
@@ -62,6 +170,18 @@ project_report load_projects(const validate_targets& targets, model::model_regis
   for (auto& d : lr.errors) {
     r.errors.push_back(model::format(d));
     r.model_errors.push_back(std::move(d));
+  }
+  if (!lr.ok() || twin_paths.empty()) return r;
+  std::vector<model::diagnostic> twin_errors;
+  std::vector<twin::declared_file> files = read_twin_files(twin_paths, twin_errors);
+  r.twin_files = files.size() + twin_errors.size();
+  twin::declaration_report dr = twin::check_declarations(files, registry);
+  r.twins = dr.twins;
+  r.relationships = dr.relationships;
+  for (auto& e : dr.errors) twin_errors.push_back({e.file, e.path, 0, 0, e.message, ""});
+  for (auto& d : twin_errors) {
+    r.errors.push_back(model::format(d));
+    r.twin_errors.push_back(std::move(d));
   }
   return r;
 }

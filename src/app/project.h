@@ -9,6 +9,7 @@
 
 #include "app/config.h"
 #include "model/registry.h"
+#include "twin/declarations.h"
 
 namespace doppel::app {
 
@@ -18,6 +19,10 @@ struct project_report {
   std::size_t interfaces = 0;
   std::vector<model::diagnostic> model_errors;  // the model part of `errors`, structured
   std::vector<config_error> config_errors;      // the doppel.yaml part of `errors`
+  std::size_t twin_files = 0;
+  std::size_t twins = 0;  // declared in the projects' twins/ folders, all valid
+  std::size_t relationships = 0;
+  std::vector<model::diagnostic> twin_errors;  // the twins/ part of `errors`
   bool ok() const { return errors.empty(); }
 };
 

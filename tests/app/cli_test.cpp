@@ -141,7 +141,35 @@ TEST(Cli, BrokenCopyGivesPreciseErrors) {
                                    "[at $[1].contents[1].maxMultiplicity]"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("4 errors found in 5 model file(s); nothing was loaded"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("4 errors found; nothing was loaded"), std::string::npos) << r.output;
+}
+
+TEST(Cli, ExampleTwinsAreChecked) {
+  auto ok = run({"validate", k_example.string()});
+  EXPECT_NE(ok.output.find("ok: 5 twin(s) and 4 relationship(s) in 1 twin file(s) are valid"), std::string::npos)
+      << ok.output;
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "broken";
+  fs::copy(k_example, proj, fs::copy_options::recursive);
+  replace_in_file(proj / "twins" / "plant.json", R"("mode": "auto")", R"("mode": "turbo")");
+  replace_in_file(proj / "twins" / "plant.json", R"("$relationshipName": "feeds")", R"("$relationshipName": "fills")");
+  std::ofstream(proj / "twins" / "more.yaml") << "twins:\n  - $dtId: tank-2\n    $metadata: {$model: "
+                                                 "\"dtmi:doppel:example:Tank;1\"}\n    capacity: big\n";
+  auto r = run({"validate", proj.string()});
+  EXPECT_EQ(r.code, 1) << r.output;
+  std::string twins = (proj / "twins").string();
+  EXPECT_NE(r.output.find(twins + "/more.yaml: error: expected a number, got a string [at $.twins[0].capacity]"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(twins + "/plant.json: error: not one of the enum's values (\"auto\", \"manual\", \"off\"); "
+                                  "got \"turbo\" [at $.twins[1].mode]"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("has no relationship \"fills\"; it has: hasPump, feeds, monitoredBy "
+                          "[at $.relationships[2].$relationshipName]"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("3 errors found; nothing was loaded"), std::string::npos) << r.output;
 }
 
 TEST(Cli, JsonOutput) {
@@ -184,6 +212,8 @@ TEST(Cli, InitThenValidateThenServe) {
   auto s = run({"serve", proj.string()});
   EXPECT_EQ(s.code, 0) << s.output;
   EXPECT_NE(s.output.find("project new-plant: 1 interface(s) from 1 model file(s) loaded and valid"), std::string::npos)
+      << s.output;
+  EXPECT_NE(s.output.find("0 twin(s) and 0 relationship(s) declared in 0 twin file(s), all valid"), std::string::npos)
       << s.output;
 }
 
