@@ -126,6 +126,30 @@ void check_target(const std::string& pointer, const std::string& at, const model
   }
 }
 
+// Read-only properties whose value differs between `before` and `after` (added, removed or
+// replaced), also inside components. Catches what per-operation paths cannot see, such as a
+// whole component replaced with new read-only values in it.
+void read_only_changes(const nlohmann::json& before, const nlohmann::json& after, const model::interface& iface,
+                       const std::string& path, std::vector<value_error>& errors) {
+  static const nlohmann::json empty = nlohmann::json::object();
+  for (const model::content* c : iface.contents) {
+    auto b = before.find(c->name);
+    auto a = after.find(c->name);
+    const nlohmann::json* bv = b == before.end() ? nullptr : &*b;
+    const nlohmann::json* av = a == after.end() ? nullptr : &*a;
+    if (c->kind == model::content_kind::property && !c->writable) {
+      if ((bv == nullptr) != (av == nullptr) || (bv && *bv != *av)) {
+        errors.push_back({child(path, c->name), "property " + quote(c->name) + " is not writable in " +
+                                                    c->declared_in->id + "; it holds what the device reports"});
+      }
+    } else if (c->kind == model::content_kind::component && c->component) {
+      const nlohmann::json& bo = bv && bv->is_object() ? *bv : empty;
+      const nlohmann::json& ao = av && av->is_object() ? *av : empty;
+      read_only_changes(bo, ao, *c->component, child(path, c->name), errors);
+    }
+  }
+}
+
 }  // namespace
 
 const model::interface* check_twin(const nlohmann::json& body, std::string_view id, const model::model_registry& models,
@@ -214,8 +238,12 @@ bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_v
     return false;
   }
   check_options after = options;
-  after.allow_read_only = true;  // writability was checked per operation above
+  after.allow_read_only = true;  // writability is judged on what changed, below
   if (!check_twin(result, id, models, after, errors)) return false;
+  if (!options.allow_read_only) {
+    read_only_changes(body, result, *iface, "$", errors);
+    if (errors.size() != before) return false;
+  }
   body = std::move(result);
   return true;
 }

@@ -188,6 +188,10 @@ TEST(TwinPatch, RejectsBadOperations) {
       {R"([{"op": "test", "path": "/mode", "value": "off"}])", "$", "cannot be applied"},
       {R"([{"op": "add", "path": "/colour", "value": "red"}])", "$.colour", "unknown property"},
       {R"([{"op": "remove", "path": "/motor"}])", "$", "missing component \"motor\""},
+      // Replacing a whole component may not smuggle in a read-only value.
+      {R"([{"op": "add", "path": "/motor", "value": {"$metadata": {}, "ratedPower": 99}}])", "$.motor.ratedPower",
+       "not writable"},
+      {R"([{"op": "move", "from": "/manufacturer", "path": "/targetSpeed"}])", "$[0].from", "not writable"},
   };
   for (const auto& c : cases) {
     std::vector<model::value_error> errors;
