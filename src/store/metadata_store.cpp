@@ -1,0 +1,348 @@
+#include "store/metadata_store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace doppel::store {
+
+namespace {
+
+// Schema migrations, in order: migration i takes the database from version i to i + 1.
+// Never edit a released entry; append a new one (docs/formats/metadata-store.md).
+constexpr const char* k_migrations[] = {
+    R"sql(
+CREATE TABLE twins (
+  id TEXT PRIMARY KEY,
+  model TEXT NOT NULL,
+  body TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX twins_by_model ON twins(model);
+CREATE TABLE relationships (
+  source TEXT NOT NULL,
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  target TEXT NOT NULL,
+  body TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  PRIMARY KEY (source, id)
+) WITHOUT ROWID;
+CREATE INDEX relationships_by_target ON relationships(target);
+CREATE TABLE changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  twin TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX changes_by_twin ON changes(twin, seq);
+)sql",
+};
+constexpr int k_schema_version = static_cast<int>(std::size(k_migrations));
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A prepared statement, finalized on destruction.
+class statement {
+ public:
+  statement() = default;
+  statement(sqlite3* db, const char* sql) { sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr); }
+  ~statement() { sqlite3_finalize(s_); }
+  statement(statement&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  statement& operator=(statement&& o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  explicit operator bool() const { return s_ != nullptr; }
+  sqlite3_stmt* get() const { return s_; }
+
+  statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  // Runs a statement that returns no rows; resets it for the next use.
+  int run() {
+    int rc = sqlite3_step(s_);
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  std::string text(int col) const {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+int exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); }
+
+status sqlite_error(sqlite3* db, const std::string& what) { return status::io_error(what + ": " + sqlite3_errmsg(db)); }
+
+result<sqlite3*> open_connection(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return status::io_error("cannot open " + file.string() + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  // WAL lets readers run beside the writer; FULL makes each commit durable before it returns.
+  if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") != SQLITE_OK) {
+    status s = sqlite_error(db, "cannot configure " + file.string());
+    sqlite3_close(db);
+    return s;
+  }
+  return db;
+}
+
+}  // namespace
+
+struct metadata_store::impl {
+  struct request {
+    std::vector<write> writes;
+    std::promise<status> done;
+  };
+
+  sqlite3* writer = nullptr;
+  sqlite3* reader = nullptr;
+  mutable std::mutex reader_mu;  // the reader connection is used by one thread at a time
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<request*> queue;  // guarded by mu
+  bool stopping = false;       // guarded by mu
+  std::thread thread;
+  std::uint64_t commits = 0;  // guarded by mu
+
+  statement put_twin, delete_twin, put_rel, delete_rel, add_change;  // the writer's
+
+  ~impl() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    cv.notify_all();
+    if (thread.joinable()) thread.join();
+    // Statements must be finalized before their connection closes.
+    for (statement* st : {&put_twin, &delete_twin, &put_rel, &delete_rel, &add_change}) *st = statement();
+    sqlite3_close(writer);
+    sqlite3_close(reader);
+  }
+
+  int apply_one(const write& w) {
+    std::int64_t at = w.at_ms ? w.at_ms : now_ms();
+    int rc = SQLITE_OK;
+    std::string twin, kind, body;
+    switch (w.kind) {
+      case write::op::put_twin:
+        rc = put_twin.bind(1, w.twin.id)
+                 .bind(2, w.twin.model)
+                 .bind(3, w.twin.body)
+                 .bind(4, w.twin.etag)
+                 .bind(5, at)
+                 .run();
+        twin = w.twin.id, kind = "twin.put", body = w.twin.body;
+        break;
+      case write::op::delete_twin:
+        rc = delete_twin.bind(1, w.twin.id).run();
+        twin = w.twin.id, kind = "twin.delete";
+        break;
+      case write::op::put_relationship: {
+        const auto& r = w.relationship;
+        rc = put_rel.bind(1, r.source)
+                 .bind(2, r.id)
+                 .bind(3, r.name)
+                 .bind(4, r.target)
+                 .bind(5, r.body)
+                 .bind(6, r.etag)
+                 .run();
+        twin = r.source, kind = "relationship.put", body = r.body;
+        break;
+      }
+      case write::op::delete_relationship:
+        rc = delete_rel.bind(1, w.relationship.source).bind(2, w.relationship.id).run();
+        twin = w.relationship.source, kind = "relationship.delete", body = w.relationship.id;
+        break;
+    }
+    if (rc != SQLITE_OK) return rc;
+    return add_change.bind(1, twin).bind(2, at).bind(3, kind).bind(4, body).run();
+  }
+
+  // The writer thread: everything queued since the last commit goes into one transaction; each
+  // request in its own savepoint, so one failing request does not undo the others.
+  void run() {
+    for (;;) {
+      std::deque<request*> batch;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping and drained
+        batch.swap(queue);
+      }
+      std::vector<status> results(batch.size());
+      if (exec(writer, "BEGIN IMMEDIATE") != SQLITE_OK) {
+        status s = sqlite_error(writer, "cannot begin a transaction");
+        for (auto* r : batch) r->done.set_value(s);
+        continue;
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        exec(writer, "SAVEPOINT request");
+        int rc = SQLITE_OK;
+        for (const auto& w : batch[i]->writes) {
+          rc = apply_one(w);
+          if (rc != SQLITE_OK) break;
+        }
+        if (rc != SQLITE_OK) {
+          results[i] = sqlite_error(writer, "cannot write");
+          exec(writer, "ROLLBACK TO request");
+        }
+        exec(writer, "RELEASE request");
+      }
+      if (exec(writer, "COMMIT") != SQLITE_OK) {
+        status s = sqlite_error(writer, "cannot commit");
+        exec(writer, "ROLLBACK");
+        for (auto& r : results) r = s;
+      } else {
+        std::lock_guard lock(mu);
+        ++commits;
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
+    }
+  }
+};
+
+metadata_store::metadata_store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+metadata_store::~metadata_store() = default;
+
+result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesystem::path& file) {
+  auto i = std::make_unique<impl>();
+  auto w = open_connection(file);
+  if (!w) return w.error();
+  i->writer = *w;
+  // Migrate under an exclusive transaction so that two processes cannot both apply a step.
+  if (exec(i->writer, "BEGIN EXCLUSIVE") != SQLITE_OK) return sqlite_error(i->writer, "cannot lock " + file.string());
+  int version = 0;
+  {
+    statement v(i->writer, "PRAGMA user_version");
+    if (v && sqlite3_step(v.get()) == SQLITE_ROW) version = sqlite3_column_int(v.get(), 0);
+  }
+  if (version > k_schema_version) {
+    exec(i->writer, "ROLLBACK");
+    return status::failed_precondition(file.string() + " has schema version " + std::to_string(version) +
+                                       ", newer than this build of Doppel knows (" + std::to_string(k_schema_version) +
+                                       "); upgrade Doppel");
+  }
+  for (int v = version; v < k_schema_version; ++v) {
+    if (exec(i->writer, k_migrations[v]) != SQLITE_OK) {
+      status s = sqlite_error(i->writer, "cannot migrate " + file.string() + " to version " + std::to_string(v + 1));
+      exec(i->writer, "ROLLBACK");
+      return s;
+    }
+  }
+  std::string set_version = "PRAGMA user_version = " + std::to_string(k_schema_version);
+  if (exec(i->writer, set_version.c_str()) != SQLITE_OK || exec(i->writer, "COMMIT") != SQLITE_OK) {
+    status s = sqlite_error(i->writer, "cannot migrate " + file.string());
+    exec(i->writer, "ROLLBACK");
+    return s;
+  }
+  auto r = open_connection(file);
+  if (!r) return r.error();
+  i->reader = *r;
+  i->put_twin = statement(i->writer,
+                          "INSERT INTO twins(id, model, body, etag, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5) "
+                          "ON CONFLICT(id) DO UPDATE SET model = ?2, body = ?3, etag = ?4, updated_ms = ?5");
+  i->delete_twin = statement(i->writer, "DELETE FROM twins WHERE id = ?1");
+  i->put_rel =
+      statement(i->writer,
+                "INSERT INTO relationships(source, id, name, target, body, etag) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+                "ON CONFLICT(source, id) DO UPDATE SET name = ?3, target = ?4, body = ?5, etag = ?6");
+  i->delete_rel = statement(i->writer, "DELETE FROM relationships WHERE source = ?1 AND id = ?2");
+  i->add_change = statement(i->writer, "INSERT INTO changes(twin, at_ms, kind, body) VALUES(?1, ?2, ?3, ?4)");
+  if (!i->put_twin || !i->delete_twin || !i->put_rel || !i->delete_rel || !i->add_change) {
+    return sqlite_error(i->writer, "cannot prepare statements");
+  }
+  impl* raw = i.get();
+  i->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<metadata_store>(new metadata_store(std::move(i)));
+}
+
+status metadata_store::apply(std::vector<write> writes) {
+  impl::request req{std::move(writes), {}};
+  auto done = req.done.get_future();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->queue.push_back(&req);
+  }
+  impl_->cv.notify_one();
+  return done.get();
+}
+
+std::optional<twin_record> metadata_store::get_twin(const std::string& id) const {
+  std::lock_guard lock(impl_->reader_mu);
+  statement s(impl_->reader, "SELECT id, model, body, etag FROM twins WHERE id = ?1");
+  s.bind(1, id);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  return twin_record{s.text(0), s.text(1), s.text(2), s.text(3)};
+}
+
+std::vector<twin_record> metadata_store::all_twins() const {
+  std::lock_guard lock(impl_->reader_mu);
+  std::vector<twin_record> out;
+  statement s(impl_->reader, "SELECT id, model, body, etag FROM twins ORDER BY id");
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3)});
+  return out;
+}
+
+std::vector<relationship_record> metadata_store::all_relationships() const {
+  std::lock_guard lock(impl_->reader_mu);
+  std::vector<relationship_record> out;
+  statement s(impl_->reader, "SELECT source, id, name, target, body, etag FROM relationships ORDER BY source, id");
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)});
+  }
+  return out;
+}
+
+std::vector<change_record> metadata_store::changes(const std::string& twin, std::int64_t after) const {
+  std::lock_guard lock(impl_->reader_mu);
+  std::vector<change_record> out;
+  statement s(impl_->reader,
+              "SELECT seq, twin, at_ms, kind, body FROM changes WHERE twin = ?1 AND seq > ?2 ORDER BY seq");
+  s.bind(1, twin).bind(2, after);
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    out.push_back(
+        {sqlite3_column_int64(s.get(), 0), s.text(1), sqlite3_column_int64(s.get(), 2), s.text(3), s.text(4)});
+  }
+  return out;
+}
+
+int metadata_store::schema_version() const {
+  std::lock_guard lock(impl_->reader_mu);
+  statement v(impl_->reader, "PRAGMA user_version");
+  return v && sqlite3_step(v.get()) == SQLITE_ROW ? sqlite3_column_int(v.get(), 0) : -1;
+}
+
+std::uint64_t metadata_store::commits() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->commits;
+}
+
+}  // namespace doppel::store

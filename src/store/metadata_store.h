@@ -1,0 +1,89 @@
+// The embedded metadata store: twins, relationships and the per-twin change log (the start of
+// the digital thread) in one SQLite database in WAL mode.
+//
+// Callers: the twin graph, at start (load everything) and on every write. Threading: every
+// member function is safe to call from any thread. Writes are queued to one writer thread that
+// commits whatever has queued up in a single transaction (group commit) and fsyncs it
+// (synchronous=FULL); a write call returns only once its transaction is durable, so what a
+// caller acknowledges survives a crash or kill -9, while concurrent writers share one fsync.
+//
+// Lifecycle: open() creates or migrates the database (schema versions in PRAGMA user_version;
+// docs/formats/metadata-store.md); the destructor drains the queue and closes it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace doppel::store {
+
+struct twin_record {
+  std::string id;
+  std::string model;  // DTMI
+  std::string body;   // the twin's JSON
+  std::string etag;
+};
+
+struct relationship_record {
+  std::string source;  // source twin id
+  std::string id;      // relationship id, unique per source
+  std::string name;
+  std::string target;  // target twin id
+  std::string body;    // the relationship's JSON
+  std::string etag;
+};
+
+struct change_record {
+  std::int64_t seq = 0;  // strictly increasing across the store
+  std::string twin;
+  std::int64_t at_ms = 0;  // Unix time in milliseconds
+  std::string kind;        // "twin.put", "twin.delete", "relationship.put", "relationship.delete"
+  std::string body;        // what was written (empty for deletes)
+};
+
+// One change, applied atomically with its change-log entry.
+struct write {
+  enum class op { put_twin, delete_twin, put_relationship, delete_relationship };
+  op kind = op::put_twin;
+  twin_record twin;                  // put_twin; delete_twin uses twin.id
+  relationship_record relationship;  // put_relationship; delete uses source and id
+  std::int64_t at_ms = 0;            // when it happened (0: now)
+};
+
+class metadata_store {
+ public:
+  // Opens (creating if needed) the database file and migrates it to the current schema.
+  // io_error when the file cannot be opened, failed_precondition when its schema is newer
+  // than this build knows.
+  static result<std::unique_ptr<metadata_store>> open(const std::filesystem::path& file);
+
+  ~metadata_store();
+  metadata_store(const metadata_store&) = delete;
+  metadata_store& operator=(const metadata_store&) = delete;
+
+  // Applies the writes atomically (all or none), each with its change-log entry, and returns
+  // once they are durable. io_error when SQLite fails (nothing of the batch is applied).
+  status apply(std::vector<write> writes);
+
+  std::optional<twin_record> get_twin(const std::string& id) const;
+  std::vector<twin_record> all_twins() const;
+  std::vector<relationship_record> all_relationships() const;
+  // The change log of one twin, oldest first, after sequence number `after`.
+  std::vector<change_record> changes(const std::string& twin, std::int64_t after = 0) const;
+
+  int schema_version() const;
+  // Transactions committed so far: with group commit, fewer than the apply() calls.
+  std::uint64_t commits() const;
+
+ private:
+  struct impl;
+  explicit metadata_store(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace doppel::store
