@@ -16,12 +16,13 @@ namespace doppel {
 
 enum class status_code {
   ok = 0,
-  invalid_argument,     // the input is malformed or breaks a rule; the message says which
-  not_found,            // a named thing does not exist
-  already_exists,       // a create collided with an existing thing
-  failed_precondition,  // the system is not in a state where this can be done
-  io_error,             // the operating system refused (open, read, write)
-  internal,             // a bug: should never reach a user
+  invalid_argument,       // the input is malformed or breaks a rule; the message says which
+  not_found,              // a named thing does not exist
+  already_exists,         // a create collided with an existing thing
+  failed_precondition,    // the system is not in a state where this can be done
+  precondition_mismatch,  // a conditional write's If-Match / If-None-Match did not hold (HTTP 412)
+  io_error,               // the operating system refused (open, read, write)
+  internal,               // a bug: should never reach a user
 };
 
 // The lower-case identifier of a code, used in JSON error bodies ("invalid_argument").
@@ -41,6 +42,7 @@ class [[nodiscard]] status {
   static status failed_precondition(std::string m) { return {status_code::failed_precondition, std::move(m)}; }
   static status io_error(std::string m) { return {status_code::io_error, std::move(m)}; }
   static status internal(std::string m) { return {status_code::internal, std::move(m)}; }
+  static status precondition_mismatch(std::string m) { return {status_code::precondition_mismatch, std::move(m)}; }
 
   bool is_ok() const { return code_ == status_code::ok; }
   explicit operator bool() const { return is_ok(); }

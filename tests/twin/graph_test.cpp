@@ -1,0 +1,193 @@
+#include "twin/graph.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+namespace doppel::twin {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const model::model_registry& pump_station() {
+  static const model::model_registry r = [] {
+    model::model_registry reg;
+    EXPECT_TRUE(reg.load_paths({DOPPEL_SOURCE_DIR "/examples/pump-station/models"}).ok());
+    return reg;
+  }();
+  return r;
+}
+
+class graph_fixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    dir_ = fs::temp_directory_path() / ("doppel-graph-test-" + std::to_string(rd()));
+    fs::create_directories(dir_);
+    reopen();
+  }
+  void TearDown() override {
+    graph_.reset();
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  void reopen() {
+    graph_.reset();
+    store_.reset();
+    auto s = store::metadata_store::open(dir_ / "doppel.db");
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+    auto g = twin_graph::open(pump_station(), *store_);
+    ASSERT_TRUE(g) << g.error().to_string();
+    graph_ = std::move(*g);
+  }
+
+  static json pump() {
+    return json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "targetSpeed": 1450,
+                           "motor": {"$metadata": {}}})");
+  }
+  static json station() { return json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:PumpStation;1"}})"); }
+
+  fs::path dir_;
+  std::unique_ptr<store::metadata_store> store_;
+  std::unique_ptr<twin_graph> graph_;
+};
+
+const check_options k_api{false};
+
+TEST_F(graph_fixture, CreateGetReplaceWithEtags) {
+  auto created = graph_->put_twin("pump-1", pump(), {}, k_api);
+  ASSERT_TRUE(created) << created.error().to_string();
+  std::string etag = (*created)["$etag"];
+  EXPECT_EQ((*created)["$dtId"], "pump-1");
+  auto got = graph_->get_twin("pump-1");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, *created);
+  json changed = pump();
+  changed["targetSpeed"] = 900;
+  auto replaced = graph_->put_twin("pump-1", changed, {etag, false}, k_api);
+  ASSERT_TRUE(replaced) << replaced.error().to_string();
+  EXPECT_NE((*replaced)["$etag"], etag);  // every write changes the etag
+  // The old etag no longer matches: a second writer that read before loses, and knows it.
+  auto stale = graph_->put_twin("pump-1", pump(), {etag, false}, k_api);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code(), status_code::precondition_mismatch);
+  EXPECT_EQ((*graph_->get_twin("pump-1"))["targetSpeed"], 900);
+}
+
+TEST_F(graph_fixture, IfNoneMatchCreatesOnlyOnce) {
+  ASSERT_TRUE(graph_->put_twin("p", pump(), {"", true}, k_api));
+  auto again = graph_->put_twin("p", pump(), {"", true}, k_api);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), status_code::precondition_mismatch);
+  auto missing = graph_->put_twin("q", pump(), {"*", false}, k_api);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), status_code::precondition_mismatch);
+}
+
+TEST_F(graph_fixture, InvalidTwinsAreRejectedWithPaths) {
+  json bad = pump();
+  bad["mode"] = "turbo";
+  bad["serialNumber"] = "x";  // not writable through the API
+  auto r = graph_->put_twin("p", bad, {}, k_api);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), status_code::invalid_argument);
+  EXPECT_NE(r.error().message().find("$.mode: not one of the enum's values"), std::string::npos);
+  EXPECT_NE(r.error().message().find("$.serialNumber: property \"serialNumber\" is not writable"), std::string::npos);
+  EXPECT_FALSE(graph_->get_twin("p"));
+  EXPECT_EQ(graph_->get_twin("p").error().code(), status_code::not_found);
+}
+
+TEST_F(graph_fixture, PatchWithIfMatch) {
+  auto created = graph_->put_twin("p", pump(), {}, k_api);
+  ASSERT_TRUE(created);
+  json patch = json::parse(R"([{"op": "replace", "path": "/targetSpeed", "value": 1200}])");
+  auto wrong = graph_->patch_twin("p", patch, {"W/\"nope\"", false}, k_api);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code(), status_code::precondition_mismatch);
+  auto patched = graph_->patch_twin("p", patch, {(*created)["$etag"], false}, k_api);
+  ASSERT_TRUE(patched) << patched.error().to_string();
+  EXPECT_EQ((*patched)["targetSpeed"], 1200);
+  EXPECT_FALSE(graph_->patch_twin("nobody", patch, {}, k_api));
+  auto invalid = graph_->patch_twin("p", json::parse(R"([{"op": "add", "path": "/colour", "value": 1}])"), {}, k_api);
+  ASSERT_FALSE(invalid);
+  EXPECT_NE(invalid.error().message().find("unknown property \"colour\""), std::string::npos);
+}
+
+TEST_F(graph_fixture, RelationshipsAndDeletes) {
+  ASSERT_TRUE(graph_->put_twin("s", station(), {}, k_api));
+  ASSERT_TRUE(graph_->put_twin("p1", pump(), {}, k_api));
+  ASSERT_TRUE(graph_->put_twin("p2", pump(), {}, k_api));
+  auto r1 = graph_->put_relationship("s", "r1", json::parse(R"({"$relationshipName": "hasPump", "$targetId": "p1",
+                                                                 "position": 1})"),
+                                     {});
+  ASSERT_TRUE(r1) << r1.error().to_string();
+  EXPECT_EQ((*r1)["$sourceId"], "s");
+  // Wrong target model, unknown target, wrong relationship name.
+  EXPECT_FALSE(
+      graph_->put_relationship("s", "r2", json::parse(R"({"$relationshipName": "feeds", "$targetId": "p2"})"), {}));
+  EXPECT_FALSE(graph_->put_relationship("s", "r2", json::parse(R"({"$relationshipName": "hasPump",
+                                                                    "$targetId": "ghost"})"),
+                                        {}));
+  EXPECT_FALSE(graph_->put_relationship("nobody", "r2", json::parse(R"({"$relationshipName": "hasPump",
+                                                                         "$targetId": "p2"})"),
+                                        {}));
+  ASSERT_TRUE(
+      graph_->put_relationship("s", "r2", json::parse(R"({"$relationshipName": "hasPump", "$targetId": "p2"})"), {}));
+  EXPECT_EQ(graph_->outgoing("s").size(), 2u);
+  ASSERT_EQ(graph_->incoming("p1").size(), 1u);
+  EXPECT_EQ(graph_->incoming("p1")[0]["$relationshipId"], "r1");
+  // A twin with relationships is not deleted; the message says which.
+  status refused = graph_->delete_twin("p1", {});
+  EXPECT_EQ(refused.code(), status_code::failed_precondition);
+  EXPECT_NE(refused.message().find("incoming r1 from s"), std::string::npos) << refused.message();
+  status refused_source = graph_->delete_twin("s", {});
+  EXPECT_NE(refused_source.message().find("outgoing r1, outgoing r2"), std::string::npos) << refused_source.message();
+  ASSERT_TRUE(graph_->delete_relationship("s", "r1", {}));
+  EXPECT_TRUE(graph_->incoming("p1").empty());
+  EXPECT_TRUE(graph_->delete_twin("p1", {}));
+  EXPECT_EQ(graph_->twin_count(), 2u);
+  EXPECT_EQ(graph_->delete_twin("p1", {}).code(), status_code::not_found);
+}
+
+TEST_F(graph_fixture, MaxMultiplicity) {
+  ASSERT_TRUE(graph_->put_twin("s", station(), {}, k_api));
+  for (int i = 0; i < 21; ++i) {
+    std::string id = "p" + std::to_string(i);
+    ASSERT_TRUE(graph_->put_twin(id, pump(), {}, k_api));
+    json rel = {{"$relationshipName", "hasPump"}, {"$targetId", id}};
+    auto r = graph_->put_relationship("s", "r" + std::to_string(i), rel, {});
+    if (i < 20) {
+      EXPECT_TRUE(r) << i << ": " << r.error().to_string();
+    } else {
+      ASSERT_FALSE(r);
+      EXPECT_NE(r.error().message().find("maxMultiplicity"), std::string::npos);
+    }
+  }
+  // Replacing one of the 20 is not a 21st.
+  EXPECT_TRUE(graph_->put_relationship("s", "r0", {{"$relationshipName", "hasPump"}, {"$targetId", "p20"}}, {}));
+}
+
+TEST_F(graph_fixture, EverythingSurvivesARestart) {
+  ASSERT_TRUE(graph_->put_twin("s", station(), {}, k_api));
+  auto p = graph_->put_twin("p", pump(), {}, k_api);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(graph_->put_relationship("s", "r", {{"$relationshipName", "hasPump"}, {"$targetId", "p"}}, {}));
+  reopen();
+  EXPECT_EQ(graph_->twin_count(), 2u);
+  auto again = graph_->get_twin("p");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *p);  // same body and etag
+  EXPECT_EQ(graph_->incoming("p").size(), 1u);
+  // Etags made after a restart never repeat earlier ones.
+  auto next = graph_->put_twin("p", pump(), {(*p)["$etag"], false}, k_api);
+  ASSERT_TRUE(next);
+  EXPECT_NE((*next)["$etag"], (*p)["$etag"]);
+  EXPECT_EQ(store_->changes("p").size(), 2u);
+}
+
+}  // namespace
+}  // namespace doppel::twin
