@@ -3,20 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "twin/relationship.h"
+#include "twin_test_util.h"
 
 namespace doppel::twin {
 namespace {
 
 using nlohmann::json;
 
-const model::model_registry& pump_station() {
-  static const model::model_registry r = [] {
-    model::model_registry reg;
-    EXPECT_TRUE(reg.load_paths({DOPPEL_SOURCE_DIR "/examples/pump-station/models"}).ok());
-    return reg;
-  }();
-  return r;
-}
+using testing::pump_station;
 
 const model::interface& model_of(const char* name) {
   return *pump_station().find(std::string("dtmi:doppel:example:") + name + ";1");

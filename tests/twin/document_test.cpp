@@ -3,20 +3,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "twin_test_util.h"
+
 namespace doppel::twin {
 namespace {
 
 using nlohmann::json;
 
-const model::model_registry& pump_station() {
-  static const model::model_registry r = [] {
-    model::model_registry reg;
-    auto report = reg.load_paths({DOPPEL_SOURCE_DIR "/examples/pump-station/models"});
-    EXPECT_TRUE(report.ok());
-    return reg;
-  }();
-  return r;
-}
+using testing::pump_station;
 
 json pump() {
   return json::parse(R"({

@@ -5,20 +5,15 @@
 #include <filesystem>
 #include <random>
 
+#include "twin_test_util.h"
+
 namespace doppel::twin {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const model::model_registry& pump_station() {
-  static const model::model_registry r = [] {
-    model::model_registry reg;
-    EXPECT_TRUE(reg.load_paths({DOPPEL_SOURCE_DIR "/examples/pump-station/models"}).ok());
-    return reg;
-  }();
-  return r;
-}
+using testing::pump_station;
 
 class graph_fixture : public ::testing::Test {
  protected:
