@@ -88,8 +88,8 @@ int cmd_serve(const std::string& dir, std::ostream& out) {
   print_model_list(registry, out);
   out << r.twins << " twin(s) and " << r.relationships << " relationship(s) declared in " << r.twin_files
       << " twin file(s), all valid\n";
-  out << "note: this build of Doppel loads and checks projects; the twin graph and its API are not "
-         "in it yet, so there is nothing to serve\n";
+  out << "note: this build of Doppel loads and checks projects; the twin API is not in it yet, so there "
+         "is nothing to serve\n";
   return 0;
 }
 
@@ -123,7 +123,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   std::string serve_dir;
   auto* serve =
-      app.add_subcommand("serve", "Load a project and report what it holds (the API arrives with the twin graph)");
+      app.add_subcommand("serve", "Load a project and report what it holds (the twin API is not in this build)");
   serve->add_option("DIR", serve_dir, "Project folder (holding doppel.yaml)")->required();
 
   try {
