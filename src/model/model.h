@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,8 +122,10 @@ struct content {
   const schema* type = nullptr;  // telemetry, property: its schema
   bool writable = false;         // property, relationship
 
-  std::optional<named_schema> request;   // command
-  std::optional<named_schema> response;  // command
+  // Command payloads. Behind pointers because most contents are not commands: an inline
+  // optional would make every content element several hundred bytes larger.
+  std::unique_ptr<named_schema> request;   // command; null when it takes no request
+  std::unique_ptr<named_schema> response;  // command; null when it has no response
 
   std::string target;                            // relationship: target interface DTMI; empty = any
   std::optional<std::int64_t> max_multiplicity;  // relationship; min is always 0

@@ -1392,14 +1392,14 @@ class builder {
       if (const jnode* r = m.take("request")) {
         const where_t& rw = m.where_of("request");
         if (const jnode* v = single(r, rw, "request", false)) {
-          c->request.emplace();
+          c->request = std::make_unique<named_schema>();
           parse_named_schema(*v, rw, req, *c->request, owner);
         }
       }
       if (const jnode* r = m.take("response")) {
         const where_t& rw = m.where_of("response");
         if (const jnode* v = single(r, rw, "response", false)) {
-          c->response.emplace();
+          c->response = std::make_unique<named_schema>();
           parse_named_schema(*v, rw, resp, *c->response, owner);
         }
       }
