@@ -7,8 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
+
+#include "common/temp_dir.h"
 
 namespace doppel::app {
 namespace {
@@ -46,22 +47,7 @@ run_result run(const std::vector<std::string>& args) {
   return r;
 }
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("doppel-cli-test-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using doppel::testing::temp_dir;
 
 std::string read(const fs::path& p) {
   std::ifstream in(p);

@@ -8,30 +8,23 @@
 
 #include <atomic>
 #include <filesystem>
-#include <random>
 #include <set>
 #include <thread>
+
+#include "common/temp_dir.h"
 
 namespace doppel::store {
 namespace {
 
 namespace fs = std::filesystem;
 
+// A database file in a fresh temp folder.
 class temp_db {
  public:
-  temp_db() {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("doppel-store-test-" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  ~temp_db() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path file() const { return dir_ / "doppel.db"; }
+  fs::path file() const { return dir_.path() / "doppel.db"; }
 
  private:
-  fs::path dir_;
+  doppel::testing::temp_dir dir_{"doppel-store-test"};
 };
 
 write put(const std::string& id, const std::string& body) {

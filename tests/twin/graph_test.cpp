@@ -2,37 +2,28 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <random>
+#include "common/temp_dir.h"
 
 #include "twin_test_util.h"
 
 namespace doppel::twin {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 using testing::pump_station;
 
 class graph_fixture : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("doppel-graph-test-" + std::to_string(rd()));
-    fs::create_directories(dir_);
-    reopen();
-  }
+  void SetUp() override { reopen(); }
   void TearDown() override {
     graph_.reset();
     store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
   void reopen() {
     graph_.reset();
     store_.reset();
-    auto s = store::metadata_store::open(dir_ / "doppel.db");
+    auto s = store::metadata_store::open(dir_.path() / "doppel.db");
     ASSERT_TRUE(s) << s.error().to_string();
     store_ = std::move(*s);
     auto g = twin_graph::open(pump_station(), *store_);
@@ -46,7 +37,7 @@ class graph_fixture : public ::testing::Test {
   }
   static json station() { return json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:PumpStation;1"}})"); }
 
-  fs::path dir_;
+  doppel::testing::temp_dir dir_{"doppel-graph-test"};
   std::unique_ptr<store::metadata_store> store_;
   std::unique_ptr<twin_graph> graph_;
 };
