@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -118,7 +119,7 @@ result<sqlite3*> open_connection(const std::filesystem::path& file) {
 struct metadata_store::impl {
   struct request {
     std::vector<write> writes;
-    std::promise<status> done;
+    std::function<void(status)> done;
   };
 
   sqlite3* writer = nullptr;
@@ -127,8 +128,8 @@ struct metadata_store::impl {
 
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<request*> queue;  // guarded by mu
-  bool stopping = false;       // guarded by mu
+  std::deque<request> queue;  // guarded by mu
+  bool stopping = false;      // guarded by mu
   std::thread thread;
   std::uint64_t commits = 0;  // guarded by mu
 
@@ -190,7 +191,7 @@ struct metadata_store::impl {
   // request in its own savepoint, so one failing request does not undo the others.
   void run() {
     for (;;) {
-      std::deque<request*> batch;
+      std::deque<request> batch;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return stopping || !queue.empty(); });
@@ -200,13 +201,13 @@ struct metadata_store::impl {
       std::vector<status> results(batch.size());
       if (exec(writer, "BEGIN IMMEDIATE") != SQLITE_OK) {
         status s = sqlite_error(writer, "cannot begin a transaction");
-        for (auto* r : batch) r->done.set_value(s);
+        for (auto& r : batch) r.done(s);
         continue;
       }
       for (std::size_t i = 0; i < batch.size(); ++i) {
         exec(writer, "SAVEPOINT request");
         int rc = SQLITE_OK;
-        for (const auto& w : batch[i]->writes) {
+        for (const auto& w : batch[i].writes) {
           rc = apply_one(w);
           if (rc != SQLITE_OK) break;
         }
@@ -224,7 +225,7 @@ struct metadata_store::impl {
         std::lock_guard lock(mu);
         ++commits;
       }
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
     }
   }
 };
@@ -284,14 +285,18 @@ result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesyst
   return std::unique_ptr<metadata_store>(new metadata_store(std::move(i)));
 }
 
-status metadata_store::apply(std::vector<write> writes) {
-  impl::request req{std::move(writes), {}};
-  auto done = req.done.get_future();
+void metadata_store::submit(std::vector<write> writes, std::function<void(status)> done) {
   {
     std::lock_guard lock(impl_->mu);
-    impl_->queue.push_back(&req);
+    impl_->queue.push_back({std::move(writes), std::move(done)});
   }
   impl_->cv.notify_one();
+}
+
+status metadata_store::apply(std::vector<write> writes) {
+  std::promise<status> promise;
+  auto done = promise.get_future();
+  submit(std::move(writes), [&promise](status s) { promise.set_value(std::move(s)); });
   return done.get();
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,12 @@ class metadata_store {
   // Applies the writes atomically (all or none), each with its change-log entry, and returns
   // once they are durable. io_error when SQLite fails (nothing of the batch is applied).
   status apply(std::vector<write> writes);
+  // The same without waiting: queues the writes and returns at once; `done` runs on the writer
+  // thread once they are durable (ok) or have failed (nothing of them applied). Requests are
+  // committed in the order submit() was called, so a caller that submits under its own lock
+  // gets the store in the same order as its memory. `done` must not call back into the store's
+  // write functions (it would wait on itself).
+  void submit(std::vector<write> writes, std::function<void(status)> done);
 
   std::optional<twin_record> get_twin(const std::string& id) const;
   std::vector<twin_record> all_twins() const;

@@ -249,3 +249,188 @@ bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_v
 }
 
 }  // namespace doppel::twin
+
+namespace doppel::twin {
+
+namespace {
+
+constexpr const char* desired_keys[] = {"desiredValue", "desiredVersion", "desiredTime",
+                                        "ackVersion",   "ackCode",        "ackDescription"};
+
+// Stamps one level (the twin or a component): `before` and `after` are its bodies.
+void stamp_level(const nlohmann::json* before, nlohmann::json& after, const model::interface& iface,
+                 std::string_view now) {
+  const nlohmann::json* old_meta = nullptr;
+  if (before && before->is_object()) {
+    auto m = before->find("$metadata");
+    if (m != before->end() && m->is_object()) old_meta = &*m;
+  }
+  nlohmann::json meta = nlohmann::json::object();
+  if (auto m = after.find("$metadata"); m != after.end() && m->is_object() && m->contains("$model")) {
+    meta["$model"] = (*m)["$model"];
+  }
+  for (const char* key : {"$desiredVersion"}) {
+    if (old_meta && old_meta->contains(key)) meta[key] = (*old_meta)[key];
+  }
+  meta["$lastUpdateTime"] = now;
+  for (const model::content* c : iface.contents) {
+    if (c->kind == model::content_kind::component) {
+      auto value = after.find(c->name);
+      if (value == after.end() || !value->is_object() || !c->component) continue;
+      const nlohmann::json* old_value = nullptr;
+      if (before && before->is_object()) {
+        auto o = before->find(c->name);
+        if (o != before->end()) old_value = &*o;
+      }
+      stamp_level(old_value, *value, *c->component, now);
+      continue;
+    }
+    if (c->kind != model::content_kind::property) continue;
+    nlohmann::json entry = nlohmann::json::object();
+    const nlohmann::json* old_entry = nullptr;
+    if (old_meta) {
+      auto o = old_meta->find(c->name);
+      if (o != old_meta->end() && o->is_object()) old_entry = &*o;
+    }
+    if (old_entry) {
+      for (const char* k : desired_keys) {
+        if (old_entry->contains(k)) entry[k] = (*old_entry)[k];
+      }
+    }
+    auto value = after.find(c->name);
+    if (value != after.end()) {
+      bool changed = true;
+      if (before && before->is_object()) {
+        auto o = before->find(c->name);
+        changed = o == before->end() || *o != *value;
+      }
+      if (!changed && old_entry && old_entry->contains("lastUpdateTime")) {
+        entry["lastUpdateTime"] = (*old_entry)["lastUpdateTime"];
+      } else {
+        entry["lastUpdateTime"] = now;
+      }
+      if (entry.contains("desiredValue") && entry["desiredValue"] == *value && entry.contains("desiredVersion")) {
+        entry["ackVersion"] = entry["desiredVersion"];
+        entry["ackCode"] = 200;
+        entry.erase("ackDescription");
+      }
+    }
+    if (!entry.empty()) meta[c->name] = std::move(entry);
+  }
+  after["$metadata"] = std::move(meta);
+}
+
+// Merges one level of a desired-state document; see set_desired.
+void merge_desired(nlohmann::json& body, const nlohmann::json& desired, const model::interface& iface,
+                   const std::string& path, const nlohmann::json& version, std::string_view now,
+                   std::vector<value_error>& errors) {
+  if (!desired.is_object()) {
+    errors.push_back({path, "desired state is a JSON object of writable property names and values"});
+    return;
+  }
+  for (const auto& [key, value] : desired.items()) {
+    std::string at = child(path, key);
+    const model::content* c = iface.find(key);
+    if (!c || (c->kind != model::content_kind::property && c->kind != model::content_kind::component)) {
+      errors.push_back({at, "model " + iface.id + " has no property " + quote(key)});
+      continue;
+    }
+    if (c->kind == model::content_kind::component) {
+      if (!body.contains(key) || !c->component) {
+        errors.push_back({at, "component " + quote(key) + " is missing from the twin"});
+        continue;
+      }
+      merge_desired(body[key], value, *c->component, at, version, now, errors);
+      continue;
+    }
+    if (!c->writable) {
+      errors.push_back({at, "property " + quote(key) + " is not writable in " + c->declared_in->id +
+                                "; only writable properties have a desired state"});
+      continue;
+    }
+    nlohmann::json& meta = body["$metadata"];
+    if (value.is_null()) {
+      if (meta.contains(key) && meta[key].is_object()) {
+        for (const char* k : desired_keys) meta[key].erase(k);
+        if (meta[key].empty()) meta.erase(key);
+      }
+      continue;
+    }
+    if (c->type && !model::check_value(*c->type, value, errors, at)) continue;
+    nlohmann::json& entry = meta[key];
+    if (!entry.is_object()) entry = nlohmann::json::object();
+    entry["desiredValue"] = value;
+    entry["desiredVersion"] = version;
+    entry["desiredTime"] = now;
+    entry.erase("ackVersion");
+    entry.erase("ackCode");
+    entry.erase("ackDescription");
+    auto reported = body.find(key);
+    if (reported != body.end() && *reported == value) {
+      entry["ackVersion"] = version;
+      entry["ackCode"] = 200;
+    }
+  }
+}
+
+void view_level(const nlohmann::json& body, const model::interface& iface, nlohmann::json& desired,
+                nlohmann::json& reported, nlohmann::json& delta) {
+  const nlohmann::json* meta = nullptr;
+  if (auto m = body.find("$metadata"); m != body.end() && m->is_object()) meta = &*m;
+  for (const model::content* c : iface.contents) {
+    if (c->kind == model::content_kind::component) {
+      auto value = body.find(c->name);
+      if (value == body.end() || !c->component) continue;
+      nlohmann::json d = nlohmann::json::object(), r = nlohmann::json::object(), x = nlohmann::json::object();
+      view_level(*value, *c->component, d, r, x);
+      if (!d.empty()) desired[c->name] = std::move(d);
+      if (!r.empty()) reported[c->name] = std::move(r);
+      if (!x.empty()) delta[c->name] = std::move(x);
+      continue;
+    }
+    if (c->kind != model::content_kind::property) continue;
+    auto value = body.find(c->name);
+    if (value != body.end()) reported[c->name] = *value;
+    if (!meta) continue;
+    auto entry = meta->find(c->name);
+    if (entry == meta->end() || !entry->is_object() || !entry->contains("desiredValue")) continue;
+    const nlohmann::json& want = (*entry)["desiredValue"];
+    desired[c->name] = want;
+    if (value == body.end() || *value != want) delta[c->name] = want;
+  }
+}
+
+}  // namespace
+
+void stamp_metadata(const nlohmann::json* before, nlohmann::json& after, const model::interface& iface,
+                    std::string_view now) {
+  stamp_level(before, after, iface, now);
+}
+
+bool set_desired(nlohmann::json& body, const nlohmann::json& desired, const model::interface& iface,
+                 std::string_view now, std::vector<value_error>& errors) {
+  std::size_t before = errors.size();
+  nlohmann::json result = body;
+  nlohmann::json& meta = result["$metadata"];
+  std::int64_t version = meta.value("$desiredVersion", std::int64_t{0}) + 1;
+  merge_desired(result, desired, iface, "$", version, now, errors);
+  if (errors.size() != before) return false;
+  result["$metadata"]["$desiredVersion"] = version;
+  body = std::move(result);
+  return true;
+}
+
+nlohmann::json desired_view(const nlohmann::json& body, const model::interface& iface) {
+  nlohmann::json desired = nlohmann::json::object(), reported = nlohmann::json::object(),
+                 delta = nlohmann::json::object();
+  view_level(body, iface, desired, reported, delta);
+  nlohmann::json out = nlohmann::json::object();
+  out["$dtId"] = body.value("$dtId", "");
+  out["version"] = body.contains("$metadata") ? body["$metadata"].value("$desiredVersion", std::int64_t{0}) : 0;
+  out["desired"] = std::move(desired);
+  out["reported"] = std::move(reported);
+  out["delta"] = std::move(delta);
+  return out;
+}
+
+}  // namespace doppel::twin

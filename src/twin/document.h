@@ -38,4 +38,31 @@ bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_v
                 const model::model_registry& models, const check_options& options,
                 std::vector<model::value_error>& errors);
 
+// Server-managed $metadata, in the shape Azure Digital Twins uses, stamped on every write:
+//   "$metadata": {"$model": ..., "$lastUpdateTime": NOW, "speed": {"lastUpdateTime": T}, ...}
+// on the twin and inside each component. A property's lastUpdateTime moves only when its value
+// changed against `before` (null for a new twin). Desired-state fields (below) are carried over
+// from `before`; anything else a client put in $metadata besides $model is dropped. `after`
+// must be a valid twin of `iface` (check_twin).
+void stamp_metadata(const nlohmann::json* before, nlohmann::json& after, const model::interface& iface,
+                    std::string_view now);
+
+// Desired state: what operators want a writable property to be, next to what the device last
+// reported (the property's value). Kept per property in $metadata:
+//   "speed": {"lastUpdateTime": T, "desiredValue": 1500, "desiredVersion": 3, "desiredTime": T2,
+//             "ackVersion": 3, "ackCode": 200}
+// and "$desiredVersion" on the twin's $metadata, incremented by every set_desired. When the
+// reported value equals the desired one (stamp_metadata sees it) the property is acknowledged:
+// ackVersion = desiredVersion, ackCode 200.
+//
+// set_desired merges `desired` ({"speed": 1500, "motor": {"limit": 3}}; null clears a desired
+// value) into `body`, which must be valid for `iface`. Every named property must exist, be
+// writable and fit its schema; otherwise `body` is unchanged and `errors` says why.
+bool set_desired(nlohmann::json& body, const nlohmann::json& desired, const model::interface& iface,
+                 std::string_view now, std::vector<model::value_error>& errors);
+
+// {"$dtId", "version": $desiredVersion, "desired": {...}, "reported": {...}, "delta": {...}}
+// where delta holds the desired values the device has not reported yet (components nested).
+nlohmann::json desired_view(const nlohmann::json& body, const model::interface& iface);
+
 }  // namespace doppel::twin

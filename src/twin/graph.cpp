@@ -1,8 +1,10 @@
 #include "twin/graph.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
+#include <ctime>
+#include <future>
 
 #include "core/text.h"
 #include "twin/relationship.h"
@@ -17,12 +19,41 @@ std::string join_errors(const std::vector<model::value_error>& errors) {
   return out;
 }
 
+// RFC 3339 UTC with milliseconds, as ADT writes lastUpdateTime.
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];  // sized for any int fields, so GCC can prove no truncation
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+// Runs an asynchronous write and waits for its completion.
+template <typename F>
+result<nlohmann::json> wait_for(F&& start) {
+  std::promise<result<nlohmann::json>> promise;
+  auto future = promise.get_future();
+  start([&promise](result<nlohmann::json> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+status to_status(const result<nlohmann::json>& r) { return r ? status::ok() : r.error(); }
+
 }  // namespace
 
 twin_graph::twin_graph(const model::model_registry& models, store::metadata_store& store)
     : models_(models),
       store_(store),
       etag_epoch_(static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {}
+
+twin_graph::~twin_graph() {
+  std::unique_lock lock(pending_mu_);
+  pending_cv_.wait(lock, [&] { return pending_ == 0; });
+}
 
 result<std::unique_ptr<twin_graph>> twin_graph::open(const model::model_registry& models,
                                                      store::metadata_store& store) {
@@ -46,6 +77,14 @@ result<std::unique_ptr<twin_graph>> twin_graph::open(const model::model_registry
   return g;
 }
 
+void twin_graph::set_listener(std::function<void(const change_event&)> listener) { listener_ = std::move(listener); }
+
+status twin_graph::health() const {
+  if (!failed_.load(std::memory_order_acquire)) return status::ok();
+  std::lock_guard lock(pending_mu_);
+  return status::io_error(failure_);
+}
+
 std::string twin_graph::next_etag() {
   char buf[48];
   std::snprintf(buf, sizeof buf, "W/\"%llx-%llx\"", static_cast<unsigned long long>(etag_epoch_),
@@ -67,6 +106,29 @@ status twin_graph::check_condition(const nlohmann::json* existing, const conditi
   return status::ok();
 }
 
+void twin_graph::commit(store::write w, nlohmann::json reply, change_event event, completion<nlohmann::json>& done) {
+  {
+    std::lock_guard lock(pending_mu_);
+    ++pending_;
+  }
+  bool notify = static_cast<bool>(listener_);
+  store_.submit({std::move(w)}, [this, reply = std::move(reply), event = std::move(event), notify,
+                                 done = std::move(done)](status s) mutable {
+    if (!s) {
+      bool was = failed_.exchange(true, std::memory_order_acq_rel);
+      std::lock_guard lock(pending_mu_);
+      if (!was) failure_ = "the metadata store failed a write (" + s.message() + "); restart doppel";
+      done(std::move(s));
+    } else {
+      if (notify) listener_(event);
+      done(std::move(reply));
+    }
+    // Last: once pending_ reaches zero the destructor may run.
+    std::lock_guard lock(pending_mu_);
+    if (--pending_ == 0) pending_cv_.notify_all();
+  });
+}
+
 result<nlohmann::json> twin_graph::get_twin(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto it = twins_.find(id);
@@ -74,48 +136,81 @@ result<nlohmann::json> twin_graph::get_twin(const std::string& id) const {
   return it->second.body;
 }
 
-result<nlohmann::json> twin_graph::store_twin(const std::string& id, nlohmann::json body,
-                                              const model::interface& model) {
+void twin_graph::store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
+                            const nlohmann::json* before, completion<nlohmann::json>& done) {
   body["$dtId"] = id;
   body["$etag"] = next_etag();
+  stamp_metadata(before, body, model, now_rfc3339());
   store::write w;
   w.kind = store::write::op::put_twin;
   w.twin = {id, model.id, body.dump(), body["$etag"].get<std::string>()};
-  if (status s = store_.apply({std::move(w)}); !s) return s;
+  change_event event;
+  if (listener_) event = {before ? "twin.update" : "twin.create", id, "", model.id, body};
   twins_[id] = {body, &model};
-  return body;
+  commit(std::move(w), std::move(body), std::move(event), done);
 }
 
-result<nlohmann::json> twin_graph::put_twin(const std::string& id, nlohmann::json body, const condition& c,
-                                            const check_options& options) {
-  if (id.empty()) return status::invalid_argument("a twin id must not be empty");
+void twin_graph::put_twin(const std::string& id, nlohmann::json body, const condition& c, const check_options& options,
+                          completion<nlohmann::json> done) {
+  if (id.empty()) return done(status::invalid_argument("a twin id must not be empty"));
   std::vector<model::value_error> errors;
   const model::interface* m = check_twin(body, id, models_, options, errors);
-  if (!m) return status::invalid_argument(join_errors(errors));
+  if (!m) return done(status::invalid_argument(join_errors(errors)));
   std::unique_lock lock(mu_);
+  if (status h = health(); !h) return done(h);
   auto it = twins_.find(id);
-  if (status s = check_condition(it == twins_.end() ? nullptr : &it->second.body, c, "twin " + quote(id)); !s) return s;
-  return store_twin(id, std::move(body), *m);
+  const nlohmann::json* before = it == twins_.end() ? nullptr : &it->second.body;
+  if (status s = check_condition(before, c, "twin " + quote(id)); !s) return done(s);
+  // A replace keeps the desired state and the lastUpdateTime of unchanged properties.
+  store_twin(id, std::move(body), *m, before, done);
 }
 
-result<nlohmann::json> twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c,
-                                              const check_options& options) {
+void twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c,
+                            const check_options& options, completion<nlohmann::json> done) {
   std::unique_lock lock(mu_);
+  if (status h = health(); !h) return done(h);
   auto it = twins_.find(id);
-  if (it == twins_.end()) return status::not_found("twin " + quote(id) + " does not exist");
-  if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return s;
+  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+  if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
   nlohmann::json body = it->second.body;
   std::vector<model::value_error> errors;
-  if (!twin::patch_twin(body, patch, id, models_, options, errors))
-    return status::invalid_argument(join_errors(errors));
-  return store_twin(id, std::move(body), *it->second.model);
+  if (!twin::patch_twin(body, patch, id, models_, options, errors)) {
+    return done(status::invalid_argument(join_errors(errors)));
+  }
+  nlohmann::json old = std::move(it->second.body);
+  store_twin(id, std::move(body), *it->second.model, &old, done);
 }
 
-status twin_graph::delete_twin(const std::string& id, const condition& c) {
+void twin_graph::set_desired(const std::string& id, const nlohmann::json& desired, const condition& c,
+                             completion<nlohmann::json> done) {
   std::unique_lock lock(mu_);
+  if (status h = health(); !h) return done(h);
+  auto it = twins_.find(id);
+  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+  if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
+  nlohmann::json body = it->second.body;
+  std::vector<model::value_error> errors;
+  if (!twin::set_desired(body, desired, *it->second.model, now_rfc3339(), errors)) {
+    return done(status::invalid_argument(join_errors(errors)));
+  }
+  // Stamped against itself: only $metadata changed, and the desired fields are the new ones.
+  nlohmann::json with_desired = body;
+  store_twin(id, std::move(body), *it->second.model, &with_desired, done);
+}
+
+result<nlohmann::json> twin_graph::desired_state(const std::string& id) const {
+  std::shared_lock lock(mu_);
   auto it = twins_.find(id);
   if (it == twins_.end()) return status::not_found("twin " + quote(id) + " does not exist");
-  if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return s;
+  return desired_view(it->second.body, *it->second.model);
+}
+
+void twin_graph::delete_twin(const std::string& id, const condition& c, completion<nlohmann::json> done) {
+  std::unique_lock lock(mu_);
+  if (status h = health(); !h) return done(h);
+  auto it = twins_.find(id);
+  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+  if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
   std::vector<std::string> held;
   for (auto r = relationships_.lower_bound({id, ""}); r != relationships_.end() && r->first.first == id; ++r) {
     held.push_back("outgoing " + r->first.second);
@@ -126,30 +221,32 @@ status twin_graph::delete_twin(const std::string& id, const condition& c) {
     std::string list;
     for (std::size_t i = 0; i < held.size() && i < 10; ++i) list += (i ? ", " : "") + held[i];
     if (held.size() > 10) list += ", ...";
-    return status::failed_precondition("twin " + quote(id) + " still has " + std::to_string(held.size()) +
-                                       " relationship(s): " + list + "; delete them first");
+    return done(status::failed_precondition("twin " + quote(id) + " still has " + std::to_string(held.size()) +
+                                            " relationship(s): " + list + "; delete them first"));
   }
   store::write w;
   w.kind = store::write::op::delete_twin;
   w.twin.id = id;
-  if (status s = store_.apply({std::move(w)}); !s) return s;
+  change_event event;
+  if (listener_) event = {"twin.delete", id, "", it->second.model->id, it->second.body};
   twins_.erase(it);
-  return status::ok();
+  commit(std::move(w), nullptr, std::move(event), done);
 }
 
-result<nlohmann::json> twin_graph::put_relationship(const std::string& source, const std::string& rel_id,
-                                                    nlohmann::json body, const condition& c) {
-  if (rel_id.empty()) return status::invalid_argument("a relationship id must not be empty");
-  if (!body.is_object()) return status::invalid_argument("$: a relationship must be a JSON object");
+void twin_graph::put_relationship(const std::string& source, const std::string& rel_id, nlohmann::json body,
+                                  const condition& c, completion<nlohmann::json> done) {
+  if (rel_id.empty()) return done(status::invalid_argument("a relationship id must not be empty"));
+  if (!body.is_object()) return done(status::invalid_argument("$: a relationship must be a JSON object"));
   for (const auto& [key, expected] : {std::pair<const char*, const std::string*>{"$sourceId", &source},
                                       std::pair<const char*, const std::string*>{"$relationshipId", &rel_id}}) {
     if (body.contains(key) && body[key] != *expected) {
-      return status::invalid_argument(std::string("$.") + key + ": must be " + quote(*expected));
+      return done(status::invalid_argument(std::string("$.") + key + ": must be " + quote(*expected)));
     }
   }
   std::unique_lock lock(mu_);
+  if (status h = health(); !h) return done(h);
   auto src = twins_.find(source);
-  if (src == twins_.end()) return status::not_found("source twin " + quote(source) + " does not exist");
+  if (src == twins_.end()) return done(status::not_found("source twin " + quote(source) + " does not exist"));
   const model::interface* target = nullptr;
   std::string target_id;
   if (body.contains("$targetId") && body["$targetId"].is_string()) {
@@ -159,11 +256,13 @@ result<nlohmann::json> twin_graph::put_relationship(const std::string& source, c
   }
   std::vector<model::value_error> errors;
   const model::content* rel = check_relationship(body, *src->second.model, target, errors);
-  if (!rel) return status::invalid_argument(join_errors(errors));
+  if (!rel) return done(status::invalid_argument(join_errors(errors)));
   rel_key key{source, rel_id};
   auto existing = relationships_.find(key);
   std::string what = "relationship " + quote(rel_id) + " of twin " + quote(source);
-  if (status s = check_condition(existing == relationships_.end() ? nullptr : &existing->second, c, what); !s) return s;
+  if (status s = check_condition(existing == relationships_.end() ? nullptr : &existing->second, c, what); !s) {
+    return done(s);
+  }
   if (rel->max_multiplicity) {
     std::int64_t count = 0;
     for (auto r = relationships_.lower_bound({source, ""}); r != relationships_.end() && r->first.first == source;
@@ -171,8 +270,8 @@ result<nlohmann::json> twin_graph::put_relationship(const std::string& source, c
       if (r->first != key && r->second.value("$relationshipName", "") == rel->name) ++count;
     }
     if (count >= *rel->max_multiplicity) {
-      return status::failed_precondition("twin " + quote(source) + " already has " + std::to_string(count) + " " +
-                                         quote(rel->name) + " relationships, the model's maxMultiplicity");
+      return done(status::failed_precondition("twin " + quote(source) + " already has " + std::to_string(count) + " " +
+                                              quote(rel->name) + " relationships, the model's maxMultiplicity"));
     }
   }
   body["$sourceId"] = source;
@@ -181,8 +280,8 @@ result<nlohmann::json> twin_graph::put_relationship(const std::string& source, c
   store::write w;
   w.kind = store::write::op::put_relationship;
   w.relationship = {source, rel_id, rel->name, target_id, body.dump(), body["$etag"].get<std::string>()};
-  if (status s = store_.apply({std::move(w)}); !s) return s;
-  if (existing != relationships_.end()) {
+  bool replaced = existing != relationships_.end();
+  if (replaced) {
     std::string old_target = existing->second.value("$targetId", "");
     auto [from, to] = incoming_.equal_range(old_target);
     for (auto r = from; r != to; ++r) {
@@ -194,7 +293,11 @@ result<nlohmann::json> twin_graph::put_relationship(const std::string& source, c
   }
   relationships_[key] = body;
   incoming_.emplace(target_id, key);
-  return body;
+  change_event event;
+  if (listener_) {
+    event = {replaced ? "relationship.update" : "relationship.create", source, rel_id, src->second.model->id, body};
+  }
+  commit(std::move(w), std::move(body), std::move(event), done);
 }
 
 result<nlohmann::json> twin_graph::get_relationship(const std::string& source, const std::string& rel_id) const {
@@ -206,18 +309,19 @@ result<nlohmann::json> twin_graph::get_relationship(const std::string& source, c
   return it->second;
 }
 
-status twin_graph::delete_relationship(const std::string& source, const std::string& rel_id, const condition& c) {
+void twin_graph::delete_relationship(const std::string& source, const std::string& rel_id, const condition& c,
+                                     completion<nlohmann::json> done) {
   std::unique_lock lock(mu_);
+  if (status h = health(); !h) return done(h);
   rel_key key{source, rel_id};
   auto it = relationships_.find(key);
   std::string what = "relationship " + quote(rel_id) + " of twin " + quote(source);
-  if (it == relationships_.end()) return status::not_found(what + " does not exist");
-  if (status s = check_condition(&it->second, c, what); !s) return s;
+  if (it == relationships_.end()) return done(status::not_found(what + " does not exist"));
+  if (status s = check_condition(&it->second, c, what); !s) return done(s);
   store::write w;
   w.kind = store::write::op::delete_relationship;
   w.relationship.source = source;
   w.relationship.id = rel_id;
-  if (status s = store_.apply({std::move(w)}); !s) return s;
   auto [from, to] = incoming_.equal_range(it->second.value("$targetId", ""));
   for (auto r = from; r != to; ++r) {
     if (r->second == key) {
@@ -225,9 +329,48 @@ status twin_graph::delete_relationship(const std::string& source, const std::str
       break;
     }
   }
+  change_event event;
+  if (listener_) {
+    auto src = twins_.find(source);
+    event = {"relationship.delete", source, rel_id, src == twins_.end() ? "" : src->second.model->id, it->second};
+  }
   relationships_.erase(it);
-  return status::ok();
+  commit(std::move(w), nullptr, std::move(event), done);
 }
+
+// The waiting forms.
+
+result<nlohmann::json> twin_graph::put_twin(const std::string& id, nlohmann::json body, const condition& c,
+                                            const check_options& options) {
+  return wait_for([&](completion<nlohmann::json> done) { put_twin(id, std::move(body), c, options, std::move(done)); });
+}
+
+result<nlohmann::json> twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c,
+                                              const check_options& options) {
+  return wait_for([&](completion<nlohmann::json> done) { patch_twin(id, patch, c, options, std::move(done)); });
+}
+
+status twin_graph::delete_twin(const std::string& id, const condition& c) {
+  return to_status(wait_for([&](completion<nlohmann::json> done) { delete_twin(id, c, std::move(done)); }));
+}
+
+result<nlohmann::json> twin_graph::set_desired(const std::string& id, const nlohmann::json& desired,
+                                               const condition& c) {
+  return wait_for([&](completion<nlohmann::json> done) { set_desired(id, desired, c, std::move(done)); });
+}
+
+result<nlohmann::json> twin_graph::put_relationship(const std::string& source, const std::string& rel_id,
+                                                    nlohmann::json body, const condition& c) {
+  return wait_for(
+      [&](completion<nlohmann::json> done) { put_relationship(source, rel_id, std::move(body), c, std::move(done)); });
+}
+
+status twin_graph::delete_relationship(const std::string& source, const std::string& rel_id, const condition& c) {
+  return to_status(
+      wait_for([&](completion<nlohmann::json> done) { delete_relationship(source, rel_id, c, std::move(done)); }));
+}
+
+// Reads.
 
 std::vector<nlohmann::json> twin_graph::outgoing(const std::string& source) const {
   std::shared_lock lock(mu_);
@@ -252,6 +395,18 @@ std::vector<nlohmann::json> twin_graph::incoming(const std::string& target) cons
 std::size_t twin_graph::twin_count() const {
   std::shared_lock lock(mu_);
   return twins_.size();
+}
+
+std::size_t twin_graph::relationship_count() const {
+  std::shared_lock lock(mu_);
+  return relationships_.size();
+}
+
+std::vector<std::string> twin_graph::twin_ids(std::string_view after, std::size_t limit) const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (auto it = twins_.upper_bound(after); it != twins_.end() && out.size() < limit; ++it) out.push_back(it->first);
+  return out;
 }
 
 }  // namespace doppel::twin

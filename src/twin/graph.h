@@ -3,15 +3,24 @@
 // acknowledged, with optimistic concurrency through etags (If-Match / If-None-Match).
 //
 // Callers: the API layer (one call per request) and `doppel serve` at start (open()).
-// Threading: safe for concurrent use. Reads share a lock; a write holds it exclusively until its
-// store commit has returned, so what a reader sees is always durable. The models and the store
-// must outlive the graph.
+// Threading: safe for concurrent use. Reads share a lock. A write takes the lock exclusively
+// only to check and apply itself in memory and to queue its store write (so the store sees
+// writes in memory order), then releases it; its completion runs once the store has made it
+// durable, on the store's writer thread. Many writes therefore share one fsync. A reader can
+// see a write for the moment before it is durable; after a crash the store holds a prefix of
+// the write order that contains every acknowledged write. If the store ever fails a write, the
+// graph refuses all further writes (io_error) because memory may be ahead of disk.
+// The models and the store must outlive the graph.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -29,42 +38,93 @@ struct condition {
   bool if_none_match_any = false;  // "If-None-Match: *": the target must not exist (create only)
 };
 
+// What changed, delivered to the change listener once it is durable.
+struct change_event {
+  std::string kind;          // twin.create, twin.update, twin.delete, relationship.create,
+                             // relationship.update, relationship.delete
+  std::string twin;          // the twin, or the relationship's source
+  std::string relationship;  // the relationship id (relationship events)
+  std::string model;         // the twin's (the source's) model DTMI
+  nlohmann::json data;       // the new twin or relationship; for deletes the last one
+};
+
+template <typename T>
+using completion = std::function<void(result<T>)>;
+
 class twin_graph {
  public:
   // Loads every twin and relationship the store holds. invalid_argument when a stored twin no
   // longer fits the loaded models (the message names it).
   static result<std::unique_ptr<twin_graph>> open(const model::model_registry& models, store::metadata_store& store);
+  ~twin_graph();  // waits for queued writes to complete
+  twin_graph(const twin_graph&) = delete;
+  twin_graph& operator=(const twin_graph&) = delete;
 
   // The twin with $dtId, $etag and $metadata.$model; not_found when there is none.
   result<nlohmann::json> get_twin(const std::string& id) const;
+  // Every write below comes twice: with a completion, which it calls once the write is durable
+  // or has failed (possibly before returning, on the caller's thread, when it is refused), and
+  // without, which waits for that and returns the result. A refusal may run the completion with
+  // the graph's lock held: completions must not call into the graph.
+
   // Creates or replaces a twin. invalid_argument with every problem (JSON paths) when the body
   // does not fit its model, precondition_mismatch when `c` does not hold, io_error when the
   // store fails. Returns the stored twin with its new $etag.
   result<nlohmann::json> put_twin(const std::string& id, nlohmann::json body, const condition& c,
                                   const check_options& options);
+  void put_twin(const std::string& id, nlohmann::json body, const condition& c, const check_options& options,
+                completion<nlohmann::json> done);
   // Applies a JSON Patch (document.h: patch_twin); not_found when the twin does not exist.
   result<nlohmann::json> patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c,
                                     const check_options& options);
+  void patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c, const check_options& options,
+                  completion<nlohmann::json> done);
   // Deletes a twin; failed_precondition (naming them) while relationships start or end at it.
   status delete_twin(const std::string& id, const condition& c);
+  void delete_twin(const std::string& id, const condition& c, completion<nlohmann::json> done);
+
+  // Desired state (document.h: set_desired): merges desired values into the twin's $metadata.
+  result<nlohmann::json> set_desired(const std::string& id, const nlohmann::json& desired, const condition& c);
+  void set_desired(const std::string& id, const nlohmann::json& desired, const condition& c,
+                   completion<nlohmann::json> done);
+  // document.h: desired_view of the twin; not_found when there is none.
+  result<nlohmann::json> desired_state(const std::string& id) const;
 
   // Creates or replaces relationship `rel_id` of twin `source` (body as in relationship.h; its
   // $sourceId and $relationshipId, when present, must match).
   result<nlohmann::json> put_relationship(const std::string& source, const std::string& rel_id, nlohmann::json body,
                                           const condition& c);
+  void put_relationship(const std::string& source, const std::string& rel_id, nlohmann::json body, const condition& c,
+                        completion<nlohmann::json> done);
   result<nlohmann::json> get_relationship(const std::string& source, const std::string& rel_id) const;
   status delete_relationship(const std::string& source, const std::string& rel_id, const condition& c);
+  void delete_relationship(const std::string& source, const std::string& rel_id, const condition& c,
+                           completion<nlohmann::json> done);
   // Relationships starting at / ending at a twin, ordered by source and id.
   std::vector<nlohmann::json> outgoing(const std::string& source) const;
   std::vector<nlohmann::json> incoming(const std::string& target) const;
 
   std::size_t twin_count() const;
+  std::size_t relationship_count() const;
+  // Twin ids in order, at most `limit`, starting after `after`.
+  std::vector<std::string> twin_ids(std::string_view after, std::size_t limit) const;
+
+  // Called for every change once it is durable, in commit order, on the store's writer thread:
+  // it must be quick and must not write to the graph. Set it before the graph is shared.
+  void set_listener(std::function<void(const change_event&)> listener);
+
+  // ok, or why writes are refused (the store failed).
+  status health() const;
 
  private:
   twin_graph(const model::model_registry& models, store::metadata_store& store);
   std::string next_etag();
   status check_condition(const nlohmann::json* existing, const condition& c, const std::string& what) const;
-  result<nlohmann::json> store_twin(const std::string& id, nlohmann::json body, const model::interface& model);
+  // Stamps, stores in memory and queues the store write of a twin; called with mu_ held.
+  void store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
+                  const nlohmann::json* before, completion<nlohmann::json>& done);
+  // Queues `w`; `done` gets `reply` once it is durable and the listener gets `event`.
+  void commit(store::write w, nlohmann::json reply, change_event event, completion<nlohmann::json>& done);
 
   struct twin_entry {
     nlohmann::json body;
@@ -80,6 +140,14 @@ class twin_graph {
   std::multimap<std::string, rel_key> incoming_;          // target -> relationship; guarded by mu_
   std::uint64_t etag_counter_ = 0;                        // guarded by mu_ (exclusive)
   std::uint64_t etag_epoch_ = 0;                          // differs between runs
+  std::function<void(const change_event&)> listener_;
+  // Writes queued in the store and not completed yet: the destructor waits for them, as their
+  // completions use the graph.
+  mutable std::mutex pending_mu_;
+  std::condition_variable pending_cv_;
+  std::size_t pending_ = 0;  // guarded by pending_mu_
+  std::string failure_;      // guarded by pending_mu_: set once, when the store fails a write
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace doppel::twin

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include "common/temp_dir.h"
 
 #include "twin_test_util.h"
@@ -173,6 +179,140 @@ TEST_F(graph_fixture, EverythingSurvivesARestart) {
   ASSERT_TRUE(next);
   EXPECT_NE((*next)["$etag"], (*p)["$etag"]);
   EXPECT_EQ(store_->changes("p").size(), 2u);
+}
+
+TEST_F(graph_fixture, MetadataCarriesLastUpdateTimePerProperty) {
+  auto created = graph_->put_twin("pump-1", pump(), {}, k_api);
+  ASSERT_TRUE(created) << created.error().to_string();
+  const json& meta = (*created)["$metadata"];
+  EXPECT_EQ(meta["$model"], "dtmi:doppel:example:Pump;1");
+  ASSERT_TRUE(meta.contains("$lastUpdateTime"));
+  std::string speed_time = meta["targetSpeed"]["lastUpdateTime"];
+  EXPECT_EQ(speed_time.size(), 24u) << speed_time;  // 2026-11-25T14:12:34.123Z
+  EXPECT_EQ(speed_time.back(), 'Z');
+  EXPECT_TRUE((*created)["motor"]["$metadata"].contains("$lastUpdateTime"));
+  // A patch that changes mode leaves targetSpeed's time alone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto patched =
+      graph_->patch_twin("pump-1", json::parse(R"([{"op": "add", "path": "/mode", "value": "auto"}])"), {}, k_api);
+  ASSERT_TRUE(patched) << patched.error().to_string();
+  EXPECT_EQ((*patched)["$metadata"]["targetSpeed"]["lastUpdateTime"], speed_time);
+  EXPECT_NE((*patched)["$metadata"]["mode"]["lastUpdateTime"], speed_time);
+  // Clients cannot forge server metadata.
+  json forged = pump();
+  forged["$metadata"]["targetSpeed"] = {{"lastUpdateTime", "1999-01-01T00:00:00Z"}};
+  auto replaced = graph_->put_twin("pump-1", forged, {}, k_api);
+  ASSERT_TRUE(replaced);
+  EXPECT_EQ((*replaced)["$metadata"]["targetSpeed"]["lastUpdateTime"], speed_time);
+}
+
+TEST_F(graph_fixture, DesiredStateDeltaAndAcknowledgement) {
+  ASSERT_TRUE(graph_->put_twin("pump-1", pump(), {}, k_api));
+  auto set = graph_->set_desired("pump-1", json::parse(R"({"targetSpeed": 1500, "mode": "manual"})"), {});
+  ASSERT_TRUE(set) << set.error().to_string();
+  EXPECT_EQ((*set)["$metadata"]["targetSpeed"]["desiredValue"], 1500);
+  EXPECT_EQ((*set)["$metadata"]["targetSpeed"]["desiredVersion"], 1);
+  EXPECT_EQ((*set)["targetSpeed"], 1450);  // reported stays what the device said
+  auto view = graph_->desired_state("pump-1");
+  ASSERT_TRUE(view);
+  EXPECT_EQ((*view)["version"], 1);
+  EXPECT_EQ((*view)["desired"], json::parse(R"({"targetSpeed": 1500, "mode": "manual"})"));
+  EXPECT_EQ((*view)["delta"], json::parse(R"({"targetSpeed": 1500, "mode": "manual"})"));
+  EXPECT_EQ((*view)["reported"]["targetSpeed"], 1450);
+  // The device reports the new speed: acknowledged, out of the delta, desired kept.
+  auto reported = graph_->patch_twin(
+      "pump-1", json::parse(R"([{"op": "replace", "path": "/targetSpeed", "value": 1500}])"), {}, {true});
+  ASSERT_TRUE(reported) << reported.error().to_string();
+  EXPECT_EQ((*reported)["$metadata"]["targetSpeed"]["ackVersion"], 1);
+  EXPECT_EQ((*reported)["$metadata"]["targetSpeed"]["ackCode"], 200);
+  view = graph_->desired_state("pump-1");
+  EXPECT_EQ((*view)["delta"], json::parse(R"({"mode": "manual"})"));
+  // Clearing with null; version moves on.
+  auto cleared = graph_->set_desired("pump-1", json::parse(R"({"mode": null})"), {});
+  ASSERT_TRUE(cleared);
+  view = graph_->desired_state("pump-1");
+  EXPECT_EQ((*view)["version"], 2);
+  EXPECT_EQ((*view)["delta"], json::object());
+  // Desired state survives a restart.
+  reopen();
+  view = graph_->desired_state("pump-1");
+  ASSERT_TRUE(view);
+  EXPECT_EQ((*view)["desired"], json::parse(R"({"targetSpeed": 1500})"));
+}
+
+TEST_F(graph_fixture, DesiredStateIsChecked) {
+  ASSERT_TRUE(graph_->put_twin("pump-1", pump(), {}, k_api));
+  auto r = graph_->set_desired("pump-1", json::parse(R"({"ratedFlow": 3})"), {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("$.ratedFlow: property \"ratedFlow\" is not writable"), std::string::npos)
+      << r.error().message();
+  r = graph_->set_desired("pump-1", json::parse(R"({"mode": "sideways"})"), {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("$.mode"), std::string::npos) << r.error().message();
+  r = graph_->set_desired("pump-1", json::parse(R"({"nope": 1})"), {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("has no property \"nope\""), std::string::npos) << r.error().message();
+  r = graph_->set_desired("pump-1", json::parse(R"([1])"), {});
+  EXPECT_FALSE(r);
+  EXPECT_EQ(graph_->desired_state("pump-1")->at("version"), 0);
+  EXPECT_EQ(graph_->set_desired("nobody", json::object(), {}).error().code(), status_code::not_found);
+}
+
+TEST_F(graph_fixture, ConcurrentWritersShareCommitsAndEventsFollowCommitOrder) {
+  std::vector<change_event> events;
+  std::mutex events_mu;
+  graph_->set_listener([&](const change_event& e) {
+    std::lock_guard lock(events_mu);
+    events.push_back(e);
+  });
+  constexpr int k_twins = 8, k_writes = 50;
+  for (int t = 0; t < k_twins; ++t) ASSERT_TRUE(graph_->put_twin("p" + std::to_string(t), pump(), {}, k_api));
+  std::uint64_t commits_before = store_->commits();
+  std::vector<std::thread> writers;
+  for (int t = 0; t < k_twins; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < k_writes; ++i) {
+        json patch = json::array({{{"op", "replace"}, {"path", "/targetSpeed"}, {"value", i}}});
+        EXPECT_TRUE(graph_->patch_twin("p" + std::to_string(t), patch, {}, k_api));
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_LE(store_->commits() - commits_before, static_cast<std::uint64_t>(k_twins * k_writes));
+  std::lock_guard lock(events_mu);
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(k_twins + k_twins * k_writes));
+  EXPECT_EQ(events[0].kind, "twin.create");
+  EXPECT_EQ(events[0].model, "dtmi:doppel:example:Pump;1");
+  // Per twin, the events arrive in write order.
+  std::map<std::string, int> last;
+  for (std::size_t i = k_twins; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].kind, "twin.update");
+    int v = events[i].data["targetSpeed"];
+    auto it = last.find(events[i].twin);
+    if (it != last.end()) {
+      EXPECT_EQ(v, it->second + 1);
+    }
+    last[events[i].twin] = v;
+  }
+  reopen();
+  for (int t = 0; t < k_twins; ++t)
+    EXPECT_EQ(graph_->get_twin("p" + std::to_string(t))->at("targetSpeed"), k_writes - 1);
+}
+
+TEST_F(graph_fixture, AsyncWritesCompleteBeforeTheGraphGoes) {
+  ASSERT_TRUE(graph_->put_twin("pump-1", pump(), {}, k_api));
+  std::atomic<int> completed{0};
+  for (int i = 0; i < 100; ++i) {
+    json patch = json::array({{{"op", "replace"}, {"path", "/targetSpeed"}, {"value", i}}});
+    graph_->patch_twin("pump-1", patch, {}, k_api, [&](result<json> r) {
+      EXPECT_TRUE(r);
+      ++completed;
+    });
+  }
+  graph_.reset();  // waits for the queued writes
+  EXPECT_EQ(completed.load(), 100);
+  reopen();
+  EXPECT_EQ(graph_->get_twin("pump-1")->at("targetSpeed"), 99);
 }
 
 }  // namespace
