@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "app/project.h"
+#include "app/serve.h"
 
 namespace doppel::app {
 
@@ -71,28 +72,6 @@ int cmd_validate(const std::vector<std::string>& paths, const std::string& forma
   return 0;
 }
 
-int cmd_serve(const std::string& dir, std::ostream& out) {
-  model::model_registry registry;
-  validate_targets t;
-  t.projects.push_back(dir);
-  std::vector<project_config> configs;
-  project_report r = load_projects(t, registry, &configs);
-  for (const auto& e : r.errors) out << e << "\n";
-  if (!r.ok()) {
-    out << "doppel serve: the project has " << r.errors.size() << " error(s); fix them and run again\n";
-    return 1;
-  }
-  const project_config& cfg = configs.front();
-  out << "project " << cfg.name << ": " << r.interfaces << " interface(s) from " << r.model_files
-      << " model file(s) loaded and valid\n";
-  print_model_list(registry, out);
-  out << r.twins << " twin(s) and " << r.relationships << " relationship(s) declared in " << r.twin_files
-      << " twin file(s), all valid\n";
-  out << "note: this build of Doppel loads and checks projects; the twin API is not in it yet, so there "
-         "is nothing to serve\n";
-  return 0;
-}
-
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -121,10 +100,25 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   validate->add_flag("--allow-unknown-extensions", allow_unknown,
                      "Accept DTDL extension contexts Doppel does not know, and tolerate their terms");
 
-  std::string serve_dir;
-  auto* serve =
-      app.add_subcommand("serve", "Load a project and report what it holds (the twin API is not in this build)");
-  serve->add_option("DIR", serve_dir, "Project folder (holding doppel.yaml)")->required();
+  serve_options so;
+  auto* serve = app.add_subcommand("serve", "Serve a project's twin graph over the HTTP + WebSocket API");
+  serve->add_option("DIR", so.dir, "Project folder (holding doppel.yaml)")->required();
+  serve->add_option("--listen", so.listen,
+                    "HOST:PORT to listen on (default: doppel.yaml's api.listen, 127.0.0.1:8080)");
+  serve->add_option("--data", so.data, "Folder for the database and tokens (default: DIR/.doppel)");
+  serve->add_option("--threads", so.threads, "I/O threads (default 2)")->check(CLI::Range(1, 64));
+  serve->footer("Prints `listening on http://HOST:PORT` when ready; stops on Ctrl-C or SIGTERM.");
+
+  std::string token_dir, token_data, token_role, token_name;
+  auto* token = app.add_subcommand("token", "Manage API tokens");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Create a token and print it (shown only this once)");
+  token_create->add_option("DIR", token_dir, "Project folder")->required();
+  token_create->add_option("--role", token_role, "viewer (read), operator (read, desired state), admin (everything)")
+      ->required()
+      ->check(CLI::IsMember({"viewer", "operator", "admin"}));
+  token_create->add_option("--name", token_name, "A name for the token, unique in the project")->required();
+  token_create->add_option("--data", token_data, "The server's data folder (default: DIR/.doppel)");
 
   try {
     app.parse(argc, argv);
@@ -155,7 +149,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return 0;
   }
   if (*validate) return cmd_validate(validate_paths, format, list, allow_unknown, out);
-  if (*serve) return cmd_serve(serve_dir, out);
+  if (*serve) return cmd_serve(so, out, err);
+  if (*token_create) return cmd_token_create(token_dir, token_data, token_role, token_name, out, err);
   return 2;
 }
 

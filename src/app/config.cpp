@@ -84,7 +84,86 @@ bool valid_project_name(const std::string& s) {
   return true;
 }
 
+bool number(checker& ck, const YAML::Node& n, std::string_view key, double min, double max, double& out) {
+  if (n.IsScalar()) {
+    try {
+      std::size_t used = 0;
+      double v = std::stod(n.Scalar(), &used);
+      if (used == n.Scalar().size() && v >= min && v <= max) {
+        out = v;
+        return true;
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  ck.error(n.Mark(), std::string(key) + " must be a number from " + std::to_string(static_cast<long long>(min)) +
+                         " to " + std::to_string(static_cast<long long>(max)));
+  return false;
+}
+
+void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), "api must be a mapping such as `api: {listen: 127.0.0.1:8080}`, not " + checker::shape(n));
+    return;
+  }
+  static const std::set<std::string, std::less<>> known{"listen", "cors_origins", "rate_limit", "rate_burst",
+                                                        "max_body_bytes"};
+  std::set<std::string, std::less<>> seen;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!known.count(key)) {
+      ck.error(kv.first.Mark(), "unknown key " + quote(key) +
+                                    " in api; known keys are listen, cors_origins, rate_limit, rate_burst, "
+                                    "max_body_bytes");
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      ck.error(kv.first.Mark(), "key " + quote(key) + " appears twice in api; keep one");
+      continue;
+    }
+    const YAML::Node& v = kv.second;
+    double d = 0;
+    if (key == "listen") {
+      if (ck.scalar_string(v, "api.listen", api.listen) && !parse_listen(api.listen, api.host, api.port)) {
+        ck.error(v.Mark(), "api.listen " + quote(api.listen) + " must be HOST:PORT, e.g. 127.0.0.1:8080");
+      }
+    } else if (key == "cors_origins") {
+      api.cors_origins.clear();
+      if (!v.IsSequence()) {
+        ck.error(v.Mark(), "api.cors_origins must be a list of origins, e.g. [\"http://localhost:5173\"]");
+        continue;
+      }
+      for (const auto& item : v) {
+        std::string o;
+        if (ck.scalar_string(item, "api.cors_origins entries", o)) api.cors_origins.push_back(o);
+      }
+    } else if (key == "rate_limit") {
+      if (number(ck, v, "api.rate_limit (requests per second per token, 0 = off)", 0, 1e9, d)) api.rate_limit = d;
+    } else if (key == "rate_burst") {
+      if (number(ck, v, "api.rate_burst", 0, 1e9, d)) api.rate_burst = d;
+    } else if (key == "max_body_bytes") {
+      if (number(ck, v, "api.max_body_bytes", 1024, 1 << 30, d)) api.max_body_bytes = static_cast<std::size_t>(d);
+    }
+  }
+}
+
 }  // namespace
+
+bool parse_listen(const std::string& text, std::string& host, unsigned short& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return false;
+  std::string h = text.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned long p = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9') return false;
+    p = p * 10 + static_cast<unsigned long>(c - '0');
+    if (p > 65535) return false;
+  }
+  host = h;
+  port = static_cast<unsigned short>(p);
+  return true;
+}
 
 config_result parse_config(std::string_view text, const std::string& file) {
   config_result r;
@@ -102,7 +181,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
     ck.error(m, "doppel.yaml must be a mapping of keys such as `name: my-project`, not " + checker::shape(root));
     return r;
   }
-  static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins"};
+  static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins", "api"};
   std::set<std::string, std::less<>> seen;
   bool has_name = false;
   try {
@@ -119,7 +198,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
         continue;
       }
       if (!known.count(key)) {
-        ck.error(k.Mark(), "unknown key " + quote(key) + "; known keys are name, description, models, twins");
+        ck.error(k.Mark(), "unknown key " + quote(key) + "; known keys are name, description, models, twins, api");
         continue;
       }
       if (key == "name") {
@@ -134,6 +213,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         ck.string_list(v, key, r.config.models);
       } else if (key == "twins") {
         ck.string_list(v, key, r.config.twins);
+      } else if (key == "api") {
+        parse_api(ck, v, r.config.api);
       }
     }
   } catch (const YAML::Exception& e) {

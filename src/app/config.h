@@ -7,6 +7,12 @@
 //   description: "..."        # optional
 //   models: [models]          # optional; folders or files of DTDL models, relative to the project
 //   twins: [twins]            # optional; folders of twin declarations, relative to the project
+//   api:                      # optional
+//     listen: 127.0.0.1:8080  # where `doppel serve` listens (--listen overrides)
+//     cors_origins: []        # origins allowed to call from a browser; none by default
+//     rate_limit: 0           # requests per second per token; 0: no limit
+//     rate_burst: 0           # bucket size; 0: one second's worth
+//     max_body_bytes: 4194304
 #pragma once
 
 #include <cstdint>
@@ -24,11 +30,25 @@ struct config_error {
   std::string message;       // what is wrong and how to fix it
 };
 
+struct api_config {
+  std::string listen = "127.0.0.1:8080";
+  std::string host = "127.0.0.1";
+  unsigned short port = 8080;
+  std::vector<std::string> cors_origins;
+  double rate_limit = 0;
+  double rate_burst = 0;
+  std::size_t max_body_bytes = 4 << 20;
+};
+
+// "HOST:PORT" or "[v6]:PORT"; false when malformed.
+bool parse_listen(const std::string& text, std::string& host, unsigned short& port);
+
 struct project_config {
   std::string name;
   std::string description;
   std::vector<std::string> models{"models"};  // default: models/
   std::vector<std::string> twins{"twins"};    // default: twins/
+  api_config api;
 };
 
 struct config_result {

@@ -118,7 +118,7 @@ std::vector<twin::declared_file> read_twin_files(const std::vector<fs::path>& pa
 }  // namespace
 
 project_report load_projects(const validate_targets& targets, model::model_registry& registry,
-                             std::vector<project_config>* configs) {
+                             std::vector<project_config>* configs, std::vector<twin::declared_file>* declared) {
   project_report r;
   std::vector<fs::path> model_paths = targets.model_paths;
   std::vector<fs::path> twin_paths;
@@ -183,6 +183,7 @@ project_report load_projects(const validate_targets& targets, model::model_regis
     r.errors.push_back(model::format(d));
     r.twin_errors.push_back(std::move(d));
   }
+  if (declared) *declared = std::move(files);
   return r;
 }
 

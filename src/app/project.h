@@ -35,9 +35,11 @@ struct validate_targets {
 validate_targets classify_paths(const std::vector<std::filesystem::path>& paths);
 
 // Loads the config of every project and every model (the projects' model folders plus the
-// loose paths) into `registry` as one batch.
+// loose paths) into `registry` as one batch. `declared`, when given, receives the twin
+// declaration files read (valid only when the report is ok).
 project_report load_projects(const validate_targets& targets, model::model_registry& registry,
-                             std::vector<project_config>* configs = nullptr);
+                             std::vector<project_config>* configs = nullptr,
+                             std::vector<twin::declared_file>* declared = nullptr);
 
 // Writes a new project into `dir` (created if missing). Fails if dir/doppel.yaml exists.
 // On success returns an empty string, else the reason.

@@ -1,0 +1,145 @@
+#include "api/auth.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "core/text.h"
+
+namespace doppel::api {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
+  return hex(md, len);
+}
+
+result<nlohmann::json> read_token_file(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return nlohmann::json{{"tokens", nlohmann::json::array()}};
+  auto text = read_file(file);
+  if (!text) return text.error();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("tokens") || !j["tokens"].is_array()) {
+    return status::invalid_argument(file.string() + " is not a token file ({\"tokens\": [...]}); restore it or " +
+                                    "remove it and create the tokens again");
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string_view to_string(role r) {
+  switch (r) {
+    case role::viewer: return "viewer";
+    case role::operator_: return "operator";
+    case role::admin: return "admin";
+  }
+  return "viewer";
+}
+
+std::optional<role> parse_role(std::string_view s) {
+  if (s == "viewer") return role::viewer;
+  if (s == "operator") return role::operator_;
+  if (s == "admin") return role::admin;
+  return std::nullopt;
+}
+
+result<std::string> create_token(const fs::path& file, const std::string& name, role r) {
+  if (name.empty() || name.size() > 128) return status::invalid_argument("a token name must be 1-128 characters");
+  auto j = read_token_file(file);
+  if (!j) return j.error();
+  for (const auto& t : (*j)["tokens"]) {
+    if (t.value("name", "") == name) {
+      return status::invalid_argument("a token named " + quote(name) + " exists already; choose another --name");
+    }
+  }
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) return status::internal("the system random generator failed");
+  std::string secret = "dpl_" + hex(raw, sizeof raw);
+  (*j)["tokens"].push_back({{"name", name}, {"role", to_string(r)}, {"sha256", sha256_hex(secret)}});
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  // Written to a temporary file and renamed, so a running server never reads half a file.
+  fs::path tmp = file;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return status::io_error("cannot write " + tmp.string());
+  std::string text = j->dump(2) + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) return status::io_error("cannot write " + file.string());
+  return secret;
+}
+
+token_store::token_store(fs::path file) : file_(std::move(file)) {}
+
+status token_store::load() {
+  std::lock_guard lock(mu_);
+  return load_locked();
+}
+
+status token_store::load_locked() {
+  auto j = read_token_file(file_);
+  if (!j) return j.error();
+  std::unordered_map<std::string, token_info> tokens;
+  for (const auto& t : (*j)["tokens"]) {
+    auto r = parse_role(t.value("role", ""));
+    std::string digest = t.value("sha256", "");
+    if (!r || digest.size() != 64) {
+      return status::invalid_argument(file_.string() + ": token " + quote(t.value("name", "?")) +
+                                      " needs a role (viewer, operator, admin) and a sha256 digest");
+    }
+    tokens[digest] = {t.value("name", ""), *r};
+  }
+  by_digest_ = std::move(tokens);
+  std::error_code ec;
+  loaded_mtime_ = fs::last_write_time(file_, ec);
+  return status::ok();
+}
+
+std::optional<token_info> token_store::find(std::string_view secret) {
+  if (secret.size() != 68 || secret.substr(0, 4) != "dpl_") return std::nullopt;
+  std::string digest = sha256_hex(secret);
+  std::lock_guard lock(mu_);
+  auto it = by_digest_.find(digest);
+  if (it != by_digest_.end()) return it->second;
+  // A token created since we loaded: look again, at most once a second.
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_check_ < std::chrono::seconds(1)) return std::nullopt;
+  last_check_ = now;
+  std::error_code ec;
+  auto mtime = fs::last_write_time(file_, ec);
+  if (ec || mtime == loaded_mtime_ || !load_locked()) return std::nullopt;
+  it = by_digest_.find(digest);
+  if (it == by_digest_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t token_store::size() const {
+  std::lock_guard lock(mu_);
+  return by_digest_.size();
+}
+
+}  // namespace doppel::api

@@ -1,0 +1,59 @@
+// API tokens and roles. A token is a random secret ("dpl_" + 64 hex digits) shown once, when it
+// is created; the server keeps only its SHA-256 digest, with a name and a role, in
+// DATA/tokens.json (docs/formats/tokens.md). Roles are ordered: viewer (read) < operator (read,
+// desired state, commands) < admin (everything).
+//
+// Callers: `doppel token create` (create_token) and the API server (token_store::find on every
+// request). Threading: token_store is safe for concurrent use; it re-reads the file when a
+// token is not found and the file changed, so tokens created while the server runs work at once.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/status.h"
+
+namespace doppel::api {
+
+enum class role { viewer = 1, operator_ = 2, admin = 3 };
+
+std::string_view to_string(role r);
+std::optional<role> parse_role(std::string_view s);
+
+struct token_info {
+  std::string name;
+  role level = role::viewer;
+};
+
+// Creates a token with `name` and `r` in the token file (created with mode 0600 if missing)
+// and returns the secret. invalid_argument for an empty or duplicate name, io_error when the
+// file cannot be written.
+result<std::string> create_token(const std::filesystem::path& file, const std::string& name, role r);
+
+class token_store {
+ public:
+  explicit token_store(std::filesystem::path file);
+
+  // Loads the file; ok when it does not exist (no tokens: every request is refused).
+  status load();
+  // The token behind a presented secret, or nullopt.
+  std::optional<token_info> find(std::string_view secret);
+  std::size_t size() const;
+
+ private:
+  status load_locked();
+
+  std::filesystem::path file_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, token_info> by_digest_;  // hex SHA-256 -> token; guarded by mu_
+  std::filesystem::file_time_type loaded_mtime_{};         // guarded by mu_
+  std::chrono::steady_clock::time_point last_check_{};     // guarded by mu_
+};
+
+}  // namespace doppel::api

@@ -1,0 +1,68 @@
+#include "api/metrics.h"
+
+#include <cstdio>
+
+namespace doppel::api {
+
+metrics::metrics(std::vector<std::string> routes) : routes_(std::move(routes)), slots_(routes_.size() + 1) {
+  routes_.push_back("unmatched");
+}
+
+void metrics::record(std::size_t route, std::string_view method, unsigned status, double seconds) {
+  if (route >= slots_.size()) route = slots_.size() - 1;
+  std::size_t m = k_methods.size() - 1;
+  for (std::size_t i = 0; i + 1 < k_methods.size(); ++i) {
+    if (method == k_methods[i]) m = i;
+  }
+  std::size_t s = k_statuses.size() - 1;  // 0: any other status
+  for (std::size_t i = 0; i + 1 < k_statuses.size(); ++i) {
+    if (status == k_statuses[i]) s = i;
+  }
+  auto& slot = slots_[route];
+  slot.count[m][s].fetch_add(1, std::memory_order_relaxed);
+  std::size_t b = 0;
+  while (b < k_buckets.size() && seconds > k_buckets[b]) ++b;
+  slot.bucket[b].fetch_add(1, std::memory_order_relaxed);
+  slot.micros.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void metrics::render(std::string& out) const {
+  char line[512];
+  out += "# HELP doppel_http_requests_total HTTP requests answered, by route pattern, method and status.\n";
+  out += "# TYPE doppel_http_requests_total counter\n";
+  for (std::size_t r = 0; r < slots_.size(); ++r) {
+    for (std::size_t m = 0; m < k_methods.size(); ++m) {
+      for (std::size_t s = 0; s < k_statuses.size(); ++s) {
+        std::uint64_t n = slots_[r].count[m][s].load(std::memory_order_relaxed);
+        if (!n) continue;
+        std::snprintf(line, sizeof line, "doppel_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
+                      routes_[r].c_str(), k_methods[m], k_statuses[s] ? std::to_string(k_statuses[s]).c_str() : "other",
+                      static_cast<unsigned long long>(n));
+        out += line;
+      }
+    }
+  }
+  out += "# HELP doppel_http_request_duration_seconds Time from a request's arrival to its response, by route.\n";
+  out += "# TYPE doppel_http_request_duration_seconds histogram\n";
+  for (std::size_t r = 0; r < slots_.size(); ++r) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b <= k_buckets.size(); ++b) cumulative += slots_[r].bucket[b].load();
+    if (!cumulative) continue;
+    cumulative = 0;
+    for (std::size_t b = 0; b <= k_buckets.size(); ++b) {
+      cumulative += slots_[r].bucket[b].load(std::memory_order_relaxed);
+      std::string le = b < k_buckets.size() ? std::to_string(k_buckets[b]) : "+Inf";
+      std::snprintf(line, sizeof line, "doppel_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
+                    routes_[r].c_str(), le.c_str(), static_cast<unsigned long long>(cumulative));
+      out += line;
+    }
+    std::snprintf(line, sizeof line,
+                  "doppel_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                  "doppel_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                  routes_[r].c_str(), static_cast<double>(slots_[r].micros.load()) / 1e6, routes_[r].c_str(),
+                  static_cast<unsigned long long>(cumulative));
+    out += line;
+  }
+}
+
+}  // namespace doppel::api

@@ -1,0 +1,594 @@
+#include "api/router.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "core/text.h"
+
+namespace doppel::api {
+
+using nlohmann::json;
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// The HTTP status and error code of a status from the lower layers.
+std::pair<unsigned, std::string_view> http_status(status_code code) {
+  switch (code) {
+    case status_code::ok: return {200, "ok"};
+    case status_code::invalid_argument: return {422, "validation_failed"};
+    case status_code::not_found: return {404, "not_found"};
+    case status_code::already_exists: return {409, "conflict"};
+    case status_code::failed_precondition: return {409, "conflict"};
+    case status_code::precondition_mismatch: return {412, "precondition_failed"};
+    case status_code::io_error: return {503, "unavailable"};
+    case status_code::internal: return {500, "internal"};
+  }
+  return {500, "internal"};
+}
+
+// Validation messages from the twin layer are "path: message" joined by "; " (twin/graph.cpp);
+// each becomes one entry of "details".
+json details_of(const std::string& message) {
+  json out = json::array();
+  std::size_t start = 0;
+  while (start < message.size()) {
+    std::size_t next = message.find("; $", start);
+    std::string part = message.substr(start, next == std::string::npos ? std::string::npos : next - start);
+    std::size_t colon = part.find(": ");
+    if (!part.empty() && part[0] == '$' && colon != std::string::npos) {
+      out.push_back({{"path", part.substr(0, colon)}, {"message", part.substr(colon + 2)}});
+    }
+    if (next == std::string::npos) break;
+    start = next + 2;
+  }
+  return out;
+}
+
+response from_status(const status& s) {
+  auto [code, name] = http_status(s.code());
+  return router::error(code, name, s.message(), details_of(s.message()).dump());
+}
+
+response json_response(unsigned code, const json& body) {
+  response r;
+  r.status = code;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+}  // namespace
+
+struct router::context {
+  request req;
+  std::vector<std::string> params;  // the "{..}" segments, decoded
+  std::vector<std::pair<std::string, std::string>> query;
+  token_info who;
+  reply done;
+
+  std::string query_param(std::string_view name) const {
+    for (const auto& [k, v] : query) {
+      if (k == name) return v;
+    }
+    return {};
+  }
+  void send(response r) { done(std::move(r)); }
+  // Parses the body as JSON; on failure answers 400 and returns false.
+  bool body_json(json& out) {
+    if (req.body.empty()) {
+      send(error(400, "bad_request", "the request needs a JSON body"));
+      return false;
+    }
+    try {
+      out = json::parse(req.body);
+    } catch (const json::parse_error& e) {
+      send(error(400, "bad_request",
+                 "the body is not valid JSON at byte " + std::to_string(e.byte) + ": " +
+                     std::string(e.what()).substr(std::string(e.what()).find(':') + 2)));
+      return false;
+    }
+    return true;
+  }
+  twin::condition condition() const {
+    twin::condition c;
+    c.if_match = std::string(req.header("if-match"));
+    c.if_none_match_any = req.header("if-none-match") == "*";
+    return c;
+  }
+};
+
+response router::error(unsigned status, std::string_view code, std::string message, const std::string& details_json) {
+  response r;
+  r.status = status;
+  r.body = R"({"error":{"code":)" + json(code).dump() + R"(,"message":)" +
+           json(message).dump(-1, ' ', false, json::error_handler_t::replace) + R"(,"details":)" + details_json + "}}";
+  return r;
+}
+
+router::router(twin::twin_graph& graph, const model::model_registry& models, token_store& tokens, api_options options)
+    : graph_(graph), models_(models), tokens_(tokens), options_(std::move(options)) {
+  add("GET", "/healthz", role::viewer, true, "Liveness and readiness: 200 while the server can write",
+      &router::get_healthz);
+  add("GET", "/metrics", role::viewer, false, "Prometheus metrics", &router::get_metrics);
+  add("GET", "/openapi.json", role::viewer, true, "This API as an OpenAPI 3 document", &router::get_openapi);
+  add("GET", "/models", role::viewer, false, "List the loaded DTDL interfaces", &router::list_models);
+  add("GET", "/models/{id}", role::viewer, false, "One interface: its contents, flattened", &router::get_model);
+  add("GET", "/digitaltwins/{id}", role::viewer, false, "Get a twin", &router::get_twin);
+  add("PUT", "/digitaltwins/{id}", role::admin, false, "Create or replace a twin (If-Match, If-None-Match: *)",
+      &router::put_twin);
+  add("PATCH", "/digitaltwins/{id}", role::admin, false, "Update a twin with a JSON Patch (If-Match)",
+      &router::patch_twin);
+  add("DELETE", "/digitaltwins/{id}", role::admin, false, "Delete a twin without relationships (If-Match)",
+      &router::delete_twin);
+  add("GET", "/digitaltwins/{id}/desired", role::viewer, false, "Desired and reported state and their delta",
+      &router::get_desired);
+  add("PATCH", "/digitaltwins/{id}/desired", role::operator_, false,
+      "Set desired values of writable properties (JSON merge; null clears)", &router::patch_desired);
+  add("GET", "/digitaltwins/{id}/relationships", role::viewer, false, "Relationships from a twin (?relationshipName=)",
+      &router::list_relationships);
+  add("GET", "/digitaltwins/{id}/incomingrelationships", role::viewer, false, "Relationships to a twin",
+      &router::list_incoming);
+  add("GET", "/digitaltwins/{id}/relationships/{relId}", role::viewer, false, "Get a relationship",
+      &router::get_relationship);
+  add("PUT", "/digitaltwins/{id}/relationships/{relId}", role::admin, false,
+      "Create or replace a relationship (If-Match, If-None-Match: *)", &router::put_relationship);
+  add("PATCH", "/digitaltwins/{id}/relationships/{relId}", role::admin, false,
+      "Update a relationship's properties with a JSON Patch (If-Match)", &router::patch_relationship);
+  add("DELETE", "/digitaltwins/{id}/relationships/{relId}", role::admin, false, "Delete a relationship (If-Match)",
+      &router::delete_relationship);
+  // Metrics are kept per path pattern.
+  std::vector<std::string> patterns;
+  for (auto& e : table_) {
+    auto it = std::find(patterns.begin(), patterns.end(), e.info.pattern);
+    e.pattern_index = static_cast<std::size_t>(it - patterns.begin());
+    if (it == patterns.end()) patterns.push_back(e.info.pattern);
+  }
+  metrics_ = std::make_unique<metrics>(patterns);
+}
+
+void router::add(std::string method, std::string pattern, role needs, bool is_public, std::string summary, handler fn) {
+  entry e{{std::move(method), std::move(pattern), needs, is_public, std::move(summary)}, {}, fn};
+  e.segments = split_path(e.info.pattern);
+  routes_.push_back(e.info);
+  table_.push_back(std::move(e));
+}
+
+void router::add_metrics_source(std::function<void(std::string&)> source) {
+  metric_sources_.push_back(std::move(source));
+}
+
+std::optional<response> router::authorize(const request& req, role needs, std::string* token_name) {
+  std::string_view auth = req.header("authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.empty()) {
+    response r = error(401, "unauthorized",
+                       "this route needs a token: send `Authorization: Bearer TOKEN` (create one with "
+                       "`doppel token create DIR --role viewer --name NAME`)");
+    r.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return r;
+  }
+  std::optional<token_info> who;
+  if (auth.size() > bearer.size() && auth.substr(0, bearer.size()) == bearer) {
+    who = tokens_.find(auth.substr(bearer.size()));
+  }
+  if (!who) {
+    response r = error(401, "unauthorized", "the bearer token is not valid; check DOPPEL_TOKEN or create a new one");
+    r.headers.push_back({"WWW-Authenticate", "Bearer error=\"invalid_token\""});
+    return r;
+  }
+  if (static_cast<int>(who->level) < static_cast<int>(needs)) {
+    return error(403, "forbidden",
+                 "token " + quote(who->name) + " has role " + std::string(to_string(who->level)) + "; this needs " +
+                     std::string(to_string(needs)) + " or higher");
+  }
+  if (!rate_allows(who->name)) {
+    response r = error(429, "rate_limited",
+                       "token " + quote(who->name) + " is over its rate limit of " +
+                           std::to_string(static_cast<long long>(options_.rate_per_second)) +
+                           " requests/s; slow down and retry");
+    r.headers.push_back({"Retry-After", "1"});
+    return r;
+  }
+  if (token_name) *token_name = who->name;
+  return std::nullopt;
+}
+
+bool router::rate_allows(const std::string& token) {
+  if (options_.rate_per_second <= 0) return true;
+  double burst = options_.rate_burst > 0 ? options_.rate_burst : options_.rate_per_second;
+  auto now = clock::now();
+  std::lock_guard lock(rate_mu_);
+  auto [it, fresh] = buckets_.try_emplace(token, bucket{burst, now});
+  bucket& b = it->second;
+  if (!fresh) {
+    double elapsed = std::chrono::duration<double>(now - b.at).count();
+    b.tokens = std::min(burst, b.tokens + elapsed * options_.rate_per_second);
+    b.at = now;
+  }
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+void router::add_cors(const std::string& origin, response& res) const {
+  if (options_.cors_origins.empty() || origin.empty()) return;
+  for (const auto& o : options_.cors_origins) {
+    if (o == "*" || o == origin) {
+      res.headers.push_back({"Access-Control-Allow-Origin", o == "*" ? "*" : std::string(origin)});
+      res.headers.push_back({"Vary", "Origin"});
+      res.headers.push_back({"Access-Control-Expose-Headers", "ETag"});
+      return;
+    }
+  }
+}
+
+void router::handle(request req, reply done) {
+  auto start = clock::now();
+  std::string target = req.target;
+  std::string query_string;
+  if (auto q = target.find('?'); q != std::string::npos) {
+    query_string = target.substr(q + 1);
+    target.resize(q);
+  }
+  // Find the route: the entry with this path and method; other methods on the same path make
+  // a 405 with Allow.
+  std::vector<std::string> segments;
+  bool bad_escape = false;
+  for (const auto& s : split_path(target)) {
+    std::string decoded;  // "%2F" inside an id stays part of the id
+    bad_escape = bad_escape || !percent_decode(s, decoded);
+    segments.push_back(std::move(decoded));
+  }
+  const entry* match = nullptr;
+  std::size_t pattern_index = std::size_t(-1);
+  std::string allowed;
+  for (const auto& e : table_) {
+    if (bad_escape || e.segments.size() != segments.size()) continue;
+    bool ok = true;
+    for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+      ok = e.segments[i].front() == '{' ? !segments[i].empty() : e.segments[i] == segments[i];
+    }
+    if (!ok) continue;
+    if (pattern_index == std::size_t(-1)) pattern_index = e.pattern_index;
+    allowed += (allowed.empty() ? "" : ", ") + e.info.method;
+    if (e.info.method == req.method) match = &e;
+  }
+  auto ctx = std::make_shared<context>();
+  ctx->done = [this, start, method = req.method, origin = std::string(req.header("origin")), done = std::move(done),
+               route = pattern_index](response r) {
+    add_cors(origin, r);
+    metrics_->record(route, method, r.status, std::chrono::duration<double>(clock::now() - start).count());
+    done(std::move(r));
+  };
+  if (bad_escape) return ctx->send(error(400, "bad_request", "malformed %-escape in the path " + quote(target)));
+  if (req.method == "OPTIONS" && !allowed.empty() && !options_.cors_origins.empty()) {
+    response r;  // a CORS preflight
+    r.status = 204;
+    r.content_type.clear();
+    r.headers.push_back({"Access-Control-Allow-Methods", allowed + ", OPTIONS"});
+    r.headers.push_back({"Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match"});
+    r.headers.push_back({"Access-Control-Max-Age", "600"});
+    return ctx->send(std::move(r));
+  }
+  if (allowed.empty()) {
+    return ctx->send(error(404, "not_found", "no route " + quote(target) + "; GET /openapi.json lists them all"));
+  }
+  if (!match) {
+    response r =
+        error(405, "method_not_allowed", req.method + " is not allowed on " + quote(target) + "; use " + allowed);
+    r.headers.push_back({"Allow", allowed});
+    return ctx->send(std::move(r));
+  }
+  if (!match->info.public_) {
+    if (auto refused = authorize(req, match->info.needs)) return ctx->send(std::move(*refused));
+  }
+  std::size_t pos = 0;
+  while (pos < query_string.size()) {
+    std::size_t amp = query_string.find('&', pos);
+    if (amp == std::string::npos) amp = query_string.size();
+    std::string_view kv(query_string.data() + pos, amp - pos);
+    std::size_t eq = kv.find('=');
+    std::string k, v;
+    std::string value(kv.substr(eq == std::string_view::npos ? kv.size() : eq + 1));
+    std::replace(value.begin(), value.end(), '+', ' ');
+    if (!percent_decode(kv.substr(0, eq), k) || !percent_decode(value, v)) {
+      return ctx->send(error(400, "bad_request", "malformed %-escape in the query string"));
+    }
+    if (!k.empty()) ctx->query.emplace_back(std::move(k), std::move(v));
+    pos = amp + 1;
+  }
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (match->segments[i].front() == '{') ctx->params.push_back(std::move(segments[i]));
+  }
+  ctx->req = std::move(req);
+  (this->*(match->fn))(*ctx);
+}
+
+// --- Routes -------------------------------------------------------------------------------
+
+void router::get_healthz(context& c) {
+  status h = graph_.health();
+  json body = {{"status", h ? "ok" : "failing"},
+               {"twins", graph_.twin_count()},
+               {"uptimeSeconds", std::chrono::duration<double>(clock::now() - started_).count()}};
+  if (!h) body["reason"] = h.message();
+  c.send(json_response(h ? 200 : 503, body));
+}
+
+void router::get_metrics(context& c) {
+  response r;
+  r.content_type = "text/plain; version=0.0.4";
+  metrics_->render(r.body);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "# HELP doppel_twins Twins in the graph.\n# TYPE doppel_twins gauge\ndoppel_twins %zu\n"
+                "# HELP doppel_relationships Relationships in the graph.\n# TYPE doppel_relationships gauge\n"
+                "doppel_relationships %zu\n",
+                graph_.twin_count(), graph_.relationship_count());
+  r.body += line;
+  std::snprintf(line, sizeof line,
+                "# HELP doppel_up 1 while the server accepts writes, 0 after a storage failure.\n"
+                "# TYPE doppel_up gauge\ndoppel_up %d\n",
+                graph_.health() ? 1 : 0);
+  r.body += line;
+  for (const auto& source : metric_sources_) source(r.body);
+  c.send(std::move(r));
+}
+
+void router::get_openapi(context& c) {
+  response r;
+  r.body = openapi();
+  c.send(std::move(r));
+}
+
+namespace {
+
+json model_summary(const model::interface& i) {
+  json contents = json::array();
+  for (const model::content* ct : i.contents) {
+    json e = {{"name", ct->name}, {"kind", std::string(model::to_string(ct->kind))}};
+    if (ct->writable) e["writable"] = true;
+    if (!ct->unit.empty()) e["unit"] = ct->unit;
+    if (!ct->semantic_type.empty()) e["semanticType"] = ct->semantic_type;
+    if (ct->declared_in && ct->declared_in != &i) e["declaredIn"] = ct->declared_in->id;
+    if (ct->component) e["schema"] = ct->component->id;
+    if (!ct->target.empty()) e["target"] = ct->target;
+    contents.push_back(std::move(e));
+  }
+  json extends = json::array();
+  for (const auto* b : i.extends) extends.push_back(b->id);
+  json out = {{"id", i.id}, {"dtdlVersion", static_cast<int>(i.version)}, {"extends", extends}};
+  if (!i.display_name.empty()) out["displayName"] = std::string(i.display_name.text());
+  out["contents"] = std::move(contents);
+  return out;
+}
+
+}  // namespace
+
+void router::list_models(context& c) {
+  json value = json::array();
+  for (const model::interface* i : models_.list()) {
+    json e = {{"id", i->id}};
+    if (!i->display_name.empty()) e["displayName"] = std::string(i->display_name.text());
+    value.push_back(std::move(e));
+  }
+  c.send(json_response(200, {{"value", std::move(value)}}));
+}
+
+void router::get_model(context& c) {
+  const model::interface* i = models_.find(c.params[0]);
+  if (!i)
+    return c.send(error(404, "not_found", "model " + quote(c.params[0]) + " is not loaded; GET /models lists them"));
+  c.send(json_response(200, model_summary(*i)));
+}
+
+namespace {
+
+// The completion of a write: the stored document with its ETag, or the error.
+twin::completion<json> respond_with(std::function<void(response)> send, unsigned ok_status) {
+  return [send = std::move(send), ok_status](result<json> r) {
+    if (!r) return send(from_status(r.error()));
+    if (r->is_null()) {
+      response res;
+      res.status = 204;
+      res.content_type.clear();
+      return send(std::move(res));
+    }
+    response res = json_response(ok_status, *r);
+    if (r->contains("$etag")) res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
+    send(std::move(res));
+  };
+}
+
+}  // namespace
+
+void router::get_twin(context& c) {
+  auto t = graph_.get_twin(c.params[0]);
+  if (!t) return c.send(from_status(t.error()));
+  response r = json_response(200, *t);
+  r.headers.push_back({"ETag", (*t)["$etag"].get<std::string>()});
+  c.send(std::move(r));
+}
+
+void router::put_twin(context& c) {
+  json body;
+  if (!c.body_json(body)) return;
+  graph_.put_twin(c.params[0], std::move(body), c.condition(), {false}, respond_with(c.done, 200));
+}
+
+void router::patch_twin(context& c) {
+  json patch;
+  if (!c.body_json(patch)) return;
+  graph_.patch_twin(c.params[0], patch, c.condition(), {false}, respond_with(c.done, 200));
+}
+
+void router::delete_twin(context& c) { graph_.delete_twin(c.params[0], c.condition(), respond_with(c.done, 204)); }
+
+void router::get_desired(context& c) {
+  auto d = graph_.desired_state(c.params[0]);
+  if (!d) return c.send(from_status(d.error()));
+  c.send(json_response(200, *d));
+}
+
+void router::patch_desired(context& c) {
+  json desired;
+  if (!c.body_json(desired)) return;
+  graph_.set_desired(c.params[0], desired, c.condition(), respond_with(c.done, 200));
+}
+
+void router::list_relationships(context& c) {
+  if (!graph_.get_twin(c.params[0])) {
+    return c.send(error(404, "not_found", "twin " + quote(c.params[0]) + " does not exist"));
+  }
+  std::string name = c.query_param("relationshipName");
+  json value = json::array();
+  for (auto& r : graph_.outgoing(c.params[0])) {
+    if (name.empty() || r.value("$relationshipName", "") == name) value.push_back(std::move(r));
+  }
+  c.send(json_response(200, {{"value", std::move(value)}}));
+}
+
+void router::list_incoming(context& c) {
+  if (!graph_.get_twin(c.params[0])) {
+    return c.send(error(404, "not_found", "twin " + quote(c.params[0]) + " does not exist"));
+  }
+  json value = json::array();
+  for (const auto& r : graph_.incoming(c.params[0])) {
+    value.push_back({{"relationshipId", r["$relationshipId"]},
+                     {"sourceId", r["$sourceId"]},
+                     {"relationshipName", r["$relationshipName"]},
+                     {"relationshipLink", "/digitaltwins/" + r["$sourceId"].get<std::string>() + "/relationships/" +
+                                              r["$relationshipId"].get<std::string>()}});
+  }
+  c.send(json_response(200, {{"value", std::move(value)}}));
+}
+
+void router::get_relationship(context& c) {
+  auto r = graph_.get_relationship(c.params[0], c.params[1]);
+  if (!r) return c.send(from_status(r.error()));
+  response res = json_response(200, *r);
+  res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
+  c.send(std::move(res));
+}
+
+void router::put_relationship(context& c) {
+  json body;
+  if (!c.body_json(body)) return;
+  graph_.put_relationship(c.params[0], c.params[1], std::move(body), c.condition(), respond_with(c.done, 200));
+}
+
+void router::patch_relationship(context& c) {
+  json patch;
+  if (!c.body_json(patch)) return;
+  auto current = graph_.get_relationship(c.params[0], c.params[1]);
+  if (!current) return c.send(from_status(current.error()));
+  if (!patch.is_array()) {
+    return c.send(error(422, "validation_failed", "a JSON Patch is an array of operations", "[]"));
+  }
+  for (std::size_t i = 0; i < patch.size(); ++i) {
+    const auto& op = patch[i];
+    std::string path = op.is_object() ? op.value("path", "") : "";
+    if (path.rfind("/$", 0) == 0) {
+      return c.send(error(422, "validation_failed",
+                          "$[" + std::to_string(i) + "].path: " + quote(path) +
+                              " is managed by the server; patch the relationship's properties only"));
+    }
+  }
+  json patched;
+  try {
+    patched = current->patch(patch);
+  } catch (const json::exception& e) {
+    return c.send(error(422, "validation_failed", std::string("the patch cannot be applied: ") + e.what()));
+  }
+  // The patch was computed from the version just read: without If-Match, still make sure
+  // nobody wrote in between, so the patch never silently undoes another write.
+  twin::condition cond = c.condition();
+  if (cond.if_match.empty())
+    cond.if_match = (*current)["$etag"].get<std::string>();
+  else if (cond.if_match != "*" && cond.if_match != (*current)["$etag"]) {
+    return c.send(from_status(status::precondition_mismatch("relationship " + quote(c.params[1]) + " has etag " +
+                                                            (*current)["$etag"].get<std::string>() + ", not " +
+                                                            cond.if_match + " (If-Match)")));
+  }
+  graph_.put_relationship(c.params[0], c.params[1], std::move(patched), cond, respond_with(c.done, 200));
+}
+
+void router::delete_relationship(context& c) {
+  graph_.delete_relationship(c.params[0], c.params[1], c.condition(), respond_with(c.done, 204));
+}
+
+// --- OpenAPI ------------------------------------------------------------------------------
+
+std::string router::openapi() const {
+  json error_schema = json::parse(R"({"type": "object", "required": ["error"], "properties": {"error": {
+      "type": "object", "required": ["code", "message", "details"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object", "properties": {
+          "path": {"type": "string"}, "message": {"type": "string"}}}}}}}})");
+  json error_response = {{"description", "error"}};
+  error_response["content"]["application/json"]["schema"]["$ref"] = "#/components/schemas/Error";
+  json paths = json::object();
+  for (const auto& r : routes_) {
+    json op = {{"summary", r.summary}, {"operationId", r.method + " " + r.pattern}};
+    json params = json::array();
+    for (const auto& seg : split_path(r.pattern)) {
+      if (seg.front() != '{') continue;
+      json p = {{"name", seg.substr(1, seg.size() - 2)}, {"in", "path"}, {"required", true}};
+      p["schema"]["type"] = "string";
+      params.push_back(std::move(p));
+    }
+    if (r.method == "PUT" || r.method == "PATCH" || r.method == "DELETE") {
+      json p = {{"name", "If-Match"}, {"in", "header"}};
+      p["schema"]["type"] = "string";
+      params.push_back(std::move(p));
+    }
+    if (r.method == "PUT") {
+      json p = {{"name", "If-None-Match"}, {"in", "header"}};
+      p["schema"] = {{"type", "string"}, {"enum", json::array({"*"})}};
+      params.push_back(std::move(p));
+    }
+    if (!params.empty()) op["parameters"] = std::move(params);
+    if (r.method == "PUT" || r.method == "PATCH" || r.method == "POST") {
+      bool json_patch = r.method == "PATCH" && r.pattern.find("desired") == std::string::npos;
+      op["requestBody"]["required"] = true;
+      op["requestBody"]["content"]["application/json"]["schema"]["type"] = json_patch ? "array" : "object";
+    }
+    op["responses"][r.method == "DELETE" ? "204" : "200"]["description"] = "success";
+    op["responses"]["default"] = error_response;
+    if (r.public_) {
+      op["security"] = json::array();
+    } else {
+      op["x-doppel-role"] = std::string(to_string(r.needs));
+    }
+    std::string method = r.method;
+    std::transform(method.begin(), method.end(), method.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    paths[r.pattern][method] = std::move(op);
+  }
+  json doc = {{"openapi", "3.0.3"}, {"paths", std::move(paths)}};
+  doc["info"] = {{"title", "Doppel twin API"}, {"version", DOPPEL_VERSION}};
+  doc["security"] = json::array({json::object({{"bearer", json::array()}})});
+  doc["components"]["securitySchemes"]["bearer"] = {{"type", "http"}, {"scheme", "bearer"}};
+  doc["components"]["schemas"]["Error"] = std::move(error_schema);
+  return doc.dump(2);
+}
+
+}  // namespace doppel::api

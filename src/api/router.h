@@ -1,0 +1,116 @@
+// The API's routes: Azure-Digital-Twins-shaped twins, relationships, models and query, Doppel's
+// desired state, /healthz, /metrics and /openapi.json; with bearer-token auth, roles, a
+// per-token rate limit, CORS and the JSON error shape
+//   {"error": {"code": "...", "message": "...", "details": [{"path": "...", "message": "..."}]}}
+// Every route is listed in one table (routes()), which /openapi.json and /metrics are built from.
+//
+// Callers: the HTTP server, once per request, on its I/O threads. Threading: handle() is safe
+// to call concurrently. Its completion runs once, on the calling thread or, for writes, on the
+// metadata store's writer thread once the write is durable: it must only hand the response back
+// to the connection's executor.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/auth.h"
+#include "api/http.h"
+#include "api/metrics.h"
+#include "model/registry.h"
+#include "twin/graph.h"
+
+namespace doppel::api {
+
+struct api_options {
+  std::vector<std::string> cors_origins;  // empty: no CORS headers (browsers refuse cross-origin calls)
+  double rate_per_second = 0;             // per token; 0: unlimited
+  double rate_burst = 0;                  // bucket size; 0: one second's worth
+  std::size_t max_body_bytes = 4 << 20;
+};
+
+struct route_info {
+  std::string method;
+  std::string pattern;  // "/digitaltwins/{id}"
+  role needs = role::viewer;
+  bool public_ = false;  // no token needed
+  std::string summary;
+};
+
+class router {
+ public:
+  router(twin::twin_graph& graph, const model::model_registry& models, token_store& tokens, api_options options);
+
+  using reply = std::function<void(response)>;
+  void handle(request req, reply done);
+
+  // Checks a request's token against a role without routing it (the WebSocket upgrade uses
+  // this). nullopt when allowed; else the error response to send.
+  std::optional<response> authorize(const request& req, role needs, std::string* token_name = nullptr);
+
+  const std::vector<route_info>& routes() const { return routes_; }
+  std::string openapi() const;
+
+  // Extra metric families, appended to /metrics by whoever owns them (e.g. the event hub).
+  void add_metrics_source(std::function<void(std::string&)> source);
+
+  // Builds an error response in the API's shape.
+  static response error(unsigned status, std::string_view code, std::string message,
+                        const std::string& details_json = "[]");
+
+ private:
+  struct context;
+  using handler = void (router::*)(context&);
+  struct entry {
+    route_info info;
+    std::vector<std::string> segments;  // "{..}" matches one segment
+    handler fn;
+    std::size_t pattern_index = 0;  // the metrics slot of its pattern
+  };
+
+  void add(std::string method, std::string pattern, role needs, bool is_public, std::string summary, handler fn);
+  bool rate_allows(const std::string& token);
+  void add_cors(const std::string& origin, response& res) const;
+
+  void get_healthz(context& c);
+  void get_metrics(context& c);
+  void get_openapi(context& c);
+  void list_models(context& c);
+  void get_model(context& c);
+  void get_twin(context& c);
+  void put_twin(context& c);
+  void patch_twin(context& c);
+  void delete_twin(context& c);
+  void get_desired(context& c);
+  void patch_desired(context& c);
+  void list_relationships(context& c);
+  void list_incoming(context& c);
+  void get_relationship(context& c);
+  void put_relationship(context& c);
+  void patch_relationship(context& c);
+  void delete_relationship(context& c);
+
+  twin::twin_graph& graph_;
+  const model::model_registry& models_;
+  token_store& tokens_;
+  api_options options_;
+  std::vector<entry> table_;
+  std::vector<route_info> routes_;
+  std::unique_ptr<metrics> metrics_;  // built once the table is known
+  std::vector<std::function<void(std::string&)>> metric_sources_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+
+  struct bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex rate_mu_;
+  std::unordered_map<std::string, bucket> buckets_;  // by token name; guarded by rate_mu_
+};
+
+}  // namespace doppel::api

@@ -1,0 +1,320 @@
+#include "api/server.h"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace doppel::api {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+http::response<http::string_body> to_beast(response r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "doppel");
+  if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  return res;
+}
+
+std::string error_body(std::string_view code, const std::string& message) {
+  return router::error(400, code, message).body;
+}
+
+// One WebSocket subscriber: forwards its subscription's events, one write at a time.
+class ws_session : public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(tcp::socket&& socket, event_hub& hub) : ws_(std::move(socket)), hub_(hub) {}
+
+  void run(http::request<http::string_body> req, event_filter filter) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(64 * 1024);
+    filter_ = std::move(filter);
+    ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    if (ec) return;
+    std::weak_ptr<ws_session> weak = shared_from_this();
+    auto executor = ws_.get_executor();
+    sub_ = hub_.subscribe(filter_, [weak, executor] {
+      net::post(executor, [weak] {
+        if (auto self = weak.lock()) self->drain();
+      });
+    });
+    // Reads keep the connection's control frames (ping, close) flowing; clients send nothing else.
+    ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return close();
+    in_.consume(in_.size());
+    ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  }
+
+  void drain() {
+    if (closed_) return;
+    bool overflowed = false;
+    for (auto& e : sub_->take(overflowed)) out_.push_back(std::move(e));
+    if (overflowed && !told_) {
+      told_ = true;
+      out_.clear();
+      out_.push_back(std::make_shared<const std::string>(
+          R"({"type":"overflow","message":"this subscriber fell more than the queue bound behind; it is disconnected. Reconnect and read the current state again."})"));
+    }
+    write_next();
+  }
+
+  void write_next() {
+    if (writing_ || out_.empty() || closed_) return;
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*out_.front()), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) return close();
+    out_.pop_front();
+    if (told_ && out_.empty()) {
+      ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "subscriber fell behind"),
+                      [self = shared_from_this()](beast::error_code) { self->close(); });
+      return;
+    }
+    write_next();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    if (sub_) hub_.unsubscribe(sub_);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  event_hub& hub_;
+  event_filter filter_;
+  std::shared_ptr<subscription> sub_;
+  beast::flat_buffer in_;
+  std::deque<std::shared_ptr<const std::string>> out_;
+  bool writing_ = false, told_ = false, closed_ = false;
+};
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket&& socket, router& r, event_hub& hub, const server_options& o)
+      : stream_(std::move(socket)), router_(r), hub_(hub), options_(o) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::read, shared_from_this()));
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.max_body_bytes);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(first_ ? options_.read_timeout : options_.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
+      return shutdown();
+    }
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      response r = router::error(413, "payload_too_large",
+                                 ec == http::error::body_limit ? "the body is larger than the limit of " +
+                                                                     std::to_string(options_.max_body_bytes) + " bytes"
+                                                               : "the request headers are larger than 64 KiB");
+      return send(std::move(r), 11, false);
+    }
+    if (ec) {
+      response r;
+      r.status = 400;
+      r.body = error_body("bad_request", "malformed HTTP request: " + ec.message());
+      return send(std::move(r), 11, false);
+    }
+    first_ = false;
+    auto req = parser_->release();
+    if (websocket::is_upgrade(req)) return upgrade(std::move(req));
+    request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      r.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    r.body = std::move(req.body());
+    unsigned version = req.version();
+    bool keep_alive = req.keep_alive();
+    // The router may answer on another thread (a durable write): hop back to this connection.
+    router_.handle(std::move(r), [self = shared_from_this(), version, keep_alive](response res) {
+      net::post(self->stream_.get_executor(), [self, res = std::move(res), version, keep_alive]() mutable {
+        self->send(std::move(res), version, keep_alive);
+      });
+    });
+  }
+
+  void upgrade(http::request<http::string_body> req) {
+    std::string target(req.target());
+    std::string path = target.substr(0, target.find('?'));
+    if (path != "/events") {
+      response r = router::error(404, "not_found", "WebSocket is served at /events only");
+      return send(std::move(r), req.version(), false);
+    }
+    request r;
+    r.method = "GET";
+    r.target = target;
+    if (auto auth = req.find(http::field::authorization); auth != req.end()) {
+      r.headers.emplace_back("authorization", std::string(auth->value()));
+    }
+    // Browsers cannot set headers on a WebSocket: accept the token as ?token= too.
+    event_filter filter;
+    if (auto q = target.find('?'); q != std::string::npos) {
+      std::string qs = target.substr(q + 1);
+      std::size_t pos = 0;
+      while (pos <= qs.size()) {
+        std::size_t amp = qs.find('&', pos);
+        if (amp == std::string::npos) amp = qs.size();
+        std::string kv = qs.substr(pos, amp - pos), k, v;
+        std::size_t eq = kv.find('=');
+        if (eq != std::string::npos && percent_decode(kv.substr(0, eq), k) && percent_decode(kv.substr(eq + 1), v)) {
+          if (k == "twin") filter.twins.push_back(v);
+          if (k == "model") filter.models.push_back(v);
+          if (k == "type") filter.types.push_back(v);
+          if (k == "token" && r.header("authorization").empty()) r.headers.emplace_back("authorization", "Bearer " + v);
+        }
+        pos = amp + 1;
+      }
+    }
+    if (auto refused = router_.authorize(r, role::viewer)) return send(std::move(*refused), req.version(), false);
+    stream_.expires_never();
+    std::make_shared<ws_session>(stream_.release_socket(), hub_)->run(std::move(req), std::move(filter));
+  }
+
+  void send(response r, unsigned version, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(to_beast(std::move(r), version, keep_alive));
+    stream_.expires_after(options_.read_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+      if (ec || !keep_alive) return self->shutdown();
+      self->read();
+    });
+  }
+
+  void shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  router& router_;
+  event_hub& hub_;
+  const server_options& options_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+struct server::impl {
+  router& routes;
+  event_hub& hub;
+  server_options options;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;  // guarded by mu
+  unsigned short port = 0;
+
+  impl(router& r, event_hub& h, server_options o) : routes(r), hub(h), options(std::move(o)), ioc(options.threads) {}
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) std::make_shared<http_session>(std::move(socket), routes, hub, options)->run();
+      accept();
+    });
+  }
+};
+
+server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+server::~server() {
+  stop();
+  wait();
+}
+
+result<std::unique_ptr<server>> server::start(router& r, event_hub& events, server_options options) {
+  auto i = std::make_unique<impl>(r, events, std::move(options));
+  beast::error_code ec;
+  auto address = net::ip::make_address(i->options.host, ec);
+  if (ec) return status::invalid_argument("cannot listen on " + i->options.host + ": not an IP address");
+  tcp::endpoint endpoint{address, i->options.port};
+  i->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) i->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) i->acceptor.bind(endpoint, ec);
+  if (!ec) i->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return status::io_error("cannot listen on " + i->options.host + ":" + std::to_string(i->options.port) + ": " +
+                            ec.message());
+  }
+  i->port = i->acceptor.local_endpoint().port();
+  i->accept();
+  for (int t = 0; t < std::max(1, i->options.threads); ++t) {
+    i->threads.emplace_back([raw = i.get()] { raw->ioc.run(); });
+  }
+  return std::unique_ptr<server>(new server(std::move(i)));
+}
+
+unsigned short server::port() const { return impl_->port; }
+
+std::string server::url() const {
+  std::string host =
+      impl_->options.host.find(':') != std::string::npos ? "[" + impl_->options.host + "]" : impl_->options.host;
+  return "http://" + host + ":" + std::to_string(impl_->port);
+}
+
+void server::stop() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->ioc.stop();
+  impl_->cv.notify_all();
+}
+
+void server::wait() {
+  {
+    std::unique_lock lock(impl_->mu);
+    impl_->cv.wait(lock, [&] { return impl_->stopped; });
+  }
+  for (auto& t : impl_->threads) {
+    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+  }
+}
+
+}  // namespace doppel::api

@@ -1,0 +1,52 @@
+// The HTTP/1.1 + WebSocket server (Boost.Beast over Boost.Asio), kept out of every other header
+// so that only server.cpp pays Beast's compile time.
+//
+// Each connection reads one request at a time (keep-alive), bounded in size (413 beyond
+// max_body_bytes, 431-style 413 for huge headers) and in time (a request must arrive within
+// read_timeout; idle keep-alive connections close after idle_timeout). Requests go to the
+// router; a write's response is sent once the router's completion reports it durable, without
+// blocking an I/O thread. GET /events upgrades to a WebSocket streaming change events
+// (events.h), filtered by ?twin=, ?model=, ?type= (each repeatable).
+//
+// Callers: `doppel serve` (app) starts one. Threading: start() returns once the socket is bound
+// and `threads` I/O threads run; stop() may be called from any thread (a signal handler's
+// thread included) and returns once they have finished.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "api/events.h"
+#include "api/router.h"
+#include "core/status.h"
+
+namespace doppel::api {
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  unsigned short port = 8080;  // 0: any free port (port() tells which)
+  int threads = 2;
+  std::size_t max_body_bytes = 4 << 20;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds idle_timeout{60};
+};
+
+class server {
+ public:
+  static result<std::unique_ptr<server>> start(router& r, event_hub& events, server_options options);
+  ~server();  // stops
+
+  unsigned short port() const;
+  std::string url() const;  // http://host:port
+  void stop();
+  // Blocks until stop() has been called and the I/O threads are done.
+  void wait();
+
+ private:
+  struct impl;
+  explicit server(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace doppel::api

@@ -1,0 +1,173 @@
+#include "app/serve.h"
+
+#include <signal.h>
+
+#include <filesystem>
+
+#include "api/events.h"
+#include "api/router.h"
+#include "api/server.h"
+#include "app/project.h"
+#include "core/text.h"
+#include "store/metadata_store.h"
+#include "twin/graph.h"
+
+namespace doppel::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Adds the declared twins and relationships the graph does not hold yet. Twins changed through
+// the API since are left as they are: the store, not the file, is the live state.
+std::size_t add_declared(twin::twin_graph& graph, const std::vector<twin::declared_file>& files, std::ostream& err,
+                         bool& failed) {
+  std::size_t added = 0;
+  twin::condition create_only;
+  create_only.if_none_match_any = true;
+  auto each = [&](const char* key, auto&& fn) {
+    for (const auto& f : files) {
+      const nlohmann::json* list = nullptr;
+      if (f.content.is_array() && std::string_view(key) == "twins") list = &f.content;
+      if (f.content.is_object() && f.content.contains(key)) list = &f.content[key];
+      if (!list) continue;
+      for (const auto& item : *list) fn(f, item);
+    }
+  };
+  auto report = [&](const twin::declared_file& f, const std::string& id, const status& s) {
+    if (s || s.code() == status_code::precondition_mismatch) return;  // mismatch: it exists already
+    err << f.name << ": cannot add " << id << ": " << s.message() << "\n";
+    failed = true;
+  };
+  each("twins", [&](const twin::declared_file& f, const nlohmann::json& t) {
+    std::string id = t["$dtId"].get<std::string>();
+    auto r = graph.put_twin(id, t, create_only, {true});
+    report(f, id, r ? status::ok() : r.error());
+    if (r) ++added;
+  });
+  each("relationships", [&](const twin::declared_file& f, const nlohmann::json& b) {
+    std::string source = b["$sourceId"].get<std::string>();
+    std::string id = b.contains("$relationshipId") ? b["$relationshipId"].get<std::string>()
+                                                   : b.value("$relationshipName", "") + "-" + b.value("$targetId", "");
+    auto r = graph.put_relationship(source, id, b, create_only);
+    report(f, source + "/" + id, r ? status::ok() : r.error());
+    if (r) ++added;
+  });
+  return added;
+}
+
+}  // namespace
+
+std::string data_folder(const std::string& dir, const std::string& data) {
+  return data.empty() ? (fs::path(dir) / ".doppel").string() : data;
+}
+
+int cmd_token_create(const std::string& dir, const std::string& data, const std::string& role_name,
+                     const std::string& name, std::ostream& out, std::ostream& err) {
+  auto r = api::parse_role(role_name);
+  if (!r) {
+    err << "doppel token create: --role must be viewer, operator or admin\n";
+    return 2;
+  }
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / "doppel.yaml", ec)) {
+    err << "doppel token create: " << dir << " is not a project folder (no doppel.yaml)\n";
+    return 1;
+  }
+  auto token = api::create_token(fs::path(data_folder(dir, data)) / "tokens.json", name, *r);
+  if (!token) {
+    err << "doppel token create: " << token.error().message() << "\n";
+    return 1;
+  }
+  out << *token << "\n";
+  return 0;
+}
+
+int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
+  // Signals are taken by sigwait below; block them before any thread starts so none gets them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  model::model_registry registry;
+  validate_targets t;
+  t.projects.push_back(o.dir);
+  std::vector<project_config> configs;
+  std::vector<twin::declared_file> declared;
+  project_report r = load_projects(t, registry, &configs, &declared);
+  for (const auto& e : r.errors) err << e << "\n";
+  if (!r.ok()) {
+    err << "doppel serve: the project has " << r.errors.size() << " error(s); fix them and run again\n";
+    return 1;
+  }
+  const project_config& cfg = configs.front();
+  api::server_options so;
+  so.host = cfg.api.host;
+  so.port = cfg.api.port;
+  so.threads = o.threads;
+  so.max_body_bytes = cfg.api.max_body_bytes;
+  if (!o.listen.empty() && !parse_listen(o.listen, so.host, so.port)) {
+    err << "doppel serve: --listen " << o.listen << " must be HOST:PORT, e.g. 127.0.0.1:8080\n";
+    return 2;
+  }
+  fs::path data = data_folder(o.dir, o.data);
+  std::error_code ec;
+  fs::create_directories(data, ec);
+  if (ec) {
+    err << "doppel serve: cannot create the data folder " << data.string() << ": " << ec.message() << "\n";
+    return 1;
+  }
+  auto store = store::metadata_store::open(data / "doppel.db");
+  if (!store) {
+    err << "doppel serve: " << store.error().message() << "\n";
+    return 1;
+  }
+  auto graph = twin::twin_graph::open(registry, **store);
+  if (!graph) {
+    err << "doppel serve: " << graph.error().message() << "\n";
+    return 1;
+  }
+  bool failed = false;
+  std::size_t added = add_declared(**graph, declared, err, failed);
+  if (failed) {
+    err << "doppel serve: declared twins could not be added; fix them and run again\n";
+    return 1;
+  }
+  api::token_store tokens(data / "tokens.json");
+  if (status s = tokens.load(); !s) {
+    err << "doppel serve: " << s.message() << "\n";
+    return 1;
+  }
+  api::event_hub hub(registry);
+  (*graph)->set_listener([&hub](const twin::change_event& e) { hub.publish(e); });
+  api::api_options ao;
+  ao.cors_origins = cfg.api.cors_origins;
+  ao.rate_per_second = cfg.api.rate_limit;
+  ao.rate_burst = cfg.api.rate_burst;
+  ao.max_body_bytes = cfg.api.max_body_bytes;
+  api::router routes(**graph, registry, tokens, ao);
+  routes.add_metrics_source([&hub](std::string& text) { hub.render_metrics(text); });
+  auto server = api::server::start(routes, hub, so);
+  if (!server) {
+    err << "doppel serve: " << server.error().message() << "\n";
+    return 1;
+  }
+  out << "project " << cfg.name << ": " << r.interfaces << " interface(s), " << (*graph)->twin_count() << " twin(s) ("
+      << added << " twins and relationships added from twins/), data in " << data.string() << "\n";
+  if (tokens.size() == 0) {
+    out << "no API tokens yet: create one with `doppel token create " << o.dir
+        << " --role admin --name me` (the server sees it at once)\n";
+  }
+  out << "listening on " << (*server)->url() << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  out << "doppel serve: " << (sig == SIGINT ? "interrupted" : "terminated") << ", stopping" << std::endl;
+  (*server)->stop();
+  (*server)->wait();
+  return 0;
+}
+
+}  // namespace doppel::app
