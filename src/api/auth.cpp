@@ -28,13 +28,6 @@ std::string hex(const unsigned char* p, std::size_t n) {
   return out;
 }
 
-std::string sha256_hex(std::string_view s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  return hex(md, len);
-}
-
 result<nlohmann::json> read_token_file(const fs::path& file) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return nlohmann::json{{"tokens", nlohmann::json::array()}};
@@ -49,6 +42,13 @@ result<nlohmann::json> read_token_file(const fs::path& file) {
 }
 
 }  // namespace
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
+  return hex(md, len);
+}
 
 std::string_view to_string(role r) {
   switch (r) {

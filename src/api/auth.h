@@ -26,6 +26,9 @@ enum class role { viewer = 1, operator_ = 2, admin = 3 };
 std::string_view to_string(role r);
 std::optional<role> parse_role(std::string_view s);
 
+// Hex SHA-256 of `s` (OpenSSL).
+std::string sha256_hex(std::string_view s);
+
 struct token_info {
   std::string name;
   role level = role::viewer;

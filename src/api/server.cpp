@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -72,8 +73,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
   }
 
+  // Takes queued events only when the previous ones are written, so a slow socket leaves them
+  // in the subscription's bounded queue (and overflows it) instead of growing out_.
   void drain() {
-    if (closed_) return;
+    if (closed_ || writing_ || !out_.empty()) return;
     bool overflowed = false;
     for (auto& e : sub_->take(overflowed)) out_.push_back(std::move(e));
     if (overflowed && !told_) {
@@ -96,6 +99,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     writing_ = false;
     if (ec) return close();
     out_.pop_front();
+    if (out_.empty() && !told_) return drain();
     if (told_ && out_.empty()) {
       ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "subscriber fell behind"),
                       [self = shared_from_this()](beast::error_code) { self->close(); });
@@ -218,7 +222,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto res = std::make_shared<http::response<http::string_body>>(to_beast(std::move(r), version, keep_alive));
     stream_.expires_after(options_.read_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      if (ec || !keep_alive) return self->shutdown();
+      if (ec) return self->shutdown();
+      if (!keep_alive) return self->linger();
       self->read();
     });
   }
@@ -227,6 +232,24 @@ class http_session : public std::enable_shared_from_this<http_session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
+
+  // After an error that ends the connection (413, 400), the client may still be sending the
+  // rest of its request. Closing now would reset the connection and the client could lose our
+  // answer; so stop sending and read and discard for a while (bounded in time and bytes).
+  void linger() {
+    shutdown();
+    stream_.expires_after(std::chrono::seconds(5));
+    discard();
+  }
+  void discard() {
+    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->discarded_ += n;
+      if (ec || self->discarded_ > (64u << 20)) return;
+      self->discard();
+    });
+  }
+  std::array<char, 16384> scratch_{};
+  std::size_t discarded_ = 0;
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;

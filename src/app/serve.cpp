@@ -129,11 +129,27 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     err << "doppel serve: " << graph.error().message() << "\n";
     return 1;
   }
-  bool failed = false;
-  std::size_t added = add_declared(**graph, declared, err, failed);
-  if (failed) {
-    err << "doppel serve: declared twins could not be added; fix them and run again\n";
-    return 1;
+  // Declarations are applied when they changed since the last start (or on the first), so a
+  // twin deleted through the API does not come back at every restart.
+  std::string digest_input;
+  for (const auto& f : declared) digest_input += f.name + '\n' + f.content.dump() + '\n';
+  std::string digest = api::sha256_hex(digest_input);
+  std::size_t added = 0;
+  if ((*store)->setting("declarations.sha256") != digest) {
+    bool failed = false;
+    added = add_declared(**graph, declared, err, failed);
+    if (failed) {
+      err << "doppel serve: declared twins could not be added; fix them and run again\n";
+      return 1;
+    }
+    store::write w;
+    w.kind = store::write::op::put_setting;
+    w.twin.id = "declarations.sha256";
+    w.twin.body = digest;
+    if (status s = (*store)->apply({std::move(w)}); !s) {
+      err << "doppel serve: " << s.message() << "\n";
+      return 1;
+    }
   }
   api::token_store tokens(data / "tokens.json");
   if (status s = tokens.load(); !s) {

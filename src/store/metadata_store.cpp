@@ -45,6 +45,13 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_by_twin ON changes(twin, seq);
 )sql",
+    // 2: settings the server keeps about itself (e.g. which twin declarations it has applied).
+    R"sql(
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 constexpr int k_schema_version = static_cast<int>(std::size(k_migrations));
 
@@ -133,7 +140,7 @@ struct metadata_store::impl {
   std::thread thread;
   std::uint64_t commits = 0;  // guarded by mu
 
-  statement put_twin, delete_twin, put_rel, delete_rel, add_change;  // the writer's
+  statement put_twin, delete_twin, put_rel, delete_rel, add_change, put_setting;  // the writer's
 
   ~impl() {
     {
@@ -143,7 +150,9 @@ struct metadata_store::impl {
     cv.notify_all();
     if (thread.joinable()) thread.join();
     // Statements must be finalized before their connection closes.
-    for (statement* st : {&put_twin, &delete_twin, &put_rel, &delete_rel, &add_change}) *st = statement();
+    for (statement* st : {&put_twin, &delete_twin, &put_rel, &delete_rel, &add_change, &put_setting}) {
+      *st = statement();
+    }
     sqlite3_close(writer);
     sqlite3_close(reader);
   }
@@ -178,6 +187,8 @@ struct metadata_store::impl {
         twin = r.source, kind = "relationship.put", body = r.body;
         break;
       }
+      case write::op::put_setting:
+        return put_setting.bind(1, w.twin.id).bind(2, w.twin.body).run();  // not a twin change
       case write::op::delete_relationship:
         rc = delete_rel.bind(1, w.relationship.source).bind(2, w.relationship.id).run();
         twin = w.relationship.source, kind = "relationship.delete", body = w.relationship.id;
@@ -277,7 +288,10 @@ result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesyst
                 "ON CONFLICT(source, id) DO UPDATE SET name = ?3, target = ?4, body = ?5, etag = ?6");
   i->delete_rel = statement(i->writer, "DELETE FROM relationships WHERE source = ?1 AND id = ?2");
   i->add_change = statement(i->writer, "INSERT INTO changes(twin, at_ms, kind, body) VALUES(?1, ?2, ?3, ?4)");
-  if (!i->put_twin || !i->delete_twin || !i->put_rel || !i->delete_rel || !i->add_change) {
+  i->put_setting = statement(i->writer,
+                             "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+                             "ON CONFLICT(key) DO UPDATE SET value = ?2");
+  if (!i->put_twin || !i->delete_twin || !i->put_rel || !i->delete_rel || !i->add_change || !i->put_setting) {
     return sqlite_error(i->writer, "cannot prepare statements");
   }
   impl* raw = i.get();
@@ -337,6 +351,14 @@ std::vector<change_record> metadata_store::changes(const std::string& twin, std:
         {sqlite3_column_int64(s.get(), 0), s.text(1), sqlite3_column_int64(s.get(), 2), s.text(3), s.text(4)});
   }
   return out;
+}
+
+std::optional<std::string> metadata_store::setting(const std::string& key) const {
+  std::lock_guard lock(impl_->reader_mu);
+  statement s(impl_->reader, "SELECT value FROM settings WHERE key = ?1");
+  s.bind(1, key);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  return s.text(0);
 }
 
 int metadata_store::schema_version() const {

@@ -49,9 +49,9 @@ struct change_record {
 
 // One change, applied atomically with its change-log entry.
 struct write {
-  enum class op { put_twin, delete_twin, put_relationship, delete_relationship };
+  enum class op { put_twin, delete_twin, put_relationship, delete_relationship, put_setting };
   op kind = op::put_twin;
-  twin_record twin;                  // put_twin; delete_twin uses twin.id
+  twin_record twin;                  // put_twin; delete_twin uses twin.id; put_setting: id = key, body = value
   relationship_record relationship;  // put_relationship; delete uses source and id
   std::int64_t at_ms = 0;            // when it happened (0: now)
 };
@@ -82,6 +82,9 @@ class metadata_store {
   std::vector<relationship_record> all_relationships() const;
   // The change log of one twin, oldest first, after sequence number `after`.
   std::vector<change_record> changes(const std::string& twin, std::int64_t after = 0) const;
+
+  // A setting written with op::put_setting (no change-log entry), or nullopt.
+  std::optional<std::string> setting(const std::string& key) const;
 
   int schema_version() const;
   // Transactions committed so far: with group commit, fewer than the apply() calls.

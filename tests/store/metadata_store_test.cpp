@@ -45,17 +45,56 @@ TEST(MetadataStore, CreatesMigratesAndReopens) {
   {
     auto s = open_or_die(db.file());
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->schema_version(), 1);
+    EXPECT_EQ(s->schema_version(), 2);
     ASSERT_TRUE(s->apply({put("pump-1", R"({"targetSpeed":1450})")}));
   }
   auto s = open_or_die(db.file());
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 1);
+  EXPECT_EQ(s->schema_version(), 2);
   auto t = s->get_twin("pump-1");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->body, R"({"targetSpeed":1450})");
   EXPECT_EQ(t->model, "dtmi:doppel:example:Pump;1");
   EXPECT_FALSE(s->get_twin("pump-2"));
+}
+
+TEST(MetadataStore, MigratesAVersion1Database) {
+  temp_db db;
+  {
+    // A database as version 1 left it: its tables and a twin, no settings table.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.file().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE TABLE twins (id TEXT PRIMARY KEY, model TEXT NOT NULL, body TEXT NOT NULL,"
+                           " etag TEXT NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+                           "CREATE INDEX twins_by_model ON twins(model);"
+                           "CREATE TABLE relationships (source TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,"
+                           " target TEXT NOT NULL, body TEXT NOT NULL, etag TEXT NOT NULL, PRIMARY KEY (source, id))"
+                           " WITHOUT ROWID;"
+                           "CREATE INDEX relationships_by_target ON relationships(target);"
+                           "CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, twin TEXT NOT NULL,"
+                           " at_ms INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);"
+                           "CREATE INDEX changes_by_twin ON changes(twin, seq);"
+                           "INSERT INTO twins VALUES('old', 'dtmi:x;1', '{}', 'e', 0);"
+                           "PRAGMA user_version = 1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto s = open_or_die(db.file());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->schema_version(), 2);
+  EXPECT_TRUE(s->get_twin("old"));
+  EXPECT_FALSE(s->setting("k"));
+  write w;
+  w.kind = write::op::put_setting;
+  w.twin.id = "k";
+  w.twin.body = "v1";
+  ASSERT_TRUE(s->apply({w}));
+  w.twin.body = "v2";
+  ASSERT_TRUE(s->apply({w}));
+  EXPECT_EQ(s->setting("k"), "v2");
+  EXPECT_TRUE(s->changes("k").empty());  // settings are not twin changes
 }
 
 TEST(MetadataStore, RefusesANewerSchema) {

@@ -1,0 +1,44 @@
+// A small blocking HTTP/1.1 client with keep-alive (Boost.Beast inside client.cpp), for the
+// CLI's `doppel twin ...` / `doppel query`, the integration tests and the load generator.
+// Also speaks just enough WebSocket to subscribe to /events.
+//
+// Threading: one client per thread; not synchronized.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "api/http.h"
+#include "core/status.h"
+
+namespace doppel::api {
+
+class http_client {
+ public:
+  // Connects to host:port. io_error when the connection is refused.
+  static result<std::unique_ptr<http_client>> connect(const std::string& host, unsigned short port,
+                                                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // "http://host:port" -> host, port; false when it is not such a URL.
+  static bool parse_url(const std::string& url, std::string& host, unsigned short& port);
+
+  ~http_client();
+
+  // Sends `req` (method, target, headers, body) and reads the response. Reconnects once if the
+  // server closed an idle keep-alive connection. io_error on network failure.
+  result<response> send(const request& req);
+
+  // Upgrades this connection to a WebSocket on `target` (e.g. "/events?twin=pump-1") with the
+  // given headers; after that only read_message() may be used.
+  status websocket(const std::string& target, const std::string& token);
+  // The next text message; io_error when the connection closed (the close reason is in the
+  // message) or `timeout` passed.
+  result<std::string> read_message(std::chrono::milliseconds timeout);
+
+ private:
+  struct impl;
+  explicit http_client(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace doppel::api
