@@ -66,7 +66,8 @@ result<std::unique_ptr<twin_graph>> twin_graph::open(const model::model_registry
       return status::invalid_argument("stored twin " + quote(t.id) + " does not fit the loaded models: " +
                                       (body.is_discarded() ? "its JSON is corrupt" : join_errors(errors)));
     }
-    g->twins_[t.id] = {std::move(body), m};
+    const twin_entry& e = g->twins_[t.id] = {std::move(body), m};
+    g->index_.update(t.id, nullptr, &e.body, m);
   }
   for (const auto& r : store.all_relationships()) {
     auto body = nlohmann::json::parse(r.body, nullptr, false);
@@ -146,6 +147,9 @@ void twin_graph::store_twin(const std::string& id, nlohmann::json body, const mo
   w.twin = {id, model.id, body.dump(), body["$etag"].get<std::string>()};
   change_event event;
   if (listener_) event = {before ? "twin.update" : "twin.create", id, "", model.id, body};
+  // `before` has the values the index holds for the twin (set_desired passes its new body, but
+  // it changes only $metadata, which is not indexed).
+  index_.update(id, before, &body, &model);
   twins_[id] = {body, &model};
   commit(std::move(w), std::move(body), std::move(event), done);
 }
@@ -229,6 +233,7 @@ void twin_graph::delete_twin(const std::string& id, const condition& c, completi
   w.twin.id = id;
   change_event event;
   if (listener_) event = {"twin.delete", id, "", it->second.model->id, it->second.body};
+  index_.update(id, &it->second.body, nullptr, nullptr);
   twins_.erase(it);
   commit(std::move(w), nullptr, std::move(event), done);
 }
@@ -400,6 +405,47 @@ std::size_t twin_graph::twin_count() const {
 std::size_t twin_graph::relationship_count() const {
   std::shared_lock lock(mu_);
   return relationships_.size();
+}
+
+// The graph's maps as a query_source; only used while query() holds the shared lock.
+class twin_graph::query_reader final : public query_source {
+ public:
+  explicit query_reader(const twin_graph& g) : g_(g) {}
+
+  const model::model_registry& models() const override { return g_.models_; }
+  std::size_t twin_count() const override { return g_.twins_.size(); }
+  void scan_twins(std::string_view from, const twin_visitor& visit) const override {
+    for (auto it = g_.twins_.lower_bound(from); it != g_.twins_.end(); ++it) {
+      if (!visit(it->first, it->second.body)) return;
+    }
+  }
+  const nlohmann::json* find_twin(std::string_view id) const override {
+    auto it = g_.twins_.find(id);
+    return it == g_.twins_.end() ? nullptr : &it->second.body;
+  }
+  void scan_outgoing(std::string_view from_source, std::string_view from_id,
+                     const relationship_visitor& visit) const override {
+    for (auto it = g_.relationships_.lower_bound({std::string(from_source), std::string(from_id)});
+         it != g_.relationships_.end() && it->first.first == from_source; ++it) {
+      if (!visit(it->first.first, it->first.second, it->second)) return;
+    }
+  }
+  void scan_relationships(std::string_view from_source, std::string_view from_id,
+                          const relationship_visitor& visit) const override {
+    for (auto it = g_.relationships_.lower_bound({std::string(from_source), std::string(from_id)});
+         it != g_.relationships_.end(); ++it) {
+      if (!visit(it->first.first, it->first.second, it->second)) return;
+    }
+  }
+  const twin_index* index() const override { return &g_.index_; }
+
+ private:
+  const twin_graph& g_;
+};
+
+result<nlohmann::json> twin_graph::query(std::string_view text, const query_options& options) const {
+  std::shared_lock lock(mu_);
+  return run_query(text, query_reader(*this), options);
 }
 
 std::vector<std::string> twin_graph::twin_ids(std::string_view after, std::size_t limit) const {

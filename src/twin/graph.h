@@ -29,6 +29,8 @@
 #include "model/registry.h"
 #include "store/metadata_store.h"
 #include "twin/document.h"
+#include "twin/index.h"
+#include "twin/query.h"
 
 namespace doppel::twin {
 
@@ -109,6 +111,11 @@ class twin_graph {
   // Twin ids in order, at most `limit`, starting after `after`.
   std::vector<std::string> twin_ids(std::string_view after, std::size_t limit) const;
 
+  // Runs a query (twin/query.h) over the twins and relationships as they are, holding the shared
+  // lock for as long as the query's budget allows; returns one page: {"value": [...],
+  // "continuationToken": ...} (no token on the last page).
+  result<nlohmann::json> query(std::string_view text, const query_options& options) const;
+
   // Called for every change once it is durable, in commit order, on the store's writer thread:
   // it must be quick and must not write to the graph. Set it before the graph is shared.
   void set_listener(std::function<void(const change_event&)> listener);
@@ -126,6 +133,8 @@ class twin_graph {
   // Queues `w`; `done` gets `reply` once it is durable and the listener gets `event`.
   void commit(store::write w, nlohmann::json reply, change_event event, completion<nlohmann::json>& done);
 
+  class query_reader;  // the maps below as a query_source, for query()
+
   struct twin_entry {
     nlohmann::json body;
     const model::interface* model = nullptr;
@@ -138,6 +147,7 @@ class twin_graph {
   std::map<std::string, twin_entry, std::less<>> twins_;  // guarded by mu_
   std::map<rel_key, nlohmann::json> relationships_;       // guarded by mu_
   std::multimap<std::string, rel_key> incoming_;          // target -> relationship; guarded by mu_
+  twin_index index_;                                      // models and values of twins_; guarded by mu_
   std::uint64_t etag_counter_ = 0;                        // guarded by mu_ (exclusive)
   std::uint64_t etag_epoch_ = 0;                          // differs between runs
   std::function<void(const change_event&)> listener_;

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "core/text.h"
+#include "twin/graph.h"
 #include "twin/index.h"
 #include "twin/memory_source.h"
 #include "twin_test_util.h"
@@ -709,6 +711,93 @@ TEST_F(QueryPlant, IndexAndScanAgreeOnGeneratedData) {
   EXPECT_TRUE(
       rows("SELECT T.$dtId FROM DIGITALTWINS T WHERE T.targetSpeed > 'a' AND T.$dtId IN ['pump-01-01', 'pump-02-02']")
           .empty());
+}
+
+// ---------------------------------------------------------------- through the live graph
+
+class QueryGraph : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+  void TearDown() override {
+    graph_.reset();
+    store_.reset();
+  }
+  void reopen() {
+    graph_.reset();
+    store_.reset();
+    auto s = store::metadata_store::open(dir_.path() / "doppel.db");
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+    auto g = twin_graph::open(registry(), *store_);
+    ASSERT_TRUE(g) << g.error().to_string();
+    graph_ = std::move(*g);
+  }
+  strings ids(const std::string& text) {
+    auto r = graph_->query(text, {});
+    EXPECT_TRUE(r) << r.error().to_string();
+    strings out;
+    if (r) {
+      for (const auto& row : (*r)["value"]) out.push_back(row.value("$dtId", "?"));
+    }
+    return out;
+  }
+
+  doppel::testing::temp_dir dir_{"doppel-query-test"};
+  std::unique_ptr<store::metadata_store> store_;
+  std::unique_ptr<twin_graph> graph_;
+};
+
+TEST_F(QueryGraph, EveryWritePathKeepsTheIndexInStep) {
+  const check_options device{true};
+  ASSERT_TRUE(graph_->put_twin("s", {{"$metadata", {{"$model", "dtmi:doppel:example:PumpStation;1"}}}}, {}, device));
+  for (int i = 0; i < 5; ++i) {
+    std::string id = "p" + std::to_string(i);
+    ASSERT_TRUE(graph_->put_twin(id, pump_body(1000 + 100 * i, "auto", 50), {}, device));
+    ASSERT_TRUE(graph_->put_relationship("s", "r" + std::to_string(i),
+                                         {{"$relationshipName", "hasPump"}, {"$targetId", id}, {"position", i}}, {}));
+  }
+  const std::string fast = "SELECT * FROM DIGITALTWINS T WHERE T.targetSpeed >= 1300";
+  EXPECT_EQ(ids(fast), (strings{"p3", "p4"}));
+  // Patch, replace, desired state, delete.
+  ASSERT_TRUE(graph_->patch_twin("p0", json::parse(R"([{"op": "replace", "path": "/targetSpeed", "value": 1350}])"), {},
+                                 device));
+  ASSERT_TRUE(graph_->put_twin("p4", pump_body(10, "off", 50), {}, device));
+  ASSERT_TRUE(graph_->set_desired("p1", {{"targetSpeed", 1500}}, {}));
+  ASSERT_TRUE(graph_->delete_relationship("s", "r3", {}));
+  ASSERT_TRUE(graph_->delete_twin("p3", {}));
+  EXPECT_EQ(ids(fast), strings{"p0"});
+  EXPECT_EQ(ids("SELECT * FROM DIGITALTWINS WHERE mode = 'off'"), strings{"p4"});
+  // A replacement with another model moves the twin between model sets.
+  ASSERT_TRUE(graph_->delete_relationship("s", "r2", {}));
+  ASSERT_TRUE(
+      graph_->put_twin("p2", {{"$metadata", {{"$model", "dtmi:doppel:example:Tank;1"}}}, {"capacity", 7}}, {}, device));
+  EXPECT_EQ(ids("SELECT * FROM DIGITALTWINS WHERE IS_OF_MODEL('dtmi:doppel:example:Pump;1')"),
+            (strings{"p0", "p1", "p4"}));
+  EXPECT_EQ(ids("SELECT * FROM DIGITALTWINS WHERE IS_OF_MODEL('dtmi:doppel:example:Asset;1')"),
+            (strings{"p0", "p1", "p2", "p4"}));
+  // JOINs see the relationships as they are now; the index is rebuilt when the graph opens.
+  const std::string join = "SELECT P.$dtId FROM DIGITALTWINS S JOIN P RELATED S.hasPump WHERE S.$dtId = 's'";
+  auto r = graph_->query(join, {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["value"], json::parse(R"([{"$dtId": "p0"}, {"$dtId": "p1"}, {"$dtId": "p4"}])"));
+  reopen();
+  EXPECT_EQ(ids(fast), strings{"p0"});
+  EXPECT_EQ(ids("SELECT * FROM DIGITALTWINS WHERE capacity = 7"), strings{"p2"});
+  // Pages, as the API will return them.
+  query_options o;
+  o.page_size = 2;
+  auto page = graph_->query("SELECT T.$dtId FROM DIGITALTWINS T", o);
+  ASSERT_TRUE(page);
+  EXPECT_EQ((*page)["value"].size(), 2u);
+  o.continuation_token = (*page)["continuationToken"].get<std::string>();
+  page = graph_->query("", o);
+  ASSERT_TRUE(page);
+  EXPECT_EQ((*page)["value"], json::parse(R"([{"$dtId": "p2"}, {"$dtId": "p4"}])"));
+  o.continuation_token = (*page)["continuationToken"].get<std::string>();
+  page = graph_->query("", o);
+  ASSERT_TRUE(page);
+  EXPECT_EQ((*page)["value"], json::parse(R"([{"$dtId": "s"}])"));
+  EXPECT_FALSE(page->contains("continuationToken"));
 }
 
 }  // namespace
