@@ -143,6 +143,9 @@ struct root_plan {
   std::vector<const twin_index::id_set*> sets;  // models
   std::vector<std::string_view> range_ids;      // range: sorted, unique
   std::size_t estimate = std::numeric_limits<std::size_t>::max();
+  // The condition the candidates satisfy by construction (a $dtId match, an IS_OF_MODEL), which
+  // need not be tested again; nullptr for ranges, whose bounds are only a superset.
+  const expr* satisfied = nullptr;
 };
 
 // A property range the index can answer: [lo, hi] on one path, numbers or strings.
@@ -408,7 +411,7 @@ class evaluator {
         if (lit.type != expr::kind::literal || p.type != expr::kind::path) continue;
         cmp_op op = left ? e.op : flip(e.op);
         if (is_id_path(p) && op == cmp_op::eq && lit.value.is_string()) {
-          consider_ids(best, {lit.value.get<std::string>()});
+          consider_ids(best, {lit.value.get<std::string>()}, &e);
         } else if (p.ref.collection == 0 && twin_index::indexable(p.ref.segments) &&
                    (lit.value.is_number() || lit.value.is_string())) {
           add_range(ranges, p.ref.segments, lit.value, op);
@@ -418,7 +421,7 @@ class evaluator {
         for (const auto& v : e.value) {
           if (v.is_string()) ids.push_back(v.get<std::string>());
         }
-        consider_ids(best, std::move(ids));
+        consider_ids(best, std::move(ids), &e);
       } else if (e.type == expr::kind::call && e.fn == function::startswith &&
                  e.children[1].type == expr::kind::literal && e.children[1].value.is_string()) {
         const std::string& p = e.children[1].value.get_ref<const std::string&>();
@@ -437,6 +440,7 @@ class evaluator {
         root_plan plan;
         plan.kind = root_plan::how::models;
         plan.sets = index->twins_of_model(c->model, c->exact);
+        plan.satisfied = c;
         plan.estimate = 0;
         for (const auto* s : plan.sets) plan.estimate += s->size();
         if (plan.estimate < best.estimate) best = std::move(plan);
@@ -449,12 +453,13 @@ class evaluator {
     return best;
   }
 
-  static void consider_ids(root_plan& best, std::vector<std::string> ids) {
+  static void consider_ids(root_plan& best, std::vector<std::string> ids, const expr* condition) {
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     if (ids.size() >= best.estimate) return;
     best = root_plan{};
     best.kind = root_plan::how::ids;
+    best.satisfied = condition;
     best.estimate = ids.size();
     best.ids = std::move(ids);
   }
@@ -516,6 +521,11 @@ class evaluator {
 
   void scan_twin_roots() {
     root_plan plan = plan_twins();
+    if (plan.satisfied) {
+      auto& level0 = conditions_[0];
+      level0.erase(std::find(level0.begin(), level0.end(), plan.satisfied));
+      cost_[0] -= cost_of(*plan.satisfied);
+    }
     std::string start = resume_key_.empty() ? std::string() : resume_key_[0];
     auto visit = [&](std::string_view id) {
       const json* twin = src_.find_twin(id);
