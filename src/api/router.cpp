@@ -131,6 +131,10 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
   add("GET", "/openapi.json", role::viewer, true, "This API as an OpenAPI 3 document", &router::get_openapi);
   add("GET", "/models", role::viewer, false, "List the loaded DTDL interfaces", &router::list_models);
   add("GET", "/models/{id}", role::viewer, false, "One interface: its contents, flattened", &router::get_model);
+  add("POST", "/query", role::viewer, false,
+      "Query twins and relationships: {\"query\": \"SELECT ...\", \"continuationToken\": ...}; "
+      "page size from the max-items-per-page header",
+      &router::post_query);
   add("GET", "/digitaltwins/{id}", role::viewer, false, "Get a twin", &router::get_twin);
   add("PUT", "/digitaltwins/{id}", role::admin, false, "Create or replace a twin (If-Match, If-None-Match: *)",
       &router::put_twin);
@@ -533,6 +537,40 @@ void router::patch_relationship(context& c) {
 
 void router::delete_relationship(context& c) {
   graph_.delete_relationship(c.params[0], c.params[1], c.condition(), respond_with(c.done, 204));
+}
+
+void router::post_query(context& c) {
+  json body;
+  if (!c.body_json(body)) return;
+  if (!body.is_object() || !body.contains("query") || !body["query"].is_string()) {
+    return c.send(error(400, "bad_request",
+                        "the body must be {\"query\": \"SELECT * FROM DIGITALTWINS\"} (with an optional "
+                        "\"continuationToken\")"));
+  }
+  twin::query_options options;
+  if (body.contains("continuationToken") && !body["continuationToken"].is_null()) {
+    if (!body["continuationToken"].is_string()) {
+      return c.send(error(400, "bad_request", "continuationToken must be the string the previous page returned"));
+    }
+    options.continuation_token = body["continuationToken"].get<std::string>();
+  }
+  if (auto n = c.req.header("max-items-per-page"); !n.empty()) {
+    std::size_t v = 0;
+    for (char ch : n) v = (ch >= '0' && ch <= '9' && v < 100000) ? v * 10 + static_cast<std::size_t>(ch - '0') : 0;
+    if (v == 0 || v > options.limits.max_page_size) {
+      return c.send(
+          error(400, "bad_request", "max-items-per-page must be 1-" + std::to_string(options.limits.max_page_size)));
+    }
+    options.page_size = v;
+  }
+  auto page = graph_.query(body["query"].get<std::string>(), options);
+  if (!page) {
+    if (page.error().code() == status_code::invalid_argument) {
+      return c.send(error(400, "invalid_query", page.error().message()));
+    }
+    return c.send(from_status(page.error()));
+  }
+  c.send(json_response(200, *page));
 }
 
 // --- OpenAPI ------------------------------------------------------------------------------

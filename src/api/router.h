@@ -94,6 +94,7 @@ class router {
   void put_relationship(context& c);
   void patch_relationship(context& c);
   void delete_relationship(context& c);
+  void post_query(context& c);
 
   twin::twin_graph& graph_;
   const model::model_registry& models_;

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -123,6 +124,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool writing_ = false, told_ = false, closed_ = false;
 };
 
+// One HTTP connection. Requests may be pipelined: the session keeps reading while earlier
+// requests wait for their durable writes (up to k_max_in_flight), and answers strictly in
+// order. Everything runs on the connection's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(tcp::socket&& socket, router& r, event_hub& hub, const server_options& o)
@@ -133,7 +137,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
  private:
+  static constexpr std::size_t k_max_in_flight = 64;
+
+  struct slot {
+    std::uint64_t seq = 0;
+    std::optional<http::response<http::string_body>> res;  // set when the answer is ready
+    bool close = false;                                    // close the connection after it
+  };
+
   void read() {
+    if (reading_ || stopped_reading_ || slots_.size() >= k_max_in_flight) return;
+    reading_ = true;
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
@@ -142,26 +156,34 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
-      return shutdown();
+        ec == net::error::eof || ec == net::error::operation_aborted) {
+      stopped_reading_ = true;
+      if (slots_.empty()) shutdown();
+      return;
     }
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
       response r = router::error(413, "payload_too_large",
                                  ec == http::error::body_limit ? "the body is larger than the limit of " +
                                                                      std::to_string(options_.max_body_bytes) + " bytes"
                                                                : "the request headers are larger than 64 KiB");
-      return send(std::move(r), 11, false);
+      return fail(std::move(r));
     }
     if (ec) {
       response r;
       r.status = 400;
       r.body = error_body("bad_request", "malformed HTTP request: " + ec.message());
-      return send(std::move(r), 11, false);
+      return fail(std::move(r));
     }
     first_ = false;
     auto req = parser_->release();
-    if (websocket::is_upgrade(req)) return upgrade(std::move(req));
+    if (websocket::is_upgrade(req)) {
+      if (!slots_.empty()) {
+        return fail(router::error(400, "bad_request", "finish the pipelined requests before upgrading to WebSocket"));
+      }
+      return upgrade(std::move(req));
+    }
     request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -173,28 +195,65 @@ class http_session : public std::enable_shared_from_this<http_session> {
     r.body = std::move(req.body());
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
+    std::uint64_t seq = next_seq_++;
+    slots_.push_back({seq, std::nullopt, !keep_alive});
+    if (!keep_alive) stopped_reading_ = true;
     // The router may answer on another thread (a durable write): hop back to this connection.
-    router_.handle(std::move(r), [self = shared_from_this(), version, keep_alive](response res) {
-      net::post(self->stream_.get_executor(), [self, res = std::move(res), version, keep_alive]() mutable {
-        self->send(std::move(res), version, keep_alive);
+    router_.handle(std::move(r), [self = shared_from_this(), seq, version, keep_alive](response res) {
+      net::post(self->stream_.get_executor(), [self, seq, version, keep_alive, res = std::move(res)]() mutable {
+        self->ready(seq, to_beast(std::move(res), version, keep_alive));
       });
+    });
+    read();
+  }
+
+  // A request that ends the connection: answered after those before it, then nothing more is read.
+  void fail(response r) {
+    stopped_reading_ = true;
+    std::uint64_t seq = next_seq_++;
+    slots_.push_back({seq, to_beast(std::move(r), 11, false), true});
+    write_next();
+  }
+
+  void ready(std::uint64_t seq, http::response<http::string_body> res) {
+    for (auto& s : slots_) {
+      if (s.seq == seq) s.res = std::move(res);
+    }
+    write_next();
+  }
+
+  void write_next() {
+    if (writing_ || slots_.empty() || !slots_.front().res) return;
+    writing_ = true;
+    stream_.expires_after(options_.read_timeout);
+    http::async_write(stream_, *slots_.front().res, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      bool close = self->slots_.front().close;
+      self->slots_.pop_front();
+      if (ec) {
+        self->stopped_reading_ = true;
+        return self->shutdown();
+      }
+      if (close) {
+        self->stopped_reading_ = true;
+        return self->linger();
+      }
+      if (self->slots_.empty() && self->stopped_reading_) return self->shutdown();
+      self->write_next();
+      self->read();  // resumes if it paused at k_max_in_flight
     });
   }
 
   void upgrade(http::request<http::string_body> req) {
     std::string target(req.target());
     std::string path = target.substr(0, target.find('?'));
-    if (path != "/events") {
-      response r = router::error(404, "not_found", "WebSocket is served at /events only");
-      return send(std::move(r), req.version(), false);
-    }
+    if (path != "/events") return fail(router::error(404, "not_found", "WebSocket is served at /events only"));
     request r;
     r.method = "GET";
     r.target = target;
     if (auto auth = req.find(http::field::authorization); auth != req.end()) {
       r.headers.emplace_back("authorization", std::string(auth->value()));
     }
-    // Browsers cannot set headers on a WebSocket: accept the token as ?token= too.
     event_filter filter;
     if (auto q = target.find('?'); q != std::string::npos) {
       std::string qs = target.substr(q + 1);
@@ -208,24 +267,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
           if (k == "twin") filter.twins.push_back(v);
           if (k == "model") filter.models.push_back(v);
           if (k == "type") filter.types.push_back(v);
+          // Browsers cannot set headers on a WebSocket: the token may come as ?token=.
           if (k == "token" && r.header("authorization").empty()) r.headers.emplace_back("authorization", "Bearer " + v);
         }
         pos = amp + 1;
       }
     }
-    if (auto refused = router_.authorize(r, role::viewer)) return send(std::move(*refused), req.version(), false);
+    if (auto refused = router_.authorize(r, role::viewer)) return fail(std::move(*refused));
     stream_.expires_never();
     std::make_shared<ws_session>(stream_.release_socket(), hub_)->run(std::move(req), std::move(filter));
-  }
-
-  void send(response r, unsigned version, bool keep_alive) {
-    auto res = std::make_shared<http::response<http::string_body>>(to_beast(std::move(r), version, keep_alive));
-    stream_.expires_after(options_.read_timeout);
-    http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      if (ec) return self->shutdown();
-      if (!keep_alive) return self->linger();
-      self->read();
-    });
   }
 
   void shutdown() {
@@ -248,8 +298,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
       self->discard();
     });
   }
-  std::array<char, 16384> scratch_{};
-  std::size_t discarded_ = 0;
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -257,7 +305,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
   router& router_;
   event_hub& hub_;
   const server_options& options_;
-  bool first_ = true;
+  std::deque<slot> slots_;  // requests in flight, in arrival order
+  std::uint64_t next_seq_ = 0;
+  bool first_ = true, reading_ = false, writing_ = false, stopped_reading_ = false;
+  std::array<char, 16384> scratch_{};
+  std::size_t discarded_ = 0;
 };
 
 }  // namespace

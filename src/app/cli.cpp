@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "app/project.h"
+#include "app/remote.h"
 #include "app/serve.h"
 
 namespace doppel::app {
@@ -120,6 +121,43 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   token_create->add_option("--name", token_name, "A name for the token, unique in the project")->required();
   token_create->add_option("--data", token_data, "The server's data folder (default: DIR/.doppel)");
 
+  remote_options ro;
+  auto remote_flags = [&ro](CLI::App* cmd) {
+    cmd->add_option("--server", ro.server, "Server URL (default: $DOPPEL_URL or http://127.0.0.1:8080)");
+    cmd->add_option("--token", ro.token, "API token (default: $DOPPEL_TOKEN)");
+  };
+  std::string twin_id, twin_body;
+  auto* twin = app.add_subcommand("twin", "Read and change twins on a running server");
+  twin->require_subcommand(1);
+  auto* twin_get = twin->add_subcommand("get", "Print a twin");
+  twin_get->add_option("ID", twin_id, "Twin id")->required();
+  remote_flags(twin_get);
+  auto* twin_patch = twin->add_subcommand("patch", "Apply a JSON Patch to a twin and print the result");
+  twin_patch->add_option("ID", twin_id, "Twin id")->required();
+  twin_patch
+      ->add_option("PATCH", twin_body, R"(JSON Patch, e.g. '[{"op":"replace","path":"/targetSpeed","value":1500}]')")
+      ->required();
+  remote_flags(twin_patch);
+  auto* twin_rels = twin->add_subcommand("relationships", "Print the relationships from a twin");
+  twin_rels->add_option("ID", twin_id, "Twin id")->required();
+  remote_flags(twin_rels);
+  auto* twin_desired = twin->add_subcommand("desired", "Print a twin's desired and reported state and their delta");
+  twin_desired->add_option("ID", twin_id, "Twin id")->required();
+  remote_flags(twin_desired);
+
+  std::string query_text, query_token;
+  std::size_t query_page = 0;
+  auto* query = app.add_subcommand("query", "Run a query (docs/query.md) on a running server and print the page");
+  query->add_option("QUERY", query_text, "e.g. \"SELECT * FROM DIGITALTWINS T WHERE T.targetSpeed > 1000\"")
+      ->required();
+  query->add_option("--continuation", query_token, "The continuationToken of the previous page");
+  query->add_option("--page-size", query_page, "Rows per page (default 100)");
+  remote_flags(query);
+  auto* twin_list = twin->add_subcommand("list", "List twins (ids and models), optionally of one model");
+  std::string list_model;
+  twin_list->add_option("--model", list_model, "Only twins of this model or of models extending it (a DTMI)");
+  remote_flags(twin_list);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -150,6 +188,32 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   }
   if (*validate) return cmd_validate(validate_paths, format, list, allow_unknown, out);
   if (*serve) return cmd_serve(so, out, err);
+  if (*query) {
+    nlohmann::json body = {{"query", query_text}};
+    if (!query_token.empty()) body["continuationToken"] = query_token;
+    return remote_call(ro, "POST", "/query", body.dump(), out, err,
+                       query_page ? std::to_string(query_page) : std::string());
+  }
+  if (*twin_list) {
+    std::string q = "SELECT T.$dtId, T.$metadata.$model FROM DIGITALTWINS T";
+    if (!list_model.empty()) {
+      std::string quoted;
+      for (char ch : list_model) {
+        if (ch == '\'' || ch == '\\') quoted += '\\';
+        quoted += ch;
+      }
+      q += " WHERE IS_OF_MODEL(T, '" + quoted + "')";
+    }
+    return remote_call(ro, "POST", "/query", nlohmann::json{{"query", q}}.dump(), out, err, "1000");
+  }
+  if (*twin_get) return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id), "", out, err);
+  if (*twin_patch) return remote_call(ro, "PATCH", "/digitaltwins/" + encode_segment(twin_id), twin_body, out, err);
+  if (*twin_rels) {
+    return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/relationships", "", out, err);
+  }
+  if (*twin_desired) {
+    return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/desired", "", out, err);
+  }
   if (*token_create) return cmd_token_create(token_dir, token_data, token_role, token_name, out, err);
   return 2;
 }

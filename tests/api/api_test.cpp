@@ -391,5 +391,74 @@ TEST_F(api_fixture, AcknowledgedWritesSurviveKill9) {
   }
 }
 
+TEST_F(api_fixture, QueryWithPagingAndPositionedErrors) {
+  start();
+  response r = call("POST", "/query", "viewer", R"({"query": "SELECT T.$dtId FROM DIGITALTWINS T"})",
+                    {{"max-items-per-page", "2"}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  json page = body(r);
+  std::vector<std::string> ids;
+  for (const auto& row : page["value"]) ids.push_back(row["$dtId"]);
+  EXPECT_EQ(page["value"].size(), 2u);
+  while (page.contains("continuationToken")) {
+    json next = {{"query", "SELECT T.$dtId FROM DIGITALTWINS T"}, {"continuationToken", page["continuationToken"]}};
+    r = call("POST", "/query", "viewer", next.dump(), {{"max-items-per-page", "2"}});
+    ASSERT_EQ(r.status, 200u) << r.body;
+    page = body(r);
+    for (const auto& row : page["value"]) ids.push_back(row["$dtId"]);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"pump-1", "pump-2", "station-north", "tank-1", "vib-1"}));
+  response joined = call(
+      "POST", "/query", "viewer",
+      R"({"query": "SELECT P FROM DIGITALTWINS S JOIN P RELATED S.hasPump WHERE S.$dtId = 'station-north' AND P.targetSpeed >= 1450"})");
+  ASSERT_EQ(joined.status, 200u) << joined.body;
+  EXPECT_EQ(body(joined)["value"].size(), 2u) << joined.body;
+  response bad = call("POST", "/query", "viewer", R"({"query": "SELECT * FROM DIGITALTWINS\nWHERE T.x = "})");
+  expect_error(bad, 400, "invalid_query");
+  EXPECT_EQ(body(bad)["error"]["message"].get<std::string>().rfind("2:", 0), 0u) << bad.body;
+  expect_error(call("POST", "/query", "viewer", R"({"q": 1})"), 400, "bad_request");
+  expect_error(
+      call("POST", "/query", "viewer", R"({"query": "SELECT * FROM DIGITALTWINS", "continuationToken": "zz"})"), 400,
+      "invalid_query");
+  expect_error(
+      call("POST", "/query", "viewer", R"({"query": "SELECT * FROM DIGITALTWINS"})", {{"max-items-per-page", "0"}}),
+      400, "bad_request");
+}
+
+// The CLI's client commands against the running server.
+TEST_F(api_fixture, CliTalksToTheServer) {
+  start();
+  auto run = [&](const std::string& args, const std::string& token) {
+    std::string cmd = "DOPPEL_TOKEN=" + token + " " + DOPPEL_BINARY + " " + args +
+                      " --server http://127.0.0.1:" + std::to_string(server_.port()) + " 2>&1";
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int st = pclose(p);
+    return std::pair{WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  };
+  auto [code, out] = run("twin get pump-1", tokens_["viewer"]);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["$dtId"], "pump-1");
+  std::tie(code, out) =
+      run("twin patch pump-1 '[{\"op\":\"replace\",\"path\":\"/targetSpeed\",\"value\":1234}]'", tokens_["admin"]);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["targetSpeed"], 1234);
+  std::tie(code, out) = run("twin patch pump-1 '[]'", tokens_["viewer"]);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("403 forbidden"), std::string::npos) << out;
+  std::tie(code, out) = run("query 'SELECT COUNT() FROM DIGITALTWINS'", tokens_["viewer"]);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["value"][0]["COUNT"], 5);
+  std::tie(code, out) = run("twin list --model 'dtmi:doppel:example:Pump;1'", tokens_["viewer"]);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["value"].size(), 2u) << out;
+  std::tie(code, out) = run("twin get pump-1", "dpl_bad");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("401 unauthorized"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace doppel::api

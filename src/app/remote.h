@@ -1,0 +1,26 @@
+// The CLI commands that talk to a running server: `doppel twin get|patch|list` and
+// `doppel query`. They read the server URL from --server or DOPPEL_URL (default
+// http://127.0.0.1:8080) and the token from --token or DOPPEL_TOKEN.
+// Called by the CLI on its thread. Exit codes: 0 success, 1 the API refused (its error printed),
+// 2 bad usage, 3 the server could not be reached.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace doppel::app {
+
+struct remote_options {
+  std::string server;  // empty: DOPPEL_URL or http://127.0.0.1:8080
+  std::string token;   // empty: DOPPEL_TOKEN
+};
+
+// Sends one request and prints the JSON answer (pretty) on `out`, or the error on `err`.
+// `page_size`, when not empty, is sent as max-items-per-page.
+int remote_call(const remote_options& o, const std::string& method, const std::string& target, const std::string& body,
+                std::ostream& out, std::ostream& err, const std::string& page_size = "");
+
+// Percent-encodes a path segment (twin ids may hold any character).
+std::string encode_segment(const std::string& s);
+
+}  // namespace doppel::app
