@@ -27,12 +27,14 @@ std::shared_ptr<subscription> event_hub::subscribe(event_filter filter, std::fun
   s->wake_ = std::move(wake);
   std::lock_guard lock(mu_);
   subs_.push_back(s);
+  count_.store(subs_.size(), std::memory_order_relaxed);
   return s;
 }
 
 void event_hub::unsubscribe(const std::shared_ptr<subscription>& s) {
   std::lock_guard lock(mu_);
   subs_.erase(std::remove(subs_.begin(), subs_.end(), s), subs_.end());
+  count_.store(subs_.size(), std::memory_order_relaxed);
 }
 
 bool event_hub::matches(const event_filter& f, const twin::change_event& e) const {

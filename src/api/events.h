@@ -54,6 +54,8 @@ class event_hub {
   void publish(const twin::change_event& e);
 
   std::size_t subscribers() const;
+  // Lock-free: whether anyone subscribes (the graph skips building events when not).
+  bool wanted() const { return count_.load(std::memory_order_relaxed) > 0; }
   // doppel_events_* metric families.
   void render_metrics(std::string& out) const;
 
@@ -65,6 +67,7 @@ class event_hub {
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<subscription>> subs_;  // guarded by mu_
   std::atomic<std::uint64_t> seq_{0};
+  std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> published_{0}, delivered_{0}, dropped_subscribers_{0};
 };
 

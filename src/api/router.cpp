@@ -441,7 +441,20 @@ void router::put_twin(context& c) {
 void router::patch_twin(context& c) {
   json patch;
   if (!c.body_json(patch)) return;
-  graph_.patch_twin(c.params[0], patch, c.condition(), {false}, respond_with(c.done, 200));
+  // As in Azure Digital Twins: 204 with the new ETag, unless the client asks for the twin.
+  twin::check_options options;
+  options.reply_with_body = c.req.header("prefer").find("return=representation") != std::string_view::npos;
+  if (options.reply_with_body) {
+    return graph_.patch_twin(c.params[0], patch, c.condition(), options, respond_with(c.done, 200));
+  }
+  graph_.patch_twin(c.params[0], patch, c.condition(), options, [send = c.done](result<json> r) {
+    if (!r) return send(from_status(r.error()));
+    response res;
+    res.status = 204;
+    res.content_type.clear();
+    res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
+    send(std::move(res));
+  });
 }
 
 void router::delete_twin(context& c) { graph_.delete_twin(c.params[0], c.condition(), respond_with(c.done, 204)); }

@@ -49,6 +49,7 @@ int remote_call(const remote_options& o, const std::string& method, const std::s
   }
   api::request req{method, target, {{"Authorization", "Bearer " + token}}, body};
   if (!page_size.empty()) req.headers.emplace_back("max-items-per-page", page_size);
+  if (method == "PATCH") req.headers.emplace_back("Prefer", "return=representation");
   auto res = (*client)->send(req);
   if (!res) {
     err << "doppel: " << url << " did not answer: " << res.error().message() << "\n";

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "api/events.h"
@@ -157,7 +158,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     return 1;
   }
   api::event_hub hub(registry);
-  (*graph)->set_listener([&hub](const twin::change_event& e) { hub.publish(e); });
+  (*graph)->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
   api::api_options ao;
   ao.cors_origins = cfg.api.cors_origins;
   ao.rate_per_second = cfg.api.rate_limit;
@@ -165,6 +166,22 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   ao.max_body_bytes = cfg.api.max_body_bytes;
   api::router routes(**graph, registry, tokens, ao);
   routes.add_metrics_source([&hub](std::string& text) { hub.render_metrics(text); });
+  routes.add_metrics_source([&store = **store](std::string& text) {
+    store::store_stats st = store.stats();
+    char buf[900];
+    std::snprintf(buf, sizeof buf,
+                  "# HELP doppel_store_commits_total Metadata store transactions (group commits).\n"
+                  "# TYPE doppel_store_commits_total counter\ndoppel_store_commits_total %llu\n"
+                  "# HELP doppel_store_writes_total Durable write requests (several share a commit).\n"
+                  "# TYPE doppel_store_writes_total counter\ndoppel_store_writes_total %llu\n"
+                  "# HELP doppel_store_commit_seconds_total Time in store transactions, fsync included.\n"
+                  "# TYPE doppel_store_commit_seconds_total counter\ndoppel_store_commit_seconds_total %.6f\n"
+                  "# HELP doppel_store_queue Write requests waiting for the next transaction.\n"
+                  "# TYPE doppel_store_queue gauge\ndoppel_store_queue %zu\n",
+                  static_cast<unsigned long long>(st.commits), static_cast<unsigned long long>(st.requests),
+                  st.commit_seconds, st.queued);
+    text += buf;
+  });
   auto server = api::server::start(routes, hub, so);
   if (!server) {
     err << "doppel serve: " << server.error().message() << "\n";

@@ -113,7 +113,8 @@ result<sqlite3*> open_connection(const std::filesystem::path& file) {
   }
   sqlite3_busy_timeout(db, 5000);
   // WAL lets readers run beside the writer; FULL makes each commit durable before it returns.
-  if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") != SQLITE_OK) {
+  if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;") !=
+      SQLITE_OK) {
     status s = sqlite_error(db, "cannot configure " + file.string());
     sqlite3_close(db);
     return s;
@@ -138,7 +139,9 @@ struct metadata_store::impl {
   std::deque<request> queue;  // guarded by mu
   bool stopping = false;      // guarded by mu
   std::thread thread;
-  std::uint64_t commits = 0;  // guarded by mu
+  std::uint64_t commits = 0;        // guarded by mu
+  std::uint64_t requests = 0;       // guarded by mu: apply/submit calls committed
+  std::uint64_t commit_micros = 0;  // guarded by mu: time spent in transactions
 
   statement put_twin, delete_twin, put_rel, delete_rel, add_change, put_setting;  // the writer's
 
@@ -195,6 +198,7 @@ struct metadata_store::impl {
         break;
     }
     if (rc != SQLITE_OK) return rc;
+    if (!w.log_kind.empty()) return add_change.bind(1, twin).bind(2, at).bind(3, w.log_kind).bind(4, w.log_body).run();
     return add_change.bind(1, twin).bind(2, at).bind(3, kind).bind(4, body).run();
   }
 
@@ -210,6 +214,7 @@ struct metadata_store::impl {
         batch.swap(queue);
       }
       std::vector<status> results(batch.size());
+      auto started = std::chrono::steady_clock::now();
       if (exec(writer, "BEGIN IMMEDIATE") != SQLITE_OK) {
         status s = sqlite_error(writer, "cannot begin a transaction");
         for (auto& r : batch) r.done(s);
@@ -235,6 +240,9 @@ struct metadata_store::impl {
       } else {
         std::lock_guard lock(mu);
         ++commits;
+        requests += batch.size();
+        commit_micros += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
       }
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
     }
@@ -365,6 +373,11 @@ int metadata_store::schema_version() const {
   std::lock_guard lock(impl_->reader_mu);
   statement v(impl_->reader, "PRAGMA user_version");
   return v && sqlite3_step(v.get()) == SQLITE_ROW ? sqlite3_column_int(v.get(), 0) : -1;
+}
+
+store_stats metadata_store::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return {impl_->commits, impl_->requests, impl_->queue.size(), static_cast<double>(impl_->commit_micros) / 1e6};
 }
 
 std::uint64_t metadata_store::commits() const {

@@ -54,6 +54,16 @@ struct write {
   twin_record twin;                  // put_twin; delete_twin uses twin.id; put_setting: id = key, body = value
   relationship_record relationship;  // put_relationship; delete uses source and id
   std::int64_t at_ms = 0;            // when it happened (0: now)
+  // What the change log records, when not the default (kind from `kind`, body = what was
+  // written): e.g. "twin.patch" with the JSON Patch, smaller and more telling than the twin.
+  std::string log_kind, log_body;
+};
+
+struct store_stats {
+  std::uint64_t commits = 0;   // transactions committed
+  std::uint64_t requests = 0;  // write requests they held
+  std::size_t queued = 0;      // requests waiting for the next transaction
+  double commit_seconds = 0;   // time spent in transactions, fsync included
 };
 
 class metadata_store {
@@ -89,6 +99,7 @@ class metadata_store {
   int schema_version() const;
   // Transactions committed so far: with group commit, fewer than the apply() calls.
   std::uint64_t commits() const;
+  store_stats stats() const;
 
  private:
   struct impl;

@@ -191,11 +191,21 @@ const model::interface* check_twin(const nlohmann::json& body, std::string_view 
 }
 
 bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
-                const model::model_registry& models, const check_options& options, std::vector<value_error>& errors) {
+                const model::model_registry& models, const check_options& options, std::vector<value_error>& errors,
+                const model::interface* model) {
+  nlohmann::json after;
+  if (!patched_twin(body, patch, id, models, options, errors, after, model)) return false;
+  body = std::move(after);
+  return true;
+}
+
+bool patched_twin(const nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
+                  const model::model_registry& models, const check_options& options, std::vector<value_error>& errors,
+                  nlohmann::json& after, const model::interface* model) {
   std::size_t before = errors.size();
   check_options existing = options;
   existing.allow_read_only = true;  // what is already stored was accepted when it was written
-  const model::interface* iface = check_twin(body, id, models, existing, errors);
+  const model::interface* iface = model ? model : check_twin(body, id, models, existing, errors);
   if (!iface) return false;
   if (!patch.is_array()) {
     errors.push_back({"$",
@@ -237,14 +247,14 @@ bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_v
         {"$", "the patch cannot be applied: " + (bracket == std::string::npos ? what : what.substr(bracket + 2))});
     return false;
   }
-  check_options after = options;
-  after.allow_read_only = true;  // writability is judged on what changed, below
-  if (!check_twin(result, id, models, after, errors)) return false;
+  check_options relaxed = options;
+  relaxed.allow_read_only = true;  // writability is judged on what changed, below
+  if (!check_twin(result, id, models, relaxed, errors)) return false;
   if (!options.allow_read_only) {
     read_only_changes(body, result, *iface, "$", errors);
     if (errors.size() != before) return false;
   }
-  body = std::move(result);
+  after = std::move(result);
   return true;
 }
 

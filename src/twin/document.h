@@ -22,6 +22,9 @@ struct check_options {
   // through the API may not set them (false); twins declared in the project folder and values
   // reported by devices may (true).
   bool allow_read_only = false;
+  // False: a successful write completes with only {"$dtId", "$etag"} rather than the whole twin
+  // (the API answers a PATCH with 204 and an ETag, as Azure Digital Twins does; this saves a copy).
+  bool reply_with_body = true;
 };
 
 // Checks a whole twin body. `id` is the twin's id; "$dtId", when present, must equal it.
@@ -34,9 +37,16 @@ const model::interface* check_twin(const nlohmann::json& body, std::string_view 
 // and checks the result. On success `body` holds the patched twin and true is returned; on any
 // error `body` is unchanged and `errors` says why (paths of the patch, e.g. $[2].path, or of the
 // resulting twin). Operations may not touch "$dtId", "$etag" or "$metadata".
+// `model`, when given, is the interface `body` is already known to be valid for (the twin graph
+// knows it), which saves checking the stored body again.
 bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
                 const model::model_registry& models, const check_options& options,
-                std::vector<model::value_error>& errors);
+                std::vector<model::value_error>& errors, const model::interface* model = nullptr);
+// The same, leaving `before` as it is and writing the patched twin to `after`.
+bool patched_twin(const nlohmann::json& before, const nlohmann::json& patch, std::string_view id,
+                  const model::model_registry& models, const check_options& options,
+                  std::vector<model::value_error>& errors, nlohmann::json& after,
+                  const model::interface* model = nullptr);
 
 // Server-managed $metadata, in the shape Azure Digital Twins uses, stamped on every write:
 //   "$metadata": {"$model": ..., "$lastUpdateTime": NOW, "speed": {"lastUpdateTime": T}, ...}

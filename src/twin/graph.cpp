@@ -78,7 +78,10 @@ result<std::unique_ptr<twin_graph>> twin_graph::open(const model::model_registry
   return g;
 }
 
-void twin_graph::set_listener(std::function<void(const change_event&)> listener) { listener_ = std::move(listener); }
+void twin_graph::set_listener(std::function<void(const change_event&)> listener, std::function<bool()> wanted) {
+  listener_ = std::move(listener);
+  listener_wanted_ = std::move(wanted);
+}
 
 status twin_graph::health() const {
   if (!failed_.load(std::memory_order_acquire)) return status::ok();
@@ -89,7 +92,7 @@ status twin_graph::health() const {
 std::string twin_graph::next_etag() {
   char buf[48];
   std::snprintf(buf, sizeof buf, "W/\"%llx-%llx\"", static_cast<unsigned long long>(etag_epoch_),
-                static_cast<unsigned long long>(++etag_counter_));
+                static_cast<unsigned long long>(etag_counter_.fetch_add(1, std::memory_order_relaxed) + 1));
   return buf;
 }
 
@@ -112,7 +115,7 @@ void twin_graph::commit(store::write w, nlohmann::json reply, change_event event
     std::lock_guard lock(pending_mu_);
     ++pending_;
   }
-  bool notify = static_cast<bool>(listener_);
+  bool notify = !event.kind.empty();
   store_.submit({std::move(w)}, [this, reply = std::move(reply), event = std::move(event), notify,
                                  done = std::move(done)](status s) mutable {
     if (!s) {
@@ -138,20 +141,26 @@ result<nlohmann::json> twin_graph::get_twin(const std::string& id) const {
 }
 
 void twin_graph::store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
-                            const nlohmann::json* before, completion<nlohmann::json>& done) {
+                            const nlohmann::json* before, bool reply_with_body, completion<nlohmann::json>& done,
+                            const nlohmann::json* patch) {
   body["$dtId"] = id;
   body["$etag"] = next_etag();
   stamp_metadata(before, body, model, now_rfc3339());
   store::write w;
   w.kind = store::write::op::put_twin;
   w.twin = {id, model.id, body.dump(), body["$etag"].get<std::string>()};
+  if (patch) {
+    w.log_kind = "twin.patch";
+    w.log_body = patch->dump();
+  }
   change_event event;
-  if (listener_) event = {before ? "twin.update" : "twin.create", id, "", model.id, body};
+  if (listening()) event = {before ? "twin.update" : "twin.create", id, "", model.id, body};
   // `before` has the values the index holds for the twin (set_desired passes its new body, but
   // it changes only $metadata, which is not indexed).
   index_.update(id, before, &body, &model);
-  twins_[id] = {body, &model};
-  commit(std::move(w), std::move(body), std::move(event), done);
+  nlohmann::json reply = reply_with_body ? body : nlohmann::json{{"$dtId", id}, {"$etag", body["$etag"]}};
+  twins_[id] = {std::move(body), &model};
+  commit(std::move(w), std::move(reply), std::move(event), done);
 }
 
 void twin_graph::put_twin(const std::string& id, nlohmann::json body, const condition& c, const check_options& options,
@@ -166,23 +175,42 @@ void twin_graph::put_twin(const std::string& id, nlohmann::json body, const cond
   const nlohmann::json* before = it == twins_.end() ? nullptr : &it->second.body;
   if (status s = check_condition(before, c, "twin " + quote(id)); !s) return done(s);
   // A replace keeps the desired state and the lastUpdateTime of unchanged properties.
-  store_twin(id, std::move(body), *m, before, done);
+  store_twin(id, std::move(body), *m, before, options.reply_with_body, done);
 }
 
 void twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c,
                             const check_options& options, completion<nlohmann::json> done) {
-  std::unique_lock lock(mu_);
-  if (status h = health(); !h) return done(h);
-  auto it = twins_.find(id);
-  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
-  if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
-  nlohmann::json body = it->second.body;
-  std::vector<model::value_error> errors;
-  if (!twin::patch_twin(body, patch, id, models_, options, errors)) {
-    return done(status::invalid_argument(join_errors(errors)));
+  // The patch is applied and checked under the shared lock, so that writers to different twins
+  // do this work in parallel; the exclusive lock is taken only to install the result, if the
+  // twin has not changed meanwhile (else the work is done again).
+  for (int attempt = 0;; ++attempt) {
+    nlohmann::json after;
+    const model::interface* model = nullptr;
+    std::string etag;
+    {
+      std::shared_lock lock(mu_);
+      if (status h = health(); !h) return done(h);
+      auto it = twins_.find(id);
+      if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+      if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
+      model = it->second.model;
+      etag = it->second.body.value("$etag", "");
+      std::vector<model::value_error> errors;
+      if (!twin::patched_twin(it->second.body, patch, id, models_, options, errors, after, model)) {
+        return done(status::invalid_argument(join_errors(errors)));
+      }
+    }
+    std::unique_lock lock(mu_);
+    if (status h = health(); !h) return done(h);
+    auto it = twins_.find(id);
+    if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+    if (it->second.body.value("$etag", "") != etag && attempt < 8) continue;  // changed meanwhile: again
+    if (it->second.body.value("$etag", "") != etag) {
+      return done(status::failed_precondition("twin " + quote(id) + " changes too often to patch; retry"));
+    }
+    store_twin(id, std::move(after), *model, &it->second.body, options.reply_with_body, done, &patch);
+    return;
   }
-  nlohmann::json old = std::move(it->second.body);
-  store_twin(id, std::move(body), *it->second.model, &old, done);
 }
 
 void twin_graph::set_desired(const std::string& id, const nlohmann::json& desired, const condition& c,
@@ -199,7 +227,7 @@ void twin_graph::set_desired(const std::string& id, const nlohmann::json& desire
   }
   // Stamped against itself: only $metadata changed, and the desired fields are the new ones.
   nlohmann::json with_desired = body;
-  store_twin(id, std::move(body), *it->second.model, &with_desired, done);
+  store_twin(id, std::move(body), *it->second.model, &with_desired, true, done);
 }
 
 result<nlohmann::json> twin_graph::desired_state(const std::string& id) const {
@@ -232,7 +260,7 @@ void twin_graph::delete_twin(const std::string& id, const condition& c, completi
   w.kind = store::write::op::delete_twin;
   w.twin.id = id;
   change_event event;
-  if (listener_) event = {"twin.delete", id, "", it->second.model->id, it->second.body};
+  if (listening()) event = {"twin.delete", id, "", it->second.model->id, it->second.body};
   index_.update(id, &it->second.body, nullptr, nullptr);
   twins_.erase(it);
   commit(std::move(w), nullptr, std::move(event), done);
@@ -299,7 +327,7 @@ void twin_graph::put_relationship(const std::string& source, const std::string& 
   relationships_[key] = body;
   incoming_.emplace(target_id, key);
   change_event event;
-  if (listener_) {
+  if (listening()) {
     event = {replaced ? "relationship.update" : "relationship.create", source, rel_id, src->second.model->id, body};
   }
   commit(std::move(w), std::move(body), std::move(event), done);
@@ -335,7 +363,7 @@ void twin_graph::delete_relationship(const std::string& source, const std::strin
     }
   }
   change_event event;
-  if (listener_) {
+  if (listening()) {
     auto src = twins_.find(source);
     event = {"relationship.delete", source, rel_id, src == twins_.end() ? "" : src->second.model->id, it->second};
   }

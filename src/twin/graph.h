@@ -118,7 +118,9 @@ class twin_graph {
 
   // Called for every change once it is durable, in commit order, on the store's writer thread:
   // it must be quick and must not write to the graph. Set it before the graph is shared.
-  void set_listener(std::function<void(const change_event&)> listener);
+  // `wanted`, when given, says whether anyone listens at the moment; events are not built
+  // (copied) while it returns false.
+  void set_listener(std::function<void(const change_event&)> listener, std::function<bool()> wanted = nullptr);
 
   // ok, or why writes are refused (the store failed).
   status health() const;
@@ -129,7 +131,9 @@ class twin_graph {
   status check_condition(const nlohmann::json* existing, const condition& c, const std::string& what) const;
   // Stamps, stores in memory and queues the store write of a twin; called with mu_ held.
   void store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
-                  const nlohmann::json* before, completion<nlohmann::json>& done);
+                  const nlohmann::json* before, bool reply_with_body, completion<nlohmann::json>& done,
+                  const nlohmann::json* patch = nullptr);
+  bool listening() const { return listener_ && (!listener_wanted_ || listener_wanted_()); }
   // Queues `w`; `done` gets `reply` once it is durable and the listener gets `event`.
   void commit(store::write w, nlohmann::json reply, change_event event, completion<nlohmann::json>& done);
 
@@ -148,9 +152,10 @@ class twin_graph {
   std::map<rel_key, nlohmann::json> relationships_;       // guarded by mu_
   std::multimap<std::string, rel_key> incoming_;          // target -> relationship; guarded by mu_
   twin_index index_;                                      // models and values of twins_; guarded by mu_
-  std::uint64_t etag_counter_ = 0;                        // guarded by mu_ (exclusive)
-  std::uint64_t etag_epoch_ = 0;                          // differs between runs
+  std::atomic<std::uint64_t> etag_counter_{0};
+  std::uint64_t etag_epoch_ = 0;  // differs between runs
   std::function<void(const change_event&)> listener_;
+  std::function<bool()> listener_wanted_;  // false: nobody listens now, skip building events
   // Writes queued in the store and not completed yet: the destructor waits for them, as their
   // completions use the graph.
   mutable std::mutex pending_mu_;

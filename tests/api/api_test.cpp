@@ -138,9 +138,16 @@ TEST_F(api_fixture, TwinLifecycleWithConditionalWrites) {
   expect_error(call("PUT", "/digitaltwins/pump-9", "admin", pump, {{"If-None-Match", "*"}}), 412,
                "precondition_failed");
   std::string patch = R"([{"op": "replace", "path": "/targetSpeed", "value": 1000}])";
+  // As in ADT: 204 and the new ETag; with Prefer: return=representation, the twin.
   response patched = call("PATCH", "/digitaltwins/pump-9", "admin", patch, {{"If-Match", etag}});
-  ASSERT_EQ(patched.status, 200u) << patched.body;
-  EXPECT_EQ(body(patched)["targetSpeed"], 1000);
+  ASSERT_EQ(patched.status, 204u) << patched.body;
+  EXPECT_NE(header(patched, "ETag"), etag);
+  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-9"))["targetSpeed"], 1000);
+  response shown = call("PATCH", "/digitaltwins/pump-9", "admin", patch,
+                        {{"If-Match", header(patched, "ETag")}, {"Prefer", "return=representation"}});
+  ASSERT_EQ(shown.status, 200u) << shown.body;
+  EXPECT_EQ(body(shown)["targetSpeed"], 1000);
+  patched = shown;
   // A second writer with the old etag loses, and is told.
   expect_error(call("PATCH", "/digitaltwins/pump-9", "admin", patch, {{"If-Match", etag}}), 412, "precondition_failed");
   // Validation errors carry JSON paths in details.
@@ -315,7 +322,7 @@ TEST_F(api_fixture, SlowSubscriberIsToldAndDroppedWhileWritersGoOn) {
                   {{"Authorization", "Bearer " + tokens_["admin"]}},
                   R"([{"op": "replace", "path": "/targetSpeed", "value": )" + std::to_string(i) + "}]"};
         auto res = (*c)->send(r);
-        if (res && res->status == 200) ++ok;
+        if (res && res->status == 204) ++ok;
       }
     });
   }
@@ -337,7 +344,7 @@ TEST_F(api_fixture, ChangesSurviveARestart) {
   start();
   ASSERT_EQ(call("PATCH", "/digitaltwins/pump-1", "admin", R"([{"op": "replace", "path": "/targetSpeed", "value": 7}])")
                 .status,
-            200u);
+            204u);
   ASSERT_EQ(call("DELETE", "/digitaltwins/station-north/relationships/p2").status, 204u);
   EXPECT_EQ(server_.kill(SIGTERM), 0);
   EXPECT_NE(server_.output().find("stopping"), std::string::npos) << server_.output();
@@ -372,7 +379,7 @@ TEST_F(api_fixture, AcknowledgedWritesSurviveKill9) {
                   {{"Authorization", "Bearer " + tokens_["admin"]}},
                   R"([{"op": "replace", "path": "/targetSpeed", "value": )" + std::to_string(i) + "}]"};
         auto res = (*c)->send(r);
-        if (!res || res->status != 200) return;  // the server is gone
+        if (!res || res->status != 204) return;  // the server is gone
         acked[w] = i;
       }
     });
