@@ -111,8 +111,10 @@ class connection {
  private:
   void send_one() {
     if (clock_type::now() >= until_) return;
+    std::string next = make_(n_++);
+    if (next.empty()) return;  // this connection's share is done
     sent_.push_back(clock_type::now());
-    pending_ += make_(n_++);
+    pending_ += next;
     flush();
   }
   void flush() {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -51,6 +52,16 @@ CREATE TABLE settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
+)sql",
+    // 3: twin writes go to the change log only (sequential appends) and reach `twins` at
+    // checkpoints; the log row carries what a replay needs. The per-twin index made every
+    // append a random write; history by twin is read by scanning instead.
+    R"sql(
+ALTER TABLE changes ADD COLUMN model TEXT NOT NULL DEFAULT '';
+ALTER TABLE changes ADD COLUMN etag TEXT NOT NULL DEFAULT '';
+DROP INDEX changes_by_twin;
+INSERT INTO settings(key, value) SELECT 'checkpoint.seq', COALESCE(MAX(seq), 0) FROM changes
+  WHERE true ON CONFLICT(key) DO NOTHING;
 )sql",
 };
 constexpr int k_schema_version = static_cast<int>(std::size(k_migrations));
@@ -145,6 +156,14 @@ struct metadata_store::impl {
 
   statement put_twin, delete_twin, put_rel, delete_rel, add_change, put_setting;  // the writer's
 
+  // Twins written since the last checkpoint, newest state each: the writer thread keeps them
+  // and readers consult them (the `twins` table lags behind until the next checkpoint).
+  mutable std::mutex dirty_mu;
+  std::map<std::string, twin_record, std::less<>> dirty;  // guarded by dirty_mu
+  std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
+  store_options options;
+  std::uint64_t checkpoints = 0;  // guarded by mu
+
   ~impl() {
     {
       std::lock_guard lock(mu);
@@ -152,6 +171,7 @@ struct metadata_store::impl {
     }
     cv.notify_all();
     if (thread.joinable()) thread.join();
+    (void)checkpoint();  // so that the next open has little to replay; a failure loses nothing
     // Statements must be finalized before their connection closes.
     for (statement* st : {&put_twin, &delete_twin, &put_rel, &delete_rel, &add_change, &put_setting}) {
       *st = statement();
@@ -160,23 +180,22 @@ struct metadata_store::impl {
     sqlite3_close(reader);
   }
 
-  int apply_one(const write& w) {
+  // Applies one write inside the open transaction. A twin write only appends to the change
+  // log; its new state goes to `pending` and, once committed, to `dirty`.
+  int apply_one(write& w, std::vector<std::pair<std::string, std::optional<twin_record>>>& pending) {
     std::int64_t at = w.at_ms ? w.at_ms : now_ms();
     int rc = SQLITE_OK;
-    std::string twin, kind, body;
+    std::string twin, kind, body, model, etag;
     switch (w.kind) {
       case write::op::put_twin:
-        rc = put_twin.bind(1, w.twin.id)
-                 .bind(2, w.twin.model)
-                 .bind(3, w.twin.body)
-                 .bind(4, w.twin.etag)
-                 .bind(5, at)
-                 .run();
-        twin = w.twin.id, kind = "twin.put", body = w.twin.body;
-        break;
+        twin = w.twin.id, kind = w.log_kind.empty() ? "twin.put" : w.log_kind, model = w.twin.model, etag = w.twin.etag;
+        rc = add_change.bind(1, twin).bind(2, at).bind(3, kind).bind(4, w.twin.body).bind(5, model).bind(6, etag).run();
+        if (rc == SQLITE_OK) pending.emplace_back(w.twin.id, std::move(w.twin));
+        return rc;
       case write::op::delete_twin:
         rc = delete_twin.bind(1, w.twin.id).run();
         twin = w.twin.id, kind = "twin.delete";
+        if (rc == SQLITE_OK) pending.emplace_back(w.twin.id, std::nullopt);
         break;
       case write::op::put_relationship: {
         const auto& r = w.relationship;
@@ -198,8 +217,86 @@ struct metadata_store::impl {
         break;
     }
     if (rc != SQLITE_OK) return rc;
-    if (!w.log_kind.empty()) return add_change.bind(1, twin).bind(2, at).bind(3, w.log_kind).bind(4, w.log_body).run();
-    return add_change.bind(1, twin).bind(2, at).bind(3, kind).bind(4, body).run();
+    return add_change.bind(1, twin).bind(2, at).bind(3, kind).bind(4, body).bind(5, model).bind(6, etag).run();
+  }
+
+  // Writes the dirty twins into `twins` (sorted by id, so neighbours share pages), records the
+  // log position they reflect, and drops log rows older than the retention. Writer thread (or
+  // open/close, when it does not run).
+  status checkpoint() {
+    if (!put_twin || !put_setting) return status::ok();  // open() failed before preparing
+    std::map<std::string, twin_record, std::less<>> flush;
+    {
+      std::lock_guard lock(dirty_mu);
+      if (dirty.empty()) return status::ok();  // a replay of older rows would be harmless
+      flush = dirty;                           // kept visible to readers until committed
+    }
+    if (exec(writer, "BEGIN IMMEDIATE") != SQLITE_OK) return sqlite_error(writer, "cannot begin a checkpoint");
+    std::int64_t at = now_ms();
+    int rc = SQLITE_OK;
+    for (const auto& [id, t] : flush) {
+      rc = put_twin.bind(1, id).bind(2, t.model).bind(3, t.body).bind(4, t.etag).bind(5, at).run();
+      if (rc != SQLITE_OK) break;
+    }
+    std::int64_t seq = 0;
+    {
+      statement q(writer, "SELECT COALESCE(MAX(seq), 0) FROM changes");
+      if (q && sqlite3_step(q.get()) == SQLITE_ROW) seq = sqlite3_column_int64(q.get(), 0);
+    }
+    if (rc == SQLITE_OK) rc = put_setting.bind(1, std::string("checkpoint.seq")).bind(2, std::to_string(seq)).run();
+    if (rc == SQLITE_OK && options.change_log_retention_ms > 0) {
+      // Rows are in time order, so the first row young enough bounds what may go.
+      statement first(writer, "SELECT seq FROM changes WHERE at_ms >= ?1 ORDER BY seq LIMIT 1");
+      first.bind(1, at - options.change_log_retention_ms);
+      std::int64_t keep_from = seq + 1;
+      if (first && sqlite3_step(first.get()) == SQLITE_ROW) keep_from = sqlite3_column_int64(first.get(), 0);
+      first = statement();
+      statement prune(writer, "DELETE FROM changes WHERE seq < ?1 AND seq <= ?2");
+      rc = prune.bind(1, keep_from).bind(2, seq).run();
+    }
+    if (rc != SQLITE_OK || exec(writer, "COMMIT") != SQLITE_OK) {
+      status s = sqlite_error(writer, "cannot checkpoint");
+      exec(writer, "ROLLBACK");
+      return s;
+    }
+    {
+      std::lock_guard lock(dirty_mu);
+      // Drop what was flushed, unless it was written again meanwhile (cannot happen on the
+      // writer thread, but open/close call this too).
+      for (const auto& [id, t] : flush) {
+        auto it = dirty.find(id);
+        if (it != dirty.end() && it->second.etag == t.etag) dirty.erase(it);
+      }
+    }
+    last_checkpoint = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu);
+    ++checkpoints;
+    return status::ok();
+  }
+
+  // At open: the log rows after the last checkpoint hold twin states `twins` does not have yet.
+  status replay() {
+    std::int64_t from = 0;
+    {
+      statement q(writer, "SELECT value FROM settings WHERE key = 'checkpoint.seq'");
+      if (q && sqlite3_step(q.get()) == SQLITE_ROW) from = std::stoll(q.text(0));
+    }
+    statement q(writer,
+                "SELECT twin, kind, body, model, etag FROM changes WHERE seq > ?1 AND kind IN "
+                "('twin.put', 'twin.patch', 'twin.delete') ORDER BY seq");
+    q.bind(1, from);
+    std::lock_guard lock(dirty_mu);
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+      std::string id = q.text(0), kind = q.text(1);
+      if (kind == "twin.delete") {
+        dirty.erase(id);
+      } else {
+        dirty[id] = twin_record{id, q.text(3), q.text(2), q.text(4)};
+      }
+    }
+    if (rc != SQLITE_DONE) return sqlite_error(writer, "cannot replay the change log");
+    return status::ok();
   }
 
   // The writer thread: everything queued since the last commit goes into one transaction; each
@@ -220,16 +317,20 @@ struct metadata_store::impl {
         for (auto& r : batch) r.done(s);
         continue;
       }
+      std::vector<std::pair<std::string, std::optional<twin_record>>> committed, pending;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         exec(writer, "SAVEPOINT request");
         int rc = SQLITE_OK;
-        for (const auto& w : batch[i].writes) {
-          rc = apply_one(w);
+        pending.clear();
+        for (auto& w : batch[i].writes) {
+          rc = apply_one(w, pending);
           if (rc != SQLITE_OK) break;
         }
         if (rc != SQLITE_OK) {
           results[i] = sqlite_error(writer, "cannot write");
           exec(writer, "ROLLBACK TO request");
+        } else {
+          for (auto& p : pending) committed.push_back(std::move(p));
         }
         exec(writer, "RELEASE request");
       }
@@ -238,6 +339,16 @@ struct metadata_store::impl {
         exec(writer, "ROLLBACK");
         for (auto& r : results) r = s;
       } else {
+        {
+          std::lock_guard lock(dirty_mu);
+          for (auto& [id, t] : committed) {
+            if (t) {
+              dirty[id] = std::move(*t);
+            } else {
+              dirty.erase(id);
+            }
+          }
+        }
         std::lock_guard lock(mu);
         ++commits;
         requests += batch.size();
@@ -245,6 +356,17 @@ struct metadata_store::impl {
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
       }
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+      std::size_t dirty_count;
+      {
+        std::lock_guard lock(dirty_mu);
+        dirty_count = dirty.size();
+      }
+      if (dirty_count >= options.checkpoint_max_twins ||
+          (dirty_count > 0 && std::chrono::steady_clock::now() - last_checkpoint >=
+                                  std::chrono::milliseconds(options.checkpoint_interval_ms))) {
+        // A failed checkpoint loses nothing: the log still holds every state.
+        (void)checkpoint();
+      }
     }
   }
 };
@@ -252,8 +374,9 @@ struct metadata_store::impl {
 metadata_store::metadata_store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 metadata_store::~metadata_store() = default;
 
-result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesystem::path& file) {
+result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesystem::path& file, store_options options) {
   auto i = std::make_unique<impl>();
+  i->options = options;
   auto w = open_connection(file);
   if (!w) return w.error();
   i->writer = *w;
@@ -295,13 +418,17 @@ result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesyst
                 "INSERT INTO relationships(source, id, name, target, body, etag) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
                 "ON CONFLICT(source, id) DO UPDATE SET name = ?3, target = ?4, body = ?5, etag = ?6");
   i->delete_rel = statement(i->writer, "DELETE FROM relationships WHERE source = ?1 AND id = ?2");
-  i->add_change = statement(i->writer, "INSERT INTO changes(twin, at_ms, kind, body) VALUES(?1, ?2, ?3, ?4)");
+  i->add_change =
+      statement(i->writer, "INSERT INTO changes(twin, at_ms, kind, body, model, etag) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
   i->put_setting = statement(i->writer,
                              "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                              "ON CONFLICT(key) DO UPDATE SET value = ?2");
   if (!i->put_twin || !i->delete_twin || !i->put_rel || !i->delete_rel || !i->add_change || !i->put_setting) {
     return sqlite_error(i->writer, "cannot prepare statements");
   }
+  // What a crash left in the log only: replayed, then checkpointed, so `twins` is whole again.
+  if (status st = i->replay(); !st) return st;
+  if (status st = i->checkpoint(); !st) return st;
   impl* raw = i.get();
   i->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<metadata_store>(new metadata_store(std::move(i)));
@@ -323,6 +450,11 @@ status metadata_store::apply(std::vector<write> writes) {
 }
 
 std::optional<twin_record> metadata_store::get_twin(const std::string& id) const {
+  {
+    std::lock_guard lock(impl_->dirty_mu);
+    auto it = impl_->dirty.find(id);
+    if (it != impl_->dirty.end()) return it->second;
+  }
   std::lock_guard lock(impl_->reader_mu);
   statement s(impl_->reader, "SELECT id, model, body, etag FROM twins WHERE id = ?1");
   s.bind(1, id);
@@ -334,7 +466,19 @@ std::vector<twin_record> metadata_store::all_twins() const {
   std::lock_guard lock(impl_->reader_mu);
   std::vector<twin_record> out;
   statement s(impl_->reader, "SELECT id, model, body, etag FROM twins ORDER BY id");
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3)});
+  std::lock_guard dirty_lock(impl_->dirty_mu);
+  auto d = impl_->dirty.begin();
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    std::string id = s.text(0);
+    for (; d != impl_->dirty.end() && d->first < id; ++d) out.push_back(d->second);
+    if (d != impl_->dirty.end() && d->first == id) {
+      out.push_back(d->second);
+      ++d;
+    } else {
+      out.push_back({std::move(id), s.text(1), s.text(2), s.text(3)});
+    }
+  }
+  for (; d != impl_->dirty.end(); ++d) out.push_back(d->second);
   return out;
 }
 
@@ -377,7 +521,8 @@ int metadata_store::schema_version() const {
 
 store_stats metadata_store::stats() const {
   std::lock_guard lock(impl_->mu);
-  return {impl_->commits, impl_->requests, impl_->queue.size(), static_cast<double>(impl_->commit_micros) / 1e6};
+  return {impl_->commits, impl_->requests, impl_->queue.size(), static_cast<double>(impl_->commit_micros) / 1e6,
+          impl_->checkpoints};
 }
 
 std::uint64_t metadata_store::commits() const {

@@ -1,6 +1,11 @@
 // The embedded metadata store: twins, relationships and the per-twin change log (the start of
 // the digital thread) in one SQLite database in WAL mode.
 //
+// A twin write appends one row to the change log (with the twin's whole new state) and nothing
+// else: appends are sequential pages, so a commit writes little. The `twins` table catches up
+// at checkpoints (store_options), and open() replays the log rows after the last checkpoint, so
+// a crash between checkpoints loses nothing that was committed. Reads see the latest state.
+//
 // Callers: the twin graph, at start (load everything) and on every write. Threading: every
 // member function is safe to call from any thread. Writes are queued to one writer thread that
 // commits whatever has queued up in a single transaction (group commit) and fsyncs it
@@ -64,6 +69,16 @@ struct store_stats {
   std::uint64_t requests = 0;  // write requests they held
   std::size_t queued = 0;      // requests waiting for the next transaction
   double commit_seconds = 0;   // time spent in transactions, fsync included
+  std::uint64_t checkpoints = 0;
+};
+
+struct store_options {
+  // Twin states reach the `twins` table at checkpoints: every this many ms while twins are
+  // dirty, or sooner when this many twins are.
+  std::int64_t checkpoint_interval_ms = 2000;
+  std::size_t checkpoint_max_twins = 50000;
+  // Change-log rows older than this are dropped at checkpoints; 0 keeps everything.
+  std::int64_t change_log_retention_ms = 7LL * 24 * 3600 * 1000;
 };
 
 class metadata_store {
@@ -71,7 +86,7 @@ class metadata_store {
   // Opens (creating if needed) the database file and migrates it to the current schema.
   // io_error when the file cannot be opened, failed_precondition when its schema is newer
   // than this build knows.
-  static result<std::unique_ptr<metadata_store>> open(const std::filesystem::path& file);
+  static result<std::unique_ptr<metadata_store>> open(const std::filesystem::path& file, store_options options = {});
 
   ~metadata_store();
   metadata_store(const metadata_store&) = delete;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/server_process.h"
 #include "common/temp_dir.h"
 
 namespace doppel::app {
@@ -69,10 +70,10 @@ const fs::path k_example = fs::path(DOPPEL_SOURCE_DIR) / "examples" / "pump-stat
 TEST(Cli, HelpListsEveryCommand) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* cmd : {"init", "validate", "serve", "--version"}) {
+  for (const char* cmd : {"init", "validate", "serve", "token", "twin", "query", "--version"}) {
     EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << "\n" << r.output;
   }
-  for (const char* sub : {"init", "validate", "serve"}) {
+  for (const char* sub : {"init", "validate", "serve", "query"}) {
     auto h = run({sub, "--help"});
     EXPECT_EQ(h.code, 0) << sub;
     EXPECT_NE(h.output.find("Usage: doppel " + std::string(sub)), std::string::npos) << h.output;
@@ -195,12 +196,48 @@ TEST(Cli, InitThenValidateThenServe) {
   auto again = run({"init", proj.string()});
   EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.output.find("already exists"), std::string::npos);
-  auto s = run({"serve", proj.string()});
-  EXPECT_EQ(s.code, 0) << s.output;
-  EXPECT_NE(s.output.find("project new-plant: 1 interface(s) from 1 model file(s) loaded and valid"), std::string::npos)
-      << s.output;
-  EXPECT_NE(s.output.find("0 twin(s) and 0 relationship(s) declared in 0 twin file(s), all valid"), std::string::npos)
-      << s.output;
+  // serve runs until it is stopped: it says what it loaded and where it listens.
+  doppel::testing::server_process server;
+  ASSERT_TRUE(server.start(proj, tmp.path() / "data")) << server.output();
+  EXPECT_NE(server.output().find("project new-plant: 1 interface(s), 0 twin(s)"), std::string::npos) << server.output();
+  EXPECT_NE(server.output().find("no API tokens yet: create one with `doppel token create"), std::string::npos)
+      << server.output();
+  int st = server.kill(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_NE(server.output().find("terminated, stopping"), std::string::npos) << server.output();
+}
+
+TEST(Cli, ServeRefusesABrokenProject) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "p";
+  ASSERT_EQ(run({"init", proj.string()}).code, 0);
+  std::ofstream(proj / "models" / "broken.json") << "{ not json";
+  auto s = run({"serve", proj.string(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(s.code, 1) << s.output;
+  EXPECT_NE(s.output.find("broken.json:1:3"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("fix them and run again"), std::string::npos) << s.output;
+  auto bad_listen = run({"serve", proj.string(), "--listen", "nowhere"});
+  EXPECT_NE(bad_listen.code, 0);
+}
+
+TEST(Cli, TokenCreate) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "p";
+  ASSERT_EQ(run({"init", proj.string()}).code, 0);
+  auto t = run({"token", "create", proj.string(), "--role", "admin", "--name", "me"});
+  EXPECT_EQ(t.code, 0) << t.output;
+  EXPECT_EQ(t.output.rfind("dpl_", 0), 0u) << t.output;
+  EXPECT_EQ(t.output.size(), 4u + 64u + 1u) << t.output;
+  EXPECT_TRUE(fs::exists(proj / ".doppel" / "tokens.json"));
+  EXPECT_EQ(read(proj / ".doppel" / "tokens.json").find(t.output.substr(0, 68)), std::string::npos)
+      << "the secret itself must not be stored";
+  auto perms = fs::status(proj / ".doppel" / "tokens.json").permissions();
+  EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+  auto dup = run({"token", "create", proj.string(), "--role", "viewer", "--name", "me"});
+  EXPECT_EQ(dup.code, 1);
+  EXPECT_NE(dup.output.find("exists already"), std::string::npos) << dup.output;
+  EXPECT_EQ(run({"token", "create", proj.string(), "--role", "root", "--name", "x"}).code, 2);
+  EXPECT_EQ(run({"token", "create", (tmp.path() / "none").string(), "--role", "admin", "--name", "x"}).code, 1);
 }
 
 TEST(Cli, InitRejectsBadName) {

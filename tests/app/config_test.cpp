@@ -39,7 +39,7 @@ TEST(Config, UnknownKeyHasLineAndColumn) {
   EXPECT_EQ(r.errors[0].line, 3u);
   EXPECT_EQ(r.errors[0].column, 1u);
   EXPECT_EQ(format(r.errors[0]),
-            "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins");
+            "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api");
 }
 
 TEST(Config, WrongTypes) {

@@ -1,10 +1,12 @@
 #include "store/metadata_store.h"
 
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <chrono>
 
 #include <atomic>
 #include <filesystem>
@@ -45,12 +47,12 @@ TEST(MetadataStore, CreatesMigratesAndReopens) {
   {
     auto s = open_or_die(db.file());
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->schema_version(), 2);
+    EXPECT_EQ(s->schema_version(), 3);
     ASSERT_TRUE(s->apply({put("pump-1", R"({"targetSpeed":1450})")}));
   }
   auto s = open_or_die(db.file());
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 2);
+  EXPECT_EQ(s->schema_version(), 3);
   auto t = s->get_twin("pump-1");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->body, R"({"targetSpeed":1450})");
@@ -83,7 +85,7 @@ TEST(MetadataStore, MigratesAVersion1Database) {
   }
   auto s = open_or_die(db.file());
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 2);
+  EXPECT_EQ(s->schema_version(), 3);
   EXPECT_TRUE(s->get_twin("old"));
   EXPECT_FALSE(s->setting("k"));
   write w;
@@ -172,6 +174,59 @@ TEST(MetadataStore, ConcurrentWritersShareCommits) {
   // Group commit: concurrent writers share transactions (and their fsyncs).
   EXPECT_LT(s->commits(), static_cast<std::uint64_t>(k_threads * k_each));
   RecordProperty("commits", static_cast<int>(s->commits()));
+}
+
+TEST(MetadataStore, CheckpointsMoveTwinsOutOfTheLogAndPruneIt) {
+  temp_db db;
+  store_options o;
+  o.checkpoint_interval_ms = 0;  // after every commit
+  o.change_log_retention_ms = 3600 * 1000;
+  {
+    auto s = metadata_store::open(db.file(), o);
+    ASSERT_TRUE(s);
+    write old = put("t1", R"({"v":1})");
+    old.at_ms = 1000;  // 1970: older than the retention
+    ASSERT_TRUE((*s)->apply({old}));
+    ASSERT_TRUE((*s)->apply({put("t1", R"({"v":2})"), put("t2", R"({"v":1})")}));
+    // The checkpoint follows the commit on the writer thread, after apply() has returned.
+    for (int i = 0; i < 200 && ((*s)->stats().checkpoints < 2 || (*s)->changes("t1").size() > 1); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GE((*s)->stats().checkpoints, 2u);
+    auto log = (*s)->changes("t1");
+    ASSERT_EQ(log.size(), 1u);  // v1 is older than the retention
+    EXPECT_EQ(log[0].body, R"({"v":2})");
+    write del;
+    del.kind = write::op::delete_twin;
+    del.twin.id = "t2";
+    ASSERT_TRUE((*s)->apply({del}));
+  }
+  // Straight from the table, as the checkpoints left it.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.file().c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT id, body FROM twins ORDER BY id", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 1)), R"({"v":2})");
+  EXPECT_EQ(sqlite3_step(q), SQLITE_DONE);  // t2 is deleted
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+}
+
+TEST(MetadataStore, ReadsSeeTwinsBeforeTheirCheckpoint) {
+  temp_db db;
+  store_options o;
+  o.checkpoint_interval_ms = 3600 * 1000;  // never, in this test
+  auto s = metadata_store::open(db.file(), o);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE((*s)->apply({put("b", "{}"), put("a", "{}")}));
+  ASSERT_TRUE((*s)->apply({put("a", R"({"x":1})")}));
+  EXPECT_EQ((*s)->get_twin("a")->body, R"({"x":1})");
+  auto all = (*s)->all_twins();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, "a");
+  EXPECT_EQ(all[1].id, "b");
+  EXPECT_EQ((*s)->stats().checkpoints, 0u);
 }
 
 // A child process writes twins as fast as it can and reports each acknowledged write on a pipe;
