@@ -123,16 +123,21 @@ std::optional<token_info> token_store::find(std::string_view secret) {
   if (secret.size() != 68 || secret.substr(0, 4) != "dpl_") return std::nullopt;
   std::string digest = sha256_hex(secret);
   std::lock_guard lock(mu_);
-  auto it = by_digest_.find(digest);
-  if (it != by_digest_.end()) return it->second;
-  // A token created since we loaded: look again, at most once a second.
+  // Tokens created or removed since we loaded: look at the file at most once a second. A file
+  // that became unreadable or invalid keeps the tokens loaded before (and says nothing here;
+  // `doppel token create` refuses to write an invalid one).
   auto now = std::chrono::steady_clock::now();
-  if (now - last_check_ < std::chrono::seconds(1)) return std::nullopt;
-  last_check_ = now;
-  std::error_code ec;
-  auto mtime = fs::last_write_time(file_, ec);
-  if (ec || mtime == loaded_mtime_ || !load_locked()) return std::nullopt;
-  it = by_digest_.find(digest);
+  if (now - last_check_ >= std::chrono::seconds(1)) {
+    last_check_ = now;
+    std::error_code ec;
+    auto mtime = fs::last_write_time(file_, ec);
+    if (ec && !by_digest_.empty() && !fs::exists(file_, ec)) {
+      by_digest_.clear();  // the file was removed: no tokens
+    } else if (!ec && mtime != loaded_mtime_) {
+      (void)load_locked();
+    }
+  }
+  auto it = by_digest_.find(digest);
   if (it == by_digest_.end()) return std::nullopt;
   return it->second;
 }

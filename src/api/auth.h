@@ -1,11 +1,12 @@
 // API tokens and roles. A token is a random secret ("dpl_" + 64 hex digits) shown once, when it
 // is created; the server keeps only its SHA-256 digest, with a name and a role, in
-// DATA/tokens.json (docs/formats/tokens.md). Roles are ordered: viewer (read) < operator (read,
+// DATA/tokens.json (docs/api.md, "Tokens and roles"). Roles are ordered: viewer (read) < operator (read,
 // desired state, commands) < admin (everything).
 //
 // Callers: `doppel token create` (create_token) and the API server (token_store::find on every
-// request). Threading: token_store is safe for concurrent use; it re-reads the file when a
-// token is not found and the file changed, so tokens created while the server runs work at once.
+// request). Threading: token_store is safe for concurrent use. It re-reads the file when it
+// changed, checking at most once a second, so tokens created or removed while the server runs
+// take effect within a second.
 #pragma once
 
 #include <chrono>

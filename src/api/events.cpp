@@ -65,7 +65,7 @@ void event_hub::publish(const twin::change_event& e) {
     }
   }
   std::uint64_t seq = ++seq_;
-  published_.fetch_add(1, std::memory_order_relaxed);
+  published_.fetch_add(1, std::memory_order_relaxed);  // events built; the graph builds none without subscribers
   if (targets.empty()) return;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
   nlohmann::json j = {{"seq", seq}, {"type", e.kind}, {"twin", e.twin}, {"model", e.model}, {"timeMs", now.count()}};
@@ -99,18 +99,19 @@ std::size_t event_hub::subscribers() const {
 
 void event_hub::render_metrics(std::string& out) const {
   char buf[768];
-  std::snprintf(buf, sizeof buf,
-                "# HELP doppel_events_published_total Change events published.\n"
-                "# TYPE doppel_events_published_total counter\ndoppel_events_published_total %llu\n"
-                "# HELP doppel_events_queued_total Events queued to WebSocket subscribers.\n"
-                "# TYPE doppel_events_queued_total counter\ndoppel_events_queued_total %llu\n"
-                "# HELP doppel_events_dropped_subscribers_total Subscribers dropped for falling behind.\n"
-                "# TYPE doppel_events_dropped_subscribers_total counter\n"
-                "doppel_events_dropped_subscribers_total %llu\n"
-                "# HELP doppel_events_subscribers WebSocket subscribers connected.\n"
-                "# TYPE doppel_events_subscribers gauge\ndoppel_events_subscribers %zu\n",
-                static_cast<unsigned long long>(published_.load()), static_cast<unsigned long long>(delivered_.load()),
-                static_cast<unsigned long long>(dropped_subscribers_.load()), subscribers());
+  std::snprintf(
+      buf, sizeof buf,
+      "# HELP doppel_events_published_total Change events fanned out (none are built while nobody subscribes).\n"
+      "# TYPE doppel_events_published_total counter\ndoppel_events_published_total %llu\n"
+      "# HELP doppel_events_queued_total Events queued to WebSocket subscribers.\n"
+      "# TYPE doppel_events_queued_total counter\ndoppel_events_queued_total %llu\n"
+      "# HELP doppel_events_dropped_subscribers_total Subscribers dropped for falling behind.\n"
+      "# TYPE doppel_events_dropped_subscribers_total counter\n"
+      "doppel_events_dropped_subscribers_total %llu\n"
+      "# HELP doppel_events_subscribers WebSocket subscribers connected.\n"
+      "# TYPE doppel_events_subscribers gauge\ndoppel_events_subscribers %zu\n",
+      static_cast<unsigned long long>(published_.load()), static_cast<unsigned long long>(delivered_.load()),
+      static_cast<unsigned long long>(dropped_subscribers_.load()), subscribers());
   out += buf;
 }
 

@@ -63,6 +63,24 @@ json details_of(const std::string& message) {
   return out;
 }
 
+// A path segment with everything but unreserved characters %-escaped.
+std::string encode_segment(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                 c == '.' || c == '~';
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 response from_status(const status& s) {
   auto [code, name] = http_status(s.code());
   return router::error(code, name, s.message(), details_of(s.message()).dump());
@@ -288,7 +306,8 @@ void router::handle(request req, reply done) {
     r.status = 204;
     r.content_type.clear();
     r.headers.push_back({"Access-Control-Allow-Methods", allowed + ", OPTIONS"});
-    r.headers.push_back({"Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match"});
+    r.headers.push_back({"Access-Control-Allow-Headers",
+                         "Authorization, Content-Type, If-Match, If-None-Match, Prefer, max-items-per-page"});
     r.headers.push_back({"Access-Control-Max-Age", "600"});
     return ctx->send(std::move(r));
   }
@@ -424,6 +443,22 @@ twin::completion<json> respond_with(std::function<void(response)> send, unsigned
 
 }  // namespace
 
+namespace {
+
+// The completion of a PATCH, as ADT answers it: 204 with the new ETag.
+twin::completion<json> etag_only(std::function<void(response)> send) {
+  return [send = std::move(send)](result<json> r) {
+    if (!r) return send(from_status(r.error()));
+    response res;
+    res.status = 204;
+    res.content_type.clear();
+    res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
+    send(std::move(res));
+  };
+}
+
+}  // namespace
+
 void router::get_twin(context& c) {
   auto t = graph_.get_twin(c.params[0]);
   if (!t) return c.send(from_status(t.error()));
@@ -447,14 +482,7 @@ void router::patch_twin(context& c) {
   if (options.reply_with_body) {
     return graph_.patch_twin(c.params[0], patch, c.condition(), options, respond_with(c.done, 200));
   }
-  graph_.patch_twin(c.params[0], patch, c.condition(), options, [send = c.done](result<json> r) {
-    if (!r) return send(from_status(r.error()));
-    response res;
-    res.status = 204;
-    res.content_type.clear();
-    res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
-    send(std::move(res));
-  });
+  graph_.patch_twin(c.params[0], patch, c.condition(), options, etag_only(c.done));
 }
 
 void router::delete_twin(context& c) { graph_.delete_twin(c.params[0], c.condition(), respond_with(c.done, 204)); }
@@ -489,11 +517,12 @@ void router::list_incoming(context& c) {
   }
   json value = json::array();
   for (const auto& r : graph_.incoming(c.params[0])) {
-    value.push_back({{"relationshipId", r["$relationshipId"]},
-                     {"sourceId", r["$sourceId"]},
-                     {"relationshipName", r["$relationshipName"]},
-                     {"relationshipLink", "/digitaltwins/" + r["$sourceId"].get<std::string>() + "/relationships/" +
-                                              r["$relationshipId"].get<std::string>()}});
+    value.push_back(
+        {{"$relationshipId", r["$relationshipId"]},
+         {"$sourceId", r["$sourceId"]},
+         {"$relationshipName", r["$relationshipName"]},
+         {"$relationshipLink", "/digitaltwins/" + encode_segment(r["$sourceId"].get<std::string>()) +
+                                   "/relationships/" + encode_segment(r["$relationshipId"].get<std::string>())}});
   }
   c.send(json_response(200, {{"value", std::move(value)}}));
 }
@@ -533,7 +562,12 @@ void router::patch_relationship(context& c) {
   try {
     patched = current->patch(patch);
   } catch (const json::exception& e) {
-    return c.send(error(422, "validation_failed", std::string("the patch cannot be applied: ") + e.what()));
+    // nlohmann names the failing operation and path after its "[json.exception...] " prefix.
+    std::string what = e.what();
+    auto bracket = what.find("] ");
+    return c.send(
+        error(422, "validation_failed",
+              "$: the patch cannot be applied: " + (bracket == std::string::npos ? what : what.substr(bracket + 2))));
   }
   // The patch was computed from the version just read: without If-Match, still make sure
   // nobody wrote in between, so the patch never silently undoes another write.
@@ -545,7 +579,10 @@ void router::patch_relationship(context& c) {
                                                             (*current)["$etag"].get<std::string>() + ", not " +
                                                             cond.if_match + " (If-Match)")));
   }
-  graph_.put_relationship(c.params[0], c.params[1], std::move(patched), cond, respond_with(c.done, 200));
+  if (c.req.header("prefer").find("return=representation") != std::string_view::npos) {
+    return graph_.put_relationship(c.params[0], c.params[1], std::move(patched), cond, respond_with(c.done, 200));
+  }
+  graph_.put_relationship(c.params[0], c.params[1], std::move(patched), cond, etag_only(c.done));
 }
 
 void router::delete_relationship(context& c) {
@@ -555,6 +592,8 @@ void router::delete_relationship(context& c) {
 void router::post_query(context& c) {
   json body;
   if (!c.body_json(body)) return;
+  bool has_token = body.is_object() && body.contains("continuationToken") && body["continuationToken"].is_string();
+  if (has_token && !body.contains("query")) body["query"] = "";  // the token carries the query
   if (!body.is_object() || !body.contains("query") || !body["query"].is_string()) {
     return c.send(error(400, "bad_request",
                         "the body must be {\"query\": \"SELECT * FROM DIGITALTWINS\"} (with an optional "
@@ -622,7 +661,10 @@ std::string router::openapi() const {
       op["requestBody"]["required"] = true;
       op["requestBody"]["content"]["application/json"]["schema"]["type"] = json_patch ? "array" : "object";
     }
-    op["responses"][r.method == "DELETE" ? "204" : "200"]["description"] = "success";
+    bool no_content = r.method == "DELETE" || (r.method == "PATCH" && r.pattern.find("desired") == std::string::npos);
+    op["responses"][no_content ? "204" : "200"]["description"] =
+        no_content && r.method == "PATCH" ? "success; 200 with the document when sent Prefer: return=representation"
+                                          : "success";
     op["responses"]["default"] = error_response;
     if (r.public_) {
       op["security"] = json::array();

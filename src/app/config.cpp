@@ -251,7 +251,7 @@ std::string default_config_text(std::string_view name) {
   out += "description: \"\"\n";
   out += "# DTDL v3 (or v2) model files, loaded together; references may cross files.\n";
   out += "models: [models]\n";
-  out += "# Twin declarations (loaded by `doppel serve` once the twin graph is available).\n";
+  out += "# Twin declarations: `doppel serve` adds those it does not hold yet when these files change.\n";
   out += "twins: [twins]\n";
   return out;
 }

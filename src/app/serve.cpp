@@ -1,6 +1,9 @@
 #include "app/serve.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -120,6 +123,14 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     err << "doppel serve: cannot create the data folder " << data.string() << ": " << ec.message() << "\n";
     return 1;
   }
+  // One server per data folder: two would both write the database and each serve a stale graph.
+  int lock_fd = ::open((data / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    err << "doppel serve: another doppel serve uses the data folder " << data.string()
+        << "; stop it, or give this one its own --data\n";
+    if (lock_fd >= 0) ::close(lock_fd);
+    return 1;
+  }
   auto store = store::metadata_store::open(data / "doppel.db");
   if (!store) {
     err << "doppel serve: " << store.error().message() << "\n";
@@ -200,6 +211,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   out << "doppel serve: " << (sig == SIGINT ? "interrupted" : "terminated") << ", stopping" << std::endl;
   (*server)->stop();
   (*server)->wait();
+  ::close(lock_fd);
   return 0;
 }
 

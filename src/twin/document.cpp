@@ -27,7 +27,7 @@ void check_members(const nlohmann::json& body, const model::interface& iface, co
     const model::content* c = iface.find(key);
     if (!c) {
       errors.push_back({at, "unknown property " + quote(key) + " for model " + iface.id +
-                                "; its properties and components are listed by `doppel validate --list`"});
+                                "; GET /models/{dtmi} lists its contents"});
       continue;
     }
     switch (c->kind) {
@@ -171,7 +171,9 @@ const model::interface* check_twin(const nlohmann::json& body, std::string_view 
       const std::string& dtmi = m->get_ref<const std::string&>();
       iface = models.find(dtmi);
       if (!iface) {
-        errors.push_back({"$.$metadata.$model", "model " + quote(dtmi) + " is not loaded; upload it first"});
+        errors.push_back(
+            {"$.$metadata.$model",
+             "model " + quote(dtmi) + " is not loaded; add its DTDL file to the project's models and restart"});
       }
     }
   }

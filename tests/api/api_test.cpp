@@ -174,7 +174,8 @@ TEST_F(api_fixture, RelationshipsOverHttp) {
   EXPECT_EQ(body(rels)["value"].size(), 2u) << rels.body;
   response incoming = call("GET", "/digitaltwins/pump-1/incomingrelationships");
   ASSERT_EQ(incoming.status, 200u);
-  EXPECT_EQ(body(incoming)["value"][0]["sourceId"], "station-north");
+  EXPECT_EQ(body(incoming)["value"][0]["$sourceId"], "station-north");
+  EXPECT_EQ(body(incoming)["value"][0]["$relationshipLink"], "/digitaltwins/station-north/relationships/p1");
   // Deleting a twin that has relationships is refused, naming them.
   response refused = call("DELETE", "/digitaltwins/pump-1");
   expect_error(refused, 409, "conflict");
@@ -189,6 +190,15 @@ TEST_F(api_fixture, RelationshipsOverHttp) {
   response patched = call("PATCH", "/digitaltwins/station-north/relationships/p1", "admin",
                           R"([{"op": "replace", "path": "/$targetId", "value": "x"}])");
   expect_error(patched, 422, "validation_failed");  // $-fields are the server's
+  response renamed =
+      call("PATCH", "/digitaltwins/station-north/relationships/p1", "admin", "[]", {{"If-Match", header(got, "ETag")}});
+  EXPECT_EQ(renamed.status, 204u) << renamed.body;  // as ADT: 204 and the new ETag
+  EXPECT_NE(header(renamed, "ETag"), header(got, "ETag"));
+  response unknown = call("PATCH", "/digitaltwins/station-north/relationships/p1", "admin",
+                          R"([{"op": "remove", "path": "/nosuch"}])");
+  expect_error(unknown, 422, "validation_failed");
+  EXPECT_EQ(unknown.body.find("json.exception"), std::string::npos) << unknown.body;
+  got = call("GET", "/digitaltwins/station-north/relationships/p1");
   response gone =
       call("DELETE", "/digitaltwins/station-north/relationships/p1", "admin", "", {{"If-Match", header(got, "ETag")}});
   EXPECT_EQ(gone.status, 204u) << gone.body;
@@ -267,6 +277,30 @@ TEST_F(api_fixture, TokensCreatedWhileRunningWorkAtOnce) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the store re-reads at most once a second
   tokens_["late"] = *t;
   EXPECT_EQ(call("GET", "/digitaltwins/pump-1", "late").status, 200u);
+}
+
+TEST_F(api_fixture, RemovedTokensStopWorkingWithinASecond) {
+  start();
+  EXPECT_EQ(call("GET", "/digitaltwins/pump-1", "viewer").status, 200u);
+  // Rewrite the token file without the viewer (as an operator would by hand).
+  json file = json::parse(std::ifstream(data_ / "tokens.json"));
+  json kept = json::array();
+  for (const auto& t : file["tokens"]) {
+    if (t["name"] != "viewer") kept.push_back(t);
+  }
+  file["tokens"] = kept;
+  std::ofstream(data_ / "tokens.json") << file.dump();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  expect_error(call("GET", "/digitaltwins/pump-1", "viewer"), 401, "unauthorized");
+  EXPECT_EQ(call("GET", "/digitaltwins/pump-1", "admin").status, 200u);
+}
+
+TEST_F(api_fixture, OneServerPerDataFolder) {
+  start();
+  doppel::testing::server_process second;
+  EXPECT_FALSE(second.start(project_, data_)) << second.output();
+  EXPECT_NE(second.output().find("another doppel serve uses the data folder"), std::string::npos) << second.output();
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200u);
 }
 
 TEST_F(api_fixture, MetricsCountRequests) {
@@ -408,7 +442,7 @@ TEST_F(api_fixture, QueryWithPagingAndPositionedErrors) {
   for (const auto& row : page["value"]) ids.push_back(row["$dtId"]);
   EXPECT_EQ(page["value"].size(), 2u);
   while (page.contains("continuationToken")) {
-    json next = {{"query", "SELECT T.$dtId FROM DIGITALTWINS T"}, {"continuationToken", page["continuationToken"]}};
+    json next = {{"continuationToken", page["continuationToken"]}};  // the token carries the query
     r = call("POST", "/query", "viewer", next.dump(), {{"max-items-per-page", "2"}});
     ASSERT_EQ(r.status, 200u) << r.body;
     page = body(r);
