@@ -271,7 +271,7 @@ constexpr const char* desired_keys[] = {"desiredValue", "desiredVersion", "desir
 
 // Stamps one level (the twin or a component): `before` and `after` are its bodies.
 void stamp_level(const nlohmann::json* before, nlohmann::json& after, const model::interface& iface,
-                 std::string_view now) {
+                 std::string_view now, bool top) {
   const nlohmann::json* old_meta = nullptr;
   if (before && before->is_object()) {
     auto m = before->find("$metadata");
@@ -284,7 +284,20 @@ void stamp_level(const nlohmann::json* before, nlohmann::json& after, const mode
   for (const char* key : {"$desiredVersion"}) {
     if (old_meta && old_meta->contains(key)) meta[key] = (*old_meta)[key];
   }
-  meta["$lastUpdateTime"] = now;
+  // The twin's time moves on every write; a component's only when something in it changed.
+  bool component_unchanged = false;
+  if (!top && before && before->is_object() && old_meta && old_meta->contains("$lastUpdateTime")) {
+    component_unchanged = true;
+    for (const auto& [k, v] : after.items()) {
+      if (k == "$metadata") continue;
+      auto o = before->find(k);
+      if (o == before->end() || *o != v) component_unchanged = false;
+    }
+    for (const auto& [k, v] : before->items()) {
+      if (k != "$metadata" && !after.contains(k)) component_unchanged = false;
+    }
+  }
+  meta["$lastUpdateTime"] = component_unchanged ? (*old_meta)["$lastUpdateTime"] : nlohmann::json(now);
   for (const model::content* c : iface.contents) {
     if (c->kind == model::content_kind::component) {
       auto value = after.find(c->name);
@@ -294,7 +307,7 @@ void stamp_level(const nlohmann::json* before, nlohmann::json& after, const mode
         auto o = before->find(c->name);
         if (o != before->end()) old_value = &*o;
       }
-      stamp_level(old_value, *value, *c->component, now);
+      stamp_level(old_value, *value, *c->component, now, false);
       continue;
     }
     if (c->kind != model::content_kind::property) continue;
@@ -416,7 +429,7 @@ void view_level(const nlohmann::json& body, const model::interface& iface, nlohm
 
 void stamp_metadata(const nlohmann::json* before, nlohmann::json& after, const model::interface& iface,
                     std::string_view now) {
-  stamp_level(before, after, iface, now);
+  stamp_level(before, after, iface, now, true);
 }
 
 bool set_desired(nlohmann::json& body, const nlohmann::json& desired, const model::interface& iface,

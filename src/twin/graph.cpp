@@ -180,6 +180,15 @@ void twin_graph::put_twin(const std::string& id, nlohmann::json body, const cond
 
 void twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c,
                             const check_options& options, completion<nlohmann::json> done) {
+  if (patch.is_array() && patch.empty()) {
+    // Nothing to change: not a write (no new etag, no event), but the condition still counts.
+    std::shared_lock lock(mu_);
+    auto it = twins_.find(id);
+    if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+    if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
+    return done(options.reply_with_body ? it->second.body
+                                        : nlohmann::json{{"$dtId", id}, {"$etag", it->second.body["$etag"]}});
+  }
   // The patch is applied and checked under the shared lock, so that writers to different twins
   // do this work in parallel; the exclusive lock is taken only to install the result, if the
   // twin has not changed meanwhile (else the work is done again).

@@ -198,6 +198,13 @@ TEST_F(graph_fixture, MetadataCarriesLastUpdateTimePerProperty) {
   ASSERT_TRUE(patched) << patched.error().to_string();
   EXPECT_EQ((*patched)["$metadata"]["targetSpeed"]["lastUpdateTime"], speed_time);
   EXPECT_NE((*patched)["$metadata"]["mode"]["lastUpdateTime"], speed_time);
+  // The motor component did not change: its time stays; the twin's moves.
+  EXPECT_EQ((*patched)["motor"]["$metadata"]["$lastUpdateTime"], (*created)["motor"]["$metadata"]["$lastUpdateTime"]);
+  EXPECT_NE((*patched)["$metadata"]["$lastUpdateTime"], (*created)["$metadata"]["$lastUpdateTime"]);
+  // An empty patch is not a write.
+  auto same = graph_->patch_twin("pump-1", json::array(), {}, k_api);
+  ASSERT_TRUE(same);
+  EXPECT_EQ((*same)["$etag"], (*patched)["$etag"]);
   // Clients cannot forge server metadata.
   json forged = pump();
   forged["$metadata"]["targetSpeed"] = {{"lastUpdateTime", "1999-01-01T00:00:00Z"}};
