@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <array>
@@ -43,15 +44,19 @@ std::string error_body(std::string_view code, const std::string& message) {
 }
 
 // One WebSocket subscriber: forwards its subscription's events, one write at a time.
-class ws_session : public std::enable_shared_from_this<ws_session> {
+// Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> with TLS.
+template <class Stream>
+class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
+  using std::enable_shared_from_this<ws_session<Stream>>::shared_from_this;
+
  public:
-  ws_session(tcp::socket&& socket, event_hub& hub) : ws_(std::move(socket)), hub_(hub) {}
+  ws_session(Stream&& stream, event_hub& hub) : ws_(std::move(stream)), hub_(hub) {}
 
   void run(http::request<http::string_body> req, event_filter filter) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(64 * 1024);
     filter_ = std::move(filter);
-    ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+    ws_.async_accept(req, beast::bind_front_handler(&ws_session<Stream>::on_accept, shared_from_this()));
   }
 
  private:
@@ -65,13 +70,13 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
       });
     });
     // Reads keep the connection's control frames (ping, close) flowing; clients send nothing else.
-    ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+    ws_.async_read(in_, beast::bind_front_handler(&ws_session<Stream>::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return close();
     in_.consume(in_.size());
-    ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+    ws_.async_read(in_, beast::bind_front_handler(&ws_session<Stream>::on_read, shared_from_this()));
   }
 
   // Takes queued events only when the previous ones are written, so a slow socket leaves them
@@ -93,7 +98,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     if (writing_ || out_.empty() || closed_) return;
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(net::buffer(*out_.front()), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+    ws_.async_write(net::buffer(*out_.front()),
+                    beast::bind_front_handler(&ws_session<Stream>::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -115,7 +121,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     if (sub_) hub_.unsubscribe(sub_);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   event_hub& hub_;
   event_filter filter_;
   std::shared_ptr<subscription> sub_;
@@ -127,13 +133,27 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 // One HTTP connection. Requests may be pipelined: the session keeps reading while earlier
 // requests wait for their durable writes (up to k_max_in_flight), and answers strictly in
 // order. Everything runs on the connection's strand.
-class http_session : public std::enable_shared_from_this<http_session> {
+template <class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
+  using std::enable_shared_from_this<http_session<Stream>>::shared_from_this;
+  static constexpr bool k_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  http_session(tcp::socket&& socket, router& r, event_hub& hub, const server_options& o)
-      : stream_(std::move(socket)), router_(r), hub_(hub), options_(o) {}
+  template <class... Args>
+  http_session(tcp::socket&& socket, router& r, event_hub& hub, const server_options& o, Args&... tls)
+      : stream_(std::move(socket), tls...), router_(r), hub_(hub), options_(o) {}
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::read, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if constexpr (k_tls) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->options_.read_timeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (!ec) self->read();  // a failed handshake (plain HTTP, bad client) just closes
+        });
+      } else {
+        self->read();
+      }
+    });
   }
 
  private:
@@ -151,8 +171,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(first_ ? options_.read_timeout : options_.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(first_ ? options_.read_timeout : options_.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session<Stream>::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -225,7 +246,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void write_next() {
     if (writing_ || slots_.empty() || !slots_.front().res) return;
     writing_ = true;
-    stream_.expires_after(options_.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(options_.read_timeout);
     http::async_write(stream_, *slots_.front().res, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       bool close = self->slots_.front().close;
@@ -274,13 +295,21 @@ class http_session : public std::enable_shared_from_this<http_session> {
       }
     }
     if (auto refused = router_.authorize(r, role::viewer)) return fail(std::move(*refused));
-    stream_.expires_never();
-    std::make_shared<ws_session>(stream_.release_socket(), hub_)->run(std::move(req), std::move(filter));
+    beast::get_lowest_layer(stream_).expires_never();
+    std::make_shared<ws_session<Stream>>(std::move(stream_), hub_)->run(std::move(req), std::move(filter));
   }
 
   void shutdown() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (k_tls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ec;
+        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+      });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
   // After an error that ends the connection (413, 400), the client may still be sending the
@@ -288,7 +317,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // answer; so stop sending and read and discard for a while (bounded in time and bytes).
   void linger() {
     shutdown();
-    stream_.expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
     discard();
   }
   void discard() {
@@ -299,7 +328,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   router& router_;
@@ -325,13 +354,21 @@ struct server::impl {
   std::condition_variable cv;
   bool stopped = false;  // guarded by mu
   unsigned short port = 0;
+  std::optional<net::ssl::context> tls;  // set when a certificate is configured
 
   impl(router& r, event_hub& h, server_options o) : routes(r), hub(h), options(std::move(o)), ioc(options.threads) {}
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
-      if (!ec) std::make_shared<http_session>(std::move(socket), routes, hub, options)->run();
+      if (ec) return accept();
+      if (tls) {
+        std::make_shared<http_session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), routes, hub, options,
+                                                                             *tls)
+            ->run();
+      } else {
+        std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), routes, hub, options)->run();
+      }
       accept();
     });
   }
@@ -347,6 +384,20 @@ server::~server() {
 result<std::unique_ptr<server>> server::start(router& r, event_hub& events, server_options options) {
   auto i = std::make_unique<impl>(r, events, std::move(options));
   beast::error_code ec;
+  if (!i->options.tls_cert.empty() || !i->options.tls_key.empty()) {
+    if (i->options.tls_cert.empty() || i->options.tls_key.empty()) {
+      return status::invalid_argument("TLS needs both a certificate and a private key (api.tls.cert and api.tls.key)");
+    }
+    i->tls.emplace(net::ssl::context::tls_server);
+    i->tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                        net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+    i->tls->use_certificate_chain_file(i->options.tls_cert, ec);
+    if (ec)
+      return status::invalid_argument("cannot use the TLS certificate " + i->options.tls_cert + ": " + ec.message());
+    i->tls->use_private_key_file(i->options.tls_key, net::ssl::context::pem, ec);
+    if (ec)
+      return status::invalid_argument("cannot use the TLS private key " + i->options.tls_key + ": " + ec.message());
+  }
   auto address = net::ip::make_address(i->options.host, ec);
   if (ec) return status::invalid_argument("cannot listen on " + i->options.host + ": not an IP address");
   tcp::endpoint endpoint{address, i->options.port};
@@ -371,7 +422,7 @@ unsigned short server::port() const { return impl_->port; }
 std::string server::url() const {
   std::string host =
       impl_->options.host.find(':') != std::string::npos ? "[" + impl_->options.host + "]" : impl_->options.host;
-  return "http://" + host + ":" + std::to_string(impl_->port);
+  return (impl_->tls ? "https://" : "http://") + host + ":" + std::to_string(impl_->port);
 }
 
 void server::stop() {

@@ -30,6 +30,8 @@ struct server_options {
   std::size_t max_body_bytes = 4 << 20;
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{60};
+  // PEM files; both set: the server speaks HTTPS (and WSS) only, TLS 1.2 or newer.
+  std::string tls_cert, tls_key;
 };
 
 class server {
@@ -38,7 +40,7 @@ class server {
   ~server();  // stops
 
   unsigned short port() const;
-  std::string url() const;  // http://host:port
+  std::string url() const;  // http://host:port, or https:// with TLS
   void stop();
   // Blocks until stop() has been called and the I/O threads are done.
   void wait();

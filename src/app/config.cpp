@@ -106,15 +106,15 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
     ck.error(n.Mark(), "api must be a mapping such as `api: {listen: 127.0.0.1:8080}`, not " + checker::shape(n));
     return;
   }
-  static const std::set<std::string, std::less<>> known{"listen", "cors_origins", "rate_limit", "rate_burst",
-                                                        "max_body_bytes"};
+  static const std::set<std::string, std::less<>> known{"listen",     "cors_origins",   "rate_limit",
+                                                        "rate_burst", "max_body_bytes", "tls"};
   std::set<std::string, std::less<>> seen;
   for (const auto& kv : n) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
     if (!known.count(key)) {
       ck.error(kv.first.Mark(), "unknown key " + quote(key) +
                                     " in api; known keys are listen, cors_origins, rate_limit, rate_burst, "
-                                    "max_body_bytes");
+                                    "max_body_bytes, tls");
       continue;
     }
     if (!seen.insert(key).second) {
@@ -141,6 +141,13 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
       if (number(ck, v, "api.rate_limit (requests per second per token, 0 = off)", 0, 1e9, d)) api.rate_limit = d;
     } else if (key == "rate_burst") {
       if (number(ck, v, "api.rate_burst", 0, 1e9, d)) api.rate_burst = d;
+    } else if (key == "tls") {
+      if (!v.IsMap() || v.size() != 2 || !v["cert"] || !v["key"]) {
+        ck.error(v.Mark(), "api.tls must be {cert: FILE, key: FILE}: PEM files relative to the project");
+        continue;
+      }
+      ck.scalar_string(v["cert"], "api.tls.cert", api.tls_cert);
+      ck.scalar_string(v["key"], "api.tls.key", api.tls_key);
     } else if (key == "max_body_bytes") {
       if (number(ck, v, "api.max_body_bytes", 1024, 1 << 30, d)) api.max_body_bytes = static_cast<std::size_t>(d);
     }

@@ -13,6 +13,7 @@
 //     rate_limit: 0           # requests per second per token; 0: no limit
 //     rate_burst: 0           # bucket size; 0: one second's worth
 //     max_body_bytes: 4194304
+//     tls: {cert: tls/cert.pem, key: tls/key.pem}   # optional: serve HTTPS only
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,7 @@ struct api_config {
   double rate_limit = 0;
   double rate_burst = 0;
   std::size_t max_body_bytes = 4 << 20;
+  std::string tls_cert, tls_key;  // PEM files relative to the project; both or neither
 };
 
 // "HOST:PORT" or "[v6]:PORT"; false when malformed.

@@ -112,6 +112,8 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   so.port = cfg.api.port;
   so.threads = o.threads;
   so.max_body_bytes = cfg.api.max_body_bytes;
+  if (!cfg.api.tls_cert.empty()) so.tls_cert = (fs::path(o.dir) / cfg.api.tls_cert).string();
+  if (!cfg.api.tls_key.empty()) so.tls_key = (fs::path(o.dir) / cfg.api.tls_key).string();
   if (!o.listen.empty() && !parse_listen(o.listen, so.host, so.port)) {
     err << "doppel serve: --listen " << o.listen << " must be HOST:PORT, e.g. 127.0.0.1:8080\n";
     return 2;

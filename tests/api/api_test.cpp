@@ -303,6 +303,35 @@ TEST_F(api_fixture, OneServerPerDataFolder) {
   EXPECT_EQ(call("GET", "/healthz", "").status, 200u);
 }
 
+// With a certificate configured the server speaks HTTPS only; curl (with the certificate as its
+// CA) reads a twin, and plain HTTP gets no answer.
+TEST_F(api_fixture, TlsWhenACertificateIsConfigured) {
+  fs::create_directories(project_ / "tls");
+  std::string gen =
+      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+      "-days 1 -keyout '" +
+      (project_ / "tls/key.pem").string() + "' -out '" + (project_ / "tls/cert.pem").string() + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(gen.c_str()), 0) << "openssl could not make a test certificate";
+  std::ofstream(project_ / "doppel.yaml", std::ios::app) << "api:\n  tls: {cert: tls/cert.pem, key: tls/key.pem}\n";
+  ASSERT_TRUE(server_.start(project_, data_)) << server_.output();
+  EXPECT_NE(server_.output().find("listening on https://127.0.0.1:"), std::string::npos) << server_.output();
+  std::string cmd = "curl -s --max-time 10 --cacert '" + (project_ / "tls/cert.pem").string() +
+                    "' -H 'Authorization: Bearer " + tokens_["viewer"] +
+                    "' https://127.0.0.1:" + std::to_string(server_.port()) + "/digitaltwins/pump-1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  json twin = json::parse(out, nullptr, false);
+  ASSERT_TRUE(twin.is_object()) << out;
+  EXPECT_EQ(twin["$dtId"], "pump-1");
+  auto plain = http_client::connect("127.0.0.1", server_.port(), std::chrono::seconds(5));
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE((*plain)->send(request{"GET", "/healthz", {}, ""}));
+}
+
 TEST_F(api_fixture, MetricsCountRequests) {
   start();
   call("GET", "/digitaltwins/pump-1");

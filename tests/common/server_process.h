@@ -49,9 +49,10 @@ class server_process {
     while (fgets(line, sizeof line, in)) {
       output_ += line;
       std::string l = line;
-      auto at = l.find("listening on http://127.0.0.1:");
-      if (at != std::string::npos) {
-        port_ = static_cast<unsigned short>(std::stoi(l.substr(at + 30)));
+      auto at = l.find("listening on http");
+      auto colon = at == std::string::npos ? at : l.find("127.0.0.1:", at);
+      if (colon != std::string::npos) {
+        port_ = static_cast<unsigned short>(std::stoi(l.substr(colon + 10)));
         // The server writes little after start-up; the pipe stays open (and unread) until it
         // is stopped, so that a final line never meets a closed pipe.
         out_ = in;
