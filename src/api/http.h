@@ -36,5 +36,7 @@ struct response {
 
 // Decodes %XX escapes (and nothing else); false when an escape is malformed.
 bool percent_decode(std::string_view in, std::string& out);
+// Escapes everything but RFC 3986's unreserved characters (and `keep`), for a path segment.
+std::string percent_encode(std::string_view in, std::string_view keep = "");
 
 }  // namespace doppel::api

@@ -63,24 +63,6 @@ json details_of(const std::string& message) {
   return out;
 }
 
-// A path segment with everything but unreserved characters %-escaped.
-std::string encode_segment(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                 c == '.' || c == '~';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 response from_status(const status& s) {
   auto [code, name] = http_status(s.code());
   return router::error(code, name, s.message(), details_of(s.message()).dump());
@@ -521,8 +503,8 @@ void router::list_incoming(context& c) {
         {{"$relationshipId", r["$relationshipId"]},
          {"$sourceId", r["$sourceId"]},
          {"$relationshipName", r["$relationshipName"]},
-         {"$relationshipLink", "/digitaltwins/" + encode_segment(r["$sourceId"].get<std::string>()) +
-                                   "/relationships/" + encode_segment(r["$relationshipId"].get<std::string>())}});
+         {"$relationshipLink", "/digitaltwins/" + percent_encode(r["$sourceId"].get<std::string>()) +
+                                   "/relationships/" + percent_encode(r["$relationshipId"].get<std::string>())}});
   }
   c.send(json_response(200, {{"value", std::move(value)}}));
 }

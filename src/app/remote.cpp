@@ -5,24 +5,12 @@
 #include <cstdlib>
 
 #include "api/client.h"
+#include "api/http.h"
 
 namespace doppel::app {
 
 std::string encode_segment(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                 c == '.' || c == '~' || c == ':' || c == ';';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  return api::percent_encode(s, ":;");  // DTMIs stay readable; the server decodes either way
 }
 
 int remote_call(const remote_options& o, const std::string& method, const std::string& target, const std::string& body,

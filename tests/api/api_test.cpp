@@ -20,6 +20,18 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// Runs a shell command; its exit code and output.
+std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, out};
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
 class api_fixture : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -318,12 +330,7 @@ TEST_F(api_fixture, TlsWhenACertificateIsConfigured) {
   std::string cmd = "curl -s --max-time 10 --cacert '" + (project_ / "tls/cert.pem").string() +
                     "' -H 'Authorization: Bearer " + tokens_["viewer"] +
                     "' https://127.0.0.1:" + std::to_string(server_.port()) + "/digitaltwins/pump-1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
+  std::string out = shell(cmd).second;
   json twin = json::parse(out, nullptr, false);
   ASSERT_TRUE(twin.is_object()) << out;
   EXPECT_EQ(twin["$dtId"], "pump-1");
@@ -501,13 +508,7 @@ TEST_F(api_fixture, CliTalksToTheServer) {
   auto run = [&](const std::string& args, const std::string& token) {
     std::string cmd = "DOPPEL_TOKEN=" + token + " " + DOPPEL_BINARY + " " + args +
                       " --server http://127.0.0.1:" + std::to_string(server_.port()) + " 2>&1";
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int st = pclose(p);
-    return std::pair{WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+    return shell(cmd);
   };
   auto [code, out] = run("twin get pump-1", tokens_["viewer"]);
   EXPECT_EQ(code, 0) << out;
