@@ -213,6 +213,9 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   out << "doppel serve: " << (sig == SIGINT ? "interrupted" : "terminated") << ", stopping" << std::endl;
   (*server)->stop();
   (*server)->wait();
+  // The graph goes first: its destructor waits for queued writes, whose completions still
+  // publish to the event hub declared after it.
+  graph->reset();
   ::close(lock_fd);
   return 0;
 }
