@@ -316,6 +316,9 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   // rest of its request. Closing now would reset the connection and the client could lose our
   // answer; so stop sending and read and discard for a while (bounded in time and bytes).
   void linger() {
+    // Over TLS the close_notify exchange of async_shutdown reads the stream itself; a second
+    // reader beside it is not allowed, so there is no discarding there.
+    if constexpr (k_tls) return shutdown();
     shutdown();
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
     discard();
