@@ -64,8 +64,7 @@ void event_hub::publish(const twin::change_event& e) {
       if (matches(s->filter_, e)) targets.push_back(s);
     }
   }
-  std::uint64_t seq = ++seq_;
-  published_.fetch_add(1, std::memory_order_relaxed);  // events built; the graph builds none without subscribers
+  std::uint64_t seq = ++seq_;  // also the count of events published
   if (targets.empty()) return;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
   nlohmann::json j = {{"seq", seq}, {"type", e.kind}, {"twin", e.twin}, {"model", e.model}, {"timeMs", now.count()}};
@@ -110,7 +109,7 @@ void event_hub::render_metrics(std::string& out) const {
       "doppel_events_dropped_subscribers_total %llu\n"
       "# HELP doppel_events_subscribers WebSocket subscribers connected.\n"
       "# TYPE doppel_events_subscribers gauge\ndoppel_events_subscribers %zu\n",
-      static_cast<unsigned long long>(published_.load()), static_cast<unsigned long long>(delivered_.load()),
+      static_cast<unsigned long long>(seq_.load()), static_cast<unsigned long long>(delivered_.load()),
       static_cast<unsigned long long>(dropped_subscribers_.load()), subscribers());
   out += buf;
 }

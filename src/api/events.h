@@ -68,7 +68,7 @@ class event_hub {
   std::vector<std::shared_ptr<subscription>> subs_;  // guarded by mu_
   std::atomic<std::uint64_t> seq_{0};
   std::atomic<std::size_t> count_{0};
-  std::atomic<std::uint64_t> published_{0}, delivered_{0}, dropped_subscribers_{0};
+  std::atomic<std::uint64_t> delivered_{0}, dropped_subscribers_{0};
 };
 
 }  // namespace doppel::api

@@ -39,10 +39,6 @@ http::response<http::string_body> to_beast(response r, unsigned version, bool ke
   return res;
 }
 
-std::string error_body(std::string_view code, const std::string& message) {
-  return router::error(400, code, message).body;
-}
-
 // One WebSocket subscriber: forwards its subscription's events, one write at a time.
 // Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> with TLS.
 template <class Stream>
@@ -192,10 +188,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       return fail(std::move(r));
     }
     if (ec) {
-      response r;
-      r.status = 400;
-      r.body = error_body("bad_request", "malformed HTTP request: " + ec.message());
-      return fail(std::move(r));
+      return fail(router::error(400, "bad_request", "malformed HTTP request: " + ec.message()));
     }
     first_ = false;
     auto req = parser_->release();

@@ -59,9 +59,9 @@ struct write {
   twin_record twin;                  // put_twin; delete_twin uses twin.id; put_setting: id = key, body = value
   relationship_record relationship;  // put_relationship; delete uses source and id
   std::int64_t at_ms = 0;            // when it happened (0: now)
-  // What the change log records, when not the default (kind from `kind`, body = what was
-  // written): e.g. "twin.patch" with the JSON Patch, smaller and more telling than the twin.
-  std::string log_kind, log_body;
+  // put_twin: the change-log kind when not "twin.put" (e.g. "twin.patch"); the row holds the
+  // new state either way, which is what a replay needs.
+  std::string log_kind;
 };
 
 struct store_stats {

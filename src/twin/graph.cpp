@@ -142,17 +142,14 @@ result<nlohmann::json> twin_graph::get_twin(const std::string& id) const {
 
 void twin_graph::store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
                             const nlohmann::json* before, bool reply_with_body, completion<nlohmann::json>& done,
-                            const nlohmann::json* patch) {
+                            bool patched) {
   body["$dtId"] = id;
   body["$etag"] = next_etag();
   stamp_metadata(before, body, model, now_rfc3339());
   store::write w;
   w.kind = store::write::op::put_twin;
   w.twin = {id, model.id, body.dump(), body["$etag"].get<std::string>()};
-  if (patch) {
-    w.log_kind = "twin.patch";
-    w.log_body = patch->dump();
-  }
+  if (patched) w.log_kind = "twin.patch";
   change_event event;
   if (listening()) event = {before ? "twin.update" : "twin.create", id, "", model.id, body};
   // `before` has the values the index holds for the twin (set_desired passes its new body, but
@@ -217,7 +214,7 @@ void twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, 
     if (it->second.body.value("$etag", "") != etag) {
       return done(status::failed_precondition("twin " + quote(id) + " changes too often to patch; retry"));
     }
-    store_twin(id, std::move(after), *model, &it->second.body, options.reply_with_body, done, &patch);
+    store_twin(id, std::move(after), *model, &it->second.body, options.reply_with_body, done, true);
     return;
   }
 }
@@ -483,13 +480,6 @@ class twin_graph::query_reader final : public query_source {
 result<nlohmann::json> twin_graph::query(std::string_view text, const query_options& options) const {
   std::shared_lock lock(mu_);
   return run_query(text, query_reader(*this), options);
-}
-
-std::vector<std::string> twin_graph::twin_ids(std::string_view after, std::size_t limit) const {
-  std::shared_lock lock(mu_);
-  std::vector<std::string> out;
-  for (auto it = twins_.upper_bound(after); it != twins_.end() && out.size() < limit; ++it) out.push_back(it->first);
-  return out;
 }
 
 }  // namespace doppel::twin

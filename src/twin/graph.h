@@ -108,8 +108,6 @@ class twin_graph {
 
   std::size_t twin_count() const;
   std::size_t relationship_count() const;
-  // Twin ids in order, at most `limit`, starting after `after`.
-  std::vector<std::string> twin_ids(std::string_view after, std::size_t limit) const;
 
   // Runs a query (twin/query.h) over the twins and relationships as they are, holding the shared
   // lock for as long as the query's budget allows; returns one page: {"value": [...],
@@ -132,7 +130,7 @@ class twin_graph {
   // Stamps, stores in memory and queues the store write of a twin; called with mu_ held.
   void store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
                   const nlohmann::json* before, bool reply_with_body, completion<nlohmann::json>& done,
-                  const nlohmann::json* patch = nullptr);
+                  bool patched = false);
   bool listening() const { return listener_ && (!listener_wanted_ || listener_wanted_()); }
   // Queues `w`; `done` gets `reply` once it is durable and the listener gets `event`.
   void commit(store::write w, nlohmann::json reply, change_event event, completion<nlohmann::json>& done);

@@ -19,33 +19,13 @@ using nlohmann::json;
 
 using testing::pump_station;
 
-class graph_fixture : public ::testing::Test {
+class graph_fixture : public testing::live_graph {
  protected:
-  void SetUp() override { reopen(); }
-  void TearDown() override {
-    graph_.reset();
-    store_.reset();
-  }
-  void reopen() {
-    graph_.reset();
-    store_.reset();
-    auto s = store::metadata_store::open(dir_.path() / "doppel.db");
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-    auto g = twin_graph::open(pump_station(), *store_);
-    ASSERT_TRUE(g) << g.error().to_string();
-    graph_ = std::move(*g);
-  }
-
   static json pump() {
     return json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "targetSpeed": 1450,
                            "motor": {"$metadata": {}}})");
   }
   static json station() { return json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:PumpStation;1"}})"); }
-
-  doppel::testing::temp_dir dir_{"doppel-graph-test"};
-  std::unique_ptr<store::metadata_store> store_;
-  std::unique_ptr<twin_graph> graph_;
 };
 
 const check_options k_api{false};

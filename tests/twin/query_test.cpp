@@ -715,23 +715,9 @@ TEST_F(QueryPlant, IndexAndScanAgreeOnGeneratedData) {
 
 // ---------------------------------------------------------------- through the live graph
 
-class QueryGraph : public ::testing::Test {
+class QueryGraph : public testing::live_graph {
  protected:
-  void SetUp() override { reopen(); }
-  void TearDown() override {
-    graph_.reset();
-    store_.reset();
-  }
-  void reopen() {
-    graph_.reset();
-    store_.reset();
-    auto s = store::metadata_store::open(dir_.path() / "doppel.db");
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-    auto g = twin_graph::open(registry(), *store_);
-    ASSERT_TRUE(g) << g.error().to_string();
-    graph_ = std::move(*g);
-  }
+  const model::model_registry& models() override { return registry(); }
   strings ids(const std::string& text) {
     auto r = graph_->query(text, {});
     EXPECT_TRUE(r) << r.error().to_string();
@@ -741,10 +727,6 @@ class QueryGraph : public ::testing::Test {
     }
     return out;
   }
-
-  doppel::testing::temp_dir dir_{"doppel-query-test"};
-  std::unique_ptr<store::metadata_store> store_;
-  std::unique_ptr<twin_graph> graph_;
 };
 
 TEST_F(QueryGraph, EveryWritePathKeepsTheIndexInStep) {
