@@ -129,8 +129,17 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
       &router::get_healthz);
   add("GET", "/metrics", role::viewer, false, "Prometheus metrics", &router::get_metrics);
   add("GET", "/openapi.json", role::viewer, true, "This API as an OpenAPI 3 document", &router::get_openapi);
-  add("GET", "/models", role::viewer, false, "List the loaded DTDL interfaces", &router::list_models);
-  add("GET", "/models/{id}", role::viewer, false, "One interface: its contents, flattened", &router::get_model);
+  add("GET", "/models", role::viewer, false,
+      "List the models (?includeModelDefinition=true, ?dependenciesFor=dtmi, repeatable)", &router::list_models);
+  add("POST", "/models", role::admin, false, "Upload DTDL models: a JSON array of interfaces, all or nothing",
+      &router::post_models);
+  add("GET", "/models/{id}", role::viewer, false,
+      "One model: its upload state and contents, flattened (?includeModelDefinition=true)", &router::get_model);
+  add("PATCH", "/models/{id}", role::admin, false,
+      "Decommission a model: [{\"op\": \"replace\", \"path\": \"/decommissioned\", \"value\": true}]",
+      &router::patch_model);
+  add("DELETE", "/models/{id}", role::admin, false, "Delete an uploaded model that no twin or model uses",
+      &router::delete_model);
   add("POST", "/query", role::viewer, false,
       "Query twins and relationships: {\"query\": \"SELECT ...\", \"continuationToken\": ...}; "
       "page size from the max-items-per-page header",
@@ -388,23 +397,6 @@ json model_summary(const model::interface& i) {
 
 }  // namespace
 
-void router::list_models(context& c) {
-  json value = json::array();
-  for (const model::interface* i : models_.list()) {
-    json e = {{"id", i->id}};
-    if (!i->display_name.empty()) e["displayName"] = std::string(i->display_name.text());
-    value.push_back(std::move(e));
-  }
-  c.send(json_response(200, {{"value", std::move(value)}}));
-}
-
-void router::get_model(context& c) {
-  const model::interface* i = models_.find(c.params[0]);
-  if (!i)
-    return c.send(error(404, "not_found", "model " + quote(c.params[0]) + " is not loaded; GET /models lists them"));
-  c.send(json_response(200, model_summary(*i)));
-}
-
 namespace {
 
 // The completion of a write: the stored document with its ETag, or the error.
@@ -424,6 +416,55 @@ twin::completion<json> respond_with(std::function<void(response)> send, unsigned
 }
 
 }  // namespace
+
+void router::list_models(context& c) {
+  std::vector<std::string> wanted;
+  for (const auto& [k, v] : c.query) {
+    if (k == "dependenciesFor") wanted.push_back(v);
+  }
+  auto r = graph_.list_models(wanted, c.query_param("includeModelDefinition") == "true");
+  if (!r) return c.send(from_status(r.error()));
+  c.send(json_response(200, {{"value", std::move(*r)}}));
+}
+
+void router::get_model(context& c) {
+  auto r = graph_.model_data(c.params[0], c.query_param("includeModelDefinition") == "true");
+  if (!r) return c.send(from_status(r.error()));
+  // The registry still has it: interfaces handed out stay valid even if it is deleted now.
+  if (const model::interface* i = models_.find(c.params[0])) r->update(model_summary(*i));
+  c.send(json_response(200, *r));
+}
+
+void router::post_models(context& c) {
+  json body;
+  if (!c.body_json(body)) return;  // a syntax error is a 400 with its place, as for every body
+  if (!body.is_array() && !body.is_object()) {
+    return c.send(error(422, "validation_failed", "$: the body must be an array of DTDL interfaces"));
+  }
+  // The text as sent, so that the parser's line:column point into the request body.
+  std::vector<model::source> sources{{"request body", std::move(c.req.body)}};
+  auto send = c.done;
+  graph_.add_models(std::move(sources), [send](result<json> r) {
+    if (!r) return send(from_status(r.error()));
+    send(json_response(201, *r));
+  });
+}
+
+void router::patch_model(context& c) {
+  json patch;
+  if (!c.body_json(patch)) return;
+  // ADT accepts exactly one change here, and only in one direction.
+  bool ok = patch.is_array() && patch.size() == 1 && patch[0].is_object() && patch[0].value("op", "") == "replace" &&
+            patch[0].value("path", "") == "/decommissioned" && patch[0].contains("value") && patch[0]["value"] == true;
+  if (!ok) {
+    return c.send(error(422, "validation_failed",
+                        "$: a model accepts one patch: [{\"op\": \"replace\", \"path\": \"/decommissioned\", "
+                        "\"value\": true}]; decommissioning cannot be undone (delete and upload the model again)"));
+  }
+  graph_.decommission_model(c.params[0], respond_with(c.done, 204));
+}
+
+void router::delete_model(context& c) { graph_.delete_model(c.params[0], respond_with(c.done, 204)); }
 
 namespace {
 

@@ -82,6 +82,9 @@ class router {
   void get_openapi(context& c);
   void list_models(context& c);
   void get_model(context& c);
+  void post_models(context& c);
+  void patch_model(context& c);
+  void delete_model(context& c);
   void get_twin(context& c);
   void put_twin(context& c);
   void patch_twin(context& c);

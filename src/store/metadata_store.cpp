@@ -63,6 +63,16 @@ DROP INDEX changes_by_twin;
 INSERT INTO settings(key, value) SELECT 'checkpoint.seq', COALESCE(MAX(seq), 0) FROM changes
   WHERE true ON CONFLICT(key) DO NOTHING;
 )sql",
+    // 4: models uploaded over the API (their DTDL text) and the state of every model the server
+    // knows, project-declared ones included (source NULL): upload time, decommissioned.
+    R"sql(
+CREATE TABLE models (
+  id TEXT PRIMARY KEY,
+  source TEXT,
+  uploaded_ms INTEGER NOT NULL,
+  decommissioned INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql",
 };
 constexpr int k_schema_version = static_cast<int>(std::size(k_migrations));
 
@@ -154,7 +164,8 @@ struct metadata_store::impl {
   std::uint64_t requests = 0;       // guarded by mu: apply/submit calls committed
   std::uint64_t commit_micros = 0;  // guarded by mu: time spent in transactions
 
-  statement put_twin, delete_twin, put_rel, delete_rel, add_change, put_setting;  // the writer's
+  statement put_twin, delete_twin, put_rel, delete_rel, add_change, put_setting, put_model,
+      delete_model;  // the writer's
 
   // Twins written since the last checkpoint, newest state each: the writer thread keeps them
   // and readers consult them (the `twins` table lags behind until the next checkpoint).
@@ -173,7 +184,8 @@ struct metadata_store::impl {
     if (thread.joinable()) thread.join();
     (void)checkpoint();  // so that the next open has little to replay; a failure loses nothing
     // Statements must be finalized before their connection closes.
-    for (statement* st : {&put_twin, &delete_twin, &put_rel, &delete_rel, &add_change, &put_setting}) {
+    for (statement* st :
+         {&put_twin, &delete_twin, &put_rel, &delete_rel, &add_change, &put_setting, &put_model, &delete_model}) {
       *st = statement();
     }
     sqlite3_close(writer);
@@ -211,6 +223,15 @@ struct metadata_store::impl {
       }
       case write::op::put_setting:
         return put_setting.bind(1, w.twin.id).bind(2, w.twin.body).run();  // not a twin change
+      case write::op::put_model: {
+        const model_record& m = w.model;
+        put_model.bind(1, m.id);
+        if (!m.source.empty()) put_model.bind(2, m.source);  // else NULL: declared in the project
+        return put_model.bind(3, m.uploaded_ms ? m.uploaded_ms : at)
+            .bind(4, static_cast<std::int64_t>(m.decommissioned))
+            .run();
+      }
+      case write::op::delete_model: return delete_model.bind(1, w.model.id).run();
       case write::op::delete_relationship:
         rc = delete_rel.bind(1, w.relationship.source).bind(2, w.relationship.id).run();
         twin = w.relationship.source, kind = "relationship.delete", body = w.relationship.id;
@@ -423,7 +444,12 @@ result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesyst
   i->put_setting = statement(i->writer,
                              "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                              "ON CONFLICT(key) DO UPDATE SET value = ?2");
-  if (!i->put_twin || !i->delete_twin || !i->put_rel || !i->delete_rel || !i->add_change || !i->put_setting) {
+  i->put_model = statement(i->writer,
+                           "INSERT INTO models(id, source, uploaded_ms, decommissioned) VALUES(?1, ?2, ?3, ?4) "
+                           "ON CONFLICT(id) DO UPDATE SET source = ?2, uploaded_ms = ?3, decommissioned = ?4");
+  i->delete_model = statement(i->writer, "DELETE FROM models WHERE id = ?1");
+  if (!i->put_twin || !i->delete_twin || !i->put_rel || !i->delete_rel || !i->add_change || !i->put_setting ||
+      !i->put_model || !i->delete_model) {
     return sqlite_error(i->writer, "cannot prepare statements");
   }
   // What a crash left in the log only: replayed, then checkpointed, so `twins` is whole again.
@@ -488,6 +514,16 @@ std::vector<relationship_record> metadata_store::all_relationships() const {
   statement s(impl_->reader, "SELECT source, id, name, target, body, etag FROM relationships ORDER BY source, id");
   while (sqlite3_step(s.get()) == SQLITE_ROW) {
     out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)});
+  }
+  return out;
+}
+
+std::vector<model_record> metadata_store::all_models() const {
+  std::lock_guard lock(impl_->reader_mu);
+  std::vector<model_record> out;
+  statement s(impl_->reader, "SELECT id, source, uploaded_ms, decommissioned FROM models ORDER BY id");
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), sqlite3_column_int64(s.get(), 2), sqlite3_column_int64(s.get(), 3) != 0});
   }
   return out;
 }

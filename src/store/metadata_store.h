@@ -1,4 +1,4 @@
-// The embedded metadata store: twins, relationships and the per-twin change log (the start of
+// The embedded metadata store: models, twins, relationships and the per-twin change log (the start of
 // the digital thread) in one SQLite database in WAL mode.
 //
 // A twin write appends one row to the change log (with the twin's whole new state) and nothing
@@ -52,12 +52,22 @@ struct change_record {
   std::string body;        // what was written (empty for deletes)
 };
 
+// A model the server knows beyond what the project folder says: one uploaded over the API
+// (with its DTDL text), or the state of a project model (empty source) once it has any.
+struct model_record {
+  std::string id;                // the interface's DTMI
+  std::string source;            // the DTDL document (JSON); empty for project-declared models
+  std::int64_t uploaded_ms = 0;  // Unix time in milliseconds (0 in a write: now)
+  bool decommissioned = false;
+};
+
 // One change, applied atomically with its change-log entry.
 struct write {
-  enum class op { put_twin, delete_twin, put_relationship, delete_relationship, put_setting };
+  enum class op { put_twin, delete_twin, put_relationship, delete_relationship, put_setting, put_model, delete_model };
   op kind = op::put_twin;
   twin_record twin;                  // put_twin; delete_twin uses twin.id; put_setting: id = key, body = value
   relationship_record relationship;  // put_relationship; delete uses source and id
+  model_record model;                // put_model; delete_model uses model.id
   std::int64_t at_ms = 0;            // when it happened (0: now)
   // put_twin: the change-log kind when not "twin.put" (e.g. "twin.patch"); the row holds the
   // new state either way, which is what a replay needs.
@@ -105,6 +115,8 @@ class metadata_store {
   std::optional<twin_record> get_twin(const std::string& id) const;
   std::vector<twin_record> all_twins() const;
   std::vector<relationship_record> all_relationships() const;
+  // Every model record, by id.
+  std::vector<model_record> all_models() const;
   // The change log of one twin, oldest first, after sequence number `after`.
   std::vector<change_record> changes(const std::string& twin, std::int64_t after = 0) const;
 

@@ -3,49 +3,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
-#include <future>
 
 #include "core/text.h"
+#include "twin/detail/graph_util.h"
 #include "twin/relationship.h"
 
 namespace doppel::twin {
 
-namespace {
+using detail::join_errors;
+using detail::now_rfc3339;
+using detail::to_status;
+using detail::wait_for;
 
-std::string join_errors(const std::vector<model::value_error>& errors) {
-  std::string out;
-  for (const auto& e : errors) out += (out.empty() ? "" : "; ") + e.path + ": " + e.message;
-  return out;
-}
-
-// RFC 3339 UTC with milliseconds, as ADT writes lastUpdateTime.
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];  // sized for any int fields, so GCC can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
-
-// Runs an asynchronous write and waits for its completion.
-template <typename F>
-result<nlohmann::json> wait_for(F&& start) {
-  std::promise<result<nlohmann::json>> promise;
-  auto future = promise.get_future();
-  start([&promise](result<nlohmann::json> r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
-
-status to_status(const result<nlohmann::json>& r) { return r ? status::ok() : r.error(); }
-
-}  // namespace
-
-twin_graph::twin_graph(const model::model_registry& models, store::metadata_store& store)
+twin_graph::twin_graph(model::model_registry& models, store::metadata_store& store)
     : models_(models),
       store_(store),
       etag_epoch_(static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {}
@@ -55,9 +25,24 @@ twin_graph::~twin_graph() {
   pending_cv_.wait(lock, [&] { return pending_ == 0; });
 }
 
-result<std::unique_ptr<twin_graph>> twin_graph::open(const model::model_registry& models,
-                                                     store::metadata_store& store) {
+result<std::unique_ptr<twin_graph>> twin_graph::open(model::model_registry& models, store::metadata_store& store) {
   std::unique_ptr<twin_graph> g(new twin_graph(models, store));
+  std::vector<model::source> uploaded;
+  for (auto& m : store.all_models()) {
+    if (!m.source.empty()) uploaded.push_back({"stored model " + m.id, m.source});
+    g->model_states_[m.id] = {std::move(m.source), m.uploaded_ms, m.decommissioned};
+  }
+  if (!uploaded.empty()) {
+    model::load_report report = models.load(std::move(uploaded));
+    if (!report.ok()) {
+      std::string list;
+      for (std::size_t i = 0; i < report.errors.size() && i < 5; ++i) list += "\n  " + format(report.errors[i]);
+      return status::invalid_argument(
+          "the models uploaded to this server no longer load beside the project's (a project file now defines "
+          "one of them, or differs from what they use):" +
+          list);
+    }
+  }
   for (const auto& t : store.all_twins()) {
     auto body = nlohmann::json::parse(t.body, nullptr, false);
     std::vector<model::value_error> errors;
@@ -111,13 +96,20 @@ status twin_graph::check_condition(const nlohmann::json* existing, const conditi
 }
 
 void twin_graph::commit(store::write w, nlohmann::json reply, change_event event, completion<nlohmann::json>& done) {
+  std::vector<store::write> writes;
+  writes.push_back(std::move(w));  // not {std::move(w)}: an initializer list would copy the body
+  commit(std::move(writes), std::move(reply), std::move(event), done);
+}
+
+void twin_graph::commit(std::vector<store::write> writes, nlohmann::json reply, change_event event,
+                        completion<nlohmann::json>& done) {
   {
     std::lock_guard lock(pending_mu_);
     ++pending_;
   }
   bool notify = !event.kind.empty();
-  store_.submit({std::move(w)}, [this, reply = std::move(reply), event = std::move(event), notify,
-                                 done = std::move(done)](status s) mutable {
+  store_.submit(std::move(writes), [this, reply = std::move(reply), event = std::move(event), notify,
+                                    done = std::move(done)](status s) mutable {
     if (!s) {
       bool was = failed_.exchange(true, std::memory_order_acq_rel);
       std::lock_guard lock(pending_mu_);
@@ -171,6 +163,9 @@ void twin_graph::put_twin(const std::string& id, nlohmann::json body, const cond
   auto it = twins_.find(id);
   const nlohmann::json* before = it == twins_.end() ? nullptr : &it->second.body;
   if (status s = check_condition(before, c, "twin " + quote(id)); !s) return done(s);
+  if (!before || it->second.model != m) {
+    if (status s = model_usable(*m); !s) return done(s);
+  }
   // A replace keeps the desired state and the lastUpdateTime of unchanged properties.
   store_twin(id, std::move(body), *m, before, options.reply_with_body, done);
 }

@@ -1,4 +1,4 @@
-// The live twin graph: twins and relationships in memory, every change checked against the
+// The live twin graph: models, twins and relationships in memory, every change checked against the
 // models (document.h, relationship.h) and made durable in the metadata store before it is
 // acknowledged, with optimistic concurrency through etags (If-Match / If-None-Match).
 //
@@ -10,7 +10,9 @@
 // see a write for the moment before it is durable; after a crash the store holds a prefix of
 // the write order that contains every acknowledged write. If the store ever fails a write, the
 // graph refuses all further writes (io_error) because memory may be ahead of disk.
-// The models and the store must outlive the graph.
+// Models can be added, decommissioned and removed while twins are written (ADT's /models): a
+// model becomes visible only together with its queued store write, so no twin of it can reach
+// the disk before the model does. The registry and the store must outlive the graph.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -55,9 +57,10 @@ using completion = std::function<void(result<T>)>;
 
 class twin_graph {
  public:
-  // Loads every twin and relationship the store holds. invalid_argument when a stored twin no
-  // longer fits the loaded models (the message names it).
-  static result<std::unique_ptr<twin_graph>> open(const model::model_registry& models, store::metadata_store& store);
+  // Loads the models uploaded earlier into `models` (next to the project's, already loaded),
+  // then every twin and relationship the store holds. invalid_argument when stored models no
+  // longer load or a stored twin no longer fits the models (the message names it).
+  static result<std::unique_ptr<twin_graph>> open(model::model_registry& models, store::metadata_store& store);
   ~twin_graph();  // waits for queued writes to complete
   twin_graph(const twin_graph&) = delete;
   twin_graph& operator=(const twin_graph&) = delete;
@@ -106,6 +109,32 @@ class twin_graph {
   std::vector<nlohmann::json> outgoing(const std::string& source) const;
   std::vector<nlohmann::json> incoming(const std::string& target) const;
 
+  // ---- Models, shaped as ADT's DigitalTwinsModelData: id, displayName and description
+  // (language maps), uploadTime, decommissioned, and with `definition` the DTDL document
+  // ("model"). Models from the project folder have their file's time as uploadTime.
+
+  // One model; not_found when it is not loaded.
+  result<nlohmann::json> model_data(std::string_view dtmi, bool definition) const;
+  // Every model (top-level interfaces), by DTMI. With `dependencies_for`, only those models and
+  // every model they need (bases, components, relationship targets), transitively; not_found
+  // when one of them is not loaded.
+  result<nlohmann::json> list_models(const std::vector<std::string>& dependencies_for, bool definition) const;
+  // Adds the interfaces of DTDL documents (each an interface or an array of them) as one batch,
+  // all or nothing. invalid_argument with every problem ("$[i].path: message (line L, column
+  // C)"), already_exists when a DTMI is loaded already. Replies with the new models' data, once
+  // they are durable.
+  result<nlohmann::json> add_models(std::vector<model::source> sources);
+  void add_models(std::vector<model::source> sources, completion<nlohmann::json> done);
+  // Decommissions a model, as ADT does: no new twins of it; existing ones keep working and can
+  // be updated. Final (there is no way back but deleting and uploading it again). Replies null.
+  result<nlohmann::json> decommission_model(const std::string& dtmi);
+  void decommission_model(const std::string& dtmi, completion<nlohmann::json> done);
+  // Removes an uploaded model, so its DTMI can be uploaded again. not_found; failed_precondition
+  // (saying why) while twins of it exist, other models use it, or it is declared in the project
+  // folder (remove the file instead). Stricter than ADT, which leaves such twins invalid.
+  result<nlohmann::json> delete_model(const std::string& dtmi);
+  void delete_model(const std::string& dtmi, completion<nlohmann::json> done);
+
   std::size_t twin_count() const;
   std::size_t relationship_count() const;
 
@@ -124,7 +153,16 @@ class twin_graph {
   status health() const;
 
  private:
-  twin_graph(const model::model_registry& models, store::metadata_store& store);
+  twin_graph(model::model_registry& models, store::metadata_store& store);
+  // What the store knows of a model beyond the registry.
+  struct model_state {
+    std::string source;  // the DTDL text of an uploaded model; empty: declared in the project
+    std::int64_t uploaded_ms = 0;
+    bool decommissioned = false;
+  };
+  nlohmann::json model_json(const model::interface& m, bool definition) const;  // mu_ held (shared)
+  // ok when new twins of `m` may be created: it is still loaded and not decommissioned. mu_ held.
+  status model_usable(const model::interface& m) const;
   std::string next_etag();
   status check_condition(const nlohmann::json* existing, const condition& c, const std::string& what) const;
   // Stamps, stores in memory and queues the store write of a twin; called with mu_ held.
@@ -134,6 +172,8 @@ class twin_graph {
   bool listening() const { return listener_ && (!listener_wanted_ || listener_wanted_()); }
   // Queues `w`; `done` gets `reply` once it is durable and the listener gets `event`.
   void commit(store::write w, nlohmann::json reply, change_event event, completion<nlohmann::json>& done);
+  void commit(std::vector<store::write> writes, nlohmann::json reply, change_event event,
+              completion<nlohmann::json>& done);
 
   class query_reader;  // the maps below as a query_source, for query()
 
@@ -143,13 +183,15 @@ class twin_graph {
   };
   using rel_key = std::pair<std::string, std::string>;  // (source, relationship id)
 
-  const model::model_registry& models_;
+  model::model_registry& models_;
   store::metadata_store& store_;
+  std::mutex model_ops_;  // serializes add_models/delete_model (registry prepare..commit)
   mutable std::shared_mutex mu_;
-  std::map<std::string, twin_entry, std::less<>> twins_;  // guarded by mu_
-  std::map<rel_key, nlohmann::json> relationships_;       // guarded by mu_
-  std::multimap<std::string, rel_key> incoming_;          // target -> relationship; guarded by mu_
-  twin_index index_;                                      // models and values of twins_; guarded by mu_
+  std::map<std::string, model_state, std::less<>> model_states_;  // guarded by mu_
+  std::map<std::string, twin_entry, std::less<>> twins_;          // guarded by mu_
+  std::map<rel_key, nlohmann::json> relationships_;               // guarded by mu_
+  std::multimap<std::string, rel_key> incoming_;                  // target -> relationship; guarded by mu_
+  twin_index index_;                                              // models and values of twins_; guarded by mu_
   std::atomic<std::uint64_t> etag_counter_{0};
   std::uint64_t etag_epoch_ = 0;  // differs between runs
   std::function<void(const change_event&)> listener_;

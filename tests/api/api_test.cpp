@@ -136,7 +136,7 @@ TEST_F(api_fixture, EveryRouteHasAuthAndIsInTheOpenApiDocument) {
       EXPECT_EQ(ok.body.find("no route"), std::string::npos) << ok.body;
     }
   }
-  EXPECT_GE(operations, 17);
+  EXPECT_GE(operations, 20);
 }
 
 TEST_F(api_fixture, TwinLifecycleWithConditionalWrites) {
@@ -422,6 +422,50 @@ TEST_F(api_fixture, ChangesSurviveARestart) {
   EXPECT_EQ(body(call("GET", "/digitaltwins/pump-1"))["targetSpeed"], 7);
   // A declared relationship deleted through the API stays deleted.
   expect_error(call("GET", "/digitaltwins/station-north/relationships/p2"), 404, "not_found");
+}
+
+TEST_F(api_fixture, ModelsUploadDecommissionAndDelete) {
+  start();
+  std::string valve = R"([{"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Valve;1", "@type": "Interface",
+    "displayName": "Valve", "extends": "dtmi:doppel:example:Asset;1",
+    "contents": [{"@type": "Property", "name": "open", "schema": "boolean", "writable": true}]}])";
+  response up = call("POST", "/models", "admin", valve);
+  ASSERT_EQ(up.status, 201u) << up.body;
+  EXPECT_EQ(body(up)[0]["id"], "dtmi:test:Valve;1");
+  EXPECT_EQ(body(up)[0]["decommissioned"], false);
+  expect_error(call("POST", "/models", "admin", valve), 409, "conflict");
+  expect_error(call("POST", "/models", "admin", "[{"), 400, "bad_request");
+  response invalid = call("POST", "/models", "admin", R"([{"@context": "dtmi:dtdl:context;3",
+    "@id": "dtmi:test:Bad;1", "@type": "Interface", "contents": [{"@type": "Property", "name": "x"}]}])");
+  expect_error(invalid, 422, "validation_failed");
+  EXPECT_EQ(body(invalid)["error"]["details"][0]["path"], "$[0].contents[0]") << invalid.body;
+
+  json listed = body(call("GET", "/models?dependenciesFor=dtmi:test:Valve;1&includeModelDefinition=true"));
+  ASSERT_EQ(listed["value"].size(), 2u) << listed;  // Valve and the Asset it extends
+  EXPECT_EQ(listed["value"][1]["model"]["displayName"], "Valve");
+  json one = body(call("GET", "/models/dtmi:test:Valve;1"));
+  EXPECT_EQ(one["origin"], "api");
+  EXPECT_FALSE(one["contents"].empty());  // Doppel's flattened view comes along
+
+  std::string twin = R"({"$metadata": {"$model": "dtmi:test:Valve;1"}, "open": true})";
+  ASSERT_EQ(call("PUT", "/digitaltwins/valve-1", "admin", twin).status, 200u);
+  std::string decommission = R"([{"op": "replace", "path": "/decommissioned", "value": true}])";
+  expect_error(call("PATCH", "/models/dtmi:test:Valve;1", "admin",
+                    R"([{"op": "replace", "path": "/decommissioned", "value": false}])"),
+               422, "validation_failed");
+  ASSERT_EQ(call("PATCH", "/models/dtmi:test:Valve;1", "admin", decommission).status, 204u);
+  expect_error(call("PUT", "/digitaltwins/valve-2", "admin", twin), 409, "conflict");
+  expect_error(call("DELETE", "/models/dtmi:test:Valve;1", "admin"), 409, "conflict");           // valve-1 uses it
+  expect_error(call("DELETE", "/models/dtmi:doppel:example:Pump;1", "admin"), 409, "conflict");  // project model
+
+  // A restart keeps the uploaded model, its state and its twin.
+  EXPECT_EQ(server_.kill(SIGTERM), 0);
+  start();
+  EXPECT_EQ(body(call("GET", "/models/dtmi:test:Valve;1"))["decommissioned"], true);
+  ASSERT_EQ(call("DELETE", "/digitaltwins/valve-1", "admin").status, 204u);
+  ASSERT_EQ(call("DELETE", "/models/dtmi:test:Valve;1", "admin").status, 204u);
+  expect_error(call("GET", "/models/dtmi:test:Valve;1"), 404, "not_found");
+  ASSERT_EQ(call("POST", "/models", "admin", valve).status, 201u);  // and may come again
 }
 
 // Writers patch as fast as they can; the server is killed with SIGKILL in the middle. After a

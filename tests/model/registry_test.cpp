@@ -124,6 +124,66 @@ TEST(Registry, IsMovable) {
   EXPECT_EQ(assigned.size(), 6u);
 }
 
+TEST(Registry, PreparedBatchesAppearOnlyAtCommit) {
+  model_registry reg;
+  prepared_batch batch;
+  ASSERT_TRUE(loads_ok(reg.prepare(sample(), batch)));
+  EXPECT_EQ(reg.size(), 0u);
+  EXPECT_EQ(batch.top_level().size(), 5u);  // Inline is written inside Pump
+  ASSERT_TRUE(reg.commit(std::move(batch)));
+  EXPECT_EQ(reg.size(), 6u);
+  EXPECT_TRUE(is_top_level(*reg.find("dtmi:test:Pump;1")));
+  EXPECT_FALSE(is_top_level(*reg.find("dtmi:test:Inline;1")));
+
+  // A batch checked against a registry that changed since is refused, not merged blindly.
+  prepared_batch stale;
+  ASSERT_TRUE(loads_ok(reg.prepare({{"x.json", v3("", "dtmi:test:X;1")}}, stale)));
+  ASSERT_TRUE(loads_ok(reg.load({{"y.json", v3("", "dtmi:test:Y;1")}})));
+  status s = reg.commit(std::move(stale));
+  EXPECT_EQ(s.code(), status_code::failed_precondition);
+  EXPECT_EQ(reg.find("dtmi:test:X;1"), nullptr);
+}
+
+TEST(Registry, RemoveRefusesWhileOtherModelsUseIt) {
+  model_registry reg;
+  ASSERT_TRUE(loads_ok(reg.load(sample())));
+  // Thing is extended by Asset and Device; Motor is Pump's component; Tank is not loaded but
+  // Pump targets it, and Pump targets itself (which does not count).
+  status s = reg.remove("dtmi:test:Thing;1");
+  EXPECT_EQ(s.code(), status_code::failed_precondition);
+  EXPECT_NE(s.message().find("dtmi:test:Asset;1, dtmi:test:Device;1"), std::string::npos) << s.message();
+  EXPECT_EQ(reg.remove("dtmi:test:Motor;1").code(), status_code::failed_precondition);
+  EXPECT_EQ(reg.dependents("dtmi:test:Motor;1"), std::vector<std::string>{"dtmi:test:Pump;1"});
+  EXPECT_EQ(reg.remove("dtmi:test:Inline;1").code(), status_code::not_found);  // inline: remove Pump
+  EXPECT_EQ(reg.remove("dtmi:test:Nope;1").code(), status_code::not_found);
+  EXPECT_EQ(reg.size(), 6u);
+}
+
+TEST(Registry, RemovedModelsCanBeLoadedAgainAndOldPointersStayValid) {
+  model_registry reg;
+  ASSERT_TRUE(loads_ok(reg.load(sample())));
+  const interface* pump = reg.find("dtmi:test:Pump;1");
+  ASSERT_TRUE(reg.remove("dtmi:test:Pump;1"));
+  EXPECT_EQ(reg.find("dtmi:test:Pump;1"), nullptr);
+  EXPECT_EQ(reg.find("dtmi:test:Inline;1"), nullptr);  // went with the document that wrote it
+  EXPECT_EQ(reg.size(), 4u);
+  EXPECT_EQ(pump->find("speed")->name, "speed");  // still readable by whoever held it
+  // Now nothing uses Motor; and Pump (with its inline interface and ids) loads again.
+  ASSERT_TRUE(reg.remove("dtmi:test:Motor;1"));
+  auto again = sample();
+  ASSERT_TRUE(loads_ok(reg.load({again[0], again[4]})));
+  EXPECT_NE(reg.find("dtmi:test:Pump;1"), pump);
+  EXPECT_EQ(reg.size(), 6u);
+}
+
+TEST(Registry, RemoveTakesOneEntryOfAnArrayDocument) {
+  model_registry reg;
+  ASSERT_TRUE(loads_ok(reg.load({{"all.json", "[" + v3("", "dtmi:test:A;1") + "," + v3("", "dtmi:test:B;1") + "]"}})));
+  ASSERT_TRUE(reg.remove("dtmi:test:A;1"));
+  EXPECT_NE(reg.find("dtmi:test:B;1"), nullptr);
+  EXPECT_TRUE(loads_ok(reg.load({{"a.json", v3("", "dtmi:test:A;1")}})));
+}
+
 TEST(Registry, OptionsApplyToEveryLoad) {
   std::string doc = v3_with("dtmi:com:example:ext;1", R"({"@type": ["Property", "Fancy"], "name": "p",
                                                           "schema": "long"})");

@@ -22,9 +22,8 @@ using nlohmann::json;
 
 // The pump-station models plus two test-only ones: a Site that has stations (for two-hop joins
 // over the example's models) and a Node that links to Nodes (for chains as long as needed).
-const model::model_registry& registry() {
-  static const model::model_registry r = [] {
-    model::model_registry reg;
+void load_test_models(model::model_registry& reg) {
+  {
     EXPECT_TRUE(reg.load_paths({DOPPEL_SOURCE_DIR "/examples/pump-station/models"}).ok());
     auto report = reg.load({{"test.json", R"([
       {"@context": "dtmi:dtdl:context;3", "@id": "dtmi:doppel:test:Site;1", "@type": "Interface",
@@ -36,6 +35,13 @@ const model::model_registry& registry() {
                     {"@type": "Relationship", "name": "next", "target": "dtmi:doppel:test:Node;1"}]}
     ])"}});
     EXPECT_TRUE(report.ok()) << (report.errors.empty() ? "" : report.errors[0].message);
+  }
+}
+
+const model::model_registry& registry() {
+  static const model::model_registry r = [] {
+    model::model_registry reg;
+    load_test_models(reg);
     return reg;
   }();
   return r;
@@ -717,7 +723,7 @@ TEST_F(QueryPlant, IndexAndScanAgreeOnGeneratedData) {
 
 class QueryGraph : public testing::live_graph {
  protected:
-  const model::model_registry& models() override { return registry(); }
+  void load_models(model::model_registry& reg) override { load_test_models(reg); }
   strings ids(const std::string& text) {
     auto r = graph_->query(text, {});
     EXPECT_TRUE(r) << r.error().to_string();

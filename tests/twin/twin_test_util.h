@@ -23,10 +23,13 @@ inline const model::model_registry& pump_station() {
 }
 
 // A metadata store in a fresh folder and the live graph over it; reopen() is a restart.
-// Fixtures override models() to use other models than the pump station's.
+// Fixtures override load_models() to start from other models than the pump station's.
 class live_graph : public ::testing::Test {
  protected:
-  virtual const model::model_registry& models() { return pump_station(); }
+  // Fills a fresh registry (each reopen() starts one, as a restarted server does).
+  virtual void load_models(model::model_registry& reg) {
+    EXPECT_TRUE(reg.load_paths({DOPPEL_SOURCE_DIR "/examples/pump-station/models"}).ok());
+  }
   void SetUp() override { reopen(); }
   void TearDown() override {
     graph_.reset();
@@ -35,15 +38,18 @@ class live_graph : public ::testing::Test {
   void reopen() {
     graph_.reset();
     store_.reset();
+    registry_ = std::make_unique<model::model_registry>();
+    load_models(*registry_);
     auto s = store::metadata_store::open(dir_.path() / "doppel.db");
     ASSERT_TRUE(s) << s.error().to_string();
     store_ = std::move(*s);
-    auto g = twin_graph::open(models(), *store_);
+    auto g = twin_graph::open(*registry_, *store_);
     ASSERT_TRUE(g) << g.error().to_string();
     graph_ = std::move(*g);
   }
 
   doppel::testing::temp_dir dir_{"doppel-graph-test"};
+  std::unique_ptr<model::model_registry> registry_;  // declared first: outlives the graph
   std::unique_ptr<store::metadata_store> store_;
   std::unique_ptr<twin_graph> graph_;
 };

@@ -1649,7 +1649,7 @@ class builder {
       }
       allowed += ", elementSchema";
     } else if (material == "Enum") {
-      parse_enum(m, *s, w);
+      parse_enum(m, *s, w, partition);
       allowed += ", valueSchema, enumValues";
     } else if (material == "Map") {
       s->type = schema::kind::map;
@@ -1703,7 +1703,7 @@ class builder {
     return s;
   }
 
-  void parse_enum(members& m, schema& s, const where_t& w) {
+  void parse_enum(members& m, schema& s, const where_t& w, const interface* partition) {
     s.type = schema::kind::enumeration;
     const jnode* vs = m.take("valueSchema");
     const where_t& vsw = m.where_of("valueSchema");
@@ -1746,7 +1746,7 @@ class builder {
       vm.take("@context");
       classified_types types = read_types(vm, "EnumValue", false);
       enum_value v;
-      v.id = read_id(vm, false, false, {id_entry::kind::other, nullptr, nullptr});
+      v.id = read_id(vm, false, false, {id_entry::kind::other, nullptr, partition});
       v.name = read_name(vm);
       read_common(vm, v);
       const jnode* raw = vm.take("enumValue");
