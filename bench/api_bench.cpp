@@ -40,6 +40,9 @@ namespace {
 
 // --- The anchor: a bare Beast server, the same async pattern as Doppel's, answering 200 OK. ---
 
+// Both servers run as many I/O threads as `doppel serve` does by default.
+const int k_server_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+
 class bare_session : public std::enable_shared_from_this<bare_session> {
  public:
   explicit bare_session(tcp::socket&& s) : stream_(std::move(s)) {}
@@ -66,7 +69,7 @@ class bare_session : public std::enable_shared_from_this<bare_session> {
 };
 
 int run_bare(int port_fd) {
-  net::io_context ioc(2);
+  net::io_context ioc(k_server_threads);
   tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
   std::function<void()> accept = [&] {
     acceptor.async_accept(net::make_strand(ioc), [&](beast::error_code ec, tcp::socket s) {
@@ -78,9 +81,10 @@ int run_bare(int port_fd) {
   std::string port = std::to_string(acceptor.local_endpoint().port()) + "\n";
   if (write(port_fd, port.data(), port.size()) < 0) return 1;
   close(port_fd);
-  std::thread t([&] { ioc.run(); });
+  std::vector<std::thread> more;
+  for (int i = 1; i < k_server_threads; ++i) more.emplace_back([&] { ioc.run(); });
   ioc.run();
-  t.join();
+  for (auto& t : more) t.join();
   return 0;
 }
 
@@ -273,8 +277,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create a token: %s\n", token.error().message().c_str());
     return 1;
   }
-  child server = spawn(
-      {doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data", (dir / "data").string()});
+  child server = spawn({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
+                        (dir / "data").string(), "--threads", std::to_string(k_server_threads)});
   if (!server.port) {
     std::fprintf(stderr, "doppel serve did not start\n");
     return 1;

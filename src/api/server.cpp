@@ -28,15 +28,31 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-http::response<http::string_body> to_beast(response r, unsigned version, bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "doppel");
-  if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) res.set(k, v);
-  res.keep_alive(keep_alive);
-  res.body() = std::move(r.body);
-  res.prepare_payload();
-  return res;
+// A response as the bytes on the wire. Written by hand rather than by Beast's serializer so
+// that the answers ready on a connection go out in one gather write (one syscall for a whole
+// pipelined batch). Header values come from the server itself; CR and LF are dropped anyway.
+std::string to_wire(const response& r, unsigned version, bool keep_alive) {
+  std::string out;
+  out.reserve(160 + r.body.size());
+  auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
+  out.append(reason.data(), reason.size()).append("\r\nServer: doppel\r\n");
+  auto header = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ");
+    for (char c : value) {
+      if (c != '\r' && c != '\n') out.push_back(c);
+    }
+    out.append("\r\n");
+  };
+  if (!r.content_type.empty()) header("Content-Type", r.content_type);
+  for (const auto& [k, v] : r.headers) header(k, v);
+  if (!keep_alive && version != 10) header("Connection", "close");
+  if (keep_alive && version == 10) header("Connection", "keep-alive");
+  // RFC 9110: no Content-Length on 1xx and 204 (whose bodies are empty).
+  if (r.status >= 200 && r.status != 204) header("Content-Length", std::to_string(r.body.size()));
+  out.append("\r\n");
+  if (r.status != 204) out.append(r.body);
+  return out;
 }
 
 // One WebSocket subscriber: forwards its subscription's events, one write at a time.
@@ -157,8 +173,8 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
 
   struct slot {
     std::uint64_t seq = 0;
-    std::optional<http::response<http::string_body>> res;  // set when the answer is ready
-    bool close = false;                                    // close the connection after it
+    std::optional<std::string> wire;  // set when the answer is ready
+    bool close = false;               // close the connection after it
   };
 
   void read() {
@@ -215,7 +231,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     // The router may answer on another thread (a durable write): hop back to this connection.
     router_.handle(std::move(r), [self = shared_from_this(), seq, version, keep_alive](response res) {
       net::post(self->stream_.get_executor(), [self, seq, version, keep_alive, res = std::move(res)]() mutable {
-        self->ready(seq, to_beast(std::move(res), version, keep_alive));
+        self->ready(seq, to_wire(res, version, keep_alive));
       });
     });
     read();
@@ -225,25 +241,43 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   void fail(response r) {
     stopped_reading_ = true;
     std::uint64_t seq = next_seq_++;
-    slots_.push_back({seq, to_beast(std::move(r), 11, false), true});
+    slots_.push_back({seq, to_wire(r, 11, false), true});
     write_next();
   }
 
-  void ready(std::uint64_t seq, http::response<http::string_body> res) {
+  // Answers become ready one by one (each durable write's completion is posted here); the
+  // write waits for the handlers already queued, so a batch that one commit completed leaves
+  // in one gather write.
+  void ready(std::uint64_t seq, std::string wire) {
     for (auto& s : slots_) {
-      if (s.seq == seq) s.res = std::move(res);
+      if (s.seq == seq) s.wire = std::move(wire);
     }
-    write_next();
+    if (flush_posted_ || writing_) return;
+    flush_posted_ = true;
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->flush_posted_ = false;
+      self->write_next();
+    });
   }
 
   void write_next() {
-    if (writing_ || slots_.empty() || !slots_.front().res) return;
+    if (writing_ || slots_.empty() || !slots_.front().wire) return;
     writing_ = true;
+    // Every answer ready at the front, in order, up to one that closes the connection.
+    std::size_t n = 0;
+    bool close = false;
+    gather_.clear();
+    for (const auto& s : slots_) {
+      if (!s.wire || close) break;
+      gather_.push_back(net::buffer(*s.wire));
+      close = s.close;
+      ++n;
+    }
     beast::get_lowest_layer(stream_).expires_after(options_.read_timeout);
-    http::async_write(stream_, *slots_.front().res, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    net::async_write(stream_, gather_, [self = shared_from_this(), n, close](beast::error_code ec, std::size_t) {
       self->writing_ = false;
-      bool close = self->slots_.front().close;
-      self->slots_.pop_front();
+      // deque::pop_front leaves the other slots (and the strings gather_ pointed to) in place.
+      for (std::size_t k = 0; k < n; ++k) self->slots_.pop_front();
       if (ec) {
         self->stopped_reading_ = true;
         return self->shutdown();
@@ -330,7 +364,9 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   router& router_;
   event_hub& hub_;
   const server_options& options_;
-  std::deque<slot> slots_;  // requests in flight, in arrival order
+  std::deque<slot> slots_;                 // requests in flight, in arrival order
+  std::vector<net::const_buffer> gather_;  // the answers being written
+  bool flush_posted_ = false;
   std::uint64_t next_seq_ = 0;
   bool first_ = true, reading_ = false, writing_ = false, stopped_reading_ = false;
   std::array<char, 16384> scratch_{};
@@ -352,7 +388,12 @@ struct server::impl {
   unsigned short port = 0;
   std::optional<net::ssl::context> tls;  // set when a certificate is configured
 
-  impl(router& r, event_hub& h, server_options o) : routes(r), hub(h), options(std::move(o)), ioc(options.threads) {}
+  impl(router& r, event_hub& h, server_options o)
+      : routes(r), hub(h), options(resolve(std::move(o))), ioc(options.threads) {}
+  static server_options resolve(server_options o) {
+    if (o.threads <= 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+    return o;
+  }
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -407,7 +448,7 @@ result<std::unique_ptr<server>> server::start(router& r, event_hub& events, serv
   }
   i->port = i->acceptor.local_endpoint().port();
   i->accept();
-  for (int t = 0; t < std::max(1, i->options.threads); ++t) {
+  for (int t = 0; t < i->options.threads; ++t) {
     i->threads.emplace_back([raw = i.get()] { raw->ioc.run(); });
   }
   return std::unique_ptr<server>(new server(std::move(i)));

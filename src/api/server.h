@@ -26,7 +26,9 @@ namespace doppel::api {
 struct server_options {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;  // 0: any free port (port() tells which)
-  int threads = 2;
+  // I/O threads; 0: half the cores, at least one (the metadata store's writer thread and the
+  // clients want the rest: on 2 cores one I/O thread answers more than two).
+  int threads = 0;
   std::size_t max_body_bytes = 4 << 20;
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{60};

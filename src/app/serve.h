@@ -15,7 +15,7 @@ struct serve_options {
   std::string dir;
   std::string listen;  // HOST:PORT; empty: doppel.yaml's api.listen
   std::string data;    // empty: DIR/.doppel
-  int threads = 2;
+  int threads = 0;     // 0: api::server_options' default
 };
 
 int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err);
