@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/text.h"
@@ -66,6 +67,25 @@ std::optional<role> parse_role(std::string_view s) {
   return std::nullopt;
 }
 
+namespace {
+
+// Written to a temporary file and renamed, so a running server never reads half a file.
+status write_token_file(const fs::path& file, const nlohmann::json& j) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  fs::path tmp = file;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return status::io_error("cannot write " + tmp.string());
+  std::string text = j.dump(2) + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) return status::io_error("cannot write " + file.string());
+  return status::ok();
+}
+
+}  // namespace
+
 result<std::string> create_token(const fs::path& file, const std::string& name, role r) {
   if (name.empty() || name.size() > 128) return status::invalid_argument("a token name must be 1-128 characters");
   auto j = read_token_file(file);
@@ -79,18 +99,33 @@ result<std::string> create_token(const fs::path& file, const std::string& name, 
   if (RAND_bytes(raw, sizeof raw) != 1) return status::internal("the system random generator failed");
   std::string secret = "dpl_" + hex(raw, sizeof raw);
   (*j)["tokens"].push_back({{"name", name}, {"role", to_string(r)}, {"sha256", sha256_hex(secret)}});
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  // Written to a temporary file and renamed, so a running server never reads half a file.
-  fs::path tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return status::io_error("cannot write " + tmp.string());
-  std::string text = j->dump(2) + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) return status::io_error("cannot write " + file.string());
+  if (status s = write_token_file(file, *j); !s) return s;
   return secret;
+}
+
+result<std::vector<token_info>> list_tokens(const fs::path& file) {
+  auto j = read_token_file(file);
+  if (!j) return j.error();
+  std::vector<token_info> out;
+  for (const auto& t : (*j)["tokens"]) {
+    auto r = parse_role(t.value("role", ""));
+    out.push_back({t.value("name", ""), r ? *r : role::viewer});
+  }
+  return out;
+}
+
+status revoke_token(const fs::path& file, const std::string& name) {
+  auto j = read_token_file(file);
+  if (!j) return j.error();
+  auto& tokens = (*j)["tokens"];
+  auto before = tokens.size();
+  tokens.erase(std::remove_if(tokens.begin(), tokens.end(),
+                              [&](const nlohmann::json& t) { return t.value("name", "") == name; }),
+               tokens.end());
+  if (tokens.size() == before) {
+    return status::not_found("no token named " + quote(name) + "; `doppel token list` shows them");
+  }
+  return write_token_file(file, *j);
 }
 
 token_store::token_store(fs::path file) : file_(std::move(file)) {}

@@ -3,8 +3,8 @@
 // DATA/tokens.json (docs/api.md, "Tokens and roles"). Roles are ordered: viewer (read) < operator (read,
 // desired state, commands) < admin (everything).
 //
-// Callers: `doppel token create` (create_token) and the API server (token_store::find on every
-// request). Threading: token_store is safe for concurrent use. It re-reads the file when it
+// Callers: `doppel token create|list|revoke` (create_token, list_tokens, revoke_token) and the API server
+// (token_store::find on every request). Threading: token_store is safe for concurrent use. It re-reads the file when it
 // changed, checking at most once a second, so tokens created or removed while the server runs
 // take effect within a second.
 #pragma once
@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/status.h"
 
@@ -39,6 +40,12 @@ struct token_info {
 // and returns the secret. invalid_argument for an empty or duplicate name, io_error when the
 // file cannot be written.
 result<std::string> create_token(const std::filesystem::path& file, const std::string& name, role r);
+
+// The tokens in the file (names and roles; the secrets are not kept).
+result<std::vector<token_info>> list_tokens(const std::filesystem::path& file);
+// Removes the token named `name`; a running server refuses it within a second. not_found when
+// there is none.
+status revoke_token(const std::filesystem::path& file, const std::string& name);
 
 class token_store {
  public:

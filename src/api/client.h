@@ -1,6 +1,7 @@
 // A small blocking HTTP/1.1 client with keep-alive (Boost.Beast inside client.cpp), for the
 // CLI's `doppel twin ...` / `doppel query`, the integration tests and the load generator.
-// Also speaks just enough WebSocket to subscribe to /events.
+// Speaks HTTPS (OpenSSL; the server's certificate and host name are verified) and just enough
+// WebSocket (plain HTTP only) to subscribe to /events.
 //
 // Threading: one client per thread; not synchronized.
 #pragma once
@@ -14,13 +15,22 @@
 
 namespace doppel::api {
 
+struct tls_client_options {
+  bool enabled = false;   // https://
+  std::string ca_file;    // PEM file of the CAs to trust; empty: the system's (/etc/ssl/certs)
+  bool insecure = false;  // accept any certificate (for a throwaway self-signed one only)
+};
+
 class http_client {
  public:
-  // Connects to host:port. io_error when the connection is refused.
+  // Connects to host:port (and shakes hands when `tls.enabled`). io_error when the connection
+  // is refused or the server's certificate is not trusted (the message says why).
   static result<std::unique_ptr<http_client>> connect(const std::string& host, unsigned short port,
-                                                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  // "http://host:port" -> host, port; false when it is not such a URL.
-  static bool parse_url(const std::string& url, std::string& host, unsigned short& port);
+                                                      std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                                                      tls_client_options tls = {});
+  // "http://host:port" or "https://host:port" -> host, port, https; false when it is not such a
+  // URL.
+  static bool parse_url(const std::string& url, std::string& host, unsigned short& port, bool* https = nullptr);
 
   ~http_client();
 

@@ -121,11 +121,21 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->check(CLI::IsMember({"viewer", "operator", "admin"}));
   token_create->add_option("--name", token_name, "A name for the token, unique in the project")->required();
   token_create->add_option("--data", token_data, "The server's data folder (default: DIR/.doppel)");
+  auto* token_list = token->add_subcommand("list", "List the tokens' names and roles (secrets are not kept)");
+  token_list->add_option("DIR", token_dir, "Project folder")->required();
+  token_list->add_option("--data", token_data, "The server's data folder (default: DIR/.doppel)");
+  auto* token_revoke = token->add_subcommand("revoke", "Remove a token; a running server refuses it within a second");
+  token_revoke->add_option("DIR", token_dir, "Project folder")->required();
+  token_revoke->add_option("--name", token_name, "The token's name")->required();
+  token_revoke->add_option("--data", token_data, "The server's data folder (default: DIR/.doppel)");
 
   remote_options ro;
   auto remote_flags = [&ro](CLI::App* cmd) {
     cmd->add_option("--server", ro.server, "Server URL (default: $DOPPEL_URL or http://127.0.0.1:8080)");
     cmd->add_option("--token", ro.token, "API token (default: $DOPPEL_TOKEN)");
+    cmd->add_option("--cacert", ro.ca_file,
+                    "https: trust this CA certificate (PEM; default: $DOPPEL_CACERT or the system's)");
+    cmd->add_flag("--insecure", ro.insecure, "https: accept any certificate (a throwaway self-signed one)");
   };
   std::string twin_id, twin_body;
   auto* twin = app.add_subcommand("twin", "Read and change twins on a running server");
@@ -205,7 +215,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       }
       q += " WHERE IS_OF_MODEL(T, '" + quoted + "')";
     }
-    return remote_call(ro, "POST", "/query", nlohmann::json{{"query", q}}.dump(), out, err, "1000");
+    return remote_query_all(ro, q, out, err);
   }
   if (*twin_get) return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id), "", out, err);
   if (*twin_patch) return remote_call(ro, "PATCH", "/digitaltwins/" + encode_segment(twin_id), twin_body, out, err);
@@ -216,6 +226,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/desired", "", out, err);
   }
   if (*token_create) return cmd_token_create(token_dir, token_data, token_role, token_name, out, err);
+  if (*token_list) return cmd_token_list(token_dir, token_data, out, err);
+  if (*token_revoke) return cmd_token_revoke(token_dir, token_data, token_name, out, err);
   return 2;
 }
 

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 
 #include "api/client.h"
 #include "api/http.h"
@@ -13,34 +15,52 @@ std::string encode_segment(const std::string& s) {
   return api::percent_encode(s, ":;");  // DTMIs stay readable; the server decodes either way
 }
 
-int remote_call(const remote_options& o, const std::string& method, const std::string& target, const std::string& body,
-                std::ostream& out, std::ostream& err, const std::string& page_size) {
-  std::string url = o.server;
-  if (url.empty() && std::getenv("DOPPEL_URL")) url = std::getenv("DOPPEL_URL");
-  if (url.empty()) url = "http://127.0.0.1:8080";
-  std::string token = o.token;
-  if (token.empty() && std::getenv("DOPPEL_TOKEN")) token = std::getenv("DOPPEL_TOKEN");
+namespace {
+
+struct connection {
+  std::string url, token;
+  std::unique_ptr<api::http_client> client;
+};
+
+// Connects as `o` says; 0, or the exit code after telling `err` why not.
+int open_remote(const remote_options& o, connection& c, std::ostream& err) {
+  c.url = o.server;
+  if (c.url.empty() && std::getenv("DOPPEL_URL")) c.url = std::getenv("DOPPEL_URL");
+  if (c.url.empty()) c.url = "http://127.0.0.1:8080";
+  c.token = o.token;
+  if (c.token.empty() && std::getenv("DOPPEL_TOKEN")) c.token = std::getenv("DOPPEL_TOKEN");
+  api::tls_client_options tls;
+  tls.ca_file = o.ca_file;
+  if (tls.ca_file.empty() && std::getenv("DOPPEL_CACERT")) tls.ca_file = std::getenv("DOPPEL_CACERT");
+  tls.insecure = o.insecure;
   std::string host;
   unsigned short port = 0;
-  if (!api::http_client::parse_url(url, host, port)) {
-    err << "doppel: --server " << url << " must look like http://127.0.0.1:8080\n";
+  if (!api::http_client::parse_url(c.url, host, port, &tls.enabled)) {
+    err << "doppel: --server " << c.url << " must look like http://127.0.0.1:8080 or https://host:8443\n";
     return 2;
   }
-  if (token.empty()) {
+  if (c.token.empty()) {
     err << "doppel: no token; set DOPPEL_TOKEN (create one with `doppel token create DIR --role viewer --name me`)\n";
     return 2;
   }
-  auto client = api::http_client::connect(host, port);
+  auto client = api::http_client::connect(host, port, std::chrono::seconds(30), tls);
   if (!client) {
-    err << "doppel: cannot reach " << url << ": " << client.error().message() << "\n";
+    err << "doppel: cannot reach " << c.url << ": " << client.error().message() << "\n";
     return 3;
   }
-  api::request req{method, target, {{"Authorization", "Bearer " + token}}, body};
+  c.client = std::move(*client);
+  return 0;
+}
+
+// One request; 0 with the answer (null for 204), or the exit code after telling `err`.
+int exchange(connection& c, const std::string& method, const std::string& target, const std::string& body,
+             const std::string& page_size, nlohmann::json& answer, std::ostream& err) {
+  api::request req{method, target, {{"Authorization", "Bearer " + c.token}}, body};
   if (!page_size.empty()) req.headers.emplace_back("max-items-per-page", page_size);
   if (method == "PATCH") req.headers.emplace_back("Prefer", "return=representation");
-  auto res = (*client)->send(req);
+  auto res = c.client->send(req);
   if (!res) {
-    err << "doppel: " << url << " did not answer: " << res.error().message() << "\n";
+    err << "doppel: " << c.url << " did not answer: " << res.error().message() << "\n";
     return 3;
   }
   auto j = nlohmann::json::parse(res->body, nullptr, false);
@@ -53,8 +73,38 @@ int remote_call(const remote_options& o, const std::string& method, const std::s
     }
     return 1;
   }
-  if (res->status == 204 || res->body.empty()) return 0;
-  out << (j.is_discarded() ? res->body : j.dump(2)) << "\n";
+  answer = res->status == 204 || res->body.empty() ? nlohmann::json()
+           : j.is_discarded()                      ? nlohmann::json(res->body)
+                                                   : j;
+  return 0;
+}
+
+}  // namespace
+
+int remote_call(const remote_options& o, const std::string& method, const std::string& target, const std::string& body,
+                std::ostream& out, std::ostream& err, const std::string& page_size) {
+  connection c;
+  if (int code = open_remote(o, c, err)) return code;
+  nlohmann::json answer;
+  if (int code = exchange(c, method, target, body, page_size, answer, err)) return code;
+  if (answer.is_null()) return 0;
+  out << (answer.is_string() ? answer.get<std::string>() : answer.dump(2)) << "\n";
+  return 0;
+}
+
+int remote_query_all(const remote_options& o, const std::string& query, std::ostream& out, std::ostream& err) {
+  connection c;
+  if (int code = open_remote(o, c, err)) return code;
+  nlohmann::json all = nlohmann::json::array();
+  nlohmann::json body = {{"query", query}};
+  for (;;) {
+    nlohmann::json page;
+    if (int code = exchange(c, "POST", "/query", body.dump(), "1000", page, err)) return code;
+    for (auto& row : page["value"]) all.push_back(std::move(row));
+    if (!page.contains("continuationToken") || page["continuationToken"].is_null()) break;
+    body = {{"continuationToken", page["continuationToken"]}};
+  }
+  out << nlohmann::json{{"value", std::move(all)}}.dump(2) << "\n";
   return 0;
 }
 

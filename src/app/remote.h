@@ -11,14 +11,19 @@
 namespace doppel::app {
 
 struct remote_options {
-  std::string server;  // empty: DOPPEL_URL or http://127.0.0.1:8080
-  std::string token;   // empty: DOPPEL_TOKEN
+  std::string server;     // empty: DOPPEL_URL or http://127.0.0.1:8080
+  std::string token;      // empty: DOPPEL_TOKEN
+  std::string ca_file;    // https: the CA (PEM) to trust; empty: DOPPEL_CACERT, else the system's
+  bool insecure = false;  // https: accept any certificate
 };
 
 // Sends one request and prints the JSON answer (pretty) on `out`, or the error on `err`.
 // `page_size`, when not empty, is sent as max-items-per-page.
 int remote_call(const remote_options& o, const std::string& method, const std::string& target, const std::string& body,
                 std::ostream& out, std::ostream& err, const std::string& page_size = "");
+
+// Runs a query and prints every row of every page as one {"value": [...]}.
+int remote_query_all(const remote_options& o, const std::string& query, std::ostream& out, std::ostream& err);
 
 // Percent-encodes a path segment (twin ids may hold any character).
 std::string encode_segment(const std::string& s);

@@ -87,6 +87,26 @@ int cmd_token_create(const std::string& dir, const std::string& data, const std:
   return 0;
 }
 
+int cmd_token_list(const std::string& dir, const std::string& data, std::ostream& out, std::ostream& err) {
+  auto tokens = api::list_tokens(fs::path(data_folder(dir, data)) / "tokens.json");
+  if (!tokens) {
+    err << "doppel token list: " << tokens.error().message() << "\n";
+    return 1;
+  }
+  for (const auto& t : *tokens) out << t.name << "\t" << api::to_string(t.level) << "\n";
+  return 0;
+}
+
+int cmd_token_revoke(const std::string& dir, const std::string& data, const std::string& name, std::ostream& out,
+                     std::ostream& err) {
+  if (status s = api::revoke_token(fs::path(data_folder(dir, data)) / "tokens.json", name); !s) {
+    err << "doppel token revoke: " << s.message() << "\n";
+    return 1;
+  }
+  out << "revoked " << name << "\n";
+  return 0;
+}
+
 int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   // Signals are taken by sigwait below; block them before any thread starts so none gets them.
   sigset_t signals;

@@ -22,6 +22,10 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err);
 
 // Creates a token in the data folder and prints it on `out` (only the token, so that
 // `export DOPPEL_TOKEN=$(doppel token create ...)` works).
+// `doppel token list DIR`: one "name<TAB>role" line per token. `doppel token revoke DIR --name N`.
+int cmd_token_list(const std::string& dir, const std::string& data, std::ostream& out, std::ostream& err);
+int cmd_token_revoke(const std::string& dir, const std::string& data, const std::string& name, std::ostream& out,
+                     std::ostream& err);
 int cmd_token_create(const std::string& dir, const std::string& data, const std::string& role, const std::string& name,
                      std::ostream& out, std::ostream& err);
 
