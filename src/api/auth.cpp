@@ -86,6 +86,18 @@ status write_token_file(const fs::path& file, const nlohmann::json& j) {
 
 }  // namespace
 
+std::string base64_decode(std::string_view s) {
+  if (s.empty() || s.size() % 4 != 0 || s.size() > 4096) return {};
+  std::string out(s.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  if (n < 0) return {};
+  // EVP_DecodeBlock counts the bytes the '=' padding stands for.
+  std::size_t pad = (s.back() == '=') + (s.size() > 1 && s[s.size() - 2] == '=');
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
 result<std::string> create_token(const fs::path& file, const std::string& name, role r) {
   if (name.empty() || name.size() > 128) return status::invalid_argument("a token name must be 1-128 characters");
   auto j = read_token_file(file);

@@ -28,6 +28,9 @@ enum class role { viewer = 1, operator_ = 2, admin = 3 };
 std::string_view to_string(role r);
 std::optional<role> parse_role(std::string_view s);
 
+// Standard base64 (OpenSSL); empty when `s` is not base64.
+std::string base64_decode(std::string_view s);
+
 // Hex SHA-256 of `s` (OpenSSL).
 std::string sha256_hex(std::string_view s);
 

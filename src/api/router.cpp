@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/text.h"
 
@@ -40,6 +41,7 @@ std::pair<unsigned, std::string_view> http_status(status_code code) {
     case status_code::failed_precondition: return {409, "conflict"};
     case status_code::precondition_mismatch: return {412, "precondition_failed"};
     case status_code::io_error: return {503, "unavailable"};
+    case status_code::unavailable: return {503, "unavailable"};
     case status_code::internal: return {500, "internal"};
   }
   return {500, "internal"};
@@ -73,6 +75,22 @@ response json_response(unsigned code, const json& body) {
   r.status = code;
   r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
+}
+
+}  // namespace
+
+namespace {
+
+// The secret in "Token T" (InfluxDB 2.x clients) or "Basic base64(user:T)" (1.x clients).
+std::optional<std::string> other_scheme_secret(std::string_view auth) {
+  constexpr std::string_view token = "Token ", basic = "Basic ";
+  if (auth.size() > token.size() && auth.substr(0, token.size()) == token)
+    return std::string(auth.substr(token.size()));
+  if (auth.size() <= basic.size() || auth.substr(0, basic.size()) != basic) return std::nullopt;
+  std::string decoded = base64_decode(auth.substr(basic.size()));
+  auto colon = decoded.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return decoded.substr(colon + 1);
 }
 
 }  // namespace
@@ -153,6 +171,18 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
       &router::delete_twin);
   add("GET", "/digitaltwins/{id}/desired", role::viewer, false, "Desired and reported state and their delta",
       &router::get_desired);
+  add("GET", "/digitaltwins/{id}/telemetry", role::viewer, false,
+      "The latest value and time of each telemetry the twin sent", &router::get_telemetry);
+  add("POST", "/telemetry/{id}", role::operator_, false,
+      "Telemetry and reported properties of one twin: {\"name\": value, ..., \"$ts\": time}", &router::post_telemetry);
+  add("POST", "/telemetry", role::operator_, false,
+      "Telemetry of many twins: [{\"$dtId\": id, \"name\": value, ..., \"$ts\": time}, ...]",
+      &router::post_telemetry_batch);
+  add("POST", "/write", role::operator_, false,
+      "InfluxDB line protocol (1.x /write): measurement,twin=ID field=value,... [time] (?precision=ns|us|ms|s)",
+      &router::post_write);
+  add("GET", "/deadletters", role::operator_, false,
+      "Refused messages with reason and raw payload (?after=seq, ?limit=n, ?reason=...)", &router::get_deadletters);
   add("PATCH", "/digitaltwins/{id}/desired", role::operator_, false,
       "Set desired values of writable properties (JSON merge; null clears)", &router::patch_desired);
   add("GET", "/digitaltwins/{id}/relationships", role::viewer, false, "Relationships from a twin (?relationshipName=)",
@@ -201,6 +231,8 @@ std::optional<response> router::authorize(const request& req, role needs, std::s
   std::optional<token_info> who;
   if (auth.size() > bearer.size() && auth.substr(0, bearer.size()) == bearer) {
     who = tokens_.find(auth.substr(bearer.size()));
+  } else if (auto secret = other_scheme_secret(auth)) {
+    who = tokens_.find(*secret);  // InfluxDB clients: "Token T", or Basic with the token as password
   }
   if (!who) {
     response r = error(401, "unauthorized", "the bearer token is not valid; check DOPPEL_TOKEN or create a new one");
@@ -311,9 +343,6 @@ void router::handle(request req, reply done) {
     r.headers.push_back({"Allow", allowed});
     return ctx->send(std::move(r));
   }
-  if (!match->info.public_) {
-    if (auto refused = authorize(req, match->info.needs)) return ctx->send(std::move(*refused));
-  }
   std::size_t pos = 0;
   while (pos < query_string.size()) {
     std::size_t amp = query_string.find('&', pos);
@@ -328,6 +357,15 @@ void router::handle(request req, reply done) {
     }
     if (!k.empty()) ctx->query.emplace_back(std::move(k), std::move(v));
     pos = amp + 1;
+  }
+  // InfluxDB 1.x clients send credentials as ?u=NAME&p=TOKEN; the token is what counts.
+  if (req.header("authorization").empty()) {
+    for (const auto& [k, v] : ctx->query) {
+      if (k == "p" && !v.empty()) req.headers.emplace_back("authorization", "Bearer " + v);
+    }
+  }
+  if (!match->info.public_) {
+    if (auto refused = authorize(req, match->info.needs)) return ctx->send(std::move(*refused));
   }
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (match->segments[i].front() == '{') ctx->params.push_back(std::move(segments[i]));
@@ -610,6 +648,107 @@ void router::patch_relationship(context& c) {
 
 void router::delete_relationship(context& c) {
   graph_.delete_relationship(c.params[0], c.params[1], c.condition(), respond_with(c.done, 204));
+}
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+response ingest_off() { return router::error(503, "unavailable", "telemetry ingestion is not running in this server"); }
+
+}  // namespace
+
+void router::ingest(context& c, const std::string& source, std::vector<ingest::reading> readings,
+                    std::vector<ingest::rejection> refused, bool malformed) {
+  auto answer = [send = c.done, malformed](std::size_t accepted, const std::vector<ingest::rejection>& all) {
+    if (all.empty()) {
+      response res;
+      res.status = 204;
+      res.content_type.clear();
+      return send(std::move(res));
+    }
+    json details = json::array();
+    for (const auto& r : all) details.push_back({{"reason", r.reason}, {"message", r.message}});
+    std::string message = std::to_string(accepted) + " reading(s) applied, " + std::to_string(all.size()) +
+                          " refused: " + all.front().message + (all.size() > 1 ? " (and more in details)" : "") +
+                          "; GET /deadletters keeps them";
+    // As InfluxDB: a malformed line or payload is a 400 (a partial write), a reading the model
+    // refuses a 422.
+    send(error(malformed ? 400 : 422, malformed ? "bad_request" : "validation_failed", message, details.dump()));
+  };
+  if (!refused.empty()) letters_->add(source, "", refused);
+  if (readings.empty()) return answer(0, refused);
+  pipeline_->submit(source, std::move(readings),
+                    [answer, refused = std::move(refused), send = c.done](result<ingest::ingest_result> r) mutable {
+                      if (!r) {
+                        response res = from_status(r.error());
+                        if (r.error().code() == status_code::unavailable) res.headers.push_back({"Retry-After", "1"});
+                        return send(std::move(res));
+                      }
+                      refused.insert(refused.end(), r->rejected.begin(), r->rejected.end());
+                      answer(r->accepted, refused);
+                    });
+}
+
+void router::post_telemetry(context& c) {
+  if (!pipeline_) return c.send(ingest_off());
+  std::vector<ingest::reading> readings;
+  std::vector<ingest::rejection> refused;
+  ingest::parse_json_readings(c.req.body, c.params[0], now_ns(), readings, refused);
+  ingest(c, "http", std::move(readings), std::move(refused), !refused.empty());
+}
+
+void router::post_telemetry_batch(context& c) {
+  if (!pipeline_) return c.send(ingest_off());
+  std::vector<ingest::reading> readings;
+  std::vector<ingest::rejection> refused;
+  ingest::parse_json_readings(c.req.body, "", now_ns(), readings, refused);
+  ingest(c, "http", std::move(readings), std::move(refused), !refused.empty());
+}
+
+void router::post_write(context& c) {
+  if (!pipeline_) return c.send(ingest_off());
+  ingest::precision unit = ingest::precision::ns;
+  if (!ingest::parse_precision(c.query_param("precision"), unit)) {
+    return c.send(error(400, "bad_request", "precision must be ns, us, ms, s, m or h"));
+  }
+  ingest::lp_batch batch;
+  ingest::parse_line_protocol(c.req.body, unit, batch);
+  std::vector<ingest::reading> readings;
+  std::vector<ingest::rejection> refused;
+  for (auto& e : batch.errors) {
+    refused.push_back({"malformed_line",
+                       "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " + e.message,
+                       std::move(e.text)});
+  }
+  bool malformed = !refused.empty();
+  ingest::readings_from_line_protocol(batch, now_ns(), readings, refused);
+  ingest(c, "line-protocol", std::move(readings), std::move(refused), malformed);
+}
+
+void router::get_telemetry(context& c) {
+  if (!pipeline_) return c.send(ingest_off());
+  auto r = pipeline_->latest(c.params[0]);
+  if (!r) return c.send(from_status(r.error()));
+  c.send(json_response(200, *r));
+}
+
+void router::get_deadletters(context& c) {
+  if (!letters_) return c.send(ingest_off());
+  auto number = [&](std::string_view name, std::uint64_t fallback, std::uint64_t& out) {
+    std::string v = c.query_param(name);
+    if (v.empty()) return out = fallback, true;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    return ec == std::errc() && ptr == v.data() + v.size();
+  };
+  std::uint64_t after = 0, limit = 100;
+  if (!number("after", 0, after) || !number("limit", 100, limit) || limit == 0 || limit > 1000) {
+    return c.send(error(400, "bad_request", "after must be a sequence number and limit 1-1000"));
+  }
+  c.send(json_response(200, letters_->list(after, limit, c.query_param("reason"))));
 }
 
 void router::post_query(context& c) {

@@ -22,6 +22,8 @@
 #include "api/auth.h"
 #include "api/http.h"
 #include "api/metrics.h"
+#include "ingest/dead_letters.h"
+#include "ingest/pipeline.h"
 #include "model/registry.h"
 #include "twin/graph.h"
 
@@ -45,6 +47,13 @@ struct route_info {
 class router {
  public:
   router(twin::twin_graph& graph, const model::model_registry& models, token_store& tokens, api_options options);
+
+  // Telemetry ingestion (POST /telemetry, /write, GET /deadletters, .../telemetry). Without it
+  // those routes answer 503. Set before serving; both must outlive the router's use.
+  void set_ingest(ingest::telemetry_pipeline* pipeline, ingest::dead_letters* letters) {
+    pipeline_ = pipeline;
+    letters_ = letters;
+  }
 
   using reply = std::function<void(response)>;
   void handle(request req, reply done);
@@ -98,6 +107,14 @@ class router {
   void patch_relationship(context& c);
   void delete_relationship(context& c);
   void post_query(context& c);
+  void post_telemetry(context& c);
+  void post_telemetry_batch(context& c);
+  void post_write(context& c);
+  void get_telemetry(context& c);
+  void get_deadletters(context& c);
+  // Hands parsed readings to the pipeline and answers for them and for `refused` (parse errors).
+  void ingest(context& c, const std::string& source, std::vector<ingest::reading> readings,
+              std::vector<ingest::rejection> refused, bool malformed);
 
   twin::twin_graph& graph_;
   const model::model_registry& models_;
@@ -105,6 +122,8 @@ class router {
   api_options options_;
   std::vector<entry> table_;
   std::vector<route_info> routes_;
+  ingest::telemetry_pipeline* pipeline_ = nullptr;
+  ingest::dead_letters* letters_ = nullptr;
   std::unique_ptr<metrics> metrics_;  // built once the table is known
   std::vector<std::function<void(std::string&)>> metric_sources_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -154,6 +154,37 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
   }
 }
 
+void parse_ingest(checker& ck, const YAML::Node& n, ingest_config& in) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), "ingest must be a mapping such as `ingest: {shards: 2}`, not " + checker::shape(n));
+    return;
+  }
+  static const std::set<std::string, std::less<>> known{"shards", "queue_readings", "dead_letters"};
+  std::set<std::string, std::less<>> seen;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!known.count(key)) {
+      ck.error(kv.first.Mark(),
+               "unknown key " + quote(key) + " in ingest; known keys are shards, queue_readings, dead_letters");
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      ck.error(kv.first.Mark(), "key " + quote(key) + " appears twice in ingest; keep one");
+      continue;
+    }
+    double d = 0;
+    if (key == "shards") {
+      if (number(ck, kv.second, "ingest.shards (0 = half the cores)", 0, 256, d)) in.shards = static_cast<int>(d);
+    } else if (key == "queue_readings") {
+      if (number(ck, kv.second, "ingest.queue_readings (per shard)", 100, 1e8, d)) {
+        in.queue_readings = static_cast<std::size_t>(d);
+      }
+    } else if (number(ck, kv.second, "ingest.dead_letters (kept for GET /deadletters)", 1, 1e7, d)) {
+      in.dead_letters = static_cast<std::size_t>(d);
+    }
+  }
+}
+
 }  // namespace
 
 bool parse_listen(const std::string& text, std::string& host, unsigned short& port) {
@@ -188,7 +219,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
     ck.error(m, "doppel.yaml must be a mapping of keys such as `name: my-project`, not " + checker::shape(root));
     return r;
   }
-  static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins", "api"};
+  static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins", "api", "ingest"};
   std::set<std::string, std::less<>> seen;
   bool has_name = false;
   try {
@@ -205,7 +236,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         continue;
       }
       if (!known.count(key)) {
-        ck.error(k.Mark(), "unknown key " + quote(key) + "; known keys are name, description, models, twins, api");
+        ck.error(k.Mark(),
+                 "unknown key " + quote(key) + "; known keys are name, description, models, twins, api, ingest");
         continue;
       }
       if (key == "name") {
@@ -222,6 +254,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         ck.string_list(v, key, r.config.twins);
       } else if (key == "api") {
         parse_api(ck, v, r.config.api);
+      } else if (key == "ingest") {
+        parse_ingest(ck, v, r.config.ingest);
       }
     }
   } catch (const YAML::Exception& e) {

@@ -42,6 +42,12 @@ struct api_config {
   std::string tls_cert, tls_key;  // PEM files relative to the project; both or neither
 };
 
+struct ingest_config {
+  int shards = 0;                       // pipeline shards; 0: half the cores
+  std::size_t queue_readings = 100000;  // per shard, before submits are refused (503)
+  std::size_t dead_letters = 10000;     // kept for GET /deadletters
+};
+
 // "HOST:PORT" or "[v6]:PORT"; false when malformed.
 bool parse_listen(const std::string& text, std::string& host, unsigned short& port);
 
@@ -51,6 +57,7 @@ struct project_config {
   std::vector<std::string> models{"models"};  // default: models/
   std::vector<std::string> twins{"twins"};    // default: twins/
   api_config api;
+  ingest_config ingest;
 };
 
 struct config_result {

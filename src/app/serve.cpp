@@ -7,12 +7,15 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "api/events.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "app/project.h"
 #include "core/text.h"
+#include "ingest/dead_letters.h"
+#include "ingest/pipeline.h"
 #include "store/metadata_store.h"
 #include "twin/graph.h"
 
@@ -197,8 +200,17 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   ao.rate_per_second = cfg.api.rate_limit;
   ao.rate_burst = cfg.api.rate_burst;
   ao.max_body_bytes = cfg.api.max_body_bytes;
+  ingest::dead_letters letters(cfg.ingest.dead_letters);
+  std::optional<ingest::telemetry_pipeline> pipeline;
+  pipeline.emplace(**graph, letters, ingest::pipeline_options{cfg.ingest.shards, cfg.ingest.queue_readings});
+  pipeline->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
   api::router routes(**graph, registry, tokens, ao);
+  routes.set_ingest(&*pipeline, &letters);
   routes.add_metrics_source([&hub](std::string& text) { hub.render_metrics(text); });
+  routes.add_metrics_source([&](std::string& text) {
+    pipeline->render_metrics(text);
+    letters.render_metrics(text);
+  });
   routes.add_metrics_source([&store = **store](std::string& text) {
     store::store_stats st = store.stats();
     char buf[900];
@@ -233,8 +245,10 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   out << "doppel serve: " << (sig == SIGINT ? "interrupted" : "terminated") << ", stopping" << std::endl;
   (*server)->stop();
   (*server)->wait();
-  // The graph goes first: its destructor waits for queued writes, whose completions still
-  // publish to the event hub declared after it.
+  // The graph goes before the event hub (declared after it): its destructor waits for queued
+  // writes, whose completions still publish there. The pipeline, which writes to the graph,
+  // goes before the graph.
+  pipeline.reset();
   graph->reset();
   ::close(lock_fd);
   return 0;

@@ -10,6 +10,7 @@ std::string_view to_string(status_code code) {
     case status_code::already_exists: return "already_exists";
     case status_code::failed_precondition: return "failed_precondition";
     case status_code::io_error: return "io_error";
+    case status_code::unavailable: return "unavailable";
     case status_code::internal: return "internal";
     case status_code::precondition_mismatch: return "precondition_mismatch";
   }

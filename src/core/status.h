@@ -22,6 +22,7 @@ enum class status_code {
   failed_precondition,    // the system is not in a state where this can be done
   precondition_mismatch,  // a conditional write's If-Match / If-None-Match did not hold (HTTP 412)
   io_error,               // the operating system refused (open, read, write)
+  unavailable,            // busy for now (a queue is full): retry later
   internal,               // a bug: should never reach a user
 };
 
@@ -41,6 +42,7 @@ class [[nodiscard]] status {
   static status already_exists(std::string m) { return {status_code::already_exists, std::move(m)}; }
   static status failed_precondition(std::string m) { return {status_code::failed_precondition, std::move(m)}; }
   static status io_error(std::string m) { return {status_code::io_error, std::move(m)}; }
+  static status unavailable(std::string m) { return {status_code::unavailable, std::move(m)}; }
   static status internal(std::string m) { return {status_code::internal, std::move(m)}; }
   static status precondition_mismatch(std::string m) { return {status_code::precondition_mismatch, std::move(m)}; }
 

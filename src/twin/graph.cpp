@@ -125,6 +125,12 @@ void twin_graph::commit(std::vector<store::write> writes, nlohmann::json reply, 
   });
 }
 
+const model::interface* twin_graph::model_of(const std::string& id) const {
+  std::shared_lock lock(mu_);
+  auto it = twins_.find(id);
+  return it == twins_.end() ? nullptr : it->second.model;
+}
+
 result<nlohmann::json> twin_graph::get_twin(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto it = twins_.find(id);

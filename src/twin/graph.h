@@ -65,6 +65,8 @@ class twin_graph {
   twin_graph(const twin_graph&) = delete;
   twin_graph& operator=(const twin_graph&) = delete;
 
+  // The model of a twin, or nullptr when there is no such twin.
+  const model::interface* model_of(const std::string& id) const;
   // The twin with $dtId, $etag and $metadata.$model; not_found when there is none.
   result<nlohmann::json> get_twin(const std::string& id) const;
   // Every write below comes twice: with a completion, which it calls once the write is durable

@@ -486,6 +486,65 @@ TEST_F(api_fixture, ModelsUploadDecommissionAndDelete) {
   ASSERT_EQ(call("POST", "/models", "admin", valve).status, 201u);  // and may come again
 }
 
+TEST_F(api_fixture, TelemetryOverHttpAndLineProtocol) {
+  start();
+  auto sub = http_client::connect("127.0.0.1", server_.port());
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE((*sub)->websocket("/events?twin=pump-1&type=twin.telemetry", tokens_["viewer"]));
+
+  // One twin, JSON: telemetry becomes the latest values, a property the reported state.
+  response r = call("POST", "/telemetry/pump-1", "operator", R"({"speed": 1450.5, "running": true, "ratedFlow": 120})");
+  ASSERT_EQ(r.status, 204u) << r.body;
+  json latest = body(call("GET", "/digitaltwins/pump-1/telemetry", "viewer"));
+  EXPECT_EQ(latest["speed"]["value"], 1450.5) << latest;
+  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-1"))["ratedFlow"], 120);
+  auto msg = (*sub)->read_message(std::chrono::seconds(10));
+  ASSERT_TRUE(msg) << msg.error().to_string();
+  EXPECT_EQ(json::parse(*msg)["type"], "twin.telemetry");
+  EXPECT_EQ(json::parse(*msg)["data"]["speed"]["value"], 1450.5);
+
+  // Refusals: 422 with reasons (the valid reading still counts), malformed JSON 400; all kept.
+  r = call("POST", "/telemetry/pump-1", "operator", R"({"speed": "fast", "flow": 3})");
+  expect_error(r, 422, "validation_failed");
+  EXPECT_EQ(body(r)["error"]["details"][0]["reason"], "wrong_type") << r.body;
+  EXPECT_NE(body(r)["error"]["message"].get<std::string>().find("1 reading(s) applied"), std::string::npos);
+  expect_error(call("POST", "/telemetry/pump-1", "operator", "{nope"), 400, "bad_request");
+  expect_error(call("POST", "/telemetry/pump-1", "viewer", "{}"), 403, "forbidden");
+  // A batch for many twins.
+  r = call("POST", "/telemetry", "operator", R"([{"$dtId": "pump-2", "flow": 5}, {"$dtId": "ghost", "flow": 1}])");
+  expect_error(r, 422, "validation_failed");
+  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-2/telemetry", "viewer"))["flow"]["value"], 5);
+
+  // InfluxDB line protocol, with the credentials InfluxDB clients send.
+  std::string lines = "pumps,twin=pump-1 speed=1500,vibration=0.25 1764064800000\npumps,twin=pump-2 flow=7i\n";
+  r = call("POST", "/write?precision=ms", "", lines, {{"Authorization", "Token " + tokens_["operator"]}});
+  ASSERT_EQ(r.status, 204u) << r.body;
+  latest = body(call("GET", "/digitaltwins/pump-1/telemetry", "viewer"));
+  EXPECT_EQ(latest["speed"]["value"], 1500.0);
+  EXPECT_EQ(latest["speed"]["time"], "2025-11-25T10:00:00.000Z");
+  EXPECT_EQ(call("POST", "/write?db=x&u=me&p=" + tokens_["operator"], "", lines).status, 204u);
+  std::string basic = "me:" + tokens_["operator"];
+  std::string b64 = shell("printf '%s' '" + basic + "' | base64 -w0").second;
+  EXPECT_EQ(call("POST", "/write", "", lines, {{"Authorization", "Basic " + b64}}).status, 204u);
+  expect_error(call("POST", "/write", "", lines, {{"Authorization", "Token dpl_nope"}}), 401, "unauthorized");
+  // A malformed line is a 400 (a partial write, as InfluxDB says); the good line is applied.
+  r = call("POST", "/write", "operator", "pumps,twin=pump-2 flow=9\npumps,twin=pump-2 flow=\n");
+  expect_error(r, 400, "bad_request");
+  EXPECT_NE(r.body.find("line 2, column"), std::string::npos) << r.body;
+  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-2/telemetry", "viewer"))["flow"]["value"], 9.0);
+  expect_error(call("POST", "/write?precision=days", "operator", lines), 400, "bad_request");
+
+  json letters = body(call("GET", "/deadletters?reason=malformed_line", "operator"));
+  ASSERT_EQ(letters["value"].size(), 1u) << letters;
+  EXPECT_EQ(letters["value"][0]["raw"], "pumps,twin=pump-2 flow=");
+  EXPECT_EQ(letters["value"][0]["source"], "line-protocol");
+  json all = body(call("GET", "/deadletters", "operator"));
+  EXPECT_EQ(all["value"].size(), 4u) << all;  // wrong_type, malformed_json, unknown_twin, malformed_line
+  std::string metrics = call("GET", "/metrics", "viewer").body;
+  EXPECT_NE(metrics.find("doppel_ingest_dead_letters_total{reason=\"unknown_twin\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("doppel_ingest_readings_total{outcome=\"accepted\"}"), std::string::npos);
+}
+
 // Writers patch as fast as they can; the server is killed with SIGKILL in the middle. After a
 // restart every acknowledged write is there, and the store holds nothing half-applied (it
 // loads, and each twin holds either its last acknowledged value or the one in flight).

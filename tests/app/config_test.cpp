@@ -33,13 +33,26 @@ TEST(Config, DefaultTextIsValid) {
   EXPECT_EQ(r.config.name, "pump-station");
 }
 
+TEST(Config, IngestSection) {
+  auto r = parse_config("name: a\ningest: {shards: 3, queue_readings: 5000, dead_letters: 50}\n", "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].message;
+  EXPECT_EQ(r.config.ingest.shards, 3);
+  EXPECT_EQ(r.config.ingest.queue_readings, 5000u);
+  EXPECT_EQ(r.config.ingest.dead_letters, 50u);
+  auto bad = parse_config("name: a\ningest: {shards: -1, queue: 1}\n", "doppel.yaml");
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_NE(bad.errors[0].message.find("ingest.shards"), std::string::npos) << bad.errors[0].message;
+  EXPECT_NE(bad.errors[1].message.find("unknown key \"queue\" in ingest"), std::string::npos) << bad.errors[1].message;
+}
+
 TEST(Config, UnknownKeyHasLineAndColumn) {
   auto r = parse_config("name: p\n  \nmodel: [m]\n", "proj/doppel.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
   EXPECT_EQ(r.errors[0].line, 3u);
   EXPECT_EQ(r.errors[0].column, 1u);
   EXPECT_EQ(format(r.errors[0]),
-            "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api");
+            "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api, "
+            "ingest");
 }
 
 TEST(Config, WrongTypes) {

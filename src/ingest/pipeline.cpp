@@ -1,0 +1,292 @@
+#include "ingest/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "model/conformance.h"
+
+namespace doppel::ingest {
+
+namespace {
+
+std::string rfc3339_ns(std::int64_t ns) {
+  std::int64_t ms = ns / 1000000;
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((ms % 1000) + 1000) % 1000));
+  return buf;
+}
+
+// Collectors send 1450 or 1450.0 for an integer property alike (line protocol without `i`):
+// a float with no fraction is taken as the integer the schema wants.
+void coerce(const model::schema& type, nlohmann::json& v) {
+  if (type.type != model::schema::kind::primitive || !v.is_number_float()) return;
+  if (type.primitive != model::primitive_kind::integer && type.primitive != model::primitive_kind::long_) return;
+  double d = v.get<double>();
+  if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.2e18 && d < 9.2e18) {
+    v = static_cast<std::int64_t>(d);
+  }
+}
+
+std::string describe(const reading& r) {
+  return nlohmann::json{{"twin", r.twin}, {"name", r.name}, {"value", r.value}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+// One submit: counts the shard batches and twin writes still open; the last to finish answers.
+struct telemetry_pipeline::request {
+  std::string source;
+  std::function<void(result<ingest_result>)> done;
+  std::atomic<int> open{0};
+  std::atomic<std::size_t> accepted{0};
+  std::mutex mu;
+  std::vector<rejection> rejected;  // guarded by mu
+  std::vector<std::string> twins;   // guarded by mu: the twin of each rejection, for dead letters
+  dead_letters* letters = nullptr;
+
+  void reject(const std::string& twin, rejection r) {
+    std::lock_guard lock(mu);
+    twins.push_back(twin);
+    rejected.push_back(std::move(r));
+  }
+  void finish_one() {
+    if (open.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    ingest_result out;
+    out.accepted = accepted.load();
+    {
+      std::lock_guard lock(mu);
+      for (std::size_t k = 0; k < rejected.size(); ++k) letters->add(source, twins[k], {rejected[k]});
+      out.rejected = std::move(rejected);
+    }
+    done(std::move(out));
+  }
+};
+
+struct telemetry_pipeline::shard {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<std::shared_ptr<request>, std::vector<reading>>> queue;  // guarded by mu
+  std::size_t queued = 0;                                                       // readings; guarded by mu
+  bool stopping = false;                                                        // guarded by mu
+  std::thread thread;
+  mutable std::mutex latest_mu;
+  std::unordered_map<std::string, nlohmann::json> latest;  // twin -> telemetry; guarded by latest_mu
+};
+
+telemetry_pipeline::telemetry_pipeline(twin::twin_graph& graph, dead_letters& letters, pipeline_options options)
+    : graph_(graph), letters_(letters), options_(options) {
+  int n =
+      options_.shards > 0 ? options_.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+  for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<shard>());
+  for (auto& s : shards_) s->thread = std::thread([this, raw = s.get()] { run(*raw); });
+}
+
+telemetry_pipeline::~telemetry_pipeline() {
+  for (auto& s : shards_) {
+    {
+      std::lock_guard lock(s->mu);
+      s->stopping = true;
+    }
+    s->cv.notify_all();
+  }
+  for (auto& s : shards_) s->thread.join();
+  // Twin writes the shards started complete on the store's thread and use this object.
+  std::unique_lock lock(writes_mu_);
+  writes_cv_.wait(lock, [&] { return writes_ == 0; });
+}
+
+void telemetry_pipeline::set_listener(std::function<void(const twin::change_event&)> listener,
+                                      std::function<bool()> wanted) {
+  listener_ = std::move(listener);
+  wanted_ = std::move(wanted);
+}
+
+void telemetry_pipeline::submit(const std::string& source, std::vector<reading> readings,
+                                std::function<void(result<ingest_result>)> done) {
+  if (readings.empty()) return done(ingest_result{});
+  // Split by owning shard, keeping each twin's readings in order.
+  std::vector<std::vector<reading>> parts(shards_.size());
+  for (auto& r : readings) {
+    parts[std::hash<std::string>{}(r.twin) % shards_.size()].push_back(std::move(r));
+  }
+  // All parts fit, or none is queued: a half-queued submit could not be answered simply.
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (parts[i].empty()) continue;
+    locks.emplace_back(shards_[i]->mu);
+    if (shards_[i]->queued + parts[i].size() > options_.queue_readings) {
+      refused_busy_.fetch_add(1, std::memory_order_relaxed);
+      locks.clear();
+      return done(status::unavailable("the ingest queues are full (" + std::to_string(options_.queue_readings) +
+                                      " readings per shard); retry in a moment"));
+    }
+  }
+  auto req = std::make_shared<request>();
+  req->source = source;
+  req->done = std::move(done);
+  req->letters = &letters_;
+  int n = 0;
+  for (const auto& p : parts) n += p.empty() ? 0 : 1;
+  req->open.store(n);
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (parts[i].empty()) continue;
+    shards_[i]->queued += parts[i].size();
+    shards_[i]->queue.emplace_back(req, std::move(parts[i]));
+  }
+  locks.clear();
+  for (std::size_t i = 0; i < shards_.size(); ++i) shards_[i]->cv.notify_one();
+}
+
+result<ingest_result> telemetry_pipeline::submit(const std::string& source, std::vector<reading> readings) {
+  std::promise<result<ingest_result>> promise;
+  auto future = promise.get_future();
+  submit(source, std::move(readings), [&promise](result<ingest_result> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void telemetry_pipeline::run(shard& s) {
+  for (;;) {
+    std::deque<std::pair<std::shared_ptr<request>, std::vector<reading>>> work;
+    {
+      std::unique_lock lock(s.mu);
+      s.cv.wait(lock, [&] { return s.stopping || !s.queue.empty(); });
+      if (s.queue.empty()) return;  // stopping, and everything applied
+      work.swap(s.queue);
+    }
+    for (auto& [req, readings] : work) {
+      std::size_t n = readings.size();
+      apply(s, req, readings);
+      {
+        std::lock_guard lock(s.mu);
+        s.queued -= n;
+      }
+      req->finish_one();
+    }
+  }
+}
+
+void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings) {
+  // The twin's readings side by side, in submit order.
+  std::stable_sort(readings.begin(), readings.end(),
+                   [](const reading& a, const reading& b) { return a.twin < b.twin; });
+  bool listening = listener_ && (!wanted_ || wanted_());
+  for (std::size_t begin = 0; begin < readings.size();) {
+    std::size_t end = begin;
+    while (end < readings.size() && readings[end].twin == readings[begin].twin) ++end;
+    const std::string& twin = readings[begin].twin;
+    const model::interface* m = graph_.model_of(twin);
+    nlohmann::json patch = nlohmann::json::array();
+    nlohmann::json telemetry = nlohmann::json::object();
+    std::size_t properties = 0, accepted = 0;
+    for (std::size_t k = begin; k < end; ++k) {
+      reading& r = readings[k];
+      auto refuse = [&](const char* reason, std::string message) {
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+        req->reject(twin, {reason, std::move(message), describe(r)});
+      };
+      if (!m) {
+        refuse("unknown_twin",
+               "twin \"" + twin + "\" does not exist; create it first (PUT /digitaltwins/" + twin + ")");
+        continue;
+      }
+      const model::content* c = m->find(r.name);
+      if (!c) {
+        refuse("unknown_name", "model " + m->id + " of twin \"" + twin + "\" has no telemetry or property \"" + r.name +
+                                   "\"; GET /models/" + m->id + " lists its contents");
+        continue;
+      }
+      if (c->kind != model::content_kind::telemetry && c->kind != model::content_kind::property) {
+        refuse("not_a_value", "\"" + r.name + "\" of model " + m->id + " is a " +
+                                  std::string(model::to_string(c->kind)) + ", not a telemetry or property");
+        continue;
+      }
+      coerce(*c->type, r.value);
+      std::vector<model::value_error> errors;
+      if (!model::check_value(*c->type, r.value, errors, "$." + r.name)) {
+        refuse("wrong_type", errors.empty() ? "\"" + r.name + "\" does not fit " + c->type->describe()
+                                            : errors[0].path + ": " + errors[0].message);
+        continue;
+      }
+      if (c->kind == model::content_kind::property) {
+        patch.push_back({{"op", "add"}, {"path", "/" + r.name}, {"value", std::move(r.value)}});
+        ++properties;
+      } else {
+        telemetry[r.name] = {{"value", std::move(r.value)}, {"time", rfc3339_ns(r.time_ns)}};
+        ++accepted;
+      }
+    }
+    if (!telemetry.empty()) {
+      {
+        std::lock_guard lock(s.latest_mu);
+        nlohmann::json& held = s.latest[twin];
+        if (held.is_null()) held = nlohmann::json::object();
+        for (auto& [name, v] : telemetry.items()) held[name] = v;
+      }
+      if (listening) listener_({"twin.telemetry", twin, "", m->id, std::move(telemetry)});
+    }
+    accepted_.fetch_add(accepted, std::memory_order_relaxed);
+    req->accepted.fetch_add(accepted, std::memory_order_relaxed);
+    if (properties) {
+      // Reported state: devices may set read-only properties. Durable before the answer.
+      req->open.fetch_add(1, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(writes_mu_);
+        ++writes_;
+      }
+      graph_.patch_twin(twin, patch, {}, {true, false}, [this, req, twin, properties](result<nlohmann::json> r) {
+        if (r) {
+          accepted_.fetch_add(properties, std::memory_order_relaxed);
+          req->accepted.fetch_add(properties, std::memory_order_relaxed);
+        } else {
+          rejected_.fetch_add(properties, std::memory_order_relaxed);
+          req->reject(twin, {r.error().code() == status_code::invalid_argument ? "wrong_type" : "write_failed",
+                             r.error().message(), twin});
+        }
+        req->finish_one();
+        std::lock_guard lock(writes_mu_);
+        if (--writes_ == 0) writes_cv_.notify_all();
+      });
+    }
+    begin = end;
+  }
+}
+
+result<nlohmann::json> telemetry_pipeline::latest(const std::string& twin) const {
+  const shard& s = *shards_[std::hash<std::string>{}(twin) % shards_.size()];
+  std::lock_guard lock(s.latest_mu);
+  auto it = s.latest.find(twin);
+  if (it == s.latest.end()) return status::not_found("twin \"" + twin + "\" has sent no telemetry");
+  return it->second;
+}
+
+void telemetry_pipeline::render_metrics(std::string& out) const {
+  out += "# HELP doppel_ingest_readings_total Readings applied (accepted) or refused (rejected).\n";
+  out += "# TYPE doppel_ingest_readings_total counter\n";
+  out += "doppel_ingest_readings_total{outcome=\"accepted\"} " + std::to_string(accepted_.load()) + "\n";
+  out += "doppel_ingest_readings_total{outcome=\"rejected\"} " + std::to_string(rejected_.load()) + "\n";
+  out += "# HELP doppel_ingest_busy_total Submits refused because the shard queues were full.\n";
+  out += "# TYPE doppel_ingest_busy_total counter\n";
+  out += "doppel_ingest_busy_total " + std::to_string(refused_busy_.load()) + "\n";
+  out += "# HELP doppel_ingest_queue_readings Readings waiting in each shard's queue.\n";
+  out += "# TYPE doppel_ingest_queue_readings gauge\n";
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    std::lock_guard lock(shards_[i]->mu);
+    out += "doppel_ingest_queue_readings{shard=\"" + std::to_string(i) + "\"} " + std::to_string(shards_[i]->queued) +
+           "\n";
+  }
+}
+
+}  // namespace doppel::ingest

@@ -1,0 +1,93 @@
+// The telemetry pipeline: readings from every connector go to the shard that owns their twin
+// (a hash of the twin id), and the shard's thread applies them against the twin's model:
+//   - a property's value becomes the twin's reported state (a JSON Patch through the twin graph,
+//     one per twin per batch, durable before the submitter hears back);
+//   - a telemetry value becomes the twin's latest telemetry (GET /digitaltwins/{id}/telemetry)
+//     and a `twin.telemetry` event for WebSocket subscribers;
+//   - anything else (unknown twin, name that is not a telemetry or property of the model, value
+//     that does not fit the schema) is refused with a reason and goes to the dead-letter store.
+// Because one thread owns a twin's readings, they are applied in the order they were submitted.
+//
+// Backpressure: each shard's queue is bounded (in readings); a submit that does not fit is
+// refused at once with `unavailable`, and the connector slows down (HTTP answers 503 with
+// Retry-After) instead of the server growing without bound.
+//
+// Not yet (the time-series issue): telemetry history. Telemetry values are live state only and
+// are not kept across a restart; reported properties are (the twin graph stores them).
+//
+// Callers: the connectors (submit), the API (latest, metrics), `doppel serve` (wiring).
+// Threading: submit, latest and render_metrics are safe from any thread. The completion of a
+// submit runs on a shard thread or on the metadata store's writer thread: it must be quick.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "ingest/dead_letters.h"
+#include "ingest/readings.h"
+#include "twin/graph.h"
+
+namespace doppel::ingest {
+
+struct pipeline_options {
+  int shards = 0;                       // 0: half the cores, at least one
+  std::size_t queue_readings = 100000;  // per shard
+};
+
+struct ingest_result {
+  std::size_t accepted = 0;
+  std::vector<rejection> rejected;  // each also in the dead-letter store
+};
+
+class telemetry_pipeline {
+ public:
+  telemetry_pipeline(twin::twin_graph& graph, dead_letters& letters, pipeline_options options = {});
+  ~telemetry_pipeline();  // applies what is queued, then stops the shards
+  telemetry_pipeline(const telemetry_pipeline&) = delete;
+  telemetry_pipeline& operator=(const telemetry_pipeline&) = delete;
+
+  // Queues readings from `source` ("http", "line-protocol", ...) and calls `done` once each is
+  // applied or refused. `unavailable` (nothing queued) when a shard's queue is full.
+  void submit(const std::string& source, std::vector<reading> readings,
+              std::function<void(result<ingest_result>)> done);
+  // The same, waiting for the result.
+  result<ingest_result> submit(const std::string& source, std::vector<reading> readings);
+
+  // The latest value and time of each telemetry of a twin: {"name": {"value": v, "time": t}}.
+  // not_found when the twin has sent none.
+  result<nlohmann::json> latest(const std::string& twin) const;
+
+  // Called for each applied batch of telemetry of one twin (on a shard thread); `wanted`, when
+  // given, says whether anyone listens. Set before the first submit.
+  void set_listener(std::function<void(const twin::change_event&)> listener, std::function<bool()> wanted = nullptr);
+
+  // doppel_ingest_* metric families: readings by outcome, queue depth per shard.
+  void render_metrics(std::string& out) const;
+
+ private:
+  struct shard;
+  struct request;
+  void run(shard& s);
+  void apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings);
+
+  twin::twin_graph& graph_;
+  dead_letters& letters_;
+  pipeline_options options_;
+  std::vector<std::unique_ptr<shard>> shards_;
+  std::function<void(const twin::change_event&)> listener_;
+  std::function<bool()> wanted_;
+  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, refused_busy_{0};
+  std::mutex writes_mu_;
+  std::condition_variable writes_cv_;
+  std::size_t writes_ = 0;  // twin writes not completed yet; guarded by writes_mu_
+};
+
+}  // namespace doppel::ingest

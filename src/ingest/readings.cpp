@@ -1,0 +1,238 @@
+#include "ingest/readings.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <chrono>
+
+#include "model/conformance.h"
+
+namespace doppel::ingest {
+
+namespace {
+
+constexpr std::size_t k_max_raw = 4096;  // bytes of a payload kept with its rejection
+
+std::string cut(std::string_view raw) { return std::string(raw.substr(0, k_max_raw)); }
+
+int digits(std::string_view s, std::size_t at, std::size_t n) {
+  int v = 0;
+  for (std::size_t k = 0; k < n; ++k) v = v * 10 + (s[at + k] - '0');
+  return v;
+}
+
+// A JSON value as nlohmann holds it. Objects and arrays (values of Object, Map or Array
+// schemas) go through their raw text.
+bool to_json(simdjson::ondemand::value v, nlohmann::json& out) {
+  simdjson::ondemand::json_type type;
+  if (v.type().get(type)) return false;
+  switch (type) {
+    case simdjson::ondemand::json_type::number: {
+      simdjson::ondemand::number_type nt;
+      if (v.get_number_type().get(nt)) return false;
+      if (nt == simdjson::ondemand::number_type::signed_integer) {
+        std::int64_t i;
+        if (v.get_int64().get(i)) return false;
+        out = i;
+      } else if (nt == simdjson::ondemand::number_type::unsigned_integer) {
+        std::uint64_t u;
+        if (v.get_uint64().get(u)) return false;
+        out = u;
+      } else {
+        double d;
+        if (v.get_double().get(d)) return false;
+        out = d;
+      }
+      return true;
+    }
+    case simdjson::ondemand::json_type::boolean: {
+      bool b;
+      if (v.get_bool().get(b)) return false;
+      out = b;
+      return true;
+    }
+    case simdjson::ondemand::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s)) return false;
+      out = std::string(s);
+      return true;
+    }
+    case simdjson::ondemand::json_type::null: out = nullptr; return true;
+    default: {
+      std::string_view raw;
+      if (simdjson::to_json_string(v).get(raw)) return false;
+      out = nlohmann::json::parse(raw, nullptr, false);
+      return !out.is_discarded();
+    }
+  }
+}
+
+// "$ts": RFC 3339 text or Unix milliseconds.
+bool timestamp(simdjson::ondemand::value v, std::int64_t& ns) {
+  simdjson::ondemand::json_type type;
+  if (v.type().get(type)) return false;
+  if (type == simdjson::ondemand::json_type::string) {
+    std::string_view s;
+    return !v.get_string().get(s) && parse_rfc3339_ns(s, ns);
+  }
+  if (type == simdjson::ondemand::json_type::number) {
+    double ms;
+    if (v.get_double().get(ms) || ms < -9.2e12 || ms > 9.2e12) return false;
+    ns = static_cast<std::int64_t>(ms * 1e6);
+    return true;
+  }
+  return false;
+}
+
+// One object of names and values; `twin` is taken from "$dtId" when empty. False with a
+// message when the object cannot be used (then nothing of it was appended).
+bool read_object(simdjson::ondemand::object obj, std::string twin, std::int64_t now_ns, std::vector<reading>& out,
+                 std::string& message) {
+  std::size_t before = out.size();
+  std::int64_t ts = 0;
+  bool has_id = !twin.empty();
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return message = "a member name is not valid JSON text", false;
+    simdjson::ondemand::value v;
+    if (field.value().get(v)) return message = "the value of \"" + std::string(key) + "\" is not valid JSON", false;
+    if (key == "$ts") {
+      if (!timestamp(v, ts)) {
+        out.resize(before);
+        return message = "\"$ts\" must be an RFC 3339 date-time text or Unix milliseconds", false;
+      }
+      continue;
+    }
+    if (key == "$dtId") {
+      std::string_view id;
+      if (v.get_string().get(id) || id.empty()) {
+        out.resize(before);
+        return message = "\"$dtId\" must be a non-empty string", false;
+      }
+      if (!has_id) twin = std::string(id), has_id = true;
+      continue;
+    }
+    reading r;
+    r.name = std::string(key);
+    if (!to_json(v, r.value)) {
+      out.resize(before);
+      return message = "the value of \"" + r.name + "\" is not valid JSON", false;
+    }
+    out.push_back(std::move(r));
+  }
+  if (!has_id) {
+    out.resize(before);
+    return message = "a batch entry needs \"$dtId\": the twin it is for", false;
+  }
+  for (std::size_t k = before; k < out.size(); ++k) {
+    out[k].twin = twin;
+    out[k].time_ns = ts ? ts : now_ns;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
+  if (!model::is_valid_date_time(s)) return false;  // shape and calendar; below only reads it
+  using namespace std::chrono;
+  year_month_day date{year(digits(s, 0, 4)), month(static_cast<unsigned>(digits(s, 5, 2))),
+                      day(static_cast<unsigned>(digits(s, 8, 2)))};
+  std::int64_t secs = duration_cast<seconds>(sys_days(date).time_since_epoch()).count() + digits(s, 11, 2) * 3600 +
+                      digits(s, 14, 2) * 60 + std::min(digits(s, 17, 2), 59);
+  std::size_t at = 19;
+  std::int64_t frac = 0;
+  if (at < s.size() && s[at] == '.') {
+    std::int64_t scale = 100000000;
+    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at) {
+      frac += (s[at] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+    std::int64_t offset = digits(s, at + 1, 2) * 3600 + digits(s, at + 4, 2) * 60;
+    secs -= s[at] == '+' ? offset : -offset;
+  }
+  ns = secs * 1000000000 + frac;
+  return true;
+}
+
+void parse_json_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
+                         std::vector<reading>& out, std::vector<rejection>& rejected) {
+  // simdjson reads past the end of its input: it needs a padded copy.
+  simdjson::padded_string padded(payload);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  std::string message;
+  auto reject = [&](std::string why, std::string_view raw = {}) {
+    rejected.push_back({"malformed_json", std::move(why), cut(raw.empty() ? payload : raw)});
+  };
+  if (parser.iterate(padded).get(doc)) return reject("the payload is not valid JSON");
+  simdjson::ondemand::json_type type;
+  if (doc.type().get(type)) return reject("the payload is not valid JSON");
+  std::size_t before = out.size();
+  if (!twin.empty()) {
+    simdjson::ondemand::object obj;
+    if (type != simdjson::ondemand::json_type::object || doc.get_object().get(obj)) {
+      return reject("the payload must be a valid JSON object of telemetry and property names and values");
+    }
+    if (!read_object(obj, twin, now_ns, out, message)) return out.resize(before), reject(message);
+  } else {
+    simdjson::ondemand::array arr;
+    if (type != simdjson::ondemand::json_type::array || doc.get_array().get(arr)) {
+      return reject("a batch must be a valid JSON array of objects, each with \"$dtId\"");
+    }
+    std::size_t index = 0;
+    for (auto item : arr) {
+      simdjson::ondemand::object obj;
+      if (item.get_object().get(obj)) {
+        out.resize(before);
+        return reject("entry " + std::to_string(index) + " of the batch is not a JSON object");
+      }
+      std::size_t entry_start = out.size();
+      if (!read_object(obj, "", now_ns, out, message)) {
+        // The other entries still count; the dead letter holds the whole payload.
+        out.resize(entry_start);
+        rejected.push_back({"malformed_json", "entry " + std::to_string(index) + ": " + message, cut(payload)});
+      }
+      ++index;
+    }
+  }
+  const char* rest = nullptr;
+  if (!doc.current_location().get(rest)) {  // still in bounds: something follows the value
+    out.resize(before);
+    reject("the payload has text after its JSON value");
+  }
+}
+
+void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std::vector<reading>& out,
+                                 std::vector<rejection>& rejected) {
+  for (const lp_point& p : batch.points) {
+    bool found = false;
+    std::string_view twin = batch.tag(p, "twin", &found);
+    if (!found) {
+      rejected.push_back({"unmapped",
+                          "line " + std::to_string(p.line) + ": no twin tag; add twin=<twin id> to the tags (e.g. " +
+                              std::string(p.measurement) + ",twin=pump-1 ...)",
+                          std::string(p.measurement)});
+      continue;
+    }
+    const lp_field* f = batch.fields_of(p);
+    for (std::uint32_t k = 0; k < p.field_count; ++k) {
+      reading r;
+      r.twin = std::string(twin);
+      r.name = std::string(f[k].key);
+      r.time_ns = p.has_time ? p.time_ns : now_ns;
+      switch (f[k].type) {
+        case field_type::float_: r.value = f[k].f; break;
+        case field_type::integer: r.value = f[k].i; break;
+        case field_type::unsigned_: r.value = f[k].u; break;
+        case field_type::string: r.value = std::string(f[k].s); break;
+        case field_type::boolean: r.value = f[k].i != 0; break;
+      }
+      out.push_back(std::move(r));
+    }
+  }
+}
+
+}  // namespace doppel::ingest

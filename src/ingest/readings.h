@@ -1,0 +1,59 @@
+// Readings: what every connector turns its messages into before the pipeline applies them — a
+// twin, the name of one of its model's telemetries or properties, a value and a time. And the
+// default payload forms that need no mapping:
+//
+//   JSON, one twin:  {"speed": 1450.5, "running": true, "$ts": "2026-11-25T10:00:00Z"}
+//   JSON, batch:     [{"$dtId": "pump-1", "speed": 1450.5, "$ts": 1764064800000}, ...]
+//   line protocol:   any_measurement,twin=pump-1 speed=1450.5,running=true 1764064800000000000
+//
+// "$ts" is optional (RFC 3339 text, or Unix milliseconds as a number); without it the time of
+// arrival counts. A value is any JSON value; the pipeline checks it against the model.
+//
+// Callers: the HTTP telemetry routes (parse_json_readings) and the /write route
+// (readings_from_line_protocol). Threading: no shared state.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingest/line_protocol.h"
+
+namespace doppel::ingest {
+
+struct reading {
+  std::string twin;
+  std::string name;  // a telemetry or property of the twin's model
+  nlohmann::json value;
+  std::int64_t time_ns = 0;  // 0: when it arrived
+};
+
+// A message that could not become readings, or a reading the pipeline refused: why, where from,
+// and the raw text, for the dead-letter store.
+struct rejection {
+  std::string reason;   // malformed_json, malformed_line, unknown_twin, unknown_name, wrong_type, not_a_value
+  std::string message;  // what is wrong and how to fix it
+  std::string raw;      // the payload, line or reading as received
+};
+
+// Parses a JSON payload: for one twin (`twin` not empty) an object of names and values; for a
+// batch (`twin` empty) an array of such objects, each with "$dtId". Appends readings; a payload
+// that is not valid JSON or not of that shape is one rejection (nothing of it is taken); a batch
+// entry without a usable "$dtId" or "$ts" is a rejection of that entry alone.
+void parse_json_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
+                         std::vector<reading>& out, std::vector<rejection>& rejected);
+
+// Turns parsed line-protocol points into readings: the twin from the `twin` tag, one reading
+// per field (float/integer/unsigned/boolean/string as JSON). A point without a twin tag is a
+// rejection.
+void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std::vector<reading>& out,
+                                 std::vector<rejection>& rejected);
+
+// RFC 3339 date-time ("2026-11-25T10:00:00.5Z", "...+01:00") as Unix nanoseconds; false when it
+// is not one.
+bool parse_rfc3339_ns(std::string_view text, std::int64_t& ns);
+
+}  // namespace doppel::ingest
