@@ -233,7 +233,15 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         std::lock_guard lock(s.latest_mu);
         nlohmann::json& held = s.latest[twin];
         if (held.is_null()) held = nlohmann::json::object();
-        for (auto& [name, v] : telemetry.items()) held[name] = v;
+        // A reading older than the one held (a late or replayed message) does not replace it.
+        // The times are fixed-width RFC 3339 UTC text, so text order is time order.
+        for (auto& [name, v] : telemetry.items()) {
+          auto it = held.find(name);
+          if (it == held.end() ||
+              (*it)["time"].get_ref<const std::string&>() <= v["time"].get_ref<const std::string&>()) {
+            held[name] = v;
+          }
+        }
       }
       if (listening) listener_({"twin.telemetry", twin, "", m->id, std::move(telemetry)});
     }

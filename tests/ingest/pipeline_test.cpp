@@ -53,6 +53,9 @@ TEST_F(pipeline_fixture, TelemetryBecomesLatestAndPropertiesReportedState) {
   EXPECT_EQ((*latest)["speed"]["value"], 1450.5);
   EXPECT_EQ((*latest)["speed"]["time"], "2025-11-25T10:00:01.000Z");
   EXPECT_EQ((*latest)["running"]["value"], true);
+  // A late reading with an older time does not replace the latest.
+  ASSERT_TRUE(pipeline_->submit("http", json_readings(R"({"speed": 1, "$ts": "2025-11-25T09:00:00Z"})", "pump-1")));
+  EXPECT_EQ((*pipeline_->latest("pump-1"))["speed"]["value"], 1450.5);
   // ratedFlow is a read-only property: a device reports it, and it is durable once answered.
   reopen();
   EXPECT_EQ((*graph_->get_twin("pump-1"))["ratedFlow"], 120);
