@@ -698,7 +698,8 @@ void router::post_telemetry(context& c) {
   std::vector<ingest::reading> readings;
   std::vector<ingest::rejection> refused;
   ingest::parse_json_readings(c.req.body, c.params[0], now_ns(), readings, refused);
-  ingest(c, "http", std::move(readings), std::move(refused), !refused.empty());
+  bool malformed = !refused.empty();  // before the move below
+  ingest(c, "http", std::move(readings), std::move(refused), malformed);
 }
 
 void router::post_telemetry_batch(context& c) {
@@ -706,7 +707,8 @@ void router::post_telemetry_batch(context& c) {
   std::vector<ingest::reading> readings;
   std::vector<ingest::rejection> refused;
   ingest::parse_json_readings(c.req.body, "", now_ns(), readings, refused);
-  ingest(c, "http", std::move(readings), std::move(refused), !refused.empty());
+  bool malformed = !refused.empty();  // before the move below
+  ingest(c, "http", std::move(readings), std::move(refused), malformed);
 }
 
 void router::post_write(context& c) {

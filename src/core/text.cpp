@@ -1,7 +1,9 @@
 #include "core/text.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -58,6 +60,18 @@ std::string quote(std::string_view text, std::size_t max_len) {
   }
   out += '"';
   return out;
+}
+
+std::string rfc3339_ms(std::int64_t unix_ms) {
+  std::int64_t secs = unix_ms / 1000, ms = unix_ms % 1000;
+  if (ms < 0) ms += 1000, --secs;  // before 1970: the millisecond part still counts up
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];  // sized for any int fields, so GCC can prove no truncation
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
 }
 
 }  // namespace doppel

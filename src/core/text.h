@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -23,5 +24,9 @@ std::size_t utf8_length(std::string_view text);
 // `text` in double quotes with control characters and quotes escaped, cut to max_len code
 // points with an ellipsis: for putting user input into error messages safely.
 std::string quote(std::string_view text, std::size_t max_len = 80);
+
+// Unix milliseconds as RFC 3339 UTC with milliseconds ("2026-11-25T10:00:00.000Z"), the form
+// ADT writes lastUpdateTime in; fixed width for years 0-9999, so text order is time order.
+std::string rfc3339_ms(std::int64_t unix_ms);
 
 }  // namespace doppel

@@ -3,30 +3,21 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <ctime>
 #include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "core/text.h"
 #include "model/conformance.h"
 
 namespace doppel::ingest {
 
 namespace {
 
-std::string rfc3339_ns(std::int64_t ns) {
-  std::int64_t ms = ns / 1000000;
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((ms % 1000) + 1000) % 1000));
-  return buf;
-}
+// Nanoseconds floored to milliseconds (the floor, also before 1970).
+std::string rfc3339_ns(std::int64_t ns) { return rfc3339_ms(ns / 1000000 - (ns % 1000000 < 0 ? 1 : 0)); }
 
 // Collectors send 1450 or 1450.0 for an integer property alike (line protocol without `i`):
 // a float with no fraction is taken as the integer the schema wants.

@@ -153,8 +153,8 @@ bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
     std::int64_t offset = digits(s, at + 1, 2) * 3600 + digits(s, at + 4, 2) * 60;
     secs -= s[at] == '+' ? offset : -offset;
   }
-  ns = secs * 1000000000 + frac;
-  return true;
+  // Nanoseconds since 1970 reach only from 1677 to 2262.
+  return !__builtin_mul_overflow(secs, 1000000000, &ns) && !__builtin_add_overflow(ns, frac, &ns);
 }
 
 void parse_json_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,

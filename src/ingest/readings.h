@@ -6,7 +6,7 @@
 //   JSON, batch:     [{"$dtId": "pump-1", "speed": 1450.5, "$ts": 1764064800000}, ...]
 //   line protocol:   any_measurement,twin=pump-1 speed=1450.5,running=true 1764064800000000000
 //
-// "$ts" is optional (RFC 3339 text, or Unix milliseconds as a number); without it the time of
+// "$ts" is optional (RFC 3339 text, or Unix milliseconds as a number; 1677-2262); without it the time of
 // arrival counts. A value is any JSON value; the pipeline checks it against the model.
 //
 // Callers: the HTTP telemetry routes (parse_json_readings) and the /write route
@@ -53,7 +53,7 @@ void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std
                                  std::vector<rejection>& rejected);
 
 // RFC 3339 date-time ("2026-11-25T10:00:00.5Z", "...+01:00") as Unix nanoseconds; false when it
-// is not one.
+// is not one or lies outside what nanoseconds hold (1677-2262).
 bool parse_rfc3339_ns(std::string_view text, std::int64_t& ns);
 
 }  // namespace doppel::ingest

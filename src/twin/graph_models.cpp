@@ -10,7 +10,6 @@
 
 namespace doppel::twin {
 
-using detail::rfc3339;
 using detail::wait_for;
 
 namespace {
@@ -76,7 +75,7 @@ nlohmann::json twin_graph::model_json(const model::interface& m, bool definition
   nlohmann::json out = {{"id", m.id},
                         {"displayName", language_map(m.display_name)},
                         {"description", language_map(m.description)},
-                        {"uploadTime", rfc3339(at)},
+                        {"uploadTime", rfc3339_ms(at)},
                         {"decommissioned", st != model_states_.end() && st->second.decommissioned},
                         {"origin", uploaded ? "api" : "project"}};
   if (definition) {

@@ -47,6 +47,12 @@ TEST(Text, QuoteEscapesAndTruncates) {
   EXPECT_EQ(quote("abcdef", 3), "\"abc...\"");
 }
 
+TEST(Text, Rfc3339Milliseconds) {
+  EXPECT_EQ(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(rfc3339_ms(1764064800123), "2025-11-25T10:00:00.123Z");
+  EXPECT_EQ(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+}
+
 TEST(Text, ReadMissingFileIsIoError) {
   auto r = read_file("/nonexistent/doppel/file");
   ASSERT_FALSE(r);

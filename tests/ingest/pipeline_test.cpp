@@ -200,6 +200,7 @@ TEST(Readings, Rfc3339) {
   EXPECT_EQ(ns, (951868800LL + 1800) * 1000000000);
   EXPECT_FALSE(parse_rfc3339_ns("2025-02-30T00:00:00Z", ns));
   EXPECT_FALSE(parse_rfc3339_ns("yesterday", ns));
+  EXPECT_FALSE(parse_rfc3339_ns("1013-01-01T00:00:00Z", ns));  // before nanoseconds reach (1677)
 }
 
 }  // namespace

@@ -5,13 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
-#include <ctime>
 #include <future>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "core/text.h"
 #include "model/conformance.h"
 
 namespace doppel::twin::detail {
@@ -23,23 +22,12 @@ inline std::string join_errors(const std::vector<model::value_error>& errors) {
   return out;
 }
 
-// RFC 3339 UTC with milliseconds, as ADT writes lastUpdateTime and uploadTime.
-inline std::string rfc3339(std::int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];  // sized for any int fields, so GCC can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
-  return buf;
-}
-
 inline std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-inline std::string now_rfc3339() { return rfc3339(now_ms()); }
+inline std::string now_rfc3339() { return rfc3339_ms(now_ms()); }
 
 // Runs an asynchronous write and waits for its completion.
 template <typename F>
