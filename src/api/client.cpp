@@ -202,6 +202,12 @@ status http_client::websocket(const std::string& target, const std::string& toke
     return status::io_error("WebSocket handshake refused (HTTP " + std::to_string(res.result_int()) +
                             "): " + res.body());
   }
+  // /events says when the subscription is live; after that no change is missed.
+  auto hello = read_message(impl_->timeout);
+  if (!hello) return hello.error();
+  if (hello->find(R"("type":"subscribed")") == std::string::npos) {
+    return status::io_error("expected the subscription notice first, got " + *hello);
+  }
   return status::ok();
 }
 

@@ -39,7 +39,8 @@ class http_client {
   result<response> send(const request& req);
 
   // Upgrades this connection to a WebSocket on `target` (e.g. "/events?twin=pump-1") with the
-  // given headers; after that only read_message() may be used.
+  // given token and waits for the server's {"type":"subscribed"}: changes after the return are
+  // all delivered. After that only read_message() may be used.
   status websocket(const std::string& target, const std::string& token);
   // The next text message; io_error when the connection closed (the close reason is in the
   // message) or `timeout` passed.

@@ -81,6 +81,10 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
         if (auto self = weak.lock()) self->drain();
       });
     });
+    // The first message says the subscription is live: every change after it is delivered, so a
+    // client that reads the current state after this message misses nothing.
+    out_.push_back(std::make_shared<const std::string>(R"({"type":"subscribed"})"));
+    write_next();
     // Reads keep the connection's control frames (ping, close) flowing; clients send nothing else.
     ws_.async_read(in_, beast::bind_front_handler(&ws_session<Stream>::on_read, shared_from_this()));
   }
