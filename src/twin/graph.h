@@ -187,7 +187,8 @@ class twin_graph {
 
   model::model_registry& models_;
   store::metadata_store& store_;
-  std::mutex model_ops_;  // serializes add_models/delete_model (registry prepare..commit)
+  std::mutex model_ops_;       // serializes add_models/delete_model (registry prepare..commit)
+  std::uint64_t uploads_ = 0;  // guarded by model_ops_: numbers the uploaded documents
   mutable std::shared_mutex mu_;
   std::map<std::string, model_state, std::less<>> model_states_;  // guarded by mu_
   std::map<std::string, twin_entry, std::less<>> twins_;          // guarded by mu_

@@ -127,6 +127,10 @@ result<nlohmann::json> twin_graph::list_models(const std::vector<std::string>& d
 void twin_graph::add_models(std::vector<model::source> sources, completion<nlohmann::json> done) {
   std::lock_guard ops(model_ops_);
   if (status h = health(); !h) return done(h);
+  // Each upload's documents get names of their own: the registry tells which interfaces a
+  // document wrote inline by its name and JSON path, and every request body starts at "$".
+  ++uploads_;
+  for (auto& src : sources) src.name = "upload " + std::to_string(uploads_) + ": " + src.name;
   model::prepared_batch batch;
   model::load_report report = models_.prepare(sources, batch);
   if (!report.ok()) {

@@ -129,6 +129,21 @@ TEST_F(graph_models, DeleteIsRefusedWhileAnythingUsesTheModel) {
   EXPECT_TRUE(graph_->put_twin("valve-1", t, {}, k_api));
 }
 
+TEST_F(graph_models, DeletingAModelLeavesOtherUploadsWhole) {
+  // Two uploads, each a one-model array, the second with an inline component interface: both
+  // bodies start at "$[0]", yet deleting the first must not take the second's inline interface.
+  ASSERT_TRUE(upload("[" + valve() + "]"));
+  std::string gate = R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Gate;1", "@type": "Interface",
+    "contents": [{"@type": "Component", "name": "actuator",
+                  "schema": {"@id": "dtmi:test:Gate:actuator;1", "@type": "Interface",
+                             "contents": [{"@type": "Property", "name": "stroke", "schema": "double"}]}}]})";
+  ASSERT_TRUE(upload("[" + gate + "]"));
+  ASSERT_TRUE(graph_->delete_model("dtmi:test:Valve;1"));
+  auto gate_twin = json::parse(R"({"$metadata": {"$model": "dtmi:test:Gate;1"}, "actuator": {"$metadata": {}}})");
+  EXPECT_TRUE(graph_->put_twin("gate-1", gate_twin, {}, k_api)) << "the inline interface went missing";
+  EXPECT_TRUE(graph_->model_data("dtmi:test:Gate:actuator;1", false));
+}
+
 TEST_F(graph_models, ListsTopLevelModelsAndDependencies) {
   ASSERT_TRUE(upload("[" + valve() + "]"));
   auto all = graph_->list_models({}, false);
