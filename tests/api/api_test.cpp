@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "api/auth.h"
@@ -543,6 +544,40 @@ TEST_F(api_fixture, TelemetryOverHttpAndLineProtocol) {
   std::string metrics = call("GET", "/metrics", "viewer").body;
   EXPECT_NE(metrics.find("doppel_ingest_dead_letters_total{reason=\"unknown_twin\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("doppel_ingest_readings_total{outcome=\"accepted\"}"), std::string::npos);
+}
+
+// 100,000 random malformed lines (in batches, as collectors send them) and 2,000 random
+// malformed JSON payloads: the server stays up, answers each with 400, and counts every one.
+TEST_F(api_fixture, RandomMalformedTelemetryIsCountedAndTheServerStaysUp) {
+  start();
+  std::mt19937 rng(20261125);
+  auto junk = [&](std::size_t n, std::string_view alphabet) {
+    std::string out;
+    for (std::size_t k = 0; k < n; ++k) out.push_back(alphabet[rng() % alphabet.size()]);
+    return out;
+  };
+  // No '=' anywhere: no line can hold a field, so every one is malformed; never blank or '#'.
+  const std::string line_chars = "abcxyz019 ,\\\"'tfiu.-+_:{}[]\t";
+  int lines = 0;
+  for (int request = 0; request < 100; ++request) {
+    std::string body;
+    for (int k = 0; k < 1000; ++k, ++lines) body += "m" + junk(rng() % 40, line_chars) + "\n";
+    response r = call("POST", "/write", "operator", body);
+    ASSERT_EQ(r.status, 400u) << r.body.substr(0, 300);
+  }
+  // Opened and never closed: no payload is valid JSON.
+  const std::string json_chars = "{}[]\":,0123456789.eE+-truefalsn \\$ts";
+  for (int k = 0; k < 2000; ++k) {
+    response r = call("POST", "/telemetry/pump-1", "operator", "{" + junk(rng() % 60, json_chars) + "[");
+    ASSERT_EQ(r.status, 400u) << r.body.substr(0, 300);
+  }
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200u);
+  std::string metrics = call("GET", "/metrics", "viewer").body;
+  EXPECT_NE(metrics.find("doppel_ingest_dead_letters_total{reason=\"malformed_line\"} " + std::to_string(lines)),
+            std::string::npos);
+  EXPECT_NE(metrics.find("doppel_ingest_dead_letters_total{reason=\"malformed_json\"} 2000"), std::string::npos);
+  // Good telemetry still goes through afterwards.
+  EXPECT_EQ(call("POST", "/telemetry/pump-1", "operator", R"({"speed": 1})").status, 204u);
 }
 
 // Writers patch as fast as they can; the server is killed with SIGKILL in the middle. After a
