@@ -670,11 +670,15 @@ void router::ingest(context& c, const std::string& source, std::vector<ingest::r
       res.content_type.clear();
       return send(std::move(res));
     }
+    // A batch of 100,000 bad lines must not make a 100,000-entry answer: the first 100 are in
+    // details, all of them in the dead-letter store.
     json details = json::array();
-    for (const auto& r : all) details.push_back({{"reason", r.reason}, {"message", r.message}});
+    for (std::size_t k = 0; k < all.size() && k < 100; ++k) {
+      details.push_back({{"reason", all[k].reason}, {"message", all[k].message}});
+    }
     std::string message = std::to_string(accepted) + " reading(s) applied, " + std::to_string(all.size()) +
-                          " refused: " + all.front().message + (all.size() > 1 ? " (and more in details)" : "") +
-                          "; GET /deadletters keeps them";
+                          " refused: " + all.front().message +
+                          (all.size() > 1 ? " (the first 100 are in details)" : "") + "; GET /deadletters keeps them";
     // As InfluxDB: a malformed line or payload is a 400 (a partial write), a reading the model
     // refuses a 422.
     send(error(malformed ? 400 : 422, malformed ? "bad_request" : "validation_failed", message, details.dump()));
