@@ -683,15 +683,21 @@ void router::ingest(context& c, const std::string& source, std::vector<ingest::r
     // refuses a 422.
     send(error(malformed ? 400 : 422, malformed ? "bad_request" : "validation_failed", message, details.dump()));
   };
-  if (!refused.empty()) letters_->add(source, "", refused);
-  if (readings.empty()) return answer(0, refused);
+  if (readings.empty()) {
+    letters_->add(source, "", refused);
+    return answer(0, refused);
+  }
+  // The parse refusals become dead letters only once the request is taken: a 503 is sent again
+  // by the client, and its bad lines must not count twice.
   pipeline_->submit(source, std::move(readings),
-                    [answer, refused = std::move(refused), send = c.done](result<ingest::ingest_result> r) mutable {
+                    [answer, source, letters = letters_, refused = std::move(refused),
+                     send = c.done](result<ingest::ingest_result> r) mutable {
                       if (!r) {
                         response res = from_status(r.error());
                         if (r.error().code() == status_code::unavailable) res.headers.push_back({"Retry-After", "1"});
                         return send(std::move(res));
                       }
+                      letters->add(source, "", refused);
                       refused.insert(refused.end(), r->rejected.begin(), r->rejected.end());
                       answer(r->accepted, refused);
                     });
