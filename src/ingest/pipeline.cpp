@@ -30,6 +30,22 @@ void coerce(const model::schema& type, nlohmann::json& v) {
   }
 }
 
+// The content a reading names: "speed", or "motor.power" for a component's (DTDL names hold no
+// '.', so the split is never ambiguous). `pointer` is the JSON Pointer of a property's value.
+const model::content* find_value(const model::interface& m, const std::string& name, std::string& pointer) {
+  if (const model::content* c = m.find(name)) {
+    pointer = "/" + name;
+    return c;
+  }
+  auto dot = name.find('.');
+  if (dot == std::string::npos) return nullptr;
+  const model::content* comp = m.find(std::string_view(name).substr(0, dot));
+  if (!comp || comp->kind != model::content_kind::component || !comp->component) return nullptr;
+  const model::content* c = comp->component->find(std::string_view(name).substr(dot + 1));
+  pointer = "/" + name.substr(0, dot) + "/" + name.substr(dot + 1);
+  return c;
+}
+
 std::string describe(const reading& r) {
   return nlohmann::json{{"twin", r.twin}, {"name", r.name}, {"value", r.value}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -193,10 +209,12 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
                "twin \"" + twin + "\" does not exist; create it first (PUT /digitaltwins/" + twin + ")");
         continue;
       }
-      const model::content* c = m->find(r.name);
+      std::string pointer;  // where a property goes in the twin: /name or /component/name
+      const model::content* c = find_value(*m, r.name, pointer);
       if (!c) {
         refuse("unknown_name", "model " + m->id + " of twin \"" + twin + "\" has no telemetry or property \"" + r.name +
-                                   "\"; GET /models/" + m->id + " lists its contents");
+                                   "\" (a component's are named component.name); GET /models/" + m->id +
+                                   " lists its contents");
         continue;
       }
       if (c->kind != model::content_kind::telemetry && c->kind != model::content_kind::property) {
@@ -212,7 +230,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         continue;
       }
       if (c->kind == model::content_kind::property) {
-        patch.push_back({{"op", "add"}, {"path", "/" + r.name}, {"value", std::move(r.value)}});
+        patch.push_back({{"op", "add"}, {"path", std::move(pointer)}, {"value", std::move(r.value)}});
         ++properties;
       } else {
         telemetry[r.name] = {{"value", std::move(r.value)}, {"time", rfc3339_ns(r.time_ns)}};

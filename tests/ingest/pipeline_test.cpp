@@ -61,6 +61,18 @@ TEST_F(pipeline_fixture, TelemetryBecomesLatestAndPropertiesReportedState) {
   EXPECT_EQ((*graph_->get_twin("pump-1"))["ratedFlow"], 120);
 }
 
+TEST_F(pipeline_fixture, ComponentContentsAreNamedComponentDotName) {
+  auto r = pipeline_->submit("http", json_readings(R"({"motor.power": 55.5, "motor.ratedPower": 75,
+                                                       "motor.nope": 1, "speed.x": 2})",
+                                                   "pump-1"));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->accepted, 2u);
+  ASSERT_EQ(r->rejected.size(), 2u);
+  EXPECT_EQ(r->rejected[0].reason, "unknown_name");
+  EXPECT_EQ((*pipeline_->latest("pump-1"))["motor.power"]["value"], 55.5);
+  EXPECT_EQ((*graph_->get_twin("pump-1"))["motor"]["ratedPower"], 75);  // a component's reported property
+}
+
 TEST_F(pipeline_fixture, RefusalsHaveReasonsAndGoToDeadLetters) {
   std::vector<reading> in = json_readings(R"({"speed": "fast", "nope": 1, "motor": 3, "flow": 7})", "pump-1");
   auto more = json_readings(R"({"speed": 1})", "ghost");
