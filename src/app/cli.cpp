@@ -155,6 +155,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   auto* twin_desired = twin->add_subcommand("desired", "Print a twin's desired and reported state and their delta");
   twin_desired->add_option("ID", twin_id, "Twin id")->required();
   remote_flags(twin_desired);
+  auto* twin_telemetry =
+      twin->add_subcommand("telemetry", "Print the latest value and time of each telemetry a twin sent");
+  twin_telemetry->add_option("ID", twin_id, "Twin id")->required();
+  remote_flags(twin_telemetry);
 
   std::string query_text, query_token;
   std::size_t query_page = 0;
@@ -221,6 +225,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*twin_patch) return remote_call(ro, "PATCH", "/digitaltwins/" + encode_segment(twin_id), twin_body, out, err);
   if (*twin_rels) {
     return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/relationships", "", out, err);
+  }
+  if (*twin_telemetry) {
+    return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/telemetry", "", out, err);
   }
   if (*twin_desired) {
     return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/desired", "", out, err);

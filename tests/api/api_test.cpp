@@ -683,6 +683,10 @@ TEST_F(api_fixture, CliTalksToTheServer) {
   std::tie(code, out) = run("twin list --model 'dtmi:doppel:example:Pump;1'", tokens_["viewer"]);
   EXPECT_EQ(code, 0) << out;
   EXPECT_EQ(json::parse(out)["value"].size(), 2u) << out;
+  ASSERT_EQ(call("POST", "/telemetry/pump-1", "operator", R"({"flow": 12.5})").status, 204u);
+  std::tie(code, out) = run("twin telemetry pump-1", tokens_["viewer"]);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["flow"]["value"], 12.5) << out;
   std::tie(code, out) = run("twin get pump-1", "dpl_bad");
   EXPECT_EQ(code, 1);
   EXPECT_NE(out.find("401 unauthorized"), std::string::npos) << out;
