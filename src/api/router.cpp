@@ -652,11 +652,6 @@ void router::delete_relationship(context& c) {
 
 namespace {
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 response ingest_off() { return router::error(503, "unavailable", "telemetry ingestion is not running in this server"); }
 
 }  // namespace
@@ -707,7 +702,7 @@ void router::post_telemetry(context& c) {
   if (!pipeline_) return c.send(ingest_off());
   std::vector<ingest::reading> readings;
   std::vector<ingest::rejection> refused;
-  ingest::parse_json_readings(c.req.body, c.params[0], now_ns(), readings, refused);
+  ingest::parse_json_readings(c.req.body, c.params[0], unix_time_ns(), readings, refused);
   bool malformed = !refused.empty();  // before the move below
   ingest(c, "http", std::move(readings), std::move(refused), malformed);
 }
@@ -716,7 +711,7 @@ void router::post_telemetry_batch(context& c) {
   if (!pipeline_) return c.send(ingest_off());
   std::vector<ingest::reading> readings;
   std::vector<ingest::rejection> refused;
-  ingest::parse_json_readings(c.req.body, "", now_ns(), readings, refused);
+  ingest::parse_json_readings(c.req.body, "", unix_time_ns(), readings, refused);
   bool malformed = !refused.empty();  // before the move below
   ingest(c, "http", std::move(readings), std::move(refused), malformed);
 }
@@ -737,7 +732,7 @@ void router::post_write(context& c) {
                        std::move(e.text)});
   }
   bool malformed = !refused.empty();
-  ingest::readings_from_line_protocol(batch, now_ns(), readings, refused);
+  ingest::readings_from_line_protocol(batch, unix_time_ns(), readings, refused);
   ingest(c, "line-protocol", std::move(readings), std::move(refused), malformed);
 }
 

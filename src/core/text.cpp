@@ -1,6 +1,7 @@
 #include "core/text.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -60,6 +61,16 @@ std::string quote(std::string_view text, std::size_t max_len) {
   }
   out += '"';
   return out;
+}
+
+std::int64_t unix_time_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t unix_time_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string rfc3339_ms(std::int64_t unix_ms) {

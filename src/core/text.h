@@ -1,5 +1,5 @@
-// Small text helpers shared by every layer: reading whole files, quoting for messages,
-// UTF-8 length. Pure functions; safe for concurrent use.
+// Small helpers shared by every layer: reading whole files, quoting for messages, UTF-8
+// length, wall-clock time as Unix time and as RFC 3339 text. Safe for concurrent use.
 #pragma once
 
 #include <cstddef>
@@ -28,5 +28,9 @@ std::string quote(std::string_view text, std::size_t max_len = 80);
 // Unix milliseconds as RFC 3339 UTC with milliseconds ("2026-11-25T10:00:00.000Z"), the form
 // ADT writes lastUpdateTime in; fixed width for years 0-9999, so text order is time order.
 std::string rfc3339_ms(std::int64_t unix_ms);
+
+// The system clock as Unix time (milliseconds, nanoseconds).
+std::int64_t unix_time_ms();
+std::int64_t unix_time_ns();
 
 }  // namespace doppel

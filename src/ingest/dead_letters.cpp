@@ -1,13 +1,12 @@
 #include "ingest/dead_letters.h"
 
-#include <chrono>
+#include "core/text.h"
 
 namespace doppel::ingest {
 
 void dead_letters::add(const std::string& source, const std::string& twin, std::vector<rejection> batch) {
   if (batch.empty()) return;
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  std::int64_t now = unix_time_ms();
   std::lock_guard lock(mu_);
   for (auto& r : batch) {
     ++counts_[r.reason];

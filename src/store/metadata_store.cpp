@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/text.h"
+
 namespace doppel::store {
 
 namespace {
@@ -75,11 +77,6 @@ CREATE TABLE models (
 )sql",
 };
 constexpr int k_schema_version = static_cast<int>(std::size(k_migrations));
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A prepared statement, finalized on destruction.
 class statement {
@@ -195,7 +192,7 @@ struct metadata_store::impl {
   // Applies one write inside the open transaction. A twin write only appends to the change
   // log; its new state goes to `pending` and, once committed, to `dirty`.
   int apply_one(write& w, std::vector<std::pair<std::string, std::optional<twin_record>>>& pending) {
-    std::int64_t at = w.at_ms ? w.at_ms : now_ms();
+    std::int64_t at = w.at_ms ? w.at_ms : unix_time_ms();
     int rc = SQLITE_OK;
     std::string twin, kind, body, model, etag;
     switch (w.kind) {
@@ -253,7 +250,7 @@ struct metadata_store::impl {
       flush = dirty;                           // kept visible to readers until committed
     }
     if (exec(writer, "BEGIN IMMEDIATE") != SQLITE_OK) return sqlite_error(writer, "cannot begin a checkpoint");
-    std::int64_t at = now_ms();
+    std::int64_t at = unix_time_ms();
     int rc = SQLITE_OK;
     for (const auto& [id, t] : flush) {
       rc = put_twin.bind(1, id).bind(2, t.model).bind(3, t.body).bind(4, t.etag).bind(5, at).run();

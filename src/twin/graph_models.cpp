@@ -149,7 +149,7 @@ void twin_graph::add_models(std::vector<model::source> sources, completion<nlohm
     store::write w;
     w.kind = store::write::op::put_model;
     w.model.id = m->id;
-    w.model.uploaded_ms = detail::now_ms();
+    w.model.uploaded_ms = unix_time_ms();
     for (const auto& src : sources) {
       if (src.name != m->where.file) continue;
       if (m->where.path == "$" || m->where.path.empty()) {

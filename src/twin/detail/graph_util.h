@@ -3,7 +3,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <future>
 #include <string>
@@ -22,12 +21,7 @@ inline std::string join_errors(const std::vector<model::value_error>& errors) {
   return out;
 }
 
-inline std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-inline std::string now_rfc3339() { return rfc3339_ms(now_ms()); }
+inline std::string now_rfc3339() { return rfc3339_ms(unix_time_ms()); }
 
 // Runs an asynchronous write and waits for its completion.
 template <typename F>
