@@ -115,6 +115,10 @@ telemetry_pipeline::~telemetry_pipeline() {
   writes_cv_.wait(lock, [&] { return writes_ == 0; });
 }
 
+std::size_t telemetry_pipeline::shard_of(const std::string& twin) const {
+  return std::hash<std::string>{}(twin) % shards_.size();
+}
+
 void telemetry_pipeline::set_listener(std::function<void(const twin::change_event&)> listener,
                                       std::function<bool()> wanted) {
   listener_ = std::move(listener);
@@ -127,7 +131,7 @@ void telemetry_pipeline::submit(const std::string& source, std::vector<reading> 
   // Split by owning shard, keeping each twin's readings in order.
   std::vector<std::vector<reading>> parts(shards_.size());
   for (auto& r : readings) {
-    parts[std::hash<std::string>{}(r.twin) % shards_.size()].push_back(std::move(r));
+    parts[shard_of(r.twin)].push_back(std::move(r));
   }
   // All parts fit, or none is queued: a half-queued submit could not be answered simply.
   std::vector<std::unique_lock<std::mutex>> locks;
@@ -282,7 +286,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
 }
 
 result<nlohmann::json> telemetry_pipeline::latest(const std::string& twin) const {
-  const shard& s = *shards_[std::hash<std::string>{}(twin) % shards_.size()];
+  const shard& s = *shards_[shard_of(twin)];
   std::lock_guard lock(s.latest_mu);
   auto it = s.latest.find(twin);
   if (it == s.latest.end()) return status::not_found("twin \"" + twin + "\" has sent no telemetry");

@@ -75,6 +75,7 @@ class telemetry_pipeline {
  private:
   struct shard;
   struct request;
+  std::size_t shard_of(const std::string& twin) const;  // the shard that owns a twin's readings
   void run(shard& s);
   void apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings);
 

@@ -120,16 +120,6 @@ load_report model_registry::load(std::vector<source> sources) {
   }
 }
 
-std::vector<std::string> model_registry::dependents(std::string_view dtmi) const {
-  std::shared_lock lock(impl_->mu);
-  std::set<std::string_view> target{dtmi};
-  std::vector<std::string> out;
-  for (const auto& [id, i] : impl_->interfaces) {
-    if (id != dtmi && refers_to(*i, target)) out.push_back(id);
-  }
-  return out;
-}
-
 status model_registry::remove(std::string_view dtmi) {
   std::unique_lock lock(impl_->mu);
   auto it = impl_->interfaces.find(dtmi);

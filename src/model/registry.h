@@ -95,10 +95,6 @@ class model_registry {
   // hold (component) or target (relationship) it.
   status remove(std::string_view dtmi);
 
-  // The interfaces that extend, hold as a component or target with a relationship the given
-  // one, sorted; empty when none (or when it is unknown).
-  std::vector<std::string> dependents(std::string_view dtmi) const;
-
   // The interface with this exact DTMI, or nullptr.
   const interface* find(std::string_view dtmi) const;
 

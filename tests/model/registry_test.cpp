@@ -152,8 +152,9 @@ TEST(Registry, RemoveRefusesWhileOtherModelsUseIt) {
   status s = reg.remove("dtmi:test:Thing;1");
   EXPECT_EQ(s.code(), status_code::failed_precondition);
   EXPECT_NE(s.message().find("dtmi:test:Asset;1, dtmi:test:Device;1"), std::string::npos) << s.message();
-  EXPECT_EQ(reg.remove("dtmi:test:Motor;1").code(), status_code::failed_precondition);
-  EXPECT_EQ(reg.dependents("dtmi:test:Motor;1"), std::vector<std::string>{"dtmi:test:Pump;1"});
+  status motor = reg.remove("dtmi:test:Motor;1");
+  EXPECT_EQ(motor.code(), status_code::failed_precondition);
+  EXPECT_NE(motor.message().find("used by 1 other model(s): dtmi:test:Pump;1;"), std::string::npos) << motor.message();
   EXPECT_EQ(reg.remove("dtmi:test:Inline;1").code(), status_code::not_found);  // inline: remove Pump
   EXPECT_EQ(reg.remove("dtmi:test:Nope;1").code(), status_code::not_found);
   EXPECT_EQ(reg.size(), 6u);
