@@ -218,6 +218,8 @@ void router::add_metrics_source(std::function<void(std::string&)> source) {
   metric_sources_.push_back(std::move(source));
 }
 
+void router::add_health_source(std::function<nlohmann::json()> source) { health_sources_.push_back(std::move(source)); }
+
 std::optional<response> router::authorize(const request& req, role needs, std::string* token_name) {
   std::string_view auth = req.header("authorization");
   constexpr std::string_view bearer = "Bearer ";
@@ -382,6 +384,10 @@ void router::get_healthz(context& c) {
                {"twins", graph_.twin_count()},
                {"uptimeSeconds", std::chrono::duration<double>(clock::now() - started_).count()}};
   if (!h) body["reason"] = h.message();
+  if (!health_sources_.empty()) {
+    body["connectors"] = json::array();
+    for (const auto& source : health_sources_) body["connectors"].push_back(source());
+  }
   c.send(json_response(h ? 200 : 503, body));
 }
 

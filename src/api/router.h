@@ -67,6 +67,9 @@ class router {
 
   // Extra metric families, appended to /metrics by whoever owns them (e.g. the event hub).
   void add_metrics_source(std::function<void(std::string&)> source);
+  // Connectors' health, listed under "connectors" in GET /healthz (informational: a broker
+  // that is down does not make the server unhealthy; it reconnects on its own).
+  void add_health_source(std::function<nlohmann::json()> source);
 
   // Builds an error response in the API's shape.
   static response error(unsigned status, std::string_view code, std::string message,
@@ -126,6 +129,7 @@ class router {
   ingest::dead_letters* letters_ = nullptr;
   std::unique_ptr<metrics> metrics_;  // built once the table is known
   std::vector<std::function<void(std::string&)>> metric_sources_;
+  std::vector<std::function<nlohmann::json()>> health_sources_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   struct bucket {

@@ -107,6 +107,12 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   serve->add_option("--listen", so.listen,
                     "HOST:PORT to listen on (default: doppel.yaml's api.listen, 127.0.0.1:8080)");
   serve->add_option("--data", so.data, "Folder for the database and tokens (default: DIR/.doppel)");
+  serve->add_option("--mqtt", so.mqtt,
+                    "MQTT broker: managed (start Mosquitto), off, or mqtt://HOST:PORT (default: doppel.yaml's "
+                    "mqtt.broker, managed)");
+  serve->add_option(
+      "--mqtt-listen", so.mqtt_listen,
+      "HOST:PORT of the managed broker (default: doppel.yaml's mqtt.listen, 127.0.0.1:1883; port 0: any)");
   serve->add_option("--threads", so.threads, "I/O threads (default: half the cores, at least 1)")
       ->check(CLI::Range(1, 64));
   serve->footer("Prints `listening on http://HOST:PORT` when ready; stops on Ctrl-C or SIGTERM.");

@@ -185,6 +185,176 @@ void parse_ingest(checker& ck, const YAML::Node& n, ingest_config& in) {
   }
 }
 
+bool boolean(checker& ck, const YAML::Node& n, std::string_view key, bool& out) {
+  if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) {
+    out = n.Scalar() == "true";
+    return true;
+  }
+  ck.error(n.Mark(), std::string(key) + " must be true or false");
+  return false;
+}
+
+// Rejects keys outside `known` and repeated keys; calls `each` for the others.
+template <class F>
+void for_each_key(checker& ck, const YAML::Node& n, std::string_view where, std::initializer_list<const char*> known,
+                  F each) {
+  std::string list;
+  for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+  std::set<std::string, std::less<>> seen;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) {
+      ck.error(kv.first.Mark(), "unknown key " + quote(key) + " in " + std::string(where) + "; known keys are " + list);
+    } else if (!seen.insert(key).second) {
+      ck.error(kv.first.Mark(), "key " + quote(key) + " appears twice in " + std::string(where) + "; keep one");
+    } else {
+      each(key, kv.second);
+    }
+  }
+}
+
+void parse_topic_rule(checker& ck, const YAML::Node& n, const std::string& where, ingest::mapping_rule& rule) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), where + " must be a mapping such as {topic: plant/{site}/pump/{id}, twin: pump-{id}}");
+    return;
+  }
+  rule.twin.clear();
+  for_each_key(ck, n, where, {"topic", "twin", "payload", "fields"}, [&](const std::string& key, const YAML::Node& v) {
+    if (key == "topic") {
+      ck.scalar_string(v, where + ".topic", rule.topic);
+    } else if (key == "twin") {
+      ck.scalar_string(v, where + ".twin", rule.twin);
+    } else if (key == "payload") {
+      std::string p;
+      if (!ck.scalar_string(v, where + ".payload", p)) return;
+      if (p == "json") {
+        rule.payload = ingest::payload_form::json;
+      } else if (p == "sparkplug") {
+        rule.payload = ingest::payload_form::sparkplug;
+      } else if (p == "line-protocol") {
+        rule.payload = ingest::payload_form::line_protocol;
+      } else {
+        ck.error(v.Mark(), where + ".payload must be json, sparkplug or line-protocol, not " + quote(p));
+      }
+    } else if (key == "fields") {
+      if (!v.IsSequence()) {
+        ck.error(v.Mark(), where + ".fields must be a list such as [{path: /p/discharge, name: dischargePressure}]");
+        return;
+      }
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        std::string fw = where + ".fields[" + std::to_string(i) + "]";
+        const YAML::Node& f = v[i];
+        if (!f.IsMap()) {
+          ck.error(f.Mark(), fw + " must be a mapping such as {path: /p/discharge, name: dischargePressure}");
+          continue;
+        }
+        ingest::field_rule fr;
+        for_each_key(ck, f, fw, {"path", "name", "scale", "offset"}, [&](const std::string& fk, const YAML::Node& fv) {
+          double d = 0;
+          if (fk == "path") {
+            ck.scalar_string(fv, fw + ".path", fr.path);
+          } else if (fk == "name") {
+            ck.scalar_string(fv, fw + ".name", fr.name);
+          } else if (fk == "scale") {
+            if (number(ck, fv, fw + ".scale", -1e300, 1e300, d)) fr.scale = d;
+          } else if (number(ck, fv, fw + ".offset", -1e300, 1e300, d)) {
+            fr.offset = d;
+          }
+        });
+        rule.fields.push_back(std::move(fr));
+      }
+    }
+  });
+}
+
+void parse_mqtt(checker& ck, const YAML::Node& n, mqtt_config& m) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), "mqtt must be a mapping such as `mqtt: {broker: managed}`, not " + checker::shape(n));
+    return;
+  }
+  for_each_key(
+      ck, n, "mqtt",
+      {"broker", "listen", "client_id", "username", "password", "password_env", "version", "qos", "keepalive",
+       "session_expiry", "max_packet_bytes", "reconnect_min_ms", "reconnect_max_ms", "ca", "cert", "key", "insecure",
+       "topics"},
+      [&](const std::string& key, const YAML::Node& v) {
+        double d = 0;
+        if (key == "broker") {
+          if (ck.scalar_string(v, "mqtt.broker", m.broker) && m.broker != "managed" && m.broker != "off" &&
+              !m.broker.starts_with("mqtt://") && !m.broker.starts_with("mqtts://")) {
+            ck.error(v.Mark(),
+                     "mqtt.broker must be managed, off, or a URL such as mqtt://10.0.0.5:1883, not " + quote(m.broker));
+          }
+        } else if (key == "listen") {
+          if (ck.scalar_string(v, "mqtt.listen", m.listen) && !parse_listen(m.listen, m.host, m.port)) {
+            ck.error(v.Mark(), "mqtt.listen " + quote(m.listen) + " must be HOST:PORT, e.g. 127.0.0.1:1883");
+          }
+        } else if (key == "client_id") {
+          ck.scalar_string(v, "mqtt.client_id", m.client_id);
+        } else if (key == "username") {
+          ck.scalar_string(v, "mqtt.username", m.username);
+        } else if (key == "password") {
+          ck.scalar_string(v, "mqtt.password", m.password);
+        } else if (key == "password_env") {
+          ck.scalar_string(v, "mqtt.password_env", m.password_env);
+        } else if (key == "version") {
+          std::string text;
+          if (ck.scalar_string(v, "mqtt.version", text)) {
+            if (text == "5" || text == "5.0") {
+              m.version = 5;
+            } else if (text == "3.1.1") {
+              m.version = 4;
+            } else {
+              ck.error(v.Mark(), "mqtt.version must be 5 or \"3.1.1\", not " + quote(text));
+            }
+          }
+        } else if (key == "qos") {
+          if (number(ck, v, "mqtt.qos", 0, 1, d)) m.qos = static_cast<std::uint8_t>(d);
+        } else if (key == "keepalive") {
+          if (number(ck, v, "mqtt.keepalive (seconds)", 1, 65535, d)) m.keepalive_s = static_cast<int>(d);
+        } else if (key == "session_expiry") {
+          if (number(ck, v, "mqtt.session_expiry (seconds)", 0, 4294967295.0, d)) {
+            m.session_expiry_s = static_cast<std::uint32_t>(d);
+          }
+        } else if (key == "max_packet_bytes") {
+          if (number(ck, v, "mqtt.max_packet_bytes", 1024, 268435455, d))
+            m.max_packet_bytes = static_cast<std::size_t>(d);
+        } else if (key == "reconnect_min_ms") {
+          if (number(ck, v, "mqtt.reconnect_min_ms", 1, 3600000, d)) m.reconnect_min_ms = static_cast<int>(d);
+        } else if (key == "reconnect_max_ms") {
+          if (number(ck, v, "mqtt.reconnect_max_ms", 1, 3600000, d)) m.reconnect_max_ms = static_cast<int>(d);
+        } else if (key == "ca") {
+          ck.scalar_string(v, "mqtt.ca", m.ca);
+        } else if (key == "cert") {
+          ck.scalar_string(v, "mqtt.cert", m.cert);
+        } else if (key == "key") {
+          ck.scalar_string(v, "mqtt.key", m.key);
+        } else if (key == "insecure") {
+          boolean(ck, v, "mqtt.insecure", m.insecure);
+        } else if (key == "topics") {
+          if (!v.IsSequence() || v.size() == 0) {
+            ck.error(v.Mark(),
+                     "mqtt.topics must be a list of rules such as "
+                     "[{topic: plant/{site}/pump/{id}/telemetry, twin: pump-{id}}]");
+            return;
+          }
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            ingest::mapping_rule rule;
+            parse_topic_rule(ck, v[i], "mqtt.topics[" + std::to_string(i) + "]", rule);
+            m.topics.push_back(std::move(rule));
+          }
+          // The rules' own checks (templates, captures, pointers), reported at the list.
+          auto compiled = ingest::mapper::compile(m.topics);
+          if (!compiled) ck.error(v.Mark(), "mqtt." + compiled.error().message());
+        }
+      });
+  if (m.reconnect_min_ms > m.reconnect_max_ms) {
+    ck.error(n.Mark(), "mqtt.reconnect_min_ms must not exceed mqtt.reconnect_max_ms");
+  }
+}
+
 }  // namespace
 
 bool parse_listen(const std::string& text, std::string& host, unsigned short& port) {
@@ -219,7 +389,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
     ck.error(m, "doppel.yaml must be a mapping of keys such as `name: my-project`, not " + checker::shape(root));
     return r;
   }
-  static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins", "api", "ingest"};
+  static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins",
+                                                        "api",  "ingest",      "mqtt"};
   std::set<std::string, std::less<>> seen;
   bool has_name = false;
   try {
@@ -237,7 +408,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
       }
       if (!known.count(key)) {
         ck.error(k.Mark(),
-                 "unknown key " + quote(key) + "; known keys are name, description, models, twins, api, ingest");
+                 "unknown key " + quote(key) + "; known keys are name, description, models, twins, api, ingest, mqtt");
         continue;
       }
       if (key == "name") {
@@ -256,6 +427,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         parse_api(ck, v, r.config.api);
       } else if (key == "ingest") {
         parse_ingest(ck, v, r.config.ingest);
+      } else if (key == "mqtt") {
+        parse_mqtt(ck, v, r.config.mqtt);
       }
     }
   } catch (const YAML::Exception& e) {

@@ -14,6 +14,11 @@
 //     rate_burst: 0           # bucket size; 0: one second's worth
 //     max_body_bytes: 4194304
 //     tls: {cert: tls/cert.pem, key: tls/key.pem}   # optional: serve HTTPS only
+//   ingest: {shards: 0, queue_readings: 100000, dead_letters: 10000}
+//   mqtt:                     # optional; docs/ingest.md
+//     broker: managed         # managed (Mosquitto run by serve) | off | mqtt://HOST:PORT | mqtts://...
+//     listen: 127.0.0.1:1883  # the managed broker's address
+//     topics: [{topic: plant/{site}/pump/{id}/telemetry, twin: pump-{id}}]
 #pragma once
 
 #include <cstdint>
@@ -21,6 +26,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ingest/mapping.h"
 
 namespace doppel::app {
 
@@ -42,6 +49,25 @@ struct api_config {
   std::string tls_cert, tls_key;  // PEM files relative to the project; both or neither
 };
 
+// The MQTT side (docs/ingest.md): a managed Mosquitto by default, or an existing broker.
+struct mqtt_config {
+  std::string broker = "managed";         // managed | off | mqtt://HOST:PORT | mqtts://HOST:PORT
+  std::string listen = "127.0.0.1:1883";  // the managed broker's address; port 0: any free port
+  std::string host = "127.0.0.1";
+  unsigned short port = 1883;
+  std::string client_id;  // empty: doppel-<project name>
+  std::string username, password, password_env;
+  std::uint8_t version = 5;  // 5 or 4 (3.1.1)
+  std::uint8_t qos = 1;
+  int keepalive_s = 30;
+  std::uint32_t session_expiry_s = 7 * 24 * 3600;
+  std::size_t max_packet_bytes = 1 << 20;
+  int reconnect_min_ms = 100, reconnect_max_ms = 30000;
+  std::string ca, cert, key;  // PEM files relative to the project (mqtts://)
+  bool insecure = false;
+  std::vector<ingest::mapping_rule> topics;  // empty: doppel/twins/{twin}/telemetry
+};
+
 struct ingest_config {
   int shards = 0;                       // pipeline shards; 0: half the cores
   std::size_t queue_readings = 100000;  // per shard, before submits are refused (503)
@@ -58,6 +84,7 @@ struct project_config {
   std::vector<std::string> twins{"twins"};    // default: twins/
   api_config api;
   ingest_config ingest;
+  mqtt_config mqtt;
 };
 
 struct config_result {

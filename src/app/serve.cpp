@@ -15,6 +15,8 @@
 #include "app/project.h"
 #include "core/text.h"
 #include "ingest/dead_letters.h"
+#include "ingest/managed_broker.h"
+#include "ingest/mqtt_connector.h"
 #include "ingest/pipeline.h"
 #include "store/metadata_store.h"
 #include "twin/graph.h"
@@ -61,6 +63,63 @@ std::size_t add_declared(twin::twin_graph& graph, const std::vector<twin::declar
     if (r) ++added;
   });
   return added;
+}
+
+// Starts the managed broker (unless the project names its own, or none) and the MQTT connector.
+status start_mqtt(const serve_options& o, const project_config& cfg, const std::filesystem::path& data,
+                  ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
+                  std::unique_ptr<ingest::managed_broker>& broker, std::unique_ptr<ingest::mqtt_connector>& mqtt,
+                  std::ostream& out) {
+  const mqtt_config& m = cfg.mqtt;
+  std::string url = o.mqtt.empty() ? m.broker : o.mqtt;
+  if (url == "off") return status::ok();
+  if (url == "managed") {
+    ingest::broker_options bo;
+    bo.host = m.host;
+    bo.port = m.port;
+    if (!o.mqtt_listen.empty() && !parse_listen(o.mqtt_listen, bo.host, bo.port)) {
+      return status::invalid_argument("--mqtt-listen " + o.mqtt_listen + " must be HOST:PORT, e.g. 127.0.0.1:1883");
+    }
+    bo.dir = data / "mosquitto";
+    auto b = ingest::managed_broker::start(bo);
+    if (!b) return b.error();
+    broker = std::move(*b);
+    url = broker->url();
+    out << "mqtt broker on " << url << std::endl;
+  } else if (!url.starts_with("mqtt://") && !url.starts_with("mqtts://")) {
+    return status::invalid_argument("--mqtt must be managed, off or mqtt://HOST:PORT, not " + url);
+  }
+  auto rules = ingest::mapper::compile(m.topics);
+  if (!rules) return rules.error();
+  ingest::mqtt_options mo;
+  mo.url = url;
+  mo.version = m.version;
+  mo.client_id = m.client_id.empty() ? "doppel-" + cfg.name : m.client_id;
+  mo.username = m.username;
+  mo.password = m.password;
+  if (!m.password_env.empty()) {
+    const char* p = std::getenv(m.password_env.c_str());
+    if (!p) return status::invalid_argument("mqtt.password_env names " + m.password_env + ", which is not set");
+    mo.password = p;
+  }
+  mo.qos = m.qos;
+  mo.keepalive_s = static_cast<std::uint16_t>(m.keepalive_s);
+  mo.session_expiry_s = m.session_expiry_s;
+  mo.max_packet_bytes = m.max_packet_bytes;
+  mo.reconnect_min = std::chrono::milliseconds(m.reconnect_min_ms);
+  mo.reconnect_max = std::chrono::milliseconds(m.reconnect_max_ms);
+  auto project_file = [&](const std::string& f) { return f.empty() ? f : (std::filesystem::path(o.dir) / f).string(); };
+  mo.ca_file = project_file(m.ca);
+  mo.cert_file = project_file(m.cert);
+  mo.key_file = project_file(m.key);
+  mo.insecure = m.insecure;
+  auto filters = rules->filters();
+  mqtt = std::make_unique<ingest::mqtt_connector>(std::move(mo), std::move(*rules), pipeline, letters);
+  if (auto s = mqtt->start(); !s) return s;
+  std::string list;
+  for (const auto& f : filters) list += (list.empty() ? "" : ", ") + f;
+  out << "mqtt: subscribing to " << list << " on " << url << std::endl;
+  return status::ok();
 }
 
 }  // namespace
@@ -227,6 +286,17 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
                   st.commit_seconds, st.queued);
     text += buf;
   });
+  // MQTT: the managed broker (or the project's), and the connector subscribed to it.
+  std::unique_ptr<ingest::managed_broker> broker;
+  std::unique_ptr<ingest::mqtt_connector> mqtt;
+  if (auto s = start_mqtt(o, cfg, data, *pipeline, letters, broker, mqtt, out); !s) {
+    err << "doppel serve: " << s.message() << "\n";
+    return 1;
+  }
+  if (mqtt) {
+    routes.add_metrics_source([&mqtt](std::string& text) { mqtt->render_metrics(text); });
+    routes.add_health_source([&mqtt] { return mqtt->health(); });
+  }
   auto server = api::server::start(routes, hub, so);
   if (!server) {
     err << "doppel serve: " << server.error().message() << "\n";
@@ -248,7 +318,11 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   // The graph goes before the event hub (declared after it): its destructor waits for queued
   // writes, whose completions still publish there. The pipeline, which writes to the graph,
   // goes before the graph.
+  // The connector stops taking messages and acknowledges what the pipeline finished; then the
+  // pipeline drains; the broker keeps the rest for the next start.
+  if (mqtt) mqtt->stop();
   pipeline.reset();
+  broker.reset();
   graph->reset();
   ::close(lock_fd);
   return 0;

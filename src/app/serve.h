@@ -13,9 +13,11 @@ namespace doppel::app {
 
 struct serve_options {
   std::string dir;
-  std::string listen;  // HOST:PORT; empty: doppel.yaml's api.listen
-  std::string data;    // empty: DIR/.doppel
-  int threads = 0;     // 0: api::server_options' default
+  std::string listen;       // HOST:PORT; empty: doppel.yaml's api.listen
+  std::string data;         // empty: DIR/.doppel
+  int threads = 0;          // 0: api::server_options' default
+  std::string mqtt;         // overrides doppel.yaml's mqtt.broker (managed, off, mqtt://...)
+  std::string mqtt_listen;  // overrides mqtt.listen (the managed broker's HOST:PORT)
 };
 
 int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err);

@@ -127,30 +127,46 @@ void telemetry_pipeline::set_listener(std::function<void(const twin::change_even
 
 void telemetry_pipeline::submit(const std::string& source, std::vector<reading> readings,
                                 std::function<void(result<ingest_result>)> done) {
-  if (readings.empty()) return done(ingest_result{});
-  // Split by owning shard, keeping each twin's readings in order.
-  std::vector<std::vector<reading>> parts(shards_.size());
-  for (auto& r : readings) {
-    parts[shard_of(r.twin)].push_back(std::move(r));
+  if (!try_submit(source, readings, done)) {
+    done(status::unavailable("the ingest queues are full (" + std::to_string(options_.queue_readings) +
+                             " readings per shard); retry in a moment"));
+  }
+}
+
+bool telemetry_pipeline::try_submit(const std::string& source, std::vector<reading>& readings,
+                                    std::function<void(result<ingest_result>)>& done) {
+  if (readings.empty()) {
+    done(ingest_result{});
+    return true;
+  }
+  // Count by owning shard first: a refused submit leaves `readings` as they were.
+  std::vector<std::uint32_t> owner(readings.size());
+  std::vector<std::size_t> counts(shards_.size());
+  for (std::size_t k = 0; k < readings.size(); ++k) {
+    owner[k] = static_cast<std::uint32_t>(shard_of(readings[k].twin));
+    ++counts[owner[k]];
   }
   // All parts fit, or none is queued: a half-queued submit could not be answered simply.
   std::vector<std::unique_lock<std::mutex>> locks;
   for (std::size_t i = 0; i < shards_.size(); ++i) {
-    if (parts[i].empty()) continue;
+    if (!counts[i]) continue;
     locks.emplace_back(shards_[i]->mu);
-    if (shards_[i]->queued + parts[i].size() > options_.queue_readings) {
+    if (shards_[i]->queued + counts[i] > options_.queue_readings) {
       refused_busy_.fetch_add(1, std::memory_order_relaxed);
-      locks.clear();
-      return done(status::unavailable("the ingest queues are full (" + std::to_string(options_.queue_readings) +
-                                      " readings per shard); retry in a moment"));
+      return false;
     }
   }
+  // Split, keeping each twin's readings in order.
+  std::vector<std::vector<reading>> parts(shards_.size());
+  for (std::size_t i = 0; i < shards_.size(); ++i) parts[i].reserve(counts[i]);
+  for (std::size_t k = 0; k < readings.size(); ++k) parts[owner[k]].push_back(std::move(readings[k]));
+  readings.clear();
   auto req = std::make_shared<request>();
   req->source = source;
   req->done = std::move(done);
   req->letters = &letters_;
   int n = 0;
-  for (const auto& p : parts) n += p.empty() ? 0 : 1;
+  for (std::size_t c : counts) n += c ? 1 : 0;
   req->open.store(n);
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     if (parts[i].empty()) continue;
@@ -158,7 +174,10 @@ void telemetry_pipeline::submit(const std::string& source, std::vector<reading> 
     shards_[i]->queue.emplace_back(req, std::move(parts[i]));
   }
   locks.clear();
-  for (std::size_t i = 0; i < shards_.size(); ++i) shards_[i]->cv.notify_one();
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (counts[i]) shards_[i]->cv.notify_one();
+  }
+  return true;
 }
 
 result<ingest_result> telemetry_pipeline::submit(const std::string& source, std::vector<reading> readings) {

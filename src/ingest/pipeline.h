@@ -58,6 +58,10 @@ class telemetry_pipeline {
   // applied or refused. `unavailable` (nothing queued) when a shard's queue is full.
   void submit(const std::string& source, std::vector<reading> readings,
               std::function<void(result<ingest_result>)> done);
+  // The same, but when the queues are full it returns false and leaves `readings` and `done` as
+  // they were (for a connector that retries the same batch later).
+  bool try_submit(const std::string& source, std::vector<reading>& readings,
+                  std::function<void(result<ingest_result>)>& done);
   // The same, waiting for the result.
   result<ingest_result> submit(const std::string& source, std::vector<reading> readings);
 

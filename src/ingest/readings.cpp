@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -131,7 +132,109 @@ bool read_object(simdjson::ondemand::object obj, std::string twin, std::int64_t 
   return true;
 }
 
+// A DOM element as nlohmann holds it (the mapping forms read whole documents: simdjson's DOM
+// validates all of it, where On-Demand would only check what it visits).
+nlohmann::json dom_to_json(simdjson::dom::element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::INT64: return std::int64_t(e.get_int64().value_unsafe());
+    case simdjson::dom::element_type::UINT64: return std::uint64_t(e.get_uint64().value_unsafe());
+    case simdjson::dom::element_type::DOUBLE: return e.get_double().value_unsafe();
+    case simdjson::dom::element_type::BOOL: return e.get_bool().value_unsafe();
+    case simdjson::dom::element_type::STRING: return std::string(e.get_string().value_unsafe());
+    case simdjson::dom::element_type::NULL_VALUE: return nullptr;
+    case simdjson::dom::element_type::ARRAY: {
+      nlohmann::json a = nlohmann::json::array();
+      simdjson::dom::array arr;
+      if (e.get(arr)) return nullptr;
+      for (simdjson::dom::element item : arr) a.push_back(dom_to_json(item));
+      return a;
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      nlohmann::json o = nlohmann::json::object();
+      simdjson::dom::object obj;
+      if (e.get(obj)) return nullptr;
+      for (simdjson::dom::key_value_pair field : obj) o[std::string(field.key)] = dom_to_json(field.value);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+// A time in Unix milliseconds (number) or RFC 3339 (text).
+bool dom_timestamp(simdjson::dom::element e, std::int64_t& ns) {
+  if (e.is_string()) return parse_rfc3339_ns(e.get_string().value_unsafe(), ns);
+  if (!e.is_number()) return false;
+  double ms = e.get_double().value_unsafe();
+  if (!(ms > -9.2e12 && ms < 9.2e12)) return false;
+  ns = static_cast<std::int64_t>(ms * 1e6);
+  return true;
+}
+
 }  // namespace
+
+void parse_json_fields(std::string_view payload, const std::string& twin, const std::vector<field_rule>& fields,
+                       std::int64_t now_ns, std::vector<reading>& out, std::vector<rejection>& rejected) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(payload.data(), payload.size()).get(doc)) {
+    return rejected.push_back({"malformed_json", "the payload is not valid JSON", cut(payload)});
+  }
+  std::int64_t ts = now_ns;
+  simdjson::dom::element tv;
+  if (doc.is_object() && !doc["$ts"].get(tv) && !dom_timestamp(tv, ts)) {
+    return rejected.push_back(
+        {"malformed_json", "\"$ts\" must be an RFC 3339 date-time text or Unix milliseconds", cut(payload)});
+  }
+  for (const field_rule& f : fields) {
+    simdjson::dom::element v;
+    if (doc.at_pointer(f.path).get(v)) continue;  // this message does not carry it
+    reading r;
+    r.twin = twin;
+    r.name = f.name;
+    r.time_ns = ts;
+    r.value = dom_to_json(v);
+    if ((f.scale != 1 || f.offset != 0) && r.value.is_number()) r.value = r.value.get<double>() * f.scale + f.offset;
+    out.push_back(std::move(r));
+  }
+}
+
+void parse_sparkplug_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
+                              std::vector<reading>& out, std::vector<rejection>& rejected) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto reject = [&](std::string why) { rejected.push_back({"malformed_json", std::move(why), cut(payload)}); };
+  if (parser.parse(payload.data(), payload.size()).get(doc)) return reject("the payload is not valid JSON");
+  simdjson::dom::array metrics;
+  if (!doc.is_object() || doc["metrics"].get(metrics)) {
+    return reject("a Sparkplug payload is an object with \"metrics\": [{\"name\": ..., \"value\": ...}, ...]");
+  }
+  std::int64_t doc_ts = now_ns;
+  simdjson::dom::element tv;
+  if (!doc["timestamp"].get(tv) && !dom_timestamp(tv, doc_ts)) {
+    return reject("\"timestamp\" must be Unix milliseconds");
+  }
+  std::size_t before = out.size(), index = 0;
+  for (simdjson::dom::element m : metrics) {
+    std::string_view name;
+    simdjson::dom::element v;
+    if (!m.is_object() || m["name"].get(name) || name.empty() || m["value"].get(v)) {
+      out.resize(before);
+      return reject("metric " + std::to_string(index) + " needs a \"name\" and a \"value\"");
+    }
+    reading r;
+    r.twin = twin;
+    r.name = std::string(name);
+    std::replace(r.name.begin(), r.name.end(), '/', '.');
+    r.time_ns = doc_ts;
+    if (!m["timestamp"].get(tv) && !dom_timestamp(tv, r.time_ns)) {
+      out.resize(before);
+      return reject("metric " + std::to_string(index) + ": \"timestamp\" must be Unix milliseconds");
+    }
+    r.value = dom_to_json(v);
+    out.push_back(std::move(r));
+    ++index;
+  }
+}
 
 bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
   if (!model::is_valid_date_time(s)) return false;  // shape and calendar; below only reads it
@@ -205,6 +308,17 @@ void parse_json_readings(std::string_view payload, const std::string& twin, std:
   }
 }
 
+nlohmann::json lp_value(const lp_field& f) {
+  switch (f.type) {
+    case field_type::float_: return f.f;
+    case field_type::integer: return f.i;
+    case field_type::unsigned_: return f.u;
+    case field_type::string: return std::string(f.s);
+    case field_type::boolean: return f.i != 0;
+  }
+  return nullptr;
+}
+
 void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std::vector<reading>& out,
                                  std::vector<rejection>& rejected) {
   for (const lp_point& p : batch.points) {
@@ -223,13 +337,7 @@ void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std
       r.twin = std::string(twin);
       r.name = std::string(f[k].key);
       r.time_ns = p.has_time ? p.time_ns : now_ns;
-      switch (f[k].type) {
-        case field_type::float_: r.value = f[k].f; break;
-        case field_type::integer: r.value = f[k].i; break;
-        case field_type::unsigned_: r.value = f[k].u; break;
-        case field_type::string: r.value = std::string(f[k].s); break;
-        case field_type::boolean: r.value = f[k].i != 0; break;
-      }
+      r.value = lp_value(f[k]);
       out.push_back(std::move(r));
     }
   }

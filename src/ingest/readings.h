@@ -39,12 +39,34 @@ struct rejection {
   std::string raw;      // the payload, line or reading as received
 };
 
+// A value picked out of a JSON payload by a mapping rule (doppel.yaml mqtt.topics[].fields).
+struct field_rule {
+  std::string path;              // JSON Pointer into the payload ("/p/discharge")
+  std::string name;              // telemetry or property of the twin's model ("dischargePressure", "motor.power")
+  double scale = 1, offset = 0;  // numbers become value * scale + offset
+};
+
 // Parses a JSON payload: for one twin (`twin` not empty) an object of names and values; for a
 // batch (`twin` empty) an array of such objects, each with "$dtId". Appends readings; a payload
 // that is not valid JSON or not of that shape is one rejection (nothing of it is taken); a batch
 // entry without a usable "$dtId" or "$ts" is a rejection of that entry alone.
 void parse_json_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
                          std::vector<reading>& out, std::vector<rejection>& rejected);
+
+// One twin's readings picked from a JSON document by `fields` (a top-level "$ts" is the time). A
+// path that is absent is skipped; a payload that is not JSON is a rejection.
+void parse_json_fields(std::string_view payload, const std::string& twin, const std::vector<field_rule>& fields,
+                       std::int64_t now_ns, std::vector<reading>& out, std::vector<rejection>& rejected);
+
+// One twin's readings from a Sparkplug-B-shaped JSON document:
+//   {"timestamp": 1764064800000, "metrics": [{"name": "motor/power", "value": 4.2, "timestamp": ...}]}
+// Times are Unix milliseconds (a metric's own, else the document's, else `now_ns`); a metric name
+// with '/' names a component's content ("motor/power" -> motor.power).
+void parse_sparkplug_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
+                              std::vector<reading>& out, std::vector<rejection>& rejected);
+
+// A line-protocol field's value as JSON.
+nlohmann::json lp_value(const lp_field& f);
 
 // Turns parsed line-protocol points into readings: the twin from the `twin` tag, one reading
 // per field (float/integer/unsigned/boolean/string as JSON). A point without a twin tag is a

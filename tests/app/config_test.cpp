@@ -52,7 +52,61 @@ TEST(Config, UnknownKeyHasLineAndColumn) {
   EXPECT_EQ(r.errors[0].column, 1u);
   EXPECT_EQ(format(r.errors[0]),
             "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api, "
-            "ingest");
+            "ingest, mqtt");
+}
+
+TEST(Config, MqttSection) {
+  auto r = parse_config(R"(name: p
+mqtt:
+  broker: mqtt://10.0.0.5:1883
+  version: "3.1.1"
+  qos: 0
+  password_env: MQTT_PASSWORD
+  topics:
+    - topic: plant/{site}/pump/{id}/telemetry
+      twin: pump-{id}
+      fields:
+        - {path: /p/discharge, name: dischargePressure, scale: 0.001}
+    - topic: spBv1.0/+/DDATA/+/{device}
+      twin: "{device}"
+      payload: sparkplug
+)",
+                        "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const auto& m = r.config.mqtt;
+  EXPECT_EQ(m.broker, "mqtt://10.0.0.5:1883");
+  EXPECT_EQ(m.version, 4);
+  EXPECT_EQ(m.qos, 0);
+  ASSERT_EQ(m.topics.size(), 2u);
+  EXPECT_EQ(m.topics[0].twin, "pump-{id}");
+  ASSERT_EQ(m.topics[0].fields.size(), 1u);
+  EXPECT_DOUBLE_EQ(m.topics[0].fields[0].scale, 0.001);
+  EXPECT_EQ(m.topics[1].payload, ingest::payload_form::sparkplug);
+  // Defaults: the managed broker on 1883, the default topic.
+  auto d = parse_config("name: p\n", "doppel.yaml");
+  EXPECT_EQ(d.config.mqtt.broker, "managed");
+  EXPECT_EQ(d.config.mqtt.port, 1883);
+  EXPECT_TRUE(d.config.mqtt.topics.empty());
+}
+
+TEST(Config, MqttMistakesSayWhereAndWhat) {
+  auto first_error = [](const std::string& text) {
+    auto r = parse_config(text, "doppel.yaml");
+    return r.errors.empty() ? std::string() : format(r.errors[0]);
+  };
+  EXPECT_NE(first_error("name: p\nmqtt: {broker: tcp://x}\n").find("mqtt.broker must be managed, off, or a URL"),
+            std::string::npos);
+  EXPECT_NE(first_error("name: p\nmqtt: {qos: 2}\n").find("mqtt.qos must be a number from 0 to 1"), std::string::npos);
+  EXPECT_NE(first_error("name: p\nmqtt: {version: 4}\n").find("mqtt.version must be 5 or \"3.1.1\""),
+            std::string::npos);
+  EXPECT_NE(first_error("name: p\nmqtt: {brokr: managed}\n").find("doppel.yaml:2:8: error: unknown key \"brokr\""),
+            std::string::npos);
+  EXPECT_NE(first_error("name: p\nmqtt:\n  topics:\n    - topic: a/{id}\n      twin: x-{nope}\n")
+                .find("mqtt.topics[0].twin: {nope} is not captured by the topic a/{id}"),
+            std::string::npos);
+  EXPECT_NE(first_error("name: p\nmqtt:\n  topics:\n    - topic: a/{id}\n      twin: x\n      payload: xml\n")
+                .find("payload must be json, sparkplug or line-protocol"),
+            std::string::npos);
 }
 
 TEST(Config, WrongTypes) {

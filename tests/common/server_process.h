@@ -1,12 +1,13 @@
 // Runs the real `doppel serve` binary for integration tests: starts it on a free loopback port
-// (--listen 127.0.0.1:0), waits for its "listening on http://..." line, and stops it with
-// SIGTERM or kills it with SIGKILL.
+// (--listen 127.0.0.1:0; --mqtt off unless the test passes --mqtt), waits for its "listening on
+// http://..." line, and stops it with SIGTERM or kills it with SIGKILL.
 #pragma once
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -29,6 +30,8 @@ class server_process {
     if (pipe(fds) != 0) return false;
     std::vector<std::string> args{DOPPEL_BINARY, "serve",  project.string(), "--listen",
                                   "127.0.0.1:0", "--data", data.string()};
+    // Tests that are not about MQTT do not start a broker (each would need its own port).
+    if (std::find(extra.begin(), extra.end(), "--mqtt") == extra.end()) extra.insert(extra.end(), {"--mqtt", "off"});
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {

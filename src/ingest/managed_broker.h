@@ -1,0 +1,47 @@
+// The managed broker: a Mosquitto process that `doppel serve` starts and supervises, so devices
+// have a broker to publish to with no set-up. It listens on loopback only (devices elsewhere reach
+// it through a gateway, or the project names its own broker), with a generated configuration that
+// suits a twin engine: persistence on (what is queued for Doppel's persistent session survives a
+// broker restart), queues large enough for Doppel to be away for a while, and no limit on QoS 1
+// messages in flight to a client (Doppel acknowledges in batches).
+//
+// The process is started from the supervisor thread with a parent-death signal, so it ends when
+// Doppel ends, even by kill -9; if it exits on its own, it is started again (with backoff).
+//
+// Callers: `doppel serve`. Threading: start/stop from one thread; url() from any.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace doppel::ingest {
+
+struct broker_options {
+  std::string host = "127.0.0.1";
+  unsigned short port = 1883;  // 0: any free port
+  std::filesystem::path dir;   // configuration, persistence and log live here
+  std::string program;         // empty: mosquitto from PATH, /usr/sbin or /usr/local/sbin
+};
+
+class managed_broker {
+ public:
+  // Starts Mosquitto and waits until it accepts connections; the error says why it could not
+  // (not installed, the port in use, ...) with the last lines of its log.
+  static result<std::unique_ptr<managed_broker>> start(broker_options options);
+  ~managed_broker();  // stops
+
+  std::string url() const;  // mqtt://HOST:PORT
+  unsigned short port() const;
+  // Times the process had to be started again after it exited on its own.
+  int restarts() const;
+
+ private:
+  struct impl;
+  explicit managed_broker(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace doppel::ingest

@@ -1,0 +1,606 @@
+#include "ingest/mqtt_connector.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "core/text.h"
+#include "ingest/mqtt_codec.h"
+
+namespace doppel::ingest {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct broker_address {
+  bool tls = false;
+  std::string host;
+  std::string port;
+};
+
+// mqtt://HOST[:PORT] or mqtts://HOST[:PORT]; an IPv6 host in brackets.
+result<broker_address> parse_broker_url(const std::string& url) {
+  broker_address a;
+  std::string_view rest = url;
+  if (rest.starts_with("mqtt://")) {
+    rest.remove_prefix(7);
+  } else if (rest.starts_with("mqtts://")) {
+    rest.remove_prefix(8);
+    a.tls = true;
+  } else {
+    return status::invalid_argument("broker URL \"" + url +
+                                    "\" must start with mqtt:// or mqtts:// (e.g. mqtt://127.0.0.1:1883)");
+  }
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  std::size_t colon;
+  if (rest.starts_with("[")) {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return status::invalid_argument("broker URL \"" + url + "\": ']' missing");
+    a.host = std::string(rest.substr(1, close - 1));
+    colon = close + 1 < rest.size() && rest[close + 1] == ':' ? close + 1 : std::string_view::npos;
+  } else {
+    colon = rest.rfind(':');
+    a.host = std::string(rest.substr(0, colon));
+  }
+  a.port = colon == std::string_view::npos ? (a.tls ? "8883" : "1883") : std::string(rest.substr(colon + 1));
+  if (a.host.empty() || a.port.empty() || a.port.find_first_not_of("0123456789") != std::string::npos) {
+    return status::invalid_argument("broker URL \"" + url + "\" is not mqtt://HOST:PORT");
+  }
+  return a;
+}
+
+// Messages of one socket read: decoded into readings, submitted together, acknowledged together.
+struct batch {
+  std::uint64_t generation = 0;     // the connection it came on; acks go only there
+  std::vector<std::uint16_t> acks;  // QoS 1 packet ids, in arrival order
+  std::vector<reading> readings;
+  bool submitted = false, done = false;
+};
+
+// Lets a pipeline completion that outlives the connector find it gone instead of posting to a
+// destroyed I/O context.
+struct gate {
+  std::mutex mu;
+  asio::io_context* io = nullptr;  // guarded by mu; null once the connector is destroyed
+};
+
+}  // namespace
+
+struct mqtt_connector::impl {
+  mqtt_options o;
+  mapper rules;
+  telemetry_pipeline& pipeline;
+  dead_letters& letters;
+  broker_address addr;
+
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+  tcp::resolver resolver{io};
+  std::optional<asio::ssl::context> tls_ctx;
+  std::optional<tcp::socket> plain;
+  std::optional<asio::ssl::stream<tcp::socket>> tls;
+  asio::steady_timer retry_timer{io}, ping_timer{io}, submit_timer{io};
+
+  // I/O thread state.
+  enum class phase {
+    idle,
+    connecting,
+    awaiting_connack,
+    awaiting_suback,
+    subscribed,
+    stopping,
+    stopped
+  } state = phase::idle;
+  std::uint64_t generation = 0;
+  int attempt = 0;
+  std::vector<char> rbuf;
+  std::size_t rlen = 0;
+  bool reading = false, writing = false;
+  std::string wbuf, wpending;
+  std::deque<std::shared_ptr<batch>> inflight;
+  std::shared_ptr<batch> open_batch;
+  clock_type::time_point last_rx, last_tx, connect_started;
+  std::mt19937 rng{std::random_device{}()};
+  std::promise<void> stopped;
+  std::shared_ptr<gate> completions = std::make_shared<gate>();
+
+  // Read from other threads.
+  std::atomic<bool> connected{false}, ever_subscribed{false};
+  std::atomic<std::uint64_t> messages_qos0{0}, messages_qos1{0}, redelivered{0}, bytes{0}, acks{0}, connects{0},
+      connection_failures{0}, busy_waits{0}, inflight_batches{0};
+  mutable std::mutex health_mu;
+  std::string last_error;                                  // guarded by health_mu
+  std::int64_t last_error_ms = 0, connected_since_ms = 0;  // guarded by health_mu
+
+  impl(mqtt_options opts, mapper m, telemetry_pipeline& p, dead_letters& l)
+      : o(std::move(opts)), rules(std::move(m)), pipeline(p), letters(l) {
+    completions->io = &io;
+  }
+  ~impl() {
+    std::lock_guard lock(completions->mu);
+    completions->io = nullptr;
+  }
+
+  // ---- transport -------------------------------------------------------------------------------
+
+  tcp::socket& lowest() { return tls ? tls->next_layer() : *plain; }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& b, Handler h) {
+    if (tls) {
+      tls->async_read_some(b, std::move(h));
+    } else {
+      plain->async_read_some(b, std::move(h));
+    }
+  }
+  template <class Buffers, class Handler>
+  void async_write_all(const Buffers& b, Handler h) {
+    if (tls) {
+      asio::async_write(*tls, b, std::move(h));
+    } else {
+      asio::async_write(*plain, b, std::move(h));
+    }
+  }
+
+  void note_error(const std::string& why) {
+    std::lock_guard lock(health_mu);
+    last_error = why;
+    last_error_ms = unix_time_ms();
+  }
+
+  // Drops the connection and schedules the next attempt (unless stopping).
+  void fail(const std::string& why) {
+    if (state == phase::stopped || state == phase::idle) return;
+    ++generation;  // every handler of the old connection sees it is stale
+    if (connected.exchange(false) || state != phase::stopping) {
+      connection_failures.fetch_add(1);
+      note_error(why);
+    }
+    close_socket();
+    ping_timer.cancel();
+    submit_timer.cancel();
+    open_batch.reset();
+    // Batches still in the pipeline finish there; their acks die with the connection and the
+    // broker redelivers those messages on the next one.
+    inflight.clear();
+    inflight_batches.store(0);
+    if (state == phase::stopping) return finish_stop();
+    state = phase::connecting;
+    auto base = std::min<double>(static_cast<double>(o.reconnect_max.count()),
+                                 static_cast<double>(o.reconnect_min.count()) * std::pow(2.0, std::min(attempt, 20)));
+    ++attempt;
+    auto delay = std::chrono::milliseconds(
+        static_cast<std::int64_t>(base * std::uniform_real_distribution<double>(0.5, 1.0)(rng)));
+    retry_timer.expires_after(delay);
+    retry_timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec && state == phase::connecting) connect();
+    });
+  }
+
+  void close_socket() {
+    boost::system::error_code ignored;
+    if (plain || tls) {
+      lowest().shutdown(tcp::socket::shutdown_both, ignored);
+      lowest().close(ignored);
+    }
+    plain.reset();
+    tls.reset();
+    reading = writing = false;
+    wbuf.clear();
+    wpending.clear();
+    rlen = 0;
+  }
+
+  // ---- connecting ------------------------------------------------------------------------------
+
+  void connect() {
+    state = phase::connecting;
+    auto gen = ++generation;
+    connect_started = clock_type::now();
+    if (addr.tls) {
+      tls.emplace(io, *tls_ctx);
+      // SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.
+      SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(addr.host.c_str()));
+      if (!o.insecure) tls->set_verify_callback(asio::ssl::host_name_verification(addr.host));
+    } else {
+      plain.emplace(io);
+    }
+    // A connection attempt (TCP, TLS, CONNACK, SUBACK) gets at most 10 seconds.
+    ping_timer.expires_after(std::chrono::seconds(10));
+    ping_timer.async_wait([this, gen](boost::system::error_code ec) {
+      if (!ec && gen == generation && state != phase::subscribed) fail("no answer from the broker within 10 s");
+    });
+    resolver.async_resolve(
+        addr.host, addr.port, [this, gen](boost::system::error_code ec, tcp::resolver::results_type r) {
+          if (gen != generation) return;
+          if (ec) return fail("cannot resolve " + addr.host + ": " + ec.message());
+          asio::async_connect(lowest(), r, [this, gen](boost::system::error_code ec2, const tcp::endpoint&) {
+            if (gen != generation) return;
+            if (ec2) return fail("cannot connect to " + o.url + ": " + ec2.message());
+            lowest().set_option(tcp::no_delay(true));
+            if (!tls) return send_connect(gen);
+            tls->async_handshake(asio::ssl::stream_base::client, [this, gen](boost::system::error_code ec3) {
+              if (gen != generation) return;
+              if (ec3) return fail("TLS handshake with " + o.url + " failed: " + ec3.message());
+              send_connect(gen);
+            });
+          });
+        });
+  }
+
+  void send_connect(std::uint64_t gen) {
+    mqtt::connect_options c;
+    c.version = o.version;
+    c.client_id = o.client_id;
+    c.clean_start = o.clean_start;
+    c.keepalive_s = o.keepalive_s;
+    c.session_expiry_s = o.session_expiry_s;
+    c.receive_maximum = o.receive_maximum;
+    c.maximum_packet_size = static_cast<std::uint32_t>(o.max_packet_bytes);
+    c.has_username = !o.username.empty();
+    c.username = o.username;
+    c.has_password = !o.password.empty();
+    c.password = o.password;
+    mqtt::encode_connect(c, wpending);
+    state = phase::awaiting_connack;
+    write();
+    read(gen);
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------
+
+  bool paused() const {
+    return state == phase::stopping ||
+           (state == phase::subscribed && static_cast<int>(inflight.size()) >= o.max_inflight_batches) ||
+           (open_batch && open_batch->submitted == false && !open_batch->readings.empty());
+  }
+
+  void read(std::uint64_t gen) {
+    if (gen != generation || reading || paused() || (!plain && !tls)) return;
+    std::size_t want = std::min(o.max_packet_bytes + 16, std::max<std::size_t>(rlen + 65536, 65536));
+    if (rbuf.size() < want) rbuf.resize(want);
+    reading = true;
+    async_read_some(asio::buffer(rbuf.data() + rlen, rbuf.size() - rlen),
+                    [this, gen](boost::system::error_code ec, std::size_t n) {
+                      if (gen != generation) return;
+                      reading = false;
+                      if (ec) {
+                        return fail(ec == asio::error::eof ? "the broker closed the connection"
+                                                           : "reading from the broker failed: " + ec.message());
+                      }
+                      bytes.fetch_add(n, std::memory_order_relaxed);
+                      rlen += n;
+                      last_rx = clock_type::now();
+                      if (!process(gen)) return;
+                      submit_open(gen);
+                      read(gen);
+                    });
+  }
+
+  // Decodes every whole packet in the buffer. False when the connection was dropped.
+  bool process(std::uint64_t gen) {
+    std::size_t at = 0;
+    std::string error;
+    std::int64_t now = unix_time_ns();
+    for (;;) {
+      mqtt::frame f;
+      auto r = mqtt::next_frame(std::string_view(rbuf.data() + at, rlen - at), o.max_packet_bytes, f, error);
+      if (r == mqtt::frame_result::need_more) break;
+      if (r == mqtt::frame_result::error) return fail("protocol error from the broker: " + error), false;
+      at += f.size;
+      if (!handle(f, now, error)) return fail(error), false;
+      if (gen != generation) return false;
+    }
+    if (at > 0) {
+      std::memmove(rbuf.data(), rbuf.data() + at, rlen - at);
+      rlen -= at;
+    }
+    return true;
+  }
+
+  bool handle(const mqtt::frame& f, std::int64_t now, std::string& error) {
+    switch (f.type) {
+      case mqtt::packet_type::connack: {
+        mqtt::connack c;
+        if (state != phase::awaiting_connack) return error = "an unexpected CONNACK", false;
+        if (!mqtt::parse_connack(f, o.version, c, error)) return false;
+        if (c.reason != 0) {
+          error = "the broker refused the connection: " + mqtt::connack_reason_text(o.version, c.reason);
+          return false;
+        }
+        std::vector<mqtt::subscription> subs;
+        for (const auto& filter : rules.filters()) subs.push_back({filter, o.qos});
+        mqtt::encode_subscribe(o.version, 1, subs, wpending);
+        state = phase::awaiting_suback;
+        write();
+        return true;
+      }
+      case mqtt::packet_type::suback: {
+        mqtt::suback s;
+        if (!mqtt::parse_suback(f, o.version, s, error)) return false;
+        for (std::size_t k = 0; k < s.granted.size(); ++k) {
+          if (s.granted[k] >= 0x80) {
+            auto filters = rules.filters();
+            error = "the broker refused the subscription to " + (k < filters.size() ? filters[k] : std::string("?")) +
+                    " (reason " + std::to_string(s.granted[k]) + "; check the broker's ACL)";
+            return false;
+          }
+        }
+        if (state == phase::awaiting_suback) on_subscribed();
+        return true;
+      }
+      case mqtt::packet_type::publish: {
+        mqtt::publish p;
+        if (!mqtt::parse_publish(f, o.version, p, error)) return false;
+        if (p.qos > 1)
+          return error = "the broker sent a QoS 2 message on a QoS " + std::to_string(o.qos) + " subscription", false;
+        if (!open_batch) {
+          open_batch = std::make_shared<batch>();
+          open_batch->generation = generation;
+        }
+        (p.qos ? messages_qos1 : messages_qos0).fetch_add(1, std::memory_order_relaxed);
+        if (p.dup) redelivered.fetch_add(1, std::memory_order_relaxed);
+        std::vector<rejection> rejected;
+        rules.map(p.topic, p.payload, now, open_batch->readings, rejected);
+        if (!rejected.empty()) letters.add("mqtt", "", std::move(rejected));
+        if (p.qos == 1) open_batch->acks.push_back(p.packet_id);
+        return true;
+      }
+      case mqtt::packet_type::pingresp: return true;
+      case mqtt::packet_type::puback: return true;  // Doppel publishes nothing at QoS 1 yet
+      case mqtt::packet_type::disconnect: {
+        error = "the broker disconnected (reason " + std::to_string(mqtt::disconnect_reason(f)) + ")";
+        return false;
+      }
+      default: error = "an unexpected packet of type " + std::to_string(static_cast<int>(f.type)); return false;
+    }
+  }
+
+  void on_subscribed() {
+    state = phase::subscribed;
+    attempt = 0;
+    connected.store(true);
+    ever_subscribed.store(true);
+    connects.fetch_add(1);
+    {
+      std::lock_guard lock(health_mu);
+      connected_since_ms = unix_time_ms();
+    }
+    schedule_ping(generation);
+  }
+
+  void schedule_ping(std::uint64_t gen) {
+    auto period = std::chrono::milliseconds(std::max<int>(o.keepalive_s, 1) * 500);
+    ping_timer.expires_after(period);
+    ping_timer.async_wait([this, gen](boost::system::error_code ec) {
+      if (ec || gen != generation || state != phase::subscribed) return;
+      if (clock_type::now() - last_rx > std::chrono::milliseconds(std::max<int>(o.keepalive_s, 1) * 1500)) {
+        return fail("no packet from the broker for 1.5 keep-alive periods");
+      }
+      if (clock_type::now() - last_tx >= std::chrono::milliseconds(std::max<int>(o.keepalive_s, 1) * 500)) {
+        mqtt::encode_pingreq(wpending);
+        write();
+      }
+      schedule_ping(gen);
+    });
+  }
+
+  // ---- handing batches to the pipeline -----------------------------------------------------------
+
+  void submit_open(std::uint64_t gen) {
+    if (!open_batch || gen != generation) return;
+    auto b = open_batch;
+    if (!b->submitted) {
+      if (inflight.empty() || inflight.back() != b) inflight.push_back(b);
+      inflight_batches.store(inflight.size());
+      std::function<void(result<ingest_result>)> done = [this, b, g = completions](result<ingest_result>) {
+        // Refusals are in the dead-letter store already; the message was handled either way.
+        std::lock_guard lock(g->mu);
+        if (!g->io) return;
+        asio::post(*g->io, [this, b] {
+          b->done = true;
+          flush_acks();
+        });
+      };
+      if (!pipeline.try_submit("mqtt", b->readings, done)) {
+        // The shards are behind: keep the batch, stop reading, try again shortly.
+        busy_waits.fetch_add(1, std::memory_order_relaxed);
+        submit_timer.expires_after(std::chrono::milliseconds(20));
+        submit_timer.async_wait([this, gen](boost::system::error_code ec) {
+          if (!ec) submit_open(gen);
+        });
+        return;
+      }
+      b->submitted = true;
+    }
+    open_batch.reset();
+    read(gen);
+  }
+
+  // Writes the PUBACKs of finished batches, in the order their messages arrived.
+  void flush_acks() {
+    while (!inflight.empty() && inflight.front()->done) {
+      auto& b = *inflight.front();
+      if (b.generation == generation && (plain || tls)) {
+        for (std::uint16_t id : b.acks) mqtt::encode_puback(id, wpending);
+        acks.fetch_add(b.acks.size(), std::memory_order_relaxed);
+      }
+      inflight.pop_front();
+    }
+    inflight_batches.store(inflight.size());
+    write();
+    if (state == phase::stopping) return maybe_finish_stop();
+    read(generation);
+  }
+
+  void write() {
+    if (writing || wpending.empty() || (!plain && !tls)) return;
+    wbuf.swap(wpending);
+    wpending.clear();
+    writing = true;
+    last_tx = clock_type::now();
+    auto gen = generation;
+    async_write_all(asio::buffer(wbuf), [this, gen](boost::system::error_code ec, std::size_t) {
+      if (gen != generation) return;
+      writing = false;
+      wbuf.clear();
+      if (ec) return fail("writing to the broker failed: " + ec.message());
+      if (state == phase::stopping) return maybe_finish_stop();
+      write();
+    });
+  }
+
+  // ---- stopping --------------------------------------------------------------------------------
+
+  void begin_stop() {
+    retry_timer.cancel();
+    submit_timer.cancel();
+    if (state != phase::subscribed) {
+      state = phase::stopping;
+      return fail("stopped");
+    }
+    state = phase::stopping;
+    // An unsubmitted batch is never acknowledged: the broker redelivers it next time.
+    if (open_batch && !open_batch->submitted) open_batch.reset();
+    maybe_finish_stop();
+  }
+
+  // Once every submitted batch is acknowledged: DISCONNECT (the session stays on the broker).
+  void maybe_finish_stop() {
+    if (!inflight.empty() || writing) return;
+    if (plain || tls) {
+      mqtt::encode_disconnect(o.version, wpending);
+      wbuf.swap(wpending);
+      wpending.clear();
+      boost::system::error_code ignored;
+      if (tls) {
+        asio::write(*tls, asio::buffer(wbuf), ignored);
+      } else {
+        asio::write(*plain, asio::buffer(wbuf), ignored);
+      }
+    }
+    ++generation;
+    close_socket();
+    connected.store(false);
+    finish_stop();
+  }
+
+  void finish_stop() {
+    if (state == phase::stopped) return;
+    state = phase::stopped;
+    ping_timer.cancel();
+    retry_timer.cancel();
+    submit_timer.cancel();
+    resolver.cancel();
+    work.reset();
+    stopped.set_value();
+  }
+};
+
+mqtt_connector::mqtt_connector(mqtt_options options, mapper rules, telemetry_pipeline& pipeline, dead_letters& letters)
+    : impl_(std::make_unique<impl>(std::move(options), std::move(rules), pipeline, letters)) {}
+
+mqtt_connector::~mqtt_connector() { stop(); }
+
+status mqtt_connector::start() {
+  auto& i = *impl_;
+  if (i.state != impl::phase::idle) return status::failed_precondition("the MQTT connector was started before");
+  auto addr = parse_broker_url(i.o.url);
+  if (!addr) return addr.error();
+  i.addr = addr.value();
+  if (i.o.qos > 1) return status::invalid_argument("mqtt.qos must be 0 or 1");
+  if (i.o.version != mqtt::v5 && i.o.version != mqtt::v311) {
+    return status::invalid_argument("mqtt.version must be 5 or 3.1.1");
+  }
+  if (i.addr.tls) {
+    try {
+      i.tls_ctx.emplace(asio::ssl::context::tls_client);
+      i.tls_ctx->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+      if (i.o.ca_file.empty()) {
+        i.tls_ctx->set_default_verify_paths();
+      } else {
+        i.tls_ctx->load_verify_file(i.o.ca_file);
+      }
+      if (!i.o.cert_file.empty()) i.tls_ctx->use_certificate_chain_file(i.o.cert_file);
+      if (!i.o.key_file.empty()) i.tls_ctx->use_private_key_file(i.o.key_file, asio::ssl::context::pem);
+      i.tls_ctx->set_verify_mode(i.o.insecure ? asio::ssl::verify_none : asio::ssl::verify_peer);
+    } catch (const boost::system::system_error& e) {
+      return status::invalid_argument("mqtt TLS files: " + std::string(e.what()));
+    }
+  }
+  i.work.emplace(i.io.get_executor());
+  i.state = impl::phase::connecting;
+  asio::post(i.io, [&i] { i.connect(); });
+  i.thread = std::thread([&i] { i.io.run(); });
+  return status::ok();
+}
+
+void mqtt_connector::stop() {
+  auto& i = *impl_;
+  if (!i.thread.joinable()) return;
+  auto done = i.stopped.get_future();
+  asio::post(i.io, [&i] { i.begin_stop(); });
+  // Batches in the pipeline get a few seconds to be acknowledged; the broker redelivers the rest.
+  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) i.io.stop();
+  i.thread.join();
+}
+
+bool mqtt_connector::subscribed() const { return impl_->connected.load(); }
+
+nlohmann::json mqtt_connector::health() const {
+  const auto& i = *impl_;
+  nlohmann::json h{{"name", "mqtt"},
+                   {"broker", i.o.url},
+                   {"clientId", i.o.client_id},
+                   {"connected", i.connected.load()},
+                   {"messages", i.messages_qos0.load() + i.messages_qos1.load()},
+                   {"unacknowledgedBatches", i.inflight_batches.load()}};
+  std::lock_guard lock(i.health_mu);
+  if (i.connected_since_ms) h["connectedSince"] = rfc3339_ms(i.connected_since_ms);
+  if (!i.last_error.empty()) {
+    h["lastError"] = i.last_error;
+    h["lastErrorTime"] = rfc3339_ms(i.last_error_ms);
+  }
+  return h;
+}
+
+void mqtt_connector::render_metrics(std::string& out) const {
+  const auto& i = *impl_;
+  auto line = [&out](const char* name, const char* help, const char* type, const std::string& labels, std::uint64_t v,
+                     bool header = true) {
+    if (header) out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    out += std::string(name) + labels + " " + std::to_string(v) + "\n";
+  };
+  line("doppel_mqtt_connected", "1 while subscribed to the broker", "gauge", "", i.connected.load() ? 1 : 0);
+  line("doppel_mqtt_messages_total", "MQTT messages received, by QoS", "counter", "{qos=\"0\"}",
+       i.messages_qos0.load());
+  line("doppel_mqtt_messages_total", "", "counter", "{qos=\"1\"}", i.messages_qos1.load(), false);
+  line("doppel_mqtt_redelivered_total", "QoS 1 messages the broker sent again (DUP)", "counter", "",
+       i.redelivered.load());
+  line("doppel_mqtt_acks_total", "PUBACKs sent after the pipeline applied the message", "counter", "", i.acks.load());
+  line("doppel_mqtt_received_bytes_total", "bytes read from the broker", "counter", "", i.bytes.load());
+  line("doppel_mqtt_connects_total", "successful connections (subscribed)", "counter", "", i.connects.load());
+  line("doppel_mqtt_connection_failures_total", "connections lost or refused", "counter", "",
+       i.connection_failures.load());
+  line("doppel_mqtt_busy_waits_total", "times reading paused because the pipeline was full", "counter", "",
+       i.busy_waits.load());
+  line("doppel_mqtt_unacknowledged_batches", "batches in the pipeline, not yet acknowledged", "gauge", "",
+       i.inflight_batches.load());
+}
+
+}  // namespace doppel::ingest

@@ -1,0 +1,150 @@
+// A blocking MQTT publisher for tests, on Doppel's own packet codec and a plain socket: connect,
+// publish at QoS 0 or 1 (buffered; QoS 1 acknowledgements are collected by wait_acks), disconnect.
+// Independent of the connector under test except for the codec, which has its own tests.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "ingest/mqtt_codec.h"
+
+namespace doppel::testing {
+
+class mqtt_publisher {
+ public:
+  mqtt_publisher() = default;
+  mqtt_publisher(const mqtt_publisher&) = delete;
+  mqtt_publisher& operator=(const mqtt_publisher&) = delete;
+  ~mqtt_publisher() { close_socket(); }
+
+  bool connect(unsigned short port, const std::string& client_id, std::uint8_t version = ingest::mqtt::v5) {
+    version_ = version;
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return fail("connect failed");
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ingest::mqtt::connect_options o;
+    o.version = version;
+    o.client_id = client_id;
+    o.clean_start = true;
+    o.keepalive_s = 60;
+    ingest::mqtt::encode_connect(o, out_);
+    if (!flush()) return false;
+    ingest::mqtt::frame f;
+    if (!next(f) || f.type != ingest::mqtt::packet_type::connack) return fail("no CONNACK");
+    ingest::mqtt::connack c;
+    std::string err;
+    if (!ingest::mqtt::parse_connack(f, version, c, err) || c.reason != 0) return fail("connection refused");
+    consume(f);
+    return true;
+  }
+
+  // Queues a message; writes when 64 KiB are queued.
+  bool publish(const std::string& topic, const std::string& payload, std::uint8_t qos = 1) {
+    std::uint16_t id = 0;
+    if (qos) {
+      id = next_id_++;
+      if (next_id_ == 0) next_id_ = 1;
+      ++outstanding_;
+    }
+    ingest::mqtt::encode_publish(version_, topic, payload, qos, id, false, out_);
+    if (out_.size() >= 65536 && !flush()) return false;
+    // Keep the number in flight bounded, as a real client does.
+    while (outstanding_ > 1000) {
+      if (!read_acks(std::chrono::seconds(30))) return false;
+    }
+    return true;
+  }
+
+  // Writes what is queued and waits until every QoS 1 message is acknowledged.
+  bool wait_acks(std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    if (!flush()) return false;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (outstanding_ > 0) {
+      if (std::chrono::steady_clock::now() > deadline) return fail("PUBACKs missing");
+      if (!read_acks(std::chrono::seconds(5))) return false;
+    }
+    return true;
+  }
+
+  void disconnect() {
+    if (fd_ < 0) return;
+    ingest::mqtt::encode_disconnect(version_, out_);
+    flush();
+    close_socket();
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  bool fail(const std::string& why) {
+    error_ = why;
+    return false;
+  }
+  void close_socket() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  bool flush() {
+    std::size_t at = 0;
+    while (at < out_.size()) {
+      ssize_t n = ::send(fd_, out_.data() + at, out_.size() - at, MSG_NOSIGNAL);
+      if (n <= 0) return fail("send failed");
+      at += static_cast<std::size_t>(n);
+    }
+    out_.clear();
+    return true;
+  }
+  bool fill(std::chrono::milliseconds wait) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(wait.count())) <= 0) return fail("no answer from the broker");
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return fail("the broker closed the connection");
+    in_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+  bool next(ingest::mqtt::frame& f, std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    std::string err;
+    for (;;) {
+      auto r = ingest::mqtt::next_frame(in_, 1 << 28, f, err);
+      if (r == ingest::mqtt::frame_result::ok) return true;
+      if (r == ingest::mqtt::frame_result::error) return fail(err);
+      if (!fill(wait)) return false;
+    }
+  }
+  void consume(const ingest::mqtt::frame& f) { in_.erase(0, f.size); }
+  bool read_acks(std::chrono::milliseconds wait) {
+    if (!flush()) return false;
+    ingest::mqtt::frame f;
+    if (!next(f, wait)) return false;
+    if (f.type == ingest::mqtt::packet_type::puback) --outstanding_;
+    consume(f);
+    // Everything else already here, without waiting.
+    std::string err;
+    while (ingest::mqtt::next_frame(in_, 1 << 28, f, err) == ingest::mqtt::frame_result::ok) {
+      if (f.type == ingest::mqtt::packet_type::puback) --outstanding_;
+      consume(f);
+    }
+    return true;
+  }
+
+  int fd_ = -1;
+  std::uint8_t version_ = ingest::mqtt::v5;
+  std::string out_, in_, error_;
+  std::uint16_t next_id_ = 1;
+  long outstanding_ = 0;
+};
+
+}  // namespace doppel::testing
