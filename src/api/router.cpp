@@ -173,6 +173,10 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
       &router::get_desired);
   add("GET", "/digitaltwins/{id}/telemetry", role::viewer, false,
       "The latest value and time of each telemetry the twin sent", &router::get_telemetry);
+  add("GET", "/digitaltwins/{id}/telemetry/{name}", role::viewer, false,
+      "History of one telemetry: raw points with from <= time < to (?from=, ?to= as RFC 3339 or Unix ms, "
+      "?limit=, ?format=csv); nextLink pages on",
+      &router::get_telemetry_history);
   add("POST", "/telemetry/{id}", role::operator_, false,
       "Telemetry and reported properties of one twin: {\"name\": value, ..., \"$ts\": time}", &router::post_telemetry);
   add("POST", "/telemetry", role::operator_, false,
@@ -747,6 +751,88 @@ void router::get_telemetry(context& c) {
   auto r = pipeline_->latest(c.params[0]);
   if (!r) return c.send(from_status(r.error()));
   c.send(json_response(200, *r));
+}
+
+void router::get_telemetry_history(context& c) {
+  if (!history_) return c.send(ingest_off());
+  // A bound: RFC 3339 (nanoseconds allowed) or Unix milliseconds.
+  auto bound = [&](std::string_view name, std::int64_t fallback, std::int64_t& out) {
+    std::string v = c.query_param(name);
+    if (v.empty()) return out = fallback, true;
+    if (ingest::parse_rfc3339_ns(v, out)) return true;
+    std::int64_t ms = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+    if (ec != std::errc() || ptr != v.data() + v.size() || ms < -9200000000000 || ms > 9200000000000) return false;
+    out = ms * 1000000;
+    return true;
+  };
+  std::int64_t from = 0, to = 0;
+  if (!bound("from", INT64_MIN, from) || !bound("to", INT64_MAX, to)) {
+    return c.send(error(400, "bad_request",
+                        "from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds"));
+  }
+  std::uint64_t limit = 10000;
+  if (std::string v = c.query_param("limit"); !v.empty()) {
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+    if (ec != std::errc() || ptr != v.data() + v.size() || limit == 0 || limit > 100000) {
+      return c.send(error(400, "bad_request", "limit must be 1-100000"));
+    }
+  }
+  std::string format = c.query_param("format");
+  if (!format.empty() && format != "json" && format != "csv") {
+    return c.send(error(400, "bad_request", "format must be json or csv"));
+  }
+  const std::string& twin = c.params[0];
+  const std::string& name = c.params[1];
+  if (!graph_.get_twin(twin)) return c.send(error(404, "not_found", "twin " + quote(twin) + " does not exist"));
+  bool truncated = false;
+  auto r = history_->read(twin, name, from, to, limit, &truncated);
+  if (!r) return c.send(from_status(r.error()));
+  const ts::column_batch& p = *r;
+  auto value_at = [&](std::size_t k) -> json {
+    switch (p.type) {
+      case ts::value_type::f64: return p.f[k];
+      case ts::value_type::i64: return p.i[k];
+      case ts::value_type::boolean: return p.b[k] != 0;
+      case ts::value_type::string: return p.s[k];
+    }
+    return nullptr;
+  };
+  std::string next;
+  if (truncated && !p.t.empty()) {
+    next = "/digitaltwins/" + percent_encode(twin) + "/telemetry/" + percent_encode(name) +
+           "?from=" + percent_encode(rfc3339_ns(p.t.back() + 1)) +
+           (to == INT64_MAX ? "" : "&to=" + percent_encode(rfc3339_ns(to))) + "&limit=" + std::to_string(limit) +
+           (format.empty() ? "" : "&format=" + format);
+  }
+  if (format == "csv") {
+    response out;
+    out.status = 200;
+    out.content_type = "text/csv; charset=utf-8";
+    out.body = "time," + name + "\n";
+    for (std::size_t k = 0; k < p.t.size(); ++k) {
+      out.body += rfc3339_ns(p.t[k]);
+      out.body += ',';
+      json v = value_at(k);
+      if (v.is_string()) {
+        // RFC 4180: quoted, inner quotes doubled.
+        std::string text = v.get<std::string>();
+        out.body += '"';
+        for (char ch : text) out.body += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        out.body += '"';
+      } else {
+        out.body += v.dump();
+      }
+      out.body += '\n';
+    }
+    if (!next.empty()) out.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
+    return c.send(std::move(out));
+  }
+  json values = json::array();
+  for (std::size_t k = 0; k < p.t.size(); ++k) values.push_back({{"time", rfc3339_ns(p.t[k])}, {"value", value_at(k)}});
+  json body{{"twin", twin}, {"name", name}, {"type", std::string(ts::to_string(p.type))}, {"value", std::move(values)}};
+  if (!next.empty()) body["nextLink"] = next;
+  c.send(json_response(200, body));
 }
 
 void router::get_deadletters(context& c) {

@@ -50,9 +50,11 @@ class router {
 
   // Telemetry ingestion (POST /telemetry, /write, GET /deadletters, .../telemetry). Without it
   // those routes answer 503. Set before serving; both must outlive the router's use.
-  void set_ingest(ingest::telemetry_pipeline* pipeline, ingest::dead_letters* letters) {
+  void set_ingest(ingest::telemetry_pipeline* pipeline, ingest::dead_letters* letters,
+                  const ts::history* history = nullptr) {
     pipeline_ = pipeline;
     letters_ = letters;
+    history_ = history;
   }
 
   using reply = std::function<void(response)>;
@@ -114,6 +116,7 @@ class router {
   void post_telemetry_batch(context& c);
   void post_write(context& c);
   void get_telemetry(context& c);
+  void get_telemetry_history(context& c);
   void get_deadletters(context& c);
   // Hands parsed readings to the pipeline and answers for them and for `refused` (parse errors).
   void ingest(context& c, const std::string& source, std::vector<ingest::reading> readings,
@@ -127,6 +130,7 @@ class router {
   std::vector<route_info> routes_;
   ingest::telemetry_pipeline* pipeline_ = nullptr;
   ingest::dead_letters* letters_ = nullptr;
+  const ts::history* history_ = nullptr;
   std::unique_ptr<metrics> metrics_;  // built once the table is known
   std::vector<std::function<void(std::string&)>> metric_sources_;
   std::vector<std::function<nlohmann::json()>> health_sources_;

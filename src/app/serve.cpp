@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "api/events.h"
 #include "api/router.h"
@@ -118,7 +119,15 @@ status start_mqtt(const serve_options& o, const project_config& cfg, const std::
   if (auto s = mqtt->start(); !s) return s;
   std::string list;
   for (const auto& f : filters) list += (list.empty() ? "" : ", ") + f;
-  out << "mqtt: subscribing to " << list << " on " << url << std::endl;
+  // A new session only gets what is published after it subscribed: wait for that (a while)
+  // before saying the server is ready, so that a device starting with it loses nothing.
+  for (int k = 0; k < 250 && !mqtt->subscribed(); ++k) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (mqtt->subscribed()) {
+    out << "mqtt: subscribed to " << list << " on " << url << std::endl;
+  } else {
+    out << "mqtt: not connected to " << url << " yet (" << mqtt->health().value("lastError", "no answer")
+        << "); retrying in the background" << std::endl;
+  }
   return status::ok();
 }
 
@@ -260,15 +269,36 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   ao.rate_burst = cfg.api.rate_burst;
   ao.max_body_bytes = cfg.api.max_body_bytes;
   ingest::dead_letters letters(cfg.ingest.dead_letters);
+  // Telemetry history: one log writer per pipeline shard, replayed here.
+  int shards = ingest::telemetry_pipeline::shard_count(cfg.ingest.shards);
+  auto history = ts::history::open({data / "history", shards, true});
+  if (!history) {
+    err << "doppel serve: " << history.error().message() << "\n";
+    return 1;
+  }
   std::optional<ingest::telemetry_pipeline> pipeline;
-  pipeline.emplace(**graph, letters, ingest::pipeline_options{cfg.ingest.shards, cfg.ingest.queue_readings});
+  pipeline.emplace(**graph, letters, ingest::pipeline_options{shards, cfg.ingest.queue_readings, history->get()});
   pipeline->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
   api::router routes(**graph, registry, tokens, ao);
-  routes.set_ingest(&*pipeline, &letters);
+  routes.set_ingest(&*pipeline, &letters, history->get());
   routes.add_metrics_source([&hub](std::string& text) { hub.render_metrics(text); });
   routes.add_metrics_source([&](std::string& text) {
     pipeline->render_metrics(text);
     letters.render_metrics(text);
+    ts::history_stats hs = (*history)->stats();
+    char buf[700];
+    std::snprintf(buf, sizeof buf,
+                  "# HELP doppel_history_series Telemetry series with history.\n"
+                  "# TYPE doppel_history_series gauge\ndoppel_history_series %zu\n"
+                  "# HELP doppel_history_points Points held in the history heads.\n"
+                  "# TYPE doppel_history_points gauge\ndoppel_history_points %llu\n"
+                  "# HELP doppel_history_log_bytes Bytes in the history write-ahead logs.\n"
+                  "# TYPE doppel_history_log_bytes gauge\ndoppel_history_log_bytes %llu\n"
+                  "# HELP doppel_history_syncs_total fdatasync calls of the history logs.\n"
+                  "# TYPE doppel_history_syncs_total counter\ndoppel_history_syncs_total %llu\n",
+                  hs.series, static_cast<unsigned long long>(hs.points), static_cast<unsigned long long>(hs.log_bytes),
+                  static_cast<unsigned long long>(hs.syncs));
+    text += buf;
   });
   routes.add_metrics_source([&store = **store](std::string& text) {
     store::store_stats st = store.stats();
@@ -301,6 +331,14 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   if (!server) {
     err << "doppel serve: " << server.error().message() << "\n";
     return 1;
+  }
+  {
+    ts::history_stats hs = (*history)->stats();
+    if (hs.replayed || hs.torn_bytes) {
+      out << "history: " << hs.replayed << " point(s) of " << hs.series << " series replayed in " << hs.replay_seconds
+          << " s" << (hs.torn_bytes ? " (a torn log end of " + std::to_string(hs.torn_bytes) + " bytes cut off)" : "")
+          << "\n";
+    }
   }
   out << "project " << cfg.name << ": " << r.interfaces << " interface(s), " << (*graph)->twin_count() << " twin(s) ("
       << added << " twins and relationships added from twins/), data in " << data.string() << "\n";

@@ -85,4 +85,15 @@ std::string rfc3339_ms(std::int64_t unix_ms) {
   return buf;
 }
 
+std::string rfc3339_ns(std::int64_t unix_ns) {
+  std::int64_t ms = unix_ns / 1000000, sub = unix_ns % 1000000;
+  if (sub < 0) sub += 1000000, --ms;
+  std::string out = rfc3339_ms(ms);
+  if (sub == 0) return out;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%06d", static_cast<int>(sub));
+  out.insert(out.size() - 1, buf);
+  return out;
+}
+
 }  // namespace doppel

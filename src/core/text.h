@@ -29,6 +29,10 @@ std::string quote(std::string_view text, std::size_t max_len = 80);
 // ADT writes lastUpdateTime in; fixed width for years 0-9999, so text order is time order.
 std::string rfc3339_ms(std::int64_t unix_ms);
 
+// Unix nanoseconds as RFC 3339 UTC: milliseconds when the time is a whole millisecond
+// ("...T10:00:00.000Z"), else nanoseconds ("...T10:00:00.000000123Z").
+std::string rfc3339_ns(std::int64_t unix_ns);
+
 // The system clock as Unix time (milliseconds, nanoseconds).
 std::int64_t unix_time_ms();
 std::int64_t unix_time_ns();

@@ -130,6 +130,11 @@ struct managed_broker::impl {
       prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (getppid() != parent) _exit(1);  // Doppel died between fork and prctl
       setpgid(0, 0);                      // a terminal's Ctrl-C is for Doppel, which stops it
+      // serve blocks SIGTERM in every thread (it waits for it with sigwait); a blocked mask
+      // survives exec, and Mosquitto must see SIGTERM to save its sessions and exit.
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
       if (fd >= 0) {
         dup2(fd, 1);
         dup2(fd, 2);
@@ -194,6 +199,12 @@ result<std::unique_ptr<managed_broker>> managed_broker::start(broker_options opt
     if (p <= 0) return status::io_error("no free port on " + i->o.host + " for the MQTT broker");
     i->o.port = static_cast<unsigned short>(p);
   } else if (accepts(i->o.host, i->o.port)) {
+    // The broker of a Doppel that just died may still be saving its sessions: give it a moment.
+    for (int k = 0; k < 60 && accepts(i->o.host, i->o.port); ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  if (accepts(i->o.host, i->o.port)) {
     return status::failed_precondition("mqtt.listen " + i->o.host + ":" + std::to_string(i->o.port) +
                                        " is in use (another broker?); set mqtt.listen to another port, or "
                                        "mqtt.broker: mqtt://" +

@@ -17,7 +17,7 @@ namespace doppel::ingest {
 namespace {
 
 // Nanoseconds floored to milliseconds (the floor, also before 1970).
-std::string rfc3339_ns(std::int64_t ns) { return rfc3339_ms(ns / 1000000 - (ns % 1000000 < 0 ? 1 : 0)); }
+std::string rfc3339_floor_ms(std::int64_t ns) { return rfc3339_ms(ns / 1000000 - (ns % 1000000 < 0 ? 1 : 0)); }
 
 // Collectors send 1450 or 1450.0 for an integer property alike (line protocol without `i`):
 // a float with no fraction is taken as the integer the schema wants.
@@ -46,6 +46,36 @@ const model::content* find_value(const model::interface& m, const std::string& n
   return c;
 }
 
+// A telemetry value as history holds it: numbers and booleans as themselves, anything else
+// (enums, objects, dates, ...) as its JSON text, or its text when it is a string.
+void keep_sample(std::vector<ts::sample>& samples, std::vector<std::string>& twins, std::vector<std::string>& names,
+                 std::vector<std::string>& texts, const std::string& twin, const reading& r,
+                 const model::schema& type) {
+  ts::sample s;
+  s.time_ns = r.time_ns;
+  std::string text;
+  bool primitive = type.type == model::schema::kind::primitive;
+  auto p = type.primitive;
+  if (primitive && (p == model::primitive_kind::double_ || p == model::primitive_kind::float_) && r.value.is_number()) {
+    s.type = ts::value_type::f64;
+    s.f = r.value.get<double>();
+  } else if (primitive && (p == model::primitive_kind::integer || p == model::primitive_kind::long_) &&
+             r.value.is_number_integer()) {
+    s.type = ts::value_type::i64;
+    s.i = r.value.get<std::int64_t>();
+  } else if (primitive && p == model::primitive_kind::boolean && r.value.is_boolean()) {
+    s.type = ts::value_type::boolean;
+    s.i = r.value.get<bool>() ? 1 : 0;
+  } else {
+    s.type = ts::value_type::string;
+    text = r.value.is_string() ? r.value.get<std::string>() : r.value.dump();
+  }
+  samples.push_back(s);
+  twins.push_back(twin);
+  names.push_back(r.name);
+  texts.push_back(std::move(text));
+}
+
 std::string describe(const reading& r) {
   return nlohmann::json{{"twin", r.twin}, {"name", r.name}, {"value", r.value}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -62,7 +92,13 @@ struct telemetry_pipeline::request {
   std::mutex mu;
   std::vector<rejection> rejected;  // guarded by mu
   std::vector<std::string> twins;   // guarded by mu: the twin of each rejection, for dead letters
+  status failure;                   // guarded by mu: the history could not be written
   dead_letters* letters = nullptr;
+
+  void fail(const status& s) {
+    std::lock_guard lock(mu);
+    failure = s;
+  }
 
   void reject(const std::string& twin, rejection r) {
     std::lock_guard lock(mu);
@@ -75,6 +111,7 @@ struct telemetry_pipeline::request {
     out.accepted = accepted.load();
     {
       std::lock_guard lock(mu);
+      if (!failure.is_ok()) return done(failure);
       for (std::size_t k = 0; k < rejected.size(); ++k) letters->add(source, twins[k], {rejected[k]});
       out.rejected = std::move(rejected);
     }
@@ -89,15 +126,22 @@ struct telemetry_pipeline::shard {
   std::size_t queued = 0;                                                       // readings; guarded by mu
   bool stopping = false;                                                        // guarded by mu
   std::thread thread;
+  int index = 0;
+  // Telemetry applied in the current pass, for the history. Owned copies: the readings' strings
+  // move into the latest map. Shard thread only.
+  std::vector<std::string> twins, names, texts;
+  std::vector<ts::sample> samples;
   mutable std::mutex latest_mu;
   std::unordered_map<std::string, nlohmann::json> latest;  // twin -> telemetry; guarded by latest_mu
 };
 
 telemetry_pipeline::telemetry_pipeline(twin::twin_graph& graph, dead_letters& letters, pipeline_options options)
     : graph_(graph), letters_(letters), options_(options) {
-  int n =
-      options_.shards > 0 ? options_.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
-  for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<shard>());
+  int n = shard_count(options_.shards);
+  for (int i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<shard>());
+    shards_.back()->index = i;
+  }
   for (auto& s : shards_) s->thread = std::thread([this, raw = s.get()] { run(*raw); });
 }
 
@@ -113,6 +157,10 @@ telemetry_pipeline::~telemetry_pipeline() {
   // Twin writes the shards started complete on the store's thread and use this object.
   std::unique_lock lock(writes_mu_);
   writes_cv_.wait(lock, [&] { return writes_ == 0; });
+}
+
+int telemetry_pipeline::shard_count(int requested) {
+  return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
 }
 
 std::size_t telemetry_pipeline::shard_of(const std::string& twin) const {
@@ -196,15 +244,33 @@ void telemetry_pipeline::run(shard& s) {
       if (s.queue.empty()) return;  // stopping, and everything applied
       work.swap(s.queue);
     }
+    std::size_t n = 0;
     for (auto& [req, readings] : work) {
-      std::size_t n = readings.size();
+      n += readings.size();
       apply(s, req, readings);
-      {
-        std::lock_guard lock(s.mu);
-        s.queued -= n;
-      }
-      req->finish_one();
     }
+    // One durable append for everything this pass applied, before any of it is answered.
+    if (options_.history && !s.samples.empty()) {
+      // The views were taken while the vectors grew: point them at their final strings now.
+      for (std::size_t k = 0; k < s.samples.size(); ++k) {
+        s.samples[k].twin = s.twins[k];
+        s.samples[k].name = s.names[k];
+        if (s.samples[k].type == ts::value_type::string) s.samples[k].s = s.texts[k];
+      }
+      status st = options_.history->append(s.index, s.samples);
+      if (!st) {
+        for (auto& w : work) w.first->fail(st);
+      }
+    }
+    s.samples.clear();
+    s.twins.clear();
+    s.names.clear();
+    s.texts.clear();
+    {
+      std::lock_guard lock(s.mu);
+      s.queued -= n;
+    }
+    for (auto& w : work) w.first->finish_one();
   }
 }
 
@@ -256,7 +322,8 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         patch.push_back({{"op", "add"}, {"path", std::move(pointer)}, {"value", std::move(r.value)}});
         ++properties;
       } else {
-        telemetry[r.name] = {{"value", std::move(r.value)}, {"time", rfc3339_ns(r.time_ns)}};
+        if (options_.history) keep_sample(s.samples, s.twins, s.names, s.texts, twin, r, *c->type);
+        telemetry[r.name] = {{"value", std::move(r.value)}, {"time", rfc3339_floor_ms(r.time_ns)}};
         ++accepted;
       }
     }

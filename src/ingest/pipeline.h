@@ -12,8 +12,9 @@
 // refused at once with `unavailable`, and the connector slows down (HTTP answers 503 with
 // Retry-After) instead of the server growing without bound.
 //
-// Not yet (the time-series issue): telemetry history. Telemetry values are live state only and
-// are not kept across a restart; reported properties are (the twin graph stores them).
+// Telemetry history: a shard appends the telemetry of everything it applied in one pass to the
+// history's log (one fdatasync for the lot) before any of those submits is answered, so an
+// acknowledged reading survives a crash. Reported properties are durable through the twin graph.
 //
 // Callers: the connectors (submit), the API (latest, metrics), `doppel serve` (wiring).
 // Threading: submit, latest and render_metrics are safe from any thread. The completion of a
@@ -33,6 +34,7 @@
 #include "core/status.h"
 #include "ingest/dead_letters.h"
 #include "ingest/readings.h"
+#include "store/timeseries/history.h"
 #include "twin/graph.h"
 
 namespace doppel::ingest {
@@ -40,6 +42,8 @@ namespace doppel::ingest {
 struct pipeline_options {
   int shards = 0;                       // 0: half the cores, at least one
   std::size_t queue_readings = 100000;  // per shard
+  // Telemetry history (one writer per shard); without it telemetry is live state only.
+  ts::history* history = nullptr;
 };
 
 struct ingest_result {
@@ -51,11 +55,15 @@ class telemetry_pipeline {
  public:
   telemetry_pipeline(twin::twin_graph& graph, dead_letters& letters, pipeline_options options = {});
   ~telemetry_pipeline();  // applies what is queued, then stops the shards
+
+  // The shards a pipeline with options.shards = `requested` runs (its history needs as many writers).
+  static int shard_count(int requested);
   telemetry_pipeline(const telemetry_pipeline&) = delete;
   telemetry_pipeline& operator=(const telemetry_pipeline&) = delete;
 
   // Queues readings from `source` ("http", "line-protocol", ...) and calls `done` once each is
-  // applied or refused. `unavailable` (nothing queued) when a shard's queue is full.
+  // applied (durably) or refused; an io_error when the history could not be written. `unavailable` (nothing queued)
+  // when a shard's queue is full.
   void submit(const std::string& source, std::vector<reading> readings,
               std::function<void(result<ingest_result>)> done);
   // The same, but when the queues are full it returns false and leaves `readings` and `done` as

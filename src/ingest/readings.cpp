@@ -68,6 +68,12 @@ bool to_json(simdjson::ondemand::value v, nlohmann::json& out) {
   }
 }
 
+bool ms_to_ns(std::int64_t ms, std::int64_t& ns) {
+  if (ms < -9200000000000 || ms > 9200000000000) return false;
+  ns = ms * 1000000;
+  return true;
+}
+
 // "$ts": RFC 3339 text or Unix milliseconds.
 bool timestamp(simdjson::ondemand::value v, std::int64_t& ns) {
   simdjson::ondemand::json_type type;
@@ -77,8 +83,11 @@ bool timestamp(simdjson::ondemand::value v, std::int64_t& ns) {
     return !v.get_string().get(s) && parse_rfc3339_ns(s, ns);
   }
   if (type == simdjson::ondemand::json_type::number) {
+    // Whole milliseconds exactly (a double holds ns since 1970 only to ~256 ns).
+    std::int64_t whole;
+    if (!v.get_int64().get(whole)) return ms_to_ns(whole, ns);
     double ms;
-    if (v.get_double().get(ms) || ms < -9.2e12 || ms > 9.2e12) return false;
+    if (v.get_double().get(ms) || !(ms > -9.2e12 && ms < 9.2e12)) return false;
     ns = static_cast<std::int64_t>(ms * 1e6);
     return true;
   }
@@ -164,6 +173,7 @@ nlohmann::json dom_to_json(simdjson::dom::element e) {
 bool dom_timestamp(simdjson::dom::element e, std::int64_t& ns) {
   if (e.is_string()) return parse_rfc3339_ns(e.get_string().value_unsafe(), ns);
   if (!e.is_number()) return false;
+  if (e.is_int64()) return ms_to_ns(e.get_int64().value_unsafe(), ns);
   double ms = e.get_double().value_unsafe();
   if (!(ms > -9.2e12 && ms < 9.2e12)) return false;
   ns = static_cast<std::int64_t>(ms * 1e6);

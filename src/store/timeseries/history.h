@@ -1,0 +1,87 @@
+// Telemetry history, first stage of the embedded time-series store: a write-ahead log per writer
+// and an in-memory head per series (twin, telemetry name). An append is durable (written and
+// fdatasync'd) before it returns, so whoever acknowledges after it (the MQTT connector's PUBACK, an
+// HTTP 204) never acknowledges a point a crash could lose. At open, the logs are replayed into the
+// heads; a torn record at a log's end (a crash in mid-write) is cut off, everything before it kept.
+//
+// Points of a series are kept in time order; a late point is placed where it belongs, and a point
+// with the time of one already held replaces it (a QoS 1 redelivery of the same message is stored
+// once).
+//
+// Not yet (issue 6): sealing heads into compressed chunks (chunk.h) and truncating the logs, so
+// today every point stays in memory and in the log; retention and downsampling.
+//
+// Log record: u32 payload bytes, u64 XXH3 of the payload, payload = entries of
+//   u16 twin bytes, twin, u16 name bytes, name, u8 value_type, i64 time (Unix ns),
+//   then f64 | i64 | u8 | u32 bytes + bytes for f64 | i64 | boolean | string.
+// Integers little-endian (the machine's order; the logs do not move between machines).
+//
+// Callers: the telemetry pipeline (append, one writer per shard thread), the API (read).
+// Threading: append(w, ...) from one thread per writer w; read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "store/timeseries/chunk.h"
+
+namespace doppel::ts {
+
+// One point to append. Views: valid during the append call.
+struct sample {
+  std::string_view twin, name;
+  value_type type = value_type::f64;
+  std::int64_t time_ns = 0;
+  double f = 0;        // f64
+  std::int64_t i = 0;  // i64, and boolean (0 or 1)
+  std::string_view s;  // string
+};
+
+struct history_options {
+  std::filesystem::path dir;
+  int writers = 1;
+  bool sync = true;  // fdatasync each append (off only for benchmarks of the rest)
+};
+
+struct history_stats {
+  std::size_t series = 0;
+  std::uint64_t points = 0;     // held in the heads
+  std::uint64_t appended = 0;   // points appended since open
+  std::uint64_t syncs = 0;      // fdatasync calls
+  std::uint64_t log_bytes = 0;  // bytes in the logs
+  std::uint64_t replayed = 0;   // points replayed at open
+  double replay_seconds = 0;
+  std::uint64_t torn_bytes = 0;  // bytes cut off torn log ends at open
+};
+
+class history {
+ public:
+  static result<std::unique_ptr<history>> open(history_options options);
+  ~history();
+
+  // Appends durably, then makes the points readable. A point whose type differs from its
+  // series' is refused (invalid_argument) before anything is written.
+  status append(int writer, const std::vector<sample>& samples);
+
+  // Points of a series with from <= t < to, oldest first, at most `limit` (`truncated` says
+  // whether more were left). not_found when the series has no points at all.
+  result<column_batch> read(std::string_view twin, std::string_view name, std::int64_t from, std::int64_t to,
+                            std::size_t limit, bool* truncated = nullptr) const;
+
+  // Names of the series a twin has, sorted.
+  std::vector<std::string> series_of(std::string_view twin) const;
+
+  history_stats stats() const;
+
+ private:
+  struct impl;
+  explicit history(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace doppel::ts

@@ -1,0 +1,88 @@
+// The fixture of the API tests: a copy of the pump-station example, tokens for each role, the
+// real `doppel serve` binary on a loopback port and an HTTP client to it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "api/auth.h"
+#include "api/client.h"
+#include "common/server_process.h"
+#include "common/temp_dir.h"
+
+namespace doppel::api {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Runs a shell command; its exit code and output.
+inline std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, out};
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+class api_fixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    project_ = dir_.path() / "project";
+    fs::copy(fs::path(DOPPEL_SOURCE_DIR) / "examples" / "pump-station", project_, fs::copy_options::recursive);
+    data_ = dir_.path() / "data";
+    for (auto [name, r] : {std::pair{"admin", role::admin}, {"operator", role::operator_}, {"viewer", role::viewer}}) {
+      auto t = create_token(data_ / "tokens.json", name, r);
+      ASSERT_TRUE(t) << t.error().to_string();
+      tokens_[name] = *t;
+    }
+  }
+  void start(std::vector<std::string> extra = {}) {
+    ASSERT_TRUE(server_.start(project_, data_, extra)) << server_.output();
+    start_client();
+  }
+  void start_client() {
+    auto c = http_client::connect("127.0.0.1", server_.port());
+    ASSERT_TRUE(c) << c.error().to_string();
+    client_ = std::move(*c);
+  }
+
+  response call(const std::string& method, const std::string& target, const std::string& who = "admin",
+                const std::string& body = "", std::vector<std::pair<std::string, std::string>> headers = {}) {
+    request r{method, target, std::move(headers), body};
+    if (!who.empty()) r.headers.emplace_back("Authorization", "Bearer " + tokens_[who]);
+    auto res = client_->send(r);
+    EXPECT_TRUE(res) << res.error().to_string();
+    return res ? *res : response{};
+  }
+  static json body(const response& r) { return json::parse(r.body, nullptr, false); }
+  static std::string header(const response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+  // Every error has the API's shape.
+  static void expect_error(const response& r, unsigned status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    json j = body(r);
+    ASSERT_TRUE(j.is_object()) << r.body;
+    EXPECT_EQ(j["error"]["code"], code) << r.body;
+    EXPECT_TRUE(j["error"]["message"].is_string());
+    EXPECT_TRUE(j["error"]["details"].is_array());
+  }
+
+  doppel::testing::temp_dir dir_{"doppel-api-test"};
+  fs::path project_, data_;
+  std::map<std::string, std::string> tokens_;
+  doppel::testing::server_process server_;
+  std::unique_ptr<http_client> client_;
+};
+
+}  // namespace doppel::api
