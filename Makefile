@@ -38,6 +38,7 @@ test-sanitize: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 bench: build
+	@scripts/install-deps bench
 	@bench/run-all $(BUILD)
 
 # Each libFuzzer target runs for FUZZ_SECONDS over its seed corpus.

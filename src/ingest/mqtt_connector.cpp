@@ -407,11 +407,18 @@ struct mqtt_connector::impl {
     if (!b->submitted) {
       if (inflight.empty() || inflight.back() != b) inflight.push_back(b);
       inflight_batches.store(inflight.size());
-      std::function<void(result<ingest_result>)> done = [this, b, g = completions](result<ingest_result>) {
-        // Refusals are in the dead-letter store already; the message was handled either way.
+      std::function<void(result<ingest_result>)> done = [this, b, g = completions](result<ingest_result> r) {
+        // Refusals are in the dead-letter store already: a refused message was handled. A batch
+        // that could not be stored (the history's disk failed) is never acknowledged: dropping
+        // the connection makes the broker deliver it again.
+        status failure = r ? status::ok() : r.error();
         std::lock_guard lock(g->mu);
         if (!g->io) return;
-        asio::post(*g->io, [this, b] {
+        asio::post(*g->io, [this, b, failure] {
+          if (!failure.is_ok()) {
+            if (b->generation == generation) fail("the pipeline could not store a batch: " + failure.message());
+            return;
+          }
           b->done = true;
           flush_acks();
         });

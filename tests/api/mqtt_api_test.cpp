@@ -7,8 +7,8 @@
 #include <random>
 #include <thread>
 
-#include "common/mqtt_publisher.h"
 #include "ingest/managed_broker.h"
+#include "loadgen/mqtt_load.h"
 
 namespace doppel::api {
 namespace {
@@ -117,7 +117,7 @@ TEST_F(mqtt_api, NothingAcknowledgedIsLostToKillDashNine) {
   unsigned short port = broker_port(server_.output());
   ASSERT_NE(port, 0) << server_.output();
   {
-    doppel::testing::mqtt_publisher pub;
+    doppel::loadgen::mqtt_client pub;
     ASSERT_TRUE(pub.connect(port, "device-kill")) << pub.error();
     for (int k = 0; k < n; ++k) ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", message(k), 1));
     ASSERT_TRUE(pub.wait_acks()) << pub.error();  // the broker holds all of them now
@@ -152,7 +152,7 @@ TEST_F(mqtt_api, BrokerRestartLosesNothing) {
   std::string url = (*broker)->url();
   start({"--mqtt", url});
   auto publish = [&](int from, int to) {
-    doppel::testing::mqtt_publisher pub;
+    doppel::loadgen::mqtt_client pub;
     ASSERT_TRUE(pub.connect(port, "device-restart")) << pub.error();
     for (int k = from; k < to; ++k) ASSERT_TRUE(pub.publish("doppel/twins/pump-2/telemetry", message(k), 1));
     ASSERT_TRUE(pub.wait_acks()) << pub.error();
@@ -170,6 +170,44 @@ TEST_F(mqtt_api, BrokerRestartLosesNothing) {
   for (int k = 0; k < n; ++k) ASSERT_EQ(h["value"][k]["value"], k);
   std::string metrics = call("GET", "/metrics").body;
   EXPECT_EQ(metrics.find("doppel_mqtt_connects_total 1\n"), std::string::npos) << "no reconnect seen";
+}
+
+// The MQTT half of the random-malformed test (the HTTP half is in api_test.cpp): 100,000 random
+// payloads that are not JSON, at QoS 1. The server stays up,
+// acknowledges each (a bad message is handled: it is a dead letter) and counts every one.
+TEST_F(mqtt_api, RandomMalformedMessagesAreCountedAndTheServerStaysUp) {
+  start({"--mqtt", "managed", "--mqtt-listen", "127.0.0.1:0"});
+  unsigned short port = broker_port(server_.output());
+  ASSERT_NE(port, 0) << server_.output();
+  std::mt19937 rng(20261126);
+  const std::string chars = "{}[]\":,0123456789.eE+-truefalsn \\$ts\x01\xff";
+  constexpr int n = 100000;
+  doppel::loadgen::mqtt_client pub;
+  ASSERT_TRUE(pub.connect(port, "device-junk")) << pub.error();
+  for (int k = 0; k < n; ++k) {
+    std::string junk = "{";
+    for (std::size_t len = rng() % 60, i = 0; i < len; ++i) junk.push_back(chars[rng() % chars.size()]);
+    junk += "[";  // opened and never closed: never valid JSON
+    ASSERT_TRUE(pub.publish("doppel/twins/pump-" + std::to_string(k % 3) + "/telemetry", junk, 1));
+  }
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  std::string metrics;
+  for (int tries = 0; tries < 600; ++tries) {
+    metrics = call("GET", "/metrics").body;
+    if (metrics.find("doppel_ingest_dead_letters_total{reason=\"malformed_json\"} " + std::to_string(n)) !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(metrics.find("doppel_ingest_dead_letters_total{reason=\"malformed_json\"} " + std::to_string(n)),
+            std::string::npos);
+  EXPECT_NE(metrics.find("doppel_mqtt_messages_total{qos=\"1\"} " + std::to_string(n)), std::string::npos);
+  EXPECT_EQ(body(call("GET", "/healthz", ""))["connectors"][0]["connected"], true);
+  // Good telemetry still goes through afterwards.
+  ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", message(7), 1));
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  EXPECT_EQ(wait_history("pump-1", "speed", 1, 20s), 1u);
 }
 
 }  // namespace

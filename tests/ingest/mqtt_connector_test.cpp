@@ -6,7 +6,7 @@
 
 #include <thread>
 
-#include "common/mqtt_publisher.h"
+#include "loadgen/mqtt_load.h"
 #include "ingest/managed_broker.h"
 #include "twin/twin_test_util.h"
 
@@ -78,7 +78,7 @@ class mqtt_fixture : public twin::testing::live_graph {
 TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
   for (std::uint8_t version : {ingest::mqtt::v5, ingest::mqtt::v311}) {
     start_connector({}, version);
-    testing::mqtt_publisher pub;
+    loadgen::mqtt_client pub;
     ASSERT_TRUE(pub.connect(broker_->port(), "device-1")) << pub.error();
     ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry",
                             R"({"speed": )" + std::to_string(1000 + version) + R"(, "ratedFlow": 120})", 1));
@@ -101,7 +101,7 @@ TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
 
 TEST_F(mqtt_fixture, BadMessagesAreDeadLettersAndDoNotStopTheFlow) {
   start_connector();
-  testing::mqtt_publisher pub;
+  loadgen::mqtt_client pub;
   ASSERT_TRUE(pub.connect(broker_->port(), "device-2")) << pub.error();
   ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", "{not json", 1));
   ASSERT_TRUE(pub.publish("doppel/twins/ghost/telemetry", R"({"speed": 1})", 1));
@@ -124,7 +124,7 @@ TEST_F(mqtt_fixture, PersistentSessionDeliversWhatArrivedWhileDoppelWasAway) {
   connector_->stop();
   connector_.reset();
   // Doppel is down; the device keeps publishing. The broker queues it for Doppel's session.
-  testing::mqtt_publisher pub;
+  loadgen::mqtt_client pub;
   ASSERT_TRUE(pub.connect(broker_->port(), "device-3")) << pub.error();
   for (int k = 1; k <= 500; ++k) {
     ASSERT_TRUE(
@@ -147,7 +147,7 @@ TEST_F(mqtt_fixture, ReconnectsAfterTheBrokerRestarts) {
   EXPECT_NE(connector_->health()["lastError"].get<std::string>(), "");
   start_broker(port);
   ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
-  testing::mqtt_publisher pub;
+  loadgen::mqtt_client pub;
   ASSERT_TRUE(pub.connect(port, "device-4")) << pub.error();
   ASSERT_TRUE(pub.publish("doppel/twins/pump-2/telemetry", R"({"speed": 42})", 1));
   ASSERT_TRUE(pub.wait_acks()) << pub.error();
@@ -163,7 +163,7 @@ TEST_F(mqtt_fixture, MappingRulesRouteTopicsToTwins) {
   r.twin = "pump-{id}";
   r.fields = {{"/d/rpm", "speed", 1, 0}};
   start_connector({r});
-  testing::mqtt_publisher pub;
+  loadgen::mqtt_client pub;
   ASSERT_TRUE(pub.connect(broker_->port(), "device-5")) << pub.error();
   ASSERT_TRUE(pub.publish("plant/north/pump/2", R"({"d": {"rpm": 99}})", 1));
   ASSERT_TRUE(pub.wait_acks()) << pub.error();

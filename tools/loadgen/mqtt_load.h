@@ -1,6 +1,8 @@
-// A blocking MQTT publisher for tests, on Doppel's own packet codec and a plain socket: connect,
-// publish at QoS 0 or 1 (buffered; QoS 1 acknowledgements are collected by wait_acks), disconnect.
-// Independent of the connector under test except for the codec, which has its own tests.
+// MQTT load: a blocking publisher and a bare counting subscriber on Doppel's own packet codec and
+// plain sockets. Used by doppel-loadgen (tools/loadgen), the MQTT benchmark (its subscriber is the
+// anchor: the broker's delivery ceiling to a client that does nothing but count and acknowledge)
+// and the tests. Independent of the connector under test except for the codec, which has its own
+// tests. Threading: one object per thread.
 #pragma once
 
 #include <arpa/inet.h>
@@ -11,18 +13,34 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "ingest/mqtt_codec.h"
 
-namespace doppel::testing {
+namespace doppel::loadgen {
 
-class mqtt_publisher {
+// A simulated pump's message: the nine telemetries of the pump-station Pump model (its motor's
+// as motor.*), slowly varying with `seq`, stamped with `ts_ms` (a redelivery lands once).
+inline std::string pump_payload(long twin, long seq, std::int64_t ts_ms) {
+  char buf[512];
+  double phase = static_cast<double>((twin * 7 + seq) % 600) / 600.0;
+  int n = std::snprintf(buf, sizeof buf,
+                        "{\"dischargePressure\":%.2f,\"suctionPressure\":%.2f,\"flow\":%.1f,\"speed\":%.0f,"
+                        "\"vibration\":%.3f,\"running\":true,\"motor.power\":%.1f,\"motor.current\":%.1f,"
+                        "\"motor.windingTemperature\":%.1f,\"$ts\":%lld}",
+                        4.0 + phase, 0.8 + phase / 10, 40.0 + 5 * phase, 1450.0 + 30 * phase, 0.2 + phase / 50,
+                        55.0 + 3 * phase, 98.0 + 4 * phase, 61.0 + phase, static_cast<long long>(ts_ms));
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+inline constexpr int pump_payload_fields = 9;
+
+class mqtt_client {
  public:
-  mqtt_publisher() = default;
-  mqtt_publisher(const mqtt_publisher&) = delete;
-  mqtt_publisher& operator=(const mqtt_publisher&) = delete;
-  ~mqtt_publisher() { close_socket(); }
+  mqtt_client() = default;
+  mqtt_client(const mqtt_client&) = delete;
+  mqtt_client& operator=(const mqtt_client&) = delete;
+  ~mqtt_client() { close_socket(); }
 
   bool connect(unsigned short port, const std::string& client_id, std::uint8_t version = ingest::mqtt::v5) {
     version_ = version;
@@ -76,6 +94,42 @@ class mqtt_publisher {
       if (!read_acks(std::chrono::seconds(5))) return false;
     }
     return true;
+  }
+
+  // Subscribes (QoS 0 or 1) and waits for the SUBACK.
+  bool subscribe(const std::string& filter, std::uint8_t qos) {
+    ingest::mqtt::encode_subscribe(version_, 1, {{filter, qos}}, out_);
+    if (!flush()) return false;
+    ingest::mqtt::frame f;
+    if (!next(f) || f.type != ingest::mqtt::packet_type::suback) return fail("no SUBACK");
+    consume(f);
+    return true;
+  }
+
+  // The bare subscriber: reads until `want` messages arrived (acknowledging QoS 1 ones at once,
+  // one write per read) or `idle` passes without any. Returns the count.
+  long count_until(long want, std::chrono::milliseconds idle) {
+    long seen = 0;
+    std::string err;
+    while (seen < want) {
+      if (!fill(idle)) break;
+      std::size_t at = 0;
+      ingest::mqtt::frame f;
+      while (ingest::mqtt::next_frame(std::string_view(in_).substr(at), 1 << 28, f, err) ==
+             ingest::mqtt::frame_result::ok) {
+        if (f.type == ingest::mqtt::packet_type::publish) {
+          ++seen;
+          if ((f.flags >> 1 & 3) == 1) {
+            ingest::mqtt::publish p;
+            if (ingest::mqtt::parse_publish(f, version_, p, err)) ingest::mqtt::encode_puback(p.packet_id, out_);
+          }
+        }
+        at += f.size;
+      }
+      in_.erase(0, at);
+      if (!flush()) break;
+    }
+    return seen;
   }
 
   void disconnect() {
@@ -147,4 +201,4 @@ class mqtt_publisher {
   long outstanding_ = 0;
 };
 
-}  // namespace doppel::testing
+}  // namespace doppel::loadgen

@@ -1,0 +1,235 @@
+// Line protocol over HTTP: the same generated file (10,000 pumps, nine fields per line, 1 s apart)
+// written in 5,000-line requests over keep-alive connections to Doppel's /write, to InfluxDB 1.6
+// (Debian `influxdb`) and to VictoriaMetrics (Debian `victoria-metrics`), each started by this
+// benchmark on loopback ports with its data in a temporary folder. Points/s acknowledged by each;
+// and Doppel's resident memory per series afterwards.
+//
+// What an acknowledgement means differs, and the table says so: Doppel answers once the points
+// are in its history log and fdatasync'd; InfluxDB 1.6 once they are in its WAL (fsync'd by
+// default); VictoriaMetrics once they are in memory (it flushes about every second).
+//
+// Usage: bench_lp PATH/TO/doppel [LINES]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "api/auth.h"
+#include "api/client.h"
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr long k_twins = 10000;
+constexpr int k_fields = 9;
+constexpr int k_batch = 5000;
+constexpr int k_connections = 2;
+
+unsigned short free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  socklen_t len = sizeof a;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+pid_t spawn(std::vector<std::string> args, const fs::path& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* out = std::fopen(log.c_str(), "w");
+    if (out) {
+      dup2(fileno(out), 1);
+      dup2(fileno(out), 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+double rss_mib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+// Waits until GET `path` answers 2xx.
+bool wait_ready(unsigned short port, const std::string& path) {
+  for (int k = 0; k < 300; ++k) {
+    auto c = doppel::api::http_client::connect("127.0.0.1", port);
+    if (c) {
+      auto r = (*c)->send({"GET", path, {}, ""});
+      if (r && r->status / 100 == 2) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+std::vector<std::string> make_batches(long lines) {
+  std::vector<std::string> out;
+  std::string cur;
+  char buf[400];
+  for (long k = 0; k < lines; ++k) {
+    long twin = k % k_twins, seq = k / k_twins;
+    double phase = static_cast<double>((twin * 7 + seq) % 600) / 600.0;
+    int n = std::snprintf(buf, sizeof buf,
+                          "pump,twin=pump-%ld dischargePressure=%.2f,suctionPressure=%.2f,flow=%.1f,speed=%.0f,"
+                          "vibration=%.3f,running=true,motor.power=%.1f,motor.current=%.1f,"
+                          "motor.windingTemperature=%.1f %lld\n",
+                          twin, 4.0 + phase, 0.8 + phase / 10, 40.0 + 5 * phase, 1450.0 + 30 * phase, 0.2 + phase / 50,
+                          55.0 + 3 * phase, 98.0 + 4 * phase, 61.0 + phase, (1764064800LL + seq) * 1000000000LL);
+    cur.append(buf, static_cast<std::size_t>(n));
+    if ((k + 1) % k_batch == 0) out.push_back(std::move(cur)), cur.clear();
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+// Posts every batch (k_connections keep-alive connections share them); points/s acknowledged.
+double load(unsigned short port, const std::string& target, const std::vector<std::string>& batches,
+            const std::vector<std::pair<std::string, std::string>>& headers, long lines, const char* name) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<long> failed{0};
+  auto t0 = clock_type::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < k_connections; ++c) {
+    threads.emplace_back([&] {
+      auto client = doppel::api::http_client::connect("127.0.0.1", port);
+      if (!client) return void(failed += 1);
+      for (std::size_t k; (k = next++) < batches.size();) {
+        auto r = (*client)->send({"POST", target, headers, batches[k]});
+        if (!r || r->status / 100 != 2) {
+          if (failed++ == 0) {
+            std::fprintf(stderr, "%s: %s\n", name, r ? r->body.substr(0, 200).c_str() : r.error().message().c_str());
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (failed) std::fprintf(stderr, "%s: %ld failed requests\n", name, failed.load());
+  return failed ? 0 : static_cast<double>(lines) * k_fields / s;
+}
+
+void stop(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: bench_lp PATH/TO/doppel [LINES]\n");
+    return 2;
+  }
+  std::string doppel = argv[1];
+  long lines = argc > 2 ? std::stol(argv[2]) : 200000;
+  fs::path dir = fs::temp_directory_path() / ("doppel-bench-lp-" + std::to_string(getpid()));
+  fs::create_directories(dir / "project/models");
+  fs::create_directories(dir / "project/twins");
+  fs::create_directories(dir / "data");
+  for (const auto& e : fs::directory_iterator(fs::path(DOPPEL_SOURCE_DIR) / "examples/pump-station/models")) {
+    fs::copy(e.path(), dir / "project/models" / e.path().filename());
+  }
+  {
+    std::ofstream twins(dir / "project/twins/pumps.json");
+    twins << "[";
+    for (long i = 0; i < k_twins; ++i) {
+      twins << (i ? "," : "") << "{\"$dtId\": \"pump-" << i
+            << "\", \"$metadata\": {\"$model\": \"dtmi:doppel:example:Pump;1\"}, \"motor\": {\"$metadata\": {}}}";
+    }
+    twins << "]";
+  }
+  std::ofstream(dir / "project/doppel.yaml") << "name: bench\n";
+  auto batches = make_batches(lines);
+
+  // Doppel.
+  auto token = doppel::api::create_token(dir / "data/tokens.json", "bench", doppel::api::role::admin);
+  if (!token) return 1;
+  unsigned short dport = free_port();
+  pid_t dpid = spawn({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:" + std::to_string(dport),
+                      "--data", (dir / "data").string(), "--mqtt", "off"},
+                     dir / "doppel.log");
+  if (!wait_ready(dport, "/healthz")) return std::fprintf(stderr, "doppel did not start\n"), 1;
+  double rss0 = rss_mib(dpid);
+  double doppel_rate = load(dport, "/write", batches, {{"Authorization", "Token " + *token}}, lines, "doppel");
+  double rss1 = rss_mib(dpid);
+  stop(dpid);
+
+  // InfluxDB 1.6.
+  unsigned short iport = free_port(), irpc = free_port();
+  std::ofstream(dir / "influxdb.conf") << "reporting-disabled = true\nbind-address = \"127.0.0.1:" << irpc
+                                       << "\"\n[meta]\n  dir = \"" << (dir / "influx/meta").string()
+                                       << "\"\n[data]\n  dir = \"" << (dir / "influx/data").string()
+                                       << "\"\n  wal-dir = \"" << (dir / "influx/wal").string()
+                                       << "\"\n  query-log-enabled = false\n[http]\n  bind-address = \"127.0.0.1:"
+                                       << iport << "\"\n  log-enabled = false\n[monitor]\n  store-enabled = false\n";
+  pid_t ipid = spawn({"influxd", "run", "-config", (dir / "influxdb.conf").string()}, dir / "influxdb.log");
+  double influx_rate = 0;
+  if (wait_ready(iport, "/ping")) {
+    auto c = doppel::api::http_client::connect("127.0.0.1", iport);
+    auto created = c ? (*c)->send({"POST", "/query?q=CREATE%20DATABASE%20bench", {}, ""}) : c.error();
+    if (!created || created->status / 100 != 2) std::fprintf(stderr, "influxdb: CREATE DATABASE failed\n");
+    influx_rate = load(iport, "/write?db=bench", batches, {}, lines, "influxdb");
+  } else {
+    std::fprintf(stderr, "influxd did not start (is Debian's influxdb installed?)\n");
+  }
+  stop(ipid);
+
+  // VictoriaMetrics.
+  unsigned short vport = free_port();
+  pid_t vpid = spawn({"victoria-metrics", "-storageDataPath=" + (dir / "vm").string(),
+                      "-httpListenAddr=127.0.0.1:" + std::to_string(vport), "-loggerLevel=ERROR"},
+                     dir / "vm.log");
+  double vm_rate = 0;
+  if (wait_ready(vport, "/health")) {
+    vm_rate = load(vport, "/write", batches, {}, lines, "victoria-metrics");
+  } else {
+    std::fprintf(stderr, "victoria-metrics did not start (is Debian's victoria-metrics installed?)\n");
+  }
+  stop(vpid);
+  fs::remove_all(dir);
+
+  std::printf(
+      "\nLine protocol over HTTP: %ld lines (%ld points: %ld pumps x %d fields), %d-line requests, %d "
+      "keep-alive connections\n",
+      lines, lines * k_fields, k_twins, k_fields, k_batch, k_connections);
+  std::printf("| %-40s | %13s | %13s | %13s |\n", "measure", "doppel", "InfluxDB 1.6", "VictoriaMetrics");
+  std::printf("|%s|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(15, '-').c_str(),
+              std::string(15, '-').c_str(), std::string(15, '-').c_str());
+  std::printf("| %-40s | %13.0f | %13.0f | %13.0f |\n", "points/s acknowledged", doppel_rate, influx_rate, vm_rate);
+  std::printf("| %-40s | %13s | %12.2fx | %12.2fx |\n", "doppel / anchor (targets: >= 2x, >= 1x)", "",
+              influx_rate > 0 ? doppel_rate / influx_rate : 0.0, vm_rate > 0 ? doppel_rate / vm_rate : 0.0);
+  std::printf("| %-40s | %13s | %13s | %13s |\n", "acknowledged when", "fdatasync'd", "in WAL (fsync)", "in memory");
+  long series = k_twins * k_fields;
+  std::printf("| %-40s | %13.0f | %13s | %13s |\n", "doppel RSS per series (bytes)",
+              (rss1 - rss0) * 1048576.0 / static_cast<double>(series), "", "");
+  std::printf("(%ld series, %ld points each, all held in memory by the history's heads today)\n", series,
+              lines / k_twins);
+  return 0;
+}
