@@ -206,9 +206,15 @@ int main(int argc, char** argv) {
   pid_t vpid = spawn({"victoria-metrics", "-storageDataPath=" + (dir / "vm").string(),
                       "-httpListenAddr=127.0.0.1:" + std::to_string(vport), "-loggerLevel=ERROR"},
                      dir / "vm.log");
-  double vm_rate = 0;
+  double vm_rate = 0, vm_rows = 0;
   if (wait_ready(vport, "/health")) {
     vm_rate = load(vport, "/write", batches, {}, lines, "victoria-metrics");
+    // Check it took every point (its own counter of inserted rows).
+    auto c = doppel::api::http_client::connect("127.0.0.1", vport);
+    auto m = c ? (*c)->send({"GET", "/metrics", {}, ""}) : c.error();
+    const std::string key = "vm_rows_inserted_total{type=\"influx\"} ";
+    auto at = m ? m->body.find(key) : std::string::npos;
+    vm_rows = at == std::string::npos ? -1 : std::stod(m->body.substr(at + key.size()));
   } else {
     std::fprintf(stderr, "victoria-metrics did not start (is Debian's victoria-metrics installed?)\n");
   }
@@ -226,6 +232,7 @@ int main(int argc, char** argv) {
   std::printf("| %-40s | %13s | %12.2fx | %12.2fx |\n", "doppel / anchor (targets: >= 2x, >= 1x)", "",
               influx_rate > 0 ? doppel_rate / influx_rate : 0.0, vm_rate > 0 ? doppel_rate / vm_rate : 0.0);
   std::printf("| %-40s | %13s | %13s | %13s |\n", "acknowledged when", "fdatasync'd", "in WAL (fsync)", "in memory");
+  std::printf("| %-40s | %13s | %13s | %13.0f |\n", "points the server counts as inserted", "", "", vm_rows);
   long series = k_twins * k_fields;
   std::printf("| %-40s | %13.0f | %13s | %13s |\n", "doppel RSS per series (bytes)",
               (rss1 - rss0) * 1048576.0 / static_cast<double>(series), "", "");

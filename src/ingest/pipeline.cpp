@@ -31,27 +31,32 @@ void coerce(const model::schema& type, nlohmann::json& v) {
 }
 
 // The content a reading names: "speed", or "motor.power" for a component's (DTDL names hold no
-// '.', so the split is never ambiguous). `pointer` is the JSON Pointer of a property's value.
-const model::content* find_value(const model::interface& m, const std::string& name, std::string& pointer) {
-  if (const model::content* c = m.find(name)) {
-    pointer = "/" + name;
-    return c;
-  }
+// '.', so the split is never ambiguous).
+const model::content* find_value(const model::interface& m, const std::string& name) {
+  if (const model::content* c = m.find(name)) return c;
   auto dot = name.find('.');
   if (dot == std::string::npos) return nullptr;
   const model::content* comp = m.find(std::string_view(name).substr(0, dot));
   if (!comp || comp->kind != model::content_kind::component || !comp->component) return nullptr;
-  const model::content* c = comp->component->find(std::string_view(name).substr(dot + 1));
-  pointer = "/" + name.substr(0, dot) + "/" + name.substr(dot + 1);
-  return c;
+  return comp->component->find(std::string_view(name).substr(dot + 1));
+}
+
+// The JSON Pointer of a property's value in the twin: /name, or /component/name.
+std::string pointer_of(const std::string& name) {
+  std::string p = "/" + name;
+  auto dot = p.find('.');
+  if (dot != std::string::npos) p[dot] = '/';
+  return p;
 }
 
 // A telemetry value as history holds it: numbers and booleans as themselves, anything else
-// (enums, objects, dates, ...) as its JSON text, or its text when it is a string.
-void keep_sample(std::vector<ts::sample>& samples, std::vector<std::string>& twins, std::vector<std::string>& names,
-                 std::vector<std::string>& texts, const std::string& twin, const reading& r,
+// (enums, objects, dates, ...) as its JSON text, or its text when it is a string. The sample's
+// views point into `r`; a string's text goes to `texts` (views into it are set before the append).
+void keep_sample(std::vector<ts::sample>& samples, std::vector<std::string>& texts, const reading& r,
                  const model::schema& type) {
   ts::sample s;
+  s.twin = r.twin;
+  s.name = r.name;
   s.time_ns = r.time_ns;
   std::string text;
   bool primitive = type.type == model::schema::kind::primitive;
@@ -71,8 +76,6 @@ void keep_sample(std::vector<ts::sample>& samples, std::vector<std::string>& twi
     text = r.value.is_string() ? r.value.get<std::string>() : r.value.dump();
   }
   samples.push_back(s);
-  twins.push_back(twin);
-  names.push_back(r.name);
   texts.push_back(std::move(text));
 }
 
@@ -119,6 +122,13 @@ struct telemetry_pipeline::request {
   }
 };
 
+// The newest value of one telemetry of a twin.
+struct latest_value {
+  std::string name;
+  nlohmann::json value;
+  std::int64_t time_ns = 0;
+};
+
 struct telemetry_pipeline::shard {
   std::mutex mu;
   std::condition_variable cv;
@@ -127,12 +137,15 @@ struct telemetry_pipeline::shard {
   bool stopping = false;                                                        // guarded by mu
   std::thread thread;
   int index = 0;
-  // Telemetry applied in the current pass, for the history. Owned copies: the readings' strings
-  // move into the latest map. Shard thread only.
-  std::vector<std::string> twins, names, texts;
+  // Shard thread only, reused: telemetry applied in the current pass for the history (views into
+  // the pass's readings, which live until it is answered; texts[k] holds sample k's text when it
+  // is a string), and scratch for one run of readings.
   std::vector<ts::sample> samples;
+  std::vector<std::string> texts;
+  std::vector<std::size_t> accepted_now;
+  std::vector<model::value_error> errors;
   mutable std::mutex latest_mu;
-  std::unordered_map<std::string, nlohmann::json> latest;  // twin -> telemetry; guarded by latest_mu
+  std::unordered_map<std::string, std::vector<latest_value>> latest;  // by twin; guarded by latest_mu
 };
 
 telemetry_pipeline::telemetry_pipeline(twin::twin_graph& graph, dead_letters& letters, pipeline_options options)
@@ -251,10 +264,8 @@ void telemetry_pipeline::run(shard& s) {
     }
     // One durable append for everything this pass applied, before any of it is answered.
     if (options_.history && !s.samples.empty()) {
-      // The views were taken while the vectors grew: point them at their final strings now.
+      // Texts moved while `texts` grew: point string samples at their final place now.
       for (std::size_t k = 0; k < s.samples.size(); ++k) {
-        s.samples[k].twin = s.twins[k];
-        s.samples[k].name = s.names[k];
         if (s.samples[k].type == ts::value_type::string) s.samples[k].s = s.texts[k];
       }
       status st = options_.history->append(s.index, s.samples);
@@ -263,8 +274,6 @@ void telemetry_pipeline::run(shard& s) {
       }
     }
     s.samples.clear();
-    s.twins.clear();
-    s.names.clear();
     s.texts.clear();
     {
       std::lock_guard lock(s.mu);
@@ -275,18 +284,17 @@ void telemetry_pipeline::run(shard& s) {
 }
 
 void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings) {
-  // The twin's readings side by side, in submit order.
-  std::stable_sort(readings.begin(), readings.end(),
-                   [](const reading& a, const reading& b) { return a.twin < b.twin; });
   bool listening = listener_ && (!wanted_ || wanted_());
+  // Runs of one twin's readings, in submit order (collectors send a twin's values together; a
+  // twin in several runs is applied run after run, still in order).
   for (std::size_t begin = 0; begin < readings.size();) {
     std::size_t end = begin;
     while (end < readings.size() && readings[end].twin == readings[begin].twin) ++end;
     const std::string& twin = readings[begin].twin;
     const model::interface* m = graph_.model_of(twin);
-    nlohmann::json patch = nlohmann::json::array();
-    nlohmann::json telemetry = nlohmann::json::object();
-    std::size_t properties = 0, accepted = 0;
+    nlohmann::json patch;
+    std::size_t properties = 0;
+    s.accepted_now.clear();
     for (std::size_t k = begin; k < end; ++k) {
       reading& r = readings[k];
       auto refuse = [&](const char* reason, std::string message) {
@@ -298,8 +306,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
                "twin \"" + twin + "\" does not exist; create it first (PUT /digitaltwins/" + twin + ")");
         continue;
       }
-      std::string pointer;  // where a property goes in the twin: /name or /component/name
-      const model::content* c = find_value(*m, r.name, pointer);
+      const model::content* c = find_value(*m, r.name);
       if (!c) {
         refuse("unknown_name", "model " + m->id + " of twin \"" + twin + "\" has no telemetry or property \"" + r.name +
                                    "\" (a component's are named component.name); GET /models/" + m->id +
@@ -312,40 +319,52 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         continue;
       }
       coerce(*c->type, r.value);
-      std::vector<model::value_error> errors;
-      if (!model::check_value(*c->type, r.value, errors, "$." + r.name)) {
-        refuse("wrong_type", errors.empty() ? "\"" + r.name + "\" does not fit " + c->type->describe()
-                                            : errors[0].path + ": " + errors[0].message);
+      s.errors.clear();
+      if (!model::check_value(*c->type, r.value, s.errors, "$")) {
+        // Checked again with the reading's name in the path, only for the message.
+        s.errors.clear();
+        model::check_value(*c->type, r.value, s.errors, "$." + r.name);
+        refuse("wrong_type", s.errors.empty() ? "\"" + r.name + "\" does not fit " + c->type->describe()
+                                              : s.errors[0].path + ": " + s.errors[0].message);
         continue;
       }
       if (c->kind == model::content_kind::property) {
-        patch.push_back({{"op", "add"}, {"path", std::move(pointer)}, {"value", std::move(r.value)}});
+        if (patch.is_null()) patch = nlohmann::json::array();
+        patch.push_back({{"op", "add"}, {"path", pointer_of(r.name)}, {"value", std::move(r.value)}});
         ++properties;
       } else {
-        if (options_.history) keep_sample(s.samples, s.twins, s.names, s.texts, twin, r, *c->type);
-        telemetry[r.name] = {{"value", std::move(r.value)}, {"time", rfc3339_floor_ms(r.time_ns)}};
-        ++accepted;
+        if (options_.history) keep_sample(s.samples, s.texts, r, *c->type);
+        s.accepted_now.push_back(k);
       }
     }
-    if (!telemetry.empty()) {
+    if (!s.accepted_now.empty()) {
+      nlohmann::json event;
+      if (listening) {
+        event = nlohmann::json::object();
+        for (std::size_t k : s.accepted_now) {
+          const reading& r = readings[k];
+          event[r.name] = {{"value", r.value}, {"time", rfc3339_floor_ms(r.time_ns)}};
+        }
+      }
       {
         std::lock_guard lock(s.latest_mu);
-        nlohmann::json& held = s.latest[twin];
-        if (held.is_null()) held = nlohmann::json::object();
-        // A reading older than the one held (a late or replayed message) does not replace it.
-        // The times are fixed-width RFC 3339 UTC text, so text order is time order.
-        for (auto& [name, v] : telemetry.items()) {
-          auto it = held.find(name);
-          if (it == held.end() ||
-              (*it)["time"].get_ref<const std::string&>() <= v["time"].get_ref<const std::string&>()) {
-            held[name] = v;
+        std::vector<latest_value>& held = s.latest[twin];
+        for (std::size_t k : s.accepted_now) {
+          reading& r = readings[k];
+          auto it = std::find_if(held.begin(), held.end(), [&](const latest_value& l) { return l.name == r.name; });
+          if (it == held.end()) {
+            held.push_back({r.name, std::move(r.value), r.time_ns});
+          } else if (it->time_ns <= r.time_ns) {
+            // A reading older than the one held (a late or replayed message) does not replace it.
+            it->value = std::move(r.value);
+            it->time_ns = r.time_ns;
           }
         }
       }
-      if (listening) listener_({"twin.telemetry", twin, "", m->id, std::move(telemetry)});
+      if (listening) listener_({"twin.telemetry", twin, "", m->id, std::move(event)});
+      accepted_.fetch_add(s.accepted_now.size(), std::memory_order_relaxed);
+      req->accepted.fetch_add(s.accepted_now.size(), std::memory_order_relaxed);
     }
-    accepted_.fetch_add(accepted, std::memory_order_relaxed);
-    req->accepted.fetch_add(accepted, std::memory_order_relaxed);
     if (properties) {
       // Reported state: devices may set read-only properties. Durable before the answer.
       req->open.fetch_add(1, std::memory_order_relaxed);
@@ -376,7 +395,9 @@ result<nlohmann::json> telemetry_pipeline::latest(const std::string& twin) const
   std::lock_guard lock(s.latest_mu);
   auto it = s.latest.find(twin);
   if (it == s.latest.end()) return status::not_found("twin \"" + twin + "\" has sent no telemetry");
-  return it->second;
+  nlohmann::json out = nlohmann::json::object();
+  for (const latest_value& l : it->second) out[l.name] = {{"value", l.value}, {"time", rfc3339_floor_ms(l.time_ns)}};
+  return out;
 }
 
 void telemetry_pipeline::render_metrics(std::string& out) const {
