@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <unordered_map>
 
 namespace doppel::ts {
 
@@ -45,7 +46,7 @@ std::string key_of(std::string_view twin, std::string_view name) {
   std::string k;
   k.reserve(twin.size() + 1 + name.size());
   k.append(twin);
-  k.push_back('\0');  // twin ids hold no NUL, so keys of one twin sort together
+  k.push_back('\0');  // twin ids hold no NUL
   k.append(name);
   return k;
 }
@@ -100,12 +101,19 @@ void insert(column_batch& c, const sample& s) {
 
 struct history::impl {
   history_options o;
-  std::vector<int> fds;              // one log per writer
-  std::vector<std::string> buffers;  // per writer, reused
+  std::vector<int> fds;  // one log per writer
+  // Per writer, reused by its appends: the log record, a key, the series of each sample.
+  struct scratch {
+    std::string record, key;
+    std::vector<series*> series_of;
+  };
+  std::vector<scratch> scratches;
   mutable std::shared_mutex map_mu;
-  std::map<std::string, std::unique_ptr<series>, std::less<>> heads;  // guarded by map_mu
+  std::unordered_map<std::string, std::unique_ptr<series>> heads;      // guarded by map_mu
+  std::map<std::string, std::vector<std::string>, std::less<>> names;  // twin -> its series; guarded by map_mu
   std::atomic<std::uint64_t> points{0}, appended{0}, syncs{0}, log_bytes{0};
   std::uint64_t replayed = 0, torn = 0;
+  std::string replay_key;
   double replay_seconds = 0;
 
   ~impl() {
@@ -114,8 +122,11 @@ struct history::impl {
     }
   }
 
-  series* find_or_add(std::string_view twin, std::string_view name, value_type type) {
-    std::string key = key_of(twin, name);
+  // The series of (twin, name), created with `type` when new. `key` is scratch space.
+  series* find_or_add(std::string_view twin, std::string_view name, value_type type, std::string& key) {
+    key.assign(twin);
+    key.push_back('\0');  // twin ids hold no NUL
+    key.append(name);
     {
       std::shared_lock lock(map_mu);
       auto it = heads.find(key);
@@ -126,12 +137,12 @@ struct history::impl {
     if (!slot) {
       slot = std::make_unique<series>();
       slot->points.type = type;
+      names[std::string(twin)].emplace_back(name);
     }
     return slot.get();
   }
 
-  void apply(const sample& s) {
-    series* se = find_or_add(s.twin, s.name, s.type);
+  void apply(series* se, const sample& s) {
     std::lock_guard lock(se->mu);
     if (se->points.type != s.type) return;  // checked before logging; a replayed log was written so
     std::size_t before = se->points.size();
@@ -210,7 +221,7 @@ struct history::impl {
           break;
         }
       }
-      apply(s);
+      apply(find_or_add(s.twin, s.name, s.type, replay_key), s);
       ++replayed;
     }
     return true;
@@ -245,7 +256,7 @@ result<std::unique_ptr<history>> history::open(history_options options) {
     if (fd < 0) return status::io_error("cannot open " + path.string() + ": " + std::strerror(errno));
     i->fds.push_back(fd);
   }
-  i->buffers.resize(static_cast<std::size_t>(i->o.writers));
+  i->scratches.resize(static_cast<std::size_t>(i->o.writers));
   // The directory entries of new logs must survive a crash too.
   int dfd = ::open(i->o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
@@ -259,21 +270,22 @@ status history::append(int writer, const std::vector<sample>& samples) {
   auto& i = *impl_;
   if (writer < 0 || writer >= i.o.writers) return status::internal("history writer out of range");
   if (samples.empty()) return status::ok();
-  // Types first: a refused append writes nothing.
+  auto& w = i.scratches[static_cast<std::size_t>(writer)];
+  // Each sample's series (one lookup each), and types checked: a refused append writes nothing.
+  w.series_of.clear();
   for (const sample& s : samples) {
     if (s.twin.size() > 0xffff || s.name.size() > 0xffff) {
       return status::invalid_argument("a twin id or telemetry name is longer than 65,535 bytes");
     }
-    std::string key = key_of(s.twin, s.name);
-    std::shared_lock lock(i.map_mu);
-    auto it = i.heads.find(key);
-    if (it != i.heads.end() && it->second->points.type != s.type) {
+    series* se = i.find_or_add(s.twin, s.name, s.type, w.key);
+    if (se->points.type != s.type) {  // a series' type never changes once created
       return status::invalid_argument("telemetry \"" + std::string(s.name) + "\" of twin \"" + std::string(s.twin) +
-                                      "\" has history of type " + std::string(to_string(it->second->points.type)) +
-                                      ", not " + std::string(to_string(s.type)));
+                                      "\" has history of type " + std::string(to_string(se->points.type)) + ", not " +
+                                      std::string(to_string(s.type)));
     }
+    w.series_of.push_back(se);
   }
-  std::string& rec = i.buffers[static_cast<std::size_t>(writer)];
+  std::string& rec = w.record;
   rec.assign(k_record_header, '\0');
   for (const sample& s : samples) {
     put(rec, static_cast<std::uint16_t>(s.twin.size()));
@@ -311,7 +323,7 @@ status history::append(int writer, const std::vector<sample>& samples) {
     i.syncs.fetch_add(1, std::memory_order_relaxed);
   }
   i.log_bytes.fetch_add(rec.size(), std::memory_order_relaxed);
-  for (const sample& s : samples) i.apply(s);
+  for (std::size_t k = 0; k < samples.size(); ++k) i.apply(w.series_of[k], samples[k]);
   i.appended.fetch_add(samples.size(), std::memory_order_relaxed);
   return status::ok();
 }
@@ -352,12 +364,11 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
 
 std::vector<std::string> history::series_of(std::string_view twin) const {
   const auto& i = *impl_;
-  std::string prefix = key_of(twin, "");
-  std::vector<std::string> out;
   std::shared_lock lock(i.map_mu);
-  for (auto it = i.heads.lower_bound(prefix); it != i.heads.end() && it->first.starts_with(prefix); ++it) {
-    out.push_back(it->first.substr(prefix.size()));
-  }
+  auto it = i.names.find(twin);
+  if (it == i.names.end()) return {};
+  std::vector<std::string> out = it->second;
+  std::sort(out.begin(), out.end());
   return out;
 }
 
