@@ -112,7 +112,8 @@ struct managed_broker::impl {
       << "set_tcp_nodelay true\n"
       << "log_dest file " << log.string() << "\n"
       << "log_type error\nlog_type warning\nlog_type notice\n"
-      << "connection_messages true\n";
+      << "connection_messages true\n"
+      << o.extra_config << "\n";
     if (!f) return status::io_error("cannot write " + conf.string());
     return status::ok();
   }

@@ -24,6 +24,7 @@ struct broker_options {
   unsigned short port = 1883;  // 0: any free port
   std::filesystem::path dir;   // configuration, persistence and log live here
   std::string program;         // empty: mosquitto from PATH, /usr/sbin or /usr/local/sbin
+  std::string extra_config;    // lines appended to the generated mosquitto.conf (another listener, ...)
 };
 
 class managed_broker {

@@ -4,10 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
-#include "loadgen/mqtt_load.h"
 #include "ingest/managed_broker.h"
+#include "loadgen/mqtt_load.h"
 #include "twin/twin_test_util.h"
 
 namespace doppel::ingest {
@@ -186,6 +193,88 @@ TEST(ManagedBroker, ExplainsWhyItCannotStart) {
   auto third = managed_broker::start(bo);
   ASSERT_FALSE(third);
   EXPECT_NE(third.error().message().find("exited at start"), std::string::npos);
+}
+
+unsigned short free_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  socklen_t len = sizeof a;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// TLS and a user name with password, against a Mosquitto listener that demands both (a CA and
+// a server certificate for 127.0.0.1 made with openssl, a password file with mosquitto_passwd).
+TEST_F(mqtt_fixture, TlsAndPasswordToTheBroker) {
+  auto dir = dir_.path() / "tls";
+  std::filesystem::create_directories(dir);
+  std::string d = dir.string();
+  std::string cmd = "cd " + d +
+                    " && openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=doppel-test-ca -days 2 "
+                    "-keyout ca.key -out ca.pem 2>/dev/null"
+                    " && openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr "
+                    "2>/dev/null"
+                    " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext"
+                    " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+                    "-extfile san.ext -out server.pem 2>/dev/null"
+                    " && touch passwd && mosquitto_passwd -b passwd device s3cret";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  // The broker again, with a TLS listener added; a password file makes a client that gives a
+  // user name prove it (anonymous clients stay allowed, on both listeners).
+  broker_.reset();
+  unsigned short tls_port = free_loopback_port();
+  broker_options bo;
+  bo.port = 0;
+  bo.dir = dir_.path() / "mosquitto-tls";
+  bo.extra_config = "password_file " + d + "/passwd\nlistener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " + d +
+                    "/ca.pem\ncertfile " + d + "/server.pem\nkeyfile " + d + "/server.key\n";
+  auto b = managed_broker::start(bo);
+  ASSERT_TRUE(b) << b.error().to_string();
+  broker_ = std::move(*b);
+
+  auto connect_with = [&](const std::string& password, const std::string& ca) {
+    // The TLS listener: the certificate must verify against `ca` and name 127.0.0.1.
+    mqtt_options o;
+    o.url = "mqtts://127.0.0.1:" + std::to_string(tls_port);
+    o.client_id = "doppel-tls";
+    o.username = "device";
+    o.password = password;
+    o.ca_file = ca;
+    o.reconnect_min = 50ms;
+    o.reconnect_max = 200ms;
+    auto m = mapper::compile({});
+    return std::make_unique<mqtt_connector>(o, std::move(*m), *pipeline_, letters_);
+  };
+  // A wrong password: refused, and the health says why.
+  auto bad = connect_with("wrong", d + "/ca.pem");
+  ASSERT_TRUE(bad->start());
+  ASSERT_TRUE(eventually([&] { return bad->health().contains("lastError"); }));
+  // Mosquitto answers a wrong password with MQTT 5's "not authorized".
+  EXPECT_NE(bad->health()["lastError"].get<std::string>().find("the broker refused the connection: not authorized"),
+            std::string::npos)
+      << bad->health().dump();
+  EXPECT_FALSE(bad->subscribed());
+  bad.reset();
+  // A certificate the connector does not trust (the system CAs): the TLS handshake fails.
+  auto untrusted = connect_with("s3cret", "");
+  ASSERT_TRUE(untrusted->start());
+  ASSERT_TRUE(eventually([&] { return untrusted->health().contains("lastError"); }));
+  EXPECT_NE(untrusted->health()["lastError"].get<std::string>().find("TLS handshake"), std::string::npos)
+      << untrusted->health().dump();
+  untrusted.reset();
+  // The right CA and password: subscribed over TLS, and messages flow.
+  connector_ = connect_with("s3cret", d + "/ca.pem");
+  ASSERT_TRUE(connector_->start());
+  ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
+  loadgen::mqtt_client pub;  // plain, on the broker's loopback listener (anonymous there)
+  ASSERT_TRUE(pub.connect(broker_->port(), "device-tls")) << pub.error();
+  ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 77})", 1));
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 77; }));
 }
 
 }  // namespace
