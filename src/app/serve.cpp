@@ -286,7 +286,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     pipeline->render_metrics(text);
     letters.render_metrics(text);
     ts::history_stats hs = (*history)->stats();
-    char buf[700];
+    char buf[1400];
     std::snprintf(buf, sizeof buf,
                   "# HELP doppel_history_series Telemetry series with history.\n"
                   "# TYPE doppel_history_series gauge\ndoppel_history_series %zu\n"
@@ -295,9 +295,16 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
                   "# HELP doppel_history_log_bytes Bytes in the history write-ahead logs.\n"
                   "# TYPE doppel_history_log_bytes gauge\ndoppel_history_log_bytes %llu\n"
                   "# HELP doppel_history_syncs_total fdatasync calls of the history logs.\n"
-                  "# TYPE doppel_history_syncs_total counter\ndoppel_history_syncs_total %llu\n",
+                  "# TYPE doppel_history_syncs_total counter\ndoppel_history_syncs_total %llu\n"
+                  "# HELP doppel_history_sealed_points Points in compressed chunks.\n"
+                  "# TYPE doppel_history_sealed_points gauge\ndoppel_history_sealed_points %llu\n"
+                  "# HELP doppel_history_chunk_bytes Bytes of the compressed chunks.\n"
+                  "# TYPE doppel_history_chunk_bytes gauge\ndoppel_history_chunk_bytes %llu\n"
+                  "# HELP doppel_history_checkpoints_total Checkpoints that sealed heads into chunks.\n"
+                  "# TYPE doppel_history_checkpoints_total counter\ndoppel_history_checkpoints_total %llu\n",
                   hs.series, static_cast<unsigned long long>(hs.points), static_cast<unsigned long long>(hs.log_bytes),
-                  static_cast<unsigned long long>(hs.syncs));
+                  static_cast<unsigned long long>(hs.syncs), static_cast<unsigned long long>(hs.sealed_points),
+                  static_cast<unsigned long long>(hs.chunk_bytes), static_cast<unsigned long long>(hs.checkpoints));
     text += buf;
   });
   routes.add_metrics_source([&store = **store](std::string& text) {

@@ -1,16 +1,19 @@
 #include "store/timeseries/history.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
 
 namespace doppel::ts {
@@ -19,6 +22,7 @@ namespace {
 
 constexpr std::size_t k_record_header = 12;         // u32 length + u64 hash
 constexpr std::uint32_t k_max_record = 256u << 20;  // a larger length is corruption
+constexpr const char* k_carry = "wal-carry.log";    // unsealed points a checkpoint kept
 
 template <class T>
 void put(std::string& out, T v) {
@@ -51,10 +55,46 @@ std::string key_of(std::string_view twin, std::string_view name) {
   return k;
 }
 
-struct series {
-  mutable std::mutex mu;
-  column_batch points;  // guarded by mu; times strictly increasing
+// A sealed chunk of a series, as the chunk store holds it.
+struct chunk_ref {
+  std::int64_t rowid = 0;
+  std::int64_t t_min = 0, t_max = 0;
 };
+
+struct series {
+  std::string twin, name;
+  mutable std::mutex mu;
+  column_batch points;            // guarded by mu: the head; times strictly increasing
+  std::int64_t id = 0;            // in the chunk store; 0 until its first chunk; checkpoint only
+  std::vector<chunk_ref> chunks;  // guarded by mu; in sealing order (later ones win on equal times)
+};
+
+// One log entry (see the header for the format).
+void put_entry(std::string& rec, const sample& s) {
+  put(rec, static_cast<std::uint16_t>(s.twin.size()));
+  rec.append(s.twin);
+  put(rec, static_cast<std::uint16_t>(s.name.size()));
+  rec.append(s.name);
+  put(rec, static_cast<std::uint8_t>(s.type));
+  put(rec, s.time_ns);
+  switch (s.type) {
+    case value_type::f64: put(rec, s.f); break;
+    case value_type::i64: put(rec, s.i); break;
+    case value_type::boolean: put(rec, static_cast<std::uint8_t>(s.i != 0)); break;
+    case value_type::string:
+      put(rec, static_cast<std::uint32_t>(s.s.size()));
+      rec.append(s.s);
+      break;
+  }
+}
+
+// Frames `rec` (payload after a k_record_header-byte gap at its start) as a log record.
+void seal_record(std::string& rec) {
+  auto len = static_cast<std::uint32_t>(rec.size() - k_record_header);
+  std::uint64_t hash = XXH3_64bits(rec.data() + k_record_header, len);
+  std::memcpy(rec.data(), &len, 4);
+  std::memcpy(rec.data() + 4, &hash, 8);
+}
 
 // Places one point in time order; an equal time replaces the value held.
 void insert(column_batch& c, const sample& s) {
@@ -97,6 +137,21 @@ void insert(column_batch& c, const sample& s) {
   }
 }
 
+// Points [at, end) of `c` into `out`.
+void slice(const column_batch& c, std::size_t at, std::size_t end, column_batch& out) {
+  out.clear();
+  out.type = c.type;
+  auto part = [&](const auto& v, auto& dst) {
+    if (!v.empty())
+      dst.assign(v.begin() + static_cast<std::ptrdiff_t>(at), v.begin() + static_cast<std::ptrdiff_t>(end));
+  };
+  part(c.t, out.t);
+  part(c.f, out.f);
+  part(c.i, out.i);
+  part(c.b, out.b);
+  part(c.s, out.s);
+}
+
 }  // namespace
 
 struct history::impl {
@@ -112,6 +167,18 @@ struct history::impl {
   std::unordered_map<std::string, std::unique_ptr<series>> heads;      // guarded by map_mu
   std::map<std::string, std::vector<std::string>, std::less<>> names;  // twin -> its series; guarded by map_mu
   std::atomic<std::uint64_t> points{0}, appended{0}, syncs{0}, log_bytes{0};
+  // The chunk store (SQLite): written by checkpoints, read by queries; one connection under db_mu.
+  sqlite3* db = nullptr;
+  mutable std::mutex db_mu;
+  // Appends hold it shared; a checkpoint holds it exclusively while it seals the heads.
+  std::shared_mutex checkpoint_mu;
+  std::thread sealer;
+  std::mutex sealer_mu;
+  std::condition_variable sealer_cv;
+  bool stopping = false;  // guarded by sealer_mu
+  std::atomic<std::uint64_t> chunk_count{0}, chunk_bytes{0}, sealed_points{0}, checkpoints{0};
+  std::string last_checkpoint_error;          // guarded by checkpoint_mu (exclusive)
+  std::atomic<std::uint64_t> carry_bytes{0};  // the carry log's size after the last checkpoint
   std::uint64_t replayed = 0, torn = 0;
   std::string replay_key;
   double replay_seconds = 0;
@@ -119,6 +186,259 @@ struct history::impl {
   ~impl() {
     for (int fd : fds) {
       if (fd >= 0) ::close(fd);
+    }
+    if (db) sqlite3_close(db);
+  }
+
+  status sql(const char* text) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, text, nullptr, nullptr, &err) == SQLITE_OK) return status::ok();
+    std::string m = err ? err : "unknown error";
+    sqlite3_free(err);
+    return status::io_error("the history's chunk store: " + m);
+  }
+
+  status open_store() {
+    auto file = o.dir / "chunks.db";
+    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+      return status::io_error("cannot open " + file.string() + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    }
+    if (auto st =
+            sql("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                "CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, twin TEXT NOT NULL, name TEXT NOT NULL,"
+                "  type INTEGER NOT NULL, UNIQUE(twin, name));"
+                "CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, series INTEGER NOT NULL,"
+                "  t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, points INTEGER NOT NULL, data BLOB NOT NULL);"
+                "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks(series, t_max);");
+        !st) {
+      return st;
+    }
+    // The series and the index of their chunks (the chunks' bytes stay on disk).
+    std::unordered_map<std::int64_t, series*> by_id;
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id, twin, name, type FROM series", -1, &q, nullptr);
+    std::string key;
+    while (q && sqlite3_step(q) == SQLITE_ROW) {
+      auto type = sqlite3_column_int(q, 3);
+      if (type < 0 || type > 3) continue;
+      std::string twin(reinterpret_cast<const char*>(sqlite3_column_text(q, 1)));
+      std::string name(reinterpret_cast<const char*>(sqlite3_column_text(q, 2)));
+      series* se = find_or_add(twin, name, static_cast<value_type>(type), key);
+      se->id = sqlite3_column_int64(q, 0);
+      by_id[se->id] = se;
+    }
+    sqlite3_finalize(q);
+    sqlite3_prepare_v2(db, "SELECT id, series, t_min, t_max, points, length(data) FROM chunks ORDER BY id", -1, &q,
+                       nullptr);
+    while (q && sqlite3_step(q) == SQLITE_ROW) {
+      auto it = by_id.find(sqlite3_column_int64(q, 1));
+      if (it == by_id.end()) continue;
+      it->second->chunks.push_back(
+          {sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3)});
+      chunk_count.fetch_add(1);
+      sealed_points.fetch_add(static_cast<std::uint64_t>(sqlite3_column_int64(q, 4)));
+      chunk_bytes.fetch_add(static_cast<std::uint64_t>(sqlite3_column_int64(q, 5)));
+    }
+    sqlite3_finalize(q);
+    return status::ok();
+  }
+
+  // Seals heads into chunks, durably: every head when `everything`, else those with at least
+  // seal_points points. The points of the heads left unsealed are rewritten into the carry log,
+  // then the writers' logs are emptied. Appends wait while it runs.
+  status checkpoint(bool everything) {
+    std::unique_lock cp(checkpoint_mu);
+    if (log_bytes.load() == 0) return status::ok();
+    std::vector<series*> all, carried;
+    {
+      std::shared_lock lock(map_mu);
+      for (auto& [k, se] : heads) {
+        if (se->points.size() == 0) continue;
+        (everything || se->points.size() >= o.seal_points ? all : carried).push_back(se.get());
+      }
+    }
+    std::lock_guard db_lock(db_mu);
+    if (auto st = sql("BEGIN IMMEDIATE"); !st) return st;
+    sqlite3_stmt* add_series = nullptr;
+    sqlite3_stmt* add_chunk = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO series(twin, name, type) VALUES(?, ?, ?)", -1, &add_series, nullptr);
+    sqlite3_prepare_v2(db, "INSERT INTO chunks(series, t_min, t_max, points, data) VALUES(?, ?, ?, ?, ?)", -1,
+                       &add_chunk, nullptr);
+    struct sealed {
+      series* se;
+      chunk_ref ref;
+    };
+    std::vector<sealed> made;
+    std::string bytes;
+    column_batch part;
+    status failure;
+    std::uint64_t new_points = 0, new_bytes = 0;
+    for (series* se : all) {
+      if (!se->id) {
+        sqlite3_reset(add_series);
+        sqlite3_bind_text(add_series, 1, se->twin.data(), static_cast<int>(se->twin.size()), SQLITE_STATIC);
+        sqlite3_bind_text(add_series, 2, se->name.data(), static_cast<int>(se->name.size()), SQLITE_STATIC);
+        sqlite3_bind_int(add_series, 3, static_cast<int>(se->points.type));
+        if (sqlite3_step(add_series) != SQLITE_DONE) {
+          failure = status::io_error(std::string("the history's chunk store: ") + sqlite3_errmsg(db));
+          break;
+        }
+        se->id = sqlite3_last_insert_rowid(db);
+      }
+      const column_batch& h = se->points;  // no appends run: the head is stable
+      for (std::size_t at = 0; at < h.size() && failure.is_ok(); at += max_chunk_points) {
+        std::size_t end = std::min(h.size(), at + static_cast<std::size_t>(max_chunk_points));
+        const column_batch* src = &h;
+        if (at != 0 || end != h.size()) {
+          slice(h, at, end, part);
+          src = &part;
+        }
+        bytes.clear();
+        if (auto st = encode_chunk(*src, bytes); !st) {
+          failure = st;
+          break;
+        }
+        chunk_ref ref{0, src->t.front(), src->t.back()};
+        sqlite3_reset(add_chunk);
+        sqlite3_bind_int64(add_chunk, 1, se->id);
+        sqlite3_bind_int64(add_chunk, 2, ref.t_min);
+        sqlite3_bind_int64(add_chunk, 3, ref.t_max);
+        sqlite3_bind_int64(add_chunk, 4, static_cast<sqlite3_int64>(src->size()));
+        sqlite3_bind_blob(add_chunk, 5, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+        if (sqlite3_step(add_chunk) != SQLITE_DONE) {
+          failure = status::io_error(std::string("the history's chunk store: ") + sqlite3_errmsg(db));
+          break;
+        }
+        ref.rowid = sqlite3_last_insert_rowid(db);
+        made.push_back({se, ref});
+        new_points += src->size();
+        new_bytes += bytes.size();
+      }
+      if (!failure.is_ok()) break;
+    }
+    sqlite3_finalize(add_series);
+    sqlite3_finalize(add_chunk);
+    if (!failure.is_ok() || !(failure = sql("COMMIT")).is_ok()) {
+      (void)sql("ROLLBACK");
+      // Ids given in the rolled-back transaction do not exist.
+      for (series* se : all) {
+        bool known = false;
+        for (const auto& c : se->chunks) known = known || c.rowid;
+        if (!known) se->id = 0;
+      }
+      last_checkpoint_error = failure.message();
+      return failure;
+    }
+    // The chunks are durable. What stays in the heads is written to a new carry log, which
+    // replaces the old one at once (rename), so it is never missing; then the writers' logs go.
+    std::uint64_t carry = 0;
+    if (status st = write_carry(carried, carry); !st) {
+      last_checkpoint_error = st.message();
+      return st;
+    }
+    for (int fd : fds) {
+      if (::ftruncate(fd, 0) != 0 || ::fdatasync(fd) != 0) {
+        return status::io_error(std::string("cannot empty a history log: ") + std::strerror(errno));
+      }
+    }
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(o.dir, ec)) {
+      auto name = e.path().filename().string();
+      if (!name.starts_with("wal-") || !name.ends_with(".log") || name == k_carry) continue;
+      int n = std::atoi(name.c_str() + 4);
+      if (n >= o.writers) std::filesystem::remove(e.path(), ec);  // a log of a writer this start has not
+    }
+    for (const sealed& m : made) {
+      std::lock_guard lock(m.se->mu);
+      m.se->chunks.push_back(m.ref);
+    }
+    for (series* se : all) {
+      std::lock_guard lock(se->mu);
+      se->points.clear();
+      se->points.t.shrink_to_fit();
+      se->points.f.shrink_to_fit();
+      se->points.i.shrink_to_fit();
+      se->points.b.shrink_to_fit();
+      se->points.s.shrink_to_fit();
+    }
+    std::uint64_t left = 0;
+    for (series* se : carried) left += se->points.size();
+    points.store(left);
+    log_bytes.store(carry);
+    carry_bytes = carry;
+    chunk_count.fetch_add(made.size());
+    chunk_bytes.fetch_add(new_bytes);
+    sealed_points.fetch_add(new_points);
+    checkpoints.fetch_add(1);
+    last_checkpoint_error.clear();
+    return status::ok();
+  }
+
+  // Writes the points of `carried` as the new carry log (tmp file, fdatasync, rename, directory
+  // fsync); `bytes` is its size.
+  status write_carry(const std::vector<series*>& carried, std::uint64_t& bytes) {
+    auto tmp = o.dir / "carry.tmp";
+    auto final_path = o.dir / k_carry;
+    std::string rec;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return status::io_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    bool ok = true;
+    bytes = 0;
+    auto flush = [&] {
+      if (rec.size() <= k_record_header) return;
+      seal_record(rec);
+      ok = ok && ::write(fd, rec.data(), rec.size()) == static_cast<ssize_t>(rec.size());
+      bytes += rec.size();
+      rec.assign(k_record_header, '\0');
+    };
+    rec.assign(k_record_header, '\0');
+    for (series* se : carried) {
+      const column_batch& h = se->points;
+      for (std::size_t k = 0; k < h.size(); ++k) {
+        sample smp;
+        smp.twin = se->twin;
+        smp.name = se->name;
+        smp.type = h.type;
+        smp.time_ns = h.t[k];
+        switch (h.type) {
+          case value_type::f64: smp.f = h.f[k]; break;
+          case value_type::i64: smp.i = h.i[k]; break;
+          case value_type::boolean: smp.i = h.b[k]; break;
+          case value_type::string: smp.s = h.s[k]; break;
+        }
+        put_entry(rec, smp);
+        if (rec.size() >= (1u << 20)) flush();
+      }
+    }
+    flush();
+    ok = ok && ::fdatasync(fd) == 0;
+    ::close(fd);
+    if (!ok || std::rename(tmp.c_str(), final_path.c_str()) != 0) {
+      return status::io_error("cannot write the history's carry log " + final_path.string() + ": " +
+                              std::strerror(errno));
+    }
+    int dfd = ::open(o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    return status::ok();
+  }
+
+  // The writers' logs have grown by checkpoint_bytes since the last checkpoint.
+  bool due() const { return log_bytes.load() >= carry_bytes.load() + o.checkpoint_bytes; }
+
+  void run_sealer() {
+    std::unique_lock lock(sealer_mu);
+    for (;;) {
+      sealer_cv.wait(lock, [&] { return stopping || due(); });
+      if (stopping) return;
+      lock.unlock();
+      status st = checkpoint(false);
+      lock.lock();
+      // A failed checkpoint is retried later; the logs still hold everything.
+      if (!st) sealer_cv.wait_for(lock, std::chrono::seconds(5), [&] { return stopping; });
     }
   }
 
@@ -137,6 +457,8 @@ struct history::impl {
     if (!slot) {
       slot = std::make_unique<series>();
       slot->points.type = type;
+      slot->twin = std::string(twin);
+      slot->name = std::string(name);
       names[std::string(twin)].emplace_back(name);
     }
     return slot.get();
@@ -229,7 +551,19 @@ struct history::impl {
 };
 
 history::history(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
-history::~history() = default;
+
+history::~history() {
+  {
+    std::lock_guard lock(impl_->sealer_mu);
+    impl_->stopping = true;
+  }
+  impl_->sealer_cv.notify_all();
+  if (impl_->sealer.joinable()) impl_->sealer.join();
+  // Sealed at a clean stop, the next start has nothing to replay. If it fails, the logs keep all.
+  if (impl_->o.seal_on_close) (void)impl_->checkpoint(true);
+}
+
+status history::checkpoint(bool everything) { return impl_->checkpoint(everything); }
 
 result<std::unique_ptr<history>> history::open(history_options options) {
   auto i = std::make_unique<impl>();
@@ -239,6 +573,7 @@ result<std::unique_ptr<history>> history::open(history_options options) {
   std::filesystem::create_directories(i->o.dir, ec);
   if (ec) return status::io_error("cannot create " + i->o.dir.string() + ": " + ec.message());
   auto started = std::chrono::steady_clock::now();
+  if (status st = i->open_store(); !st) return st;
   // Every log, also those of writers a previous start had and this one has not.
   std::vector<std::filesystem::path> logs;
   for (const auto& e : std::filesystem::directory_iterator(i->o.dir, ec)) {
@@ -263,6 +598,8 @@ result<std::unique_ptr<history>> history::open(history_options options) {
     ::fsync(dfd);
     ::close(dfd);
   }
+  impl* raw = i.get();
+  i->sealer = std::thread([raw] { raw->run_sealer(); });
   return std::unique_ptr<history>(new history(std::move(i)));
 }
 
@@ -270,6 +607,7 @@ status history::append(int writer, const std::vector<sample>& samples) {
   auto& i = *impl_;
   if (writer < 0 || writer >= i.o.writers) return status::internal("history writer out of range");
   if (samples.empty()) return status::ok();
+  std::shared_lock cp(i.checkpoint_mu);  // a checkpoint does not see half an append
   auto& w = i.scratches[static_cast<std::size_t>(writer)];
   // Each sample's series (one lookup each), and types checked: a refused append writes nothing.
   w.series_of.clear();
@@ -287,27 +625,8 @@ status history::append(int writer, const std::vector<sample>& samples) {
   }
   std::string& rec = w.record;
   rec.assign(k_record_header, '\0');
-  for (const sample& s : samples) {
-    put(rec, static_cast<std::uint16_t>(s.twin.size()));
-    rec.append(s.twin);
-    put(rec, static_cast<std::uint16_t>(s.name.size()));
-    rec.append(s.name);
-    put(rec, static_cast<std::uint8_t>(s.type));
-    put(rec, s.time_ns);
-    switch (s.type) {
-      case value_type::f64: put(rec, s.f); break;
-      case value_type::i64: put(rec, s.i); break;
-      case value_type::boolean: put(rec, static_cast<std::uint8_t>(s.i != 0)); break;
-      case value_type::string:
-        put(rec, static_cast<std::uint32_t>(s.s.size()));
-        rec.append(s.s);
-        break;
-    }
-  }
-  auto len = static_cast<std::uint32_t>(rec.size() - k_record_header);
-  std::uint64_t hash = XXH3_64bits(rec.data() + k_record_header, len);
-  std::memcpy(rec.data(), &len, 4);
-  std::memcpy(rec.data() + 4, &hash, 8);
+  for (const sample& s : samples) put_entry(rec, s);
+  seal_record(rec);
   int fd = i.fds[static_cast<std::size_t>(writer)];
   for (std::size_t at = 0; at < rec.size();) {
     ssize_t n = ::write(fd, rec.data() + at, rec.size() - at);
@@ -325,6 +644,7 @@ status history::append(int writer, const std::vector<sample>& samples) {
   i.log_bytes.fetch_add(rec.size(), std::memory_order_relaxed);
   for (std::size_t k = 0; k < samples.size(); ++k) i.apply(w.series_of[k], samples[k]);
   i.appended.fetch_add(samples.size(), std::memory_order_relaxed);
+  if (i.due()) i.sealer_cv.notify_one();
   return status::ok();
 }
 
@@ -340,24 +660,83 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
     }
     se = it->second.get();  // series are never removed while open
   }
+  // Sources in rising precedence: the chunks in sealing order, then the head. A time held by
+  // several (a late point sealed after its neighbours, a log replayed after a crash) keeps the
+  // value of the latest source.
+  std::vector<column_batch> sources;
+  std::vector<std::int64_t> rowids;
+  {
+    std::lock_guard lock(se->mu);
+    for (const chunk_ref& c : se->chunks) {
+      if (c.t_max >= from && c.t_min < to) rowids.push_back(c.rowid);
+    }
+    const column_batch& h = se->points;
+    auto lo = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), from) - h.t.begin());
+    auto hi = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), to) - h.t.begin());
+    sources.emplace_back();
+    if (hi > lo) slice(h, lo, hi, sources.back());
+    sources.back().type = h.type;
+  }
+  std::vector<column_batch> chunks(rowids.size());
+  if (!rowids.empty()) {
+    std::lock_guard db_lock(i.db_mu);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(i.db, "SELECT data FROM chunks WHERE id = ?", -1, &q, nullptr);
+    for (std::size_t k = 0; k < rowids.size(); ++k) {
+      sqlite3_reset(q);
+      sqlite3_bind_int64(q, 1, rowids[k]);
+      if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return status::io_error("the history's chunk " + std::to_string(rowids[k]) + " is missing");
+      }
+      std::string_view bytes(static_cast<const char*>(sqlite3_column_blob(q, 0)),
+                             static_cast<std::size_t>(sqlite3_column_bytes(q, 0)));
+      if (status st = decode_chunk(bytes, chunks[k]); !st) {
+        sqlite3_finalize(q);
+        return status::io_error("the history's chunk " + std::to_string(rowids[k]) + " is damaged: " + st.message());
+      }
+    }
+    sqlite3_finalize(q);
+  }
+  column_batch head = std::move(sources.back());
   column_batch out;
-  std::lock_guard lock(se->mu);
-  const column_batch& c = se->points;
-  out.type = c.type;
-  auto lo = static_cast<std::size_t>(std::lower_bound(c.t.begin(), c.t.end(), from) - c.t.begin());
-  auto hi = static_cast<std::size_t>(std::lower_bound(c.t.begin(), c.t.end(), to) - c.t.begin());
-  if (hi < lo) hi = lo;
-  std::size_t end = std::min(hi, lo + limit);
-  if (truncated) *truncated = end < hi;
-  auto range = [&](const auto& v, auto& dst) {
-    dst.assign(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(end));
-  };
-  range(c.t, out.t);
-  switch (c.type) {
-    case value_type::f64: range(c.f, out.f); break;
-    case value_type::i64: range(c.i, out.i); break;
-    case value_type::boolean: range(c.b, out.b); break;
-    case value_type::string: range(c.s, out.s); break;
+  out.type = head.type;
+  if (chunks.empty()) {
+    out = std::move(head);
+  } else {
+    // (time, source, index), sorted by time then by precedence; the last of equal times wins.
+    struct ref {
+      std::int64_t t;
+      std::uint32_t source, index;
+    };
+    std::vector<ref> all;
+    auto add = [&](const column_batch& c, std::uint32_t source) {
+      for (std::size_t k = 0; k < c.t.size(); ++k) {
+        if (c.t[k] >= from && c.t[k] < to) all.push_back({c.t[k], source, static_cast<std::uint32_t>(k)});
+      }
+    };
+    for (std::size_t k = 0; k < chunks.size(); ++k) add(chunks[k], static_cast<std::uint32_t>(k));
+    add(head, static_cast<std::uint32_t>(chunks.size()));
+    std::sort(all.begin(), all.end(),
+              [](const ref& a, const ref& b) { return a.t != b.t ? a.t < b.t : a.source < b.source; });
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      if (k + 1 < all.size() && all[k + 1].t == all[k].t) continue;  // a later source has this time
+      const column_batch& c = all[k].source < chunks.size() ? chunks[all[k].source] : head;
+      std::size_t at = all[k].index;
+      out.t.push_back(c.t[at]);
+      switch (c.type) {
+        case value_type::f64: out.f.push_back(c.f[at]); break;
+        case value_type::i64: out.i.push_back(c.i[at]); break;
+        case value_type::boolean: out.b.push_back(c.b[at]); break;
+        case value_type::string: out.s.push_back(c.s[at]); break;
+      }
+    }
+  }
+  if (truncated) *truncated = out.size() > limit;
+  if (out.size() > limit) {
+    column_batch cut;
+    slice(out, 0, limit, cut);
+    return cut;
   }
   return out;
 }
@@ -386,6 +765,10 @@ history_stats history::stats() const {
   s.replayed = i.replayed;
   s.replay_seconds = i.replay_seconds;
   s.torn_bytes = i.torn;
+  s.chunks = i.chunk_count.load();
+  s.chunk_bytes = i.chunk_bytes.load();
+  s.sealed_points = i.sealed_points.load();
+  s.checkpoints = i.checkpoints.load();
   return s;
 }
 

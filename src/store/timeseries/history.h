@@ -8,8 +8,12 @@
 // with the time of one already held replaces it (a QoS 1 redelivery of the same message is stored
 // once).
 //
-// Not yet (issue 6): sealing heads into compressed chunks (chunk.h) and truncating the logs, so
-// today every point stays in memory and in the log; retention and downsampling.
+// Checkpoints seal the heads into compressed chunks (chunk.h, one per series and checkpoint) in a
+// SQLite chunk store and empty the logs, so memory and logs stay bounded; a query merges a
+// series' chunks and head. A crash between the chunks' commit and the logs' truncation replays
+// points that are also in chunks: the merge keeps one point per time.
+//
+// Not yet (issue 6): retention, downsampling tiers, aggregates.
 //
 // Log record: u32 payload bytes, u64 XXH3 of the payload, payload = entries of
 //   u16 twin bytes, twin, u16 name bytes, name, u8 value_type, i64 time (Unix ns),
@@ -46,6 +50,10 @@ struct history_options {
   std::filesystem::path dir;
   int writers = 1;
   bool sync = true;  // fdatasync each append (off only for benchmarks of the rest)
+  // When the logs hold this many bytes, a checkpoint seals the heads into chunks and empties them.
+  std::uint64_t checkpoint_bytes = 64 << 20;
+  std::size_t seal_points = 1024;  // a head is sealed by a periodic checkpoint from this many points
+  bool seal_on_close = true;       // false: close as a crash would (tests of recovery)
 };
 
 struct history_stats {
@@ -56,7 +64,9 @@ struct history_stats {
   std::uint64_t log_bytes = 0;  // bytes in the logs
   std::uint64_t replayed = 0;   // points replayed at open
   double replay_seconds = 0;
-  std::uint64_t torn_bytes = 0;  // bytes cut off torn log ends at open
+  std::uint64_t torn_bytes = 0;                                  // bytes cut off torn log ends at open
+  std::uint64_t chunks = 0, chunk_bytes = 0, sealed_points = 0;  // in the chunk store
+  std::uint64_t checkpoints = 0;                                 // since open
 };
 
 class history {
@@ -77,6 +87,13 @@ class history {
   std::vector<std::string> series_of(std::string_view twin) const;
 
   history_stats stats() const;
+
+  // Seals heads into compressed chunks (chunk.h) in the chunk store (DIR/chunks.db, SQLite),
+  // durably: every head when `everything`, else those holding at least `seal_points` points (a
+  // chunk of a few points compresses badly); the others' points are rewritten into the carry log
+  // (wal-carry.log). Then the writers' logs are emptied. Runs by itself each time the logs grow
+  // by `checkpoint_bytes`, and (everything) at a clean stop; appends wait while it runs.
+  status checkpoint(bool everything = true);
 
  private:
   struct impl;
