@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "api/auth.h"
+#include "bench_util.h"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -198,45 +199,8 @@ std::string request_text(const std::string& method, const std::string& target, c
   return r;
 }
 
-struct child {
-  pid_t pid = -1;
-  unsigned short port = 0;
-};
-
-// Starts a process whose stdout's first "listening on http://127.0.0.1:PORT" (or bare number)
-// line names its port.
-child spawn(std::vector<std::string> args) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE* in = fdopen(fds[0], "r");
-  char line[1024];
-  while (fgets(line, sizeof line, in)) {
-    std::string l = line;
-    auto at = l.find("listening on http://127.0.0.1:");
-    if (at != std::string::npos) {
-      c.port = static_cast<unsigned short>(std::stoi(l.substr(at + 30)));
-      break;
-    }
-    if (!l.empty() && std::isdigit(static_cast<unsigned char>(l[0]))) {
-      c.port = static_cast<unsigned short>(std::stoi(l));
-      break;
-    }
-  }
-  // Leave the pipe open: the child may print a last line when it stops.
-  return c;
-}
+using doppel::bench::child;
+using doppel::bench::spawn_listening;
 
 double rss_mib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -277,8 +241,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create a token: %s\n", token.error().message().c_str());
     return 1;
   }
-  child server = spawn({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
-                        (dir / "data").string(), "--threads", std::to_string(k_server_threads)});
+  child server = spawn_listening({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
+                                  (dir / "data").string(), "--threads", std::to_string(k_server_threads)});
   if (!server.port) {
     std::fprintf(stderr, "doppel serve did not start\n");
     return 1;

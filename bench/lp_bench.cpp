@@ -26,6 +26,7 @@
 
 #include "api/auth.h"
 #include "api/client.h"
+#include "bench_util.h"
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
@@ -150,22 +151,8 @@ int main(int argc, char** argv) {
   std::string doppel = argv[1];
   long lines = argc > 2 ? std::stol(argv[2]) : 200000;
   fs::path dir = fs::temp_directory_path() / ("doppel-bench-lp-" + std::to_string(getpid()));
-  fs::create_directories(dir / "project/models");
-  fs::create_directories(dir / "project/twins");
   fs::create_directories(dir / "data");
-  for (const auto& e : fs::directory_iterator(fs::path(DOPPEL_SOURCE_DIR) / "examples/pump-station/models")) {
-    fs::copy(e.path(), dir / "project/models" / e.path().filename());
-  }
-  {
-    std::ofstream twins(dir / "project/twins/pumps.json");
-    twins << "[";
-    for (long i = 0; i < k_twins; ++i) {
-      twins << (i ? "," : "") << "{\"$dtId\": \"pump-" << i
-            << "\", \"$metadata\": {\"$model\": \"dtmi:doppel:example:Pump;1\"}, \"motor\": {\"$metadata\": {}}}";
-    }
-    twins << "]";
-  }
-  std::ofstream(dir / "project/doppel.yaml") << "name: bench\n";
+  doppel::bench::write_pump_project(dir / "project", k_twins, "name: bench\n");
   auto batches = make_batches(lines);
 
   // Doppel.

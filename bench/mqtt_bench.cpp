@@ -20,6 +20,7 @@
 
 #include "api/auth.h"
 #include "api/client.h"
+#include "bench_util.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
 
@@ -29,41 +30,6 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr long k_twins = 10000;
-
-struct child {
-  pid_t pid = -1;
-  unsigned short port = 0;
-};
-
-// `doppel serve`, up once it prints its HTTP port.
-child spawn_serve(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE* in = fdopen(fds[0], "r");
-  char line[1024];
-  while (fgets(line, sizeof line, in)) {
-    std::string l = line;
-    auto at = l.find("listening on http://127.0.0.1:");
-    if (at != std::string::npos) {
-      c.port = static_cast<unsigned short>(std::stoi(l.substr(at + 30)));
-      break;
-    }
-  }
-  return c;
-}
 
 double cpu_seconds(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
@@ -144,8 +110,9 @@ doppel_run run_doppel(const std::string& doppel, const fs::path& dir, unsigned s
   auto token =
       doppel::api::create_token(dir / "data/tokens.json", "bench-" + std::to_string(qos), doppel::api::role::admin);
   if (!token) return out;
-  child server = spawn_serve({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
-                              (dir / "data").string(), "--mqtt", "mqtt://127.0.0.1:" + std::to_string(broker)});
+  doppel::bench::child server =
+      doppel::bench::spawn_listening({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
+                                      (dir / "data").string(), "--mqtt", "mqtt://127.0.0.1:" + std::to_string(broker)});
   if (server.port == 0) return std::fprintf(stderr, "doppel serve did not start\n"), out;
   auto http = doppel::api::http_client::connect("127.0.0.1", server.port);
   if (!http) return out;
@@ -201,21 +168,8 @@ int main(int argc, char** argv) {
   std::string doppel = argv[1];
   long n = argc > 2 ? std::stol(argv[2]) : 100000;
   fs::path dir = fs::temp_directory_path() / ("doppel-bench-mqtt-" + std::to_string(getpid()));
-  fs::create_directories(dir / "project/models");
-  fs::create_directories(dir / "project/twins");
   fs::create_directories(dir / "data");
-  for (const auto& e : fs::directory_iterator(fs::path(DOPPEL_SOURCE_DIR) / "examples/pump-station/models")) {
-    fs::copy(e.path(), dir / "project/models" / e.path().filename());
-  }
-  {
-    std::ofstream twins(dir / "project/twins/pumps.json");
-    twins << "[";
-    for (long i = 0; i < k_twins; ++i) {
-      twins << (i ? "," : "") << "{\"$dtId\": \"pump-" << i
-            << "\", \"$metadata\": {\"$model\": \"dtmi:doppel:example:Pump;1\"}, \"motor\": {\"$metadata\": {}}}";
-    }
-    twins << "]";
-  }
+  doppel::bench::write_pump_project(dir / "project", k_twins, "name: bench\n");
   doppel::ingest::broker_options bo;
   bo.port = 0;
   bo.dir = dir / "broker";
