@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -133,8 +134,13 @@ struct telemetry_pipeline::shard {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::pair<std::shared_ptr<request>, std::vector<reading>>> queue;  // guarded by mu
-  std::size_t queued = 0;                                                       // readings; guarded by mu
-  bool stopping = false;                                                        // guarded by mu
+  // For the lag metric: when each entry of `queue` was queued, and when the oldest entry the
+  // pass in progress took was (busy: a pass is applying). Guarded by mu.
+  std::deque<std::chrono::steady_clock::time_point> queued_at;
+  std::chrono::steady_clock::time_point pass_oldest{};
+  bool busy = false;
+  std::size_t queued = 0;  // readings; guarded by mu
+  bool stopping = false;   // guarded by mu
   std::thread thread;
   int index = 0;
   // Shard thread only, reused: telemetry applied in the current pass for the history (views into
@@ -232,6 +238,7 @@ bool telemetry_pipeline::try_submit(const std::string& source, std::vector<readi
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     if (parts[i].empty()) continue;
     shards_[i]->queued += parts[i].size();
+    shards_[i]->queued_at.push_back(std::chrono::steady_clock::now());
     shards_[i]->queue.emplace_back(req, std::move(parts[i]));
   }
   locks.clear();
@@ -256,6 +263,9 @@ void telemetry_pipeline::run(shard& s) {
       s.cv.wait(lock, [&] { return s.stopping || !s.queue.empty(); });
       if (s.queue.empty()) return;  // stopping, and everything applied
       work.swap(s.queue);
+      s.busy = true;  // the lag counts until this pass is answered
+      s.pass_oldest = s.queued_at.front();
+      s.queued_at.clear();
     }
     std::size_t n = 0;
     for (auto& [req, readings] : work) {
@@ -278,6 +288,7 @@ void telemetry_pipeline::run(shard& s) {
     {
       std::lock_guard lock(s.mu);
       s.queued -= n;
+      s.busy = false;
     }
     for (auto& w : work) w.first->finish_one();
   }
@@ -414,6 +425,22 @@ void telemetry_pipeline::render_metrics(std::string& out) const {
     std::lock_guard lock(shards_[i]->mu);
     out += "doppel_ingest_queue_readings{shard=\"" + std::to_string(i) + "\"} " + std::to_string(shards_[i]->queued) +
            "\n";
+  }
+  out += "# HELP doppel_ingest_lag_seconds How long the oldest reading a shard holds has waited (0 when idle).\n";
+  out += "# TYPE doppel_ingest_lag_seconds gauge\n";
+  auto now = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    shard& sh = *shards_[i];
+    std::lock_guard lock(sh.mu);
+    double lag = 0;
+    if (sh.busy) {
+      lag = std::chrono::duration<double>(now - sh.pass_oldest).count();
+    } else if (!sh.queued_at.empty()) {
+      lag = std::chrono::duration<double>(now - sh.queued_at.front()).count();
+    }
+    char line[96];
+    std::snprintf(line, sizeof line, "doppel_ingest_lag_seconds{shard=\"%zu\"} %.6f\n", i, lag);
+    out += line;
   }
 }
 

@@ -81,6 +81,7 @@ TEST_F(mqtt_api, TelemetryPublishedToTheManagedBrokerReachesTwinAndHistory) {
   std::string metrics = call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("doppel_mqtt_messages_total{qos=\"1\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("doppel_history_points 2"), std::string::npos);
+  EXPECT_NE(metrics.find("doppel_ingest_lag_seconds{shard=\"0\"} 0.000000"), std::string::npos);  // idle
   // Bad requests say what is wrong.
   expect_error(call("GET", "/digitaltwins/pump-1/telemetry/speed?from=yesterday"), 400, "bad_request");
   expect_error(call("GET", "/digitaltwins/pump-1/telemetry/speed?limit=0"), 400, "bad_request");
