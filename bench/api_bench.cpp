@@ -241,8 +241,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create a token: %s\n", token.error().message().c_str());
     return 1;
   }
-  child server = spawn_listening({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
-                                  (dir / "data").string(), "--threads", std::to_string(k_server_threads)});
+  child server =
+      spawn_listening({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
+                       (dir / "data").string(), "--threads", std::to_string(k_server_threads), "--mqtt", "off"});
   if (!server.port) {
     std::fprintf(stderr, "doppel serve did not start\n");
     return 1;
