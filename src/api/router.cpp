@@ -784,7 +784,7 @@ void router::get_telemetry_history(context& c) {
   }
   const std::string& twin = c.params[0];
   const std::string& name = c.params[1];
-  if (!graph_.get_twin(twin)) return c.send(error(404, "not_found", "twin " + quote(twin) + " does not exist"));
+  if (!graph_.model_of(twin)) return c.send(error(404, "not_found", "twin " + quote(twin) + " does not exist"));
   bool truncated = false;
   auto r = history_->read(twin, name, from, to, limit, &truncated);
   if (!r) return c.send(from_status(r.error()));
