@@ -1,7 +1,7 @@
 // The telemetry pipeline: readings from every connector go to the shard that owns their twin
 // (a hash of the twin id), and the shard's thread applies them against the twin's model:
 //   - a property's value becomes the twin's reported state (a JSON Patch through the twin graph,
-//     one per twin per batch, durable before the submitter hears back);
+//     one per run of a twin's readings, durable before the submitter hears back);
 //   - a telemetry value becomes the twin's latest telemetry (GET /digitaltwins/{id}/telemetry)
 //     and a `twin.telemetry` event for WebSocket subscribers;
 //   - anything else (unknown twin, name that is not a telemetry or property of the model, value
