@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "core/text.h"
+#include "store/timeseries/aggregate.h"
 
 namespace doppel::api {
 
@@ -175,7 +176,7 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
       "The latest value and time of each telemetry the twin sent", &router::get_telemetry);
   add("GET", "/digitaltwins/{id}/telemetry/{name}", role::viewer, false,
       "History of one telemetry: raw points with from <= time < to (?from=, ?to= as RFC 3339 or Unix ms, "
-      "?limit=, ?format=csv); nextLink pages on",
+      "?limit=, ?format=csv), or per-step aggregates (?step=1m&agg=mean,max,...); nextLink pages on",
       &router::get_telemetry_history);
   add("POST", "/telemetry/{id}", role::operator_, false,
       "Telemetry and reported properties of one twin: {\"name\": value, ..., \"$ts\": time}", &router::post_telemetry);
@@ -785,6 +786,10 @@ void router::get_telemetry_history(context& c) {
   const std::string& twin = c.params[0];
   const std::string& name = c.params[1];
   if (!graph_.model_of(twin)) return c.send(error(404, "not_found", "twin " + quote(twin) + " does not exist"));
+  std::string step_text = c.query_param("step"), agg_text = c.query_param("agg");
+  if (!step_text.empty() || !agg_text.empty()) {
+    return send_aggregates(c, twin, name, from, to, static_cast<std::size_t>(limit), format, step_text, agg_text);
+  }
   bool truncated = false;
   auto r = history_->read(twin, name, from, to, limit, &truncated);
   if (!r) return c.send(from_status(r.error()));
@@ -831,6 +836,80 @@ void router::get_telemetry_history(context& c) {
   json values = json::array();
   for (std::size_t k = 0; k < p.t.size(); ++k) values.push_back({{"time", rfc3339_ns(p.t[k])}, {"value", value_at(k)}});
   json body{{"twin", twin}, {"name", name}, {"type", std::string(ts::to_string(p.type))}, {"value", std::move(values)}};
+  if (!next.empty()) body["nextLink"] = next;
+  c.send(json_response(200, body));
+}
+
+void router::send_aggregates(context& c, const std::string& twin, const std::string& name, std::int64_t from,
+                             std::int64_t to, std::size_t limit, const std::string& format,
+                             const std::string& step_text, const std::string& agg_text) {
+  std::int64_t step = 0;
+  if (!ts::parse_step(step_text, step)) {
+    return c.send(error(400, "bad_request",
+                        "step must be a duration such as 30s, 5m, 1h, 1d, 500ms or PT5M (and agg needs a step)"));
+  }
+  std::vector<ts::aggregate_fn> fns;
+  std::string_view rest = agg_text.empty() ? std::string_view("mean") : std::string_view(agg_text);
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    ts::aggregate_fn fn{};
+    if (!ts::parse_aggregate(one, fn)) {
+      return c.send(error(400, "bad_request",
+                          "agg " + quote(one) + " is not one of mean, min, max, sum, count, first, last, stddev"));
+    }
+    fns.push_back(fn);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  // No downsampling tiers yet: the buckets are computed from the raw points, up to this many.
+  constexpr std::size_t k_max_raw = 10000000;
+  bool truncated = false;
+  auto r = history_->read(twin, name, from, to, k_max_raw, &truncated);
+  if (!r) return c.send(from_status(r.error()));
+  if (truncated) {
+    return c.send(error(400, "bad_request",
+                        "the range holds more than 10,000,000 points; narrow from and to (downsampled tiers are not "
+                        "built yet)"));
+  }
+  auto buckets = ts::aggregate(*r, step);
+  if (!buckets) return c.send(error(400, "bad_request", buckets.error().message()));
+  std::vector<ts::bucket>& b = *buckets;
+  std::string next;
+  if (b.size() > limit) {
+    b.resize(limit);
+    next = "/digitaltwins/" + percent_encode(twin) + "/telemetry/" + percent_encode(name) +
+           "?from=" + percent_encode(rfc3339_ns(b.back().start + step)) +
+           (to == INT64_MAX ? "" : "&to=" + percent_encode(rfc3339_ns(to))) + "&step=" + percent_encode(step_text) +
+           "&agg=" + percent_encode(agg_text.empty() ? "mean" : agg_text) + "&limit=" + std::to_string(limit) +
+           (format.empty() ? "" : "&format=" + format);
+  }
+  if (format == "csv") {
+    response out;
+    out.status = 200;
+    out.content_type = "text/csv; charset=utf-8";
+    out.body = "time";
+    for (auto fn : fns) out.body += "," + std::string(ts::to_string(fn));
+    out.body += "\n";
+    for (const ts::bucket& k : b) {
+      out.body += rfc3339_ns(k.start);
+      for (auto fn : fns) out.body += "," + json(k.value(fn)).dump();
+      out.body += "\n";
+    }
+    if (!next.empty()) out.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
+    return c.send(std::move(out));
+  }
+  json values = json::array();
+  for (const ts::bucket& k : b) {
+    json row{{"time", rfc3339_ns(k.start)}};
+    for (auto fn : fns) {
+      row[std::string(ts::to_string(fn))] = fn == ts::aggregate_fn::count ? json(k.count) : json(k.value(fn));
+    }
+    values.push_back(std::move(row));
+  }
+  json aggs = json::array();
+  for (auto fn : fns) aggs.push_back(std::string(ts::to_string(fn)));
+  json body{
+      {"twin", twin}, {"name", name}, {"step", step_text}, {"agg", std::move(aggs)}, {"value", std::move(values)}};
   if (!next.empty()) body["nextLink"] = next;
   c.send(json_response(200, body));
 }

@@ -109,6 +109,33 @@ TEST_F(mqtt_api, HistoryPagesWithNextLink) {
   EXPECT_EQ(got.back(), 24);
 }
 
+TEST_F(mqtt_api, HistoryAggregatesPerStep) {
+  start();
+  // 120 readings a second apart: speed = second, starting on a minute.
+  std::string batch = "[";
+  for (int k = 0; k < 120; ++k) {
+    batch += std::string(k ? "," : "") + R"({"$dtId": "pump-2", "speed": )" + std::to_string(k) + R"(, "$ts": )" +
+             std::to_string(1764064800000LL + k * 1000LL) + "}";
+  }
+  ASSERT_EQ(call("POST", "/telemetry", "operator", batch + "]").status, 204u);
+  json r = body(call("GET", "/digitaltwins/pump-2/telemetry/speed?step=1m&agg=mean,min,max,count"));
+  ASSERT_EQ(r["value"].size(), 2u) << r.dump();
+  EXPECT_EQ(r["value"][0]["time"], "2025-11-25T10:00:00.000Z");
+  EXPECT_EQ(r["value"][0]["mean"], 29.5);
+  EXPECT_EQ(r["value"][0]["min"], 0.0);
+  EXPECT_EQ(r["value"][1]["max"], 119.0);
+  EXPECT_EQ(r["value"][1]["count"], 60);
+  // One bucket per page, paged with nextLink; CSV for spreadsheets.
+  r = body(call("GET", "/digitaltwins/pump-2/telemetry/speed?step=1m&limit=1"));
+  ASSERT_EQ(r["value"].size(), 1u);
+  json second = body(call("GET", r["nextLink"].get<std::string>()));
+  EXPECT_EQ(second["value"][0]["mean"], 89.5);
+  auto csv = call("GET", "/digitaltwins/pump-2/telemetry/speed?step=1m&agg=mean&format=csv");
+  EXPECT_EQ(csv.body, "time,mean\n2025-11-25T10:00:00.000Z,29.5\n2025-11-25T10:01:00.000Z,89.5\n");
+  expect_error(call("GET", "/digitaltwins/pump-2/telemetry/speed?step=fast"), 400, "bad_request");
+  expect_error(call("GET", "/digitaltwins/pump-2/telemetry/speed?step=1m&agg=median"), 400, "bad_request");
+}
+
 // kill -9 of Doppel while it consumes a QoS 1 stream: after the restart every message is in the
 // twin's history exactly once (the broker redelivers what Doppel had not acknowledged; history
 // keeps one point per series and time).

@@ -1,0 +1,132 @@
+#include "store/timeseries/aggregate.h"
+
+#include <array>
+#include <cmath>
+
+namespace doppel::ts {
+
+namespace {
+
+constexpr std::array<std::pair<std::string_view, aggregate_fn>, 8> k_names{{
+    {"mean", aggregate_fn::mean},
+    {"min", aggregate_fn::min},
+    {"max", aggregate_fn::max},
+    {"sum", aggregate_fn::sum},
+    {"count", aggregate_fn::count},
+    {"first", aggregate_fn::first},
+    {"last", aggregate_fn::last},
+    {"stddev", aggregate_fn::stddev},
+}};
+
+// The bucket start of `t`: the multiple of `step` at or below it (also before 1970).
+std::int64_t floor_to(std::int64_t t, std::int64_t step) {
+  std::int64_t q = t / step;
+  if (t % step != 0 && t < 0) --q;
+  return q * step;
+}
+
+}  // namespace
+
+bool parse_aggregate(std::string_view name, aggregate_fn& out) {
+  for (const auto& [n, fn] : k_names) {
+    if (n == name) {
+      out = fn;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view to_string(aggregate_fn fn) {
+  for (const auto& [n, f] : k_names) {
+    if (f == fn) return n;
+  }
+  return "?";
+}
+
+double bucket::value(aggregate_fn fn) const {
+  switch (fn) {
+    case aggregate_fn::mean: return mean;
+    case aggregate_fn::min: return min;
+    case aggregate_fn::max: return max;
+    case aggregate_fn::sum: return sum;
+    case aggregate_fn::count: return static_cast<double>(count);
+    case aggregate_fn::first: return first;
+    case aggregate_fn::last: return last;
+    case aggregate_fn::stddev: return count ? std::sqrt(m2 / static_cast<double>(count)) : 0;
+  }
+  return 0;
+}
+
+result<std::vector<bucket>> aggregate(const column_batch& points, std::int64_t step_ns) {
+  if (step_ns <= 0) return status::invalid_argument("step must be positive");
+  if (points.type == value_type::string) {
+    return status::invalid_argument("mean, min, max, sum and stddev need a numeric or boolean telemetry");
+  }
+  std::vector<bucket> out;
+  for (std::size_t k = 0; k < points.size(); ++k) {
+    double v = 0;
+    switch (points.type) {
+      case value_type::f64: v = points.f[k]; break;
+      case value_type::i64: v = static_cast<double>(points.i[k]); break;
+      case value_type::boolean: v = points.b[k]; break;
+      case value_type::string: break;
+    }
+    std::int64_t start = floor_to(points.t[k], step_ns);
+    if (out.empty() || out.back().start != start) {
+      bucket b;
+      b.start = start;
+      b.min = b.max = b.first = v;
+      out.push_back(b);
+    }
+    bucket& b = out.back();
+    ++b.count;
+    b.sum += v;
+    b.min = std::min(b.min, v);
+    b.max = std::max(b.max, v);
+    b.last = v;
+    double delta = v - b.mean;
+    b.mean += delta / static_cast<double>(b.count);
+    b.m2 += delta * (v - b.mean);
+  }
+  return out;
+}
+
+bool parse_step(std::string_view text, std::int64_t& ns) {
+  constexpr std::int64_t s = 1000000000;
+  std::int64_t scale = 0;
+  std::string_view number = text;
+  if (text.starts_with("PT") || text.starts_with("P")) {
+    // ISO 8601: PnD, PTnH, PTnM, PTnS (one unit).
+    bool time = text.starts_with("PT");
+    number = text.substr(time ? 2 : 1);
+    if (number.empty()) return false;
+    char unit = number.back();
+    number.remove_suffix(1);
+    if (!time && unit == 'D') scale = 86400 * s;
+    if (time && unit == 'H') scale = 3600 * s;
+    if (time && unit == 'M') scale = 60 * s;
+    if (time && unit == 'S') scale = s;
+  } else if (text.ends_with("ms")) {
+    number.remove_suffix(2);
+    scale = 1000000;
+  } else if (!text.empty()) {
+    char unit = text.back();
+    number.remove_suffix(1);
+    if (unit == 's') scale = s;
+    if (unit == 'm') scale = 60 * s;
+    if (unit == 'h') scale = 3600 * s;
+    if (unit == 'd') scale = 86400 * s;
+  }
+  if (!scale || number.empty() || number.size() > 9) return false;
+  std::int64_t n = 0;
+  for (char c : number) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  if (n <= 0 || n > INT64_MAX / scale) return false;
+  ns = n * scale;
+  return true;
+}
+
+}  // namespace doppel::ts

@@ -1,0 +1,43 @@
+// Aggregating a series' points into fixed time buckets: what GET .../telemetry/{name}?step=&agg=
+// answers (mean, min, max, sum, count, first, last, stddev per bucket). Buckets are aligned to
+// multiples of the step from the Unix epoch (a 1-minute bucket starts on the minute), so the
+// same bucket has the same start whatever range a query asks for.
+//
+// Callers: the history route. Threading: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "store/timeseries/chunk.h"
+
+namespace doppel::ts {
+
+enum class aggregate_fn : std::uint8_t { mean, min, max, sum, count, first, last, stddev };
+
+// "mean" -> aggregate_fn::mean; false for an unknown name.
+bool parse_aggregate(std::string_view name, aggregate_fn& out);
+std::string_view to_string(aggregate_fn fn);
+
+// One bucket's statistics over its points (numbers; booleans count as 0 and 1).
+struct bucket {
+  std::int64_t start = 0;  // Unix ns, a multiple of the step
+  std::uint64_t count = 0;
+  double sum = 0, min = 0, max = 0, first = 0, last = 0;
+  double mean = 0, m2 = 0;  // running mean and sum of squared deviations (Welford), for stddev
+
+  double value(aggregate_fn fn) const;  // stddev: the population standard deviation
+};
+
+// Buckets of `step_ns` over `points` (in time order); only buckets holding points are returned.
+// invalid_argument for a string series (only count, first and last make sense there, and the
+// route answers those from the raw points) or a step that is not positive.
+result<std::vector<bucket>> aggregate(const column_batch& points, std::int64_t step_ns);
+
+// "30s", "5m", "1h", "1d", "500ms" or ISO 8601 "PT5M" / "P1D" as nanoseconds; false otherwise.
+bool parse_step(std::string_view text, std::int64_t& ns);
+
+}  // namespace doppel::ts

@@ -1,0 +1,83 @@
+// Buckets of a series: alignment, every statistic, steps as text.
+#include "store/timeseries/aggregate.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace doppel::ts {
+namespace {
+
+constexpr std::int64_t s1 = 1000000000;
+
+TEST(Aggregate, BucketsAreAlignedToTheStepAndHoldEveryStatistic) {
+  column_batch c;
+  c.type = value_type::f64;
+  // 10 s .. 69 s, value = the second; minute buckets start at 0 s and 60 s.
+  for (int k = 10; k < 70; ++k) {
+    c.t.push_back(k * s1);
+    c.f.push_back(k);
+  }
+  auto r = aggregate(c, 60 * s1);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 2u);
+  const bucket& a = (*r)[0];
+  EXPECT_EQ(a.start, 0);
+  EXPECT_EQ(a.count, 50u);
+  EXPECT_DOUBLE_EQ(a.value(aggregate_fn::min), 10);
+  EXPECT_DOUBLE_EQ(a.value(aggregate_fn::max), 59);
+  EXPECT_DOUBLE_EQ(a.value(aggregate_fn::first), 10);
+  EXPECT_DOUBLE_EQ(a.value(aggregate_fn::last), 59);
+  EXPECT_DOUBLE_EQ(a.value(aggregate_fn::sum), (10 + 59) * 50 / 2.0);
+  EXPECT_DOUBLE_EQ(a.value(aggregate_fn::mean), 34.5);
+  EXPECT_NEAR(a.value(aggregate_fn::stddev), std::sqrt((50.0 * 50 - 1) / 12), 1e-9);  // uniform 10..59
+  EXPECT_EQ((*r)[1].start, 60 * s1);
+  EXPECT_EQ((*r)[1].count, 10u);
+  // Before 1970 a bucket still starts at or below its points.
+  column_batch old;
+  old.type = value_type::i64;
+  old.t = {-90 * s1};
+  old.i = {5};
+  EXPECT_EQ((*aggregate(old, 60 * s1))[0].start, -120 * s1);
+  // Booleans count as 0 and 1; strings are refused.
+  column_batch b;
+  b.type = value_type::boolean;
+  b.t = {1, 2, 3, 4};
+  b.b = {1, 0, 1, 1};
+  EXPECT_DOUBLE_EQ((*aggregate(b, s1))[0].value(aggregate_fn::mean), 0.75);
+  column_batch s;
+  s.type = value_type::string;
+  s.t = {1};
+  s.s = {"on"};
+  EXPECT_FALSE(aggregate(s, s1));
+  EXPECT_FALSE(aggregate(c, 0));
+}
+
+TEST(Aggregate, StepsAndNames) {
+  std::int64_t ns = 0;
+  ASSERT_TRUE(parse_step("30s", ns));
+  EXPECT_EQ(ns, 30 * s1);
+  ASSERT_TRUE(parse_step("5m", ns));
+  EXPECT_EQ(ns, 300 * s1);
+  ASSERT_TRUE(parse_step("1h", ns));
+  EXPECT_EQ(ns, 3600 * s1);
+  ASSERT_TRUE(parse_step("2d", ns));
+  EXPECT_EQ(ns, 2 * 86400 * s1);
+  ASSERT_TRUE(parse_step("500ms", ns));
+  EXPECT_EQ(ns, 500000000);
+  ASSERT_TRUE(parse_step("PT15M", ns));
+  EXPECT_EQ(ns, 900 * s1);
+  ASSERT_TRUE(parse_step("P1D", ns));
+  EXPECT_EQ(ns, 86400 * s1);
+  for (const char* bad : {"", "m", "0s", "-5m", "5x", "5", "PT", "P1H", "1.5m", "9999999999d"}) {
+    EXPECT_FALSE(parse_step(bad, ns)) << bad;
+  }
+  aggregate_fn fn{};
+  EXPECT_TRUE(parse_aggregate("stddev", fn));
+  EXPECT_EQ(fn, aggregate_fn::stddev);
+  EXPECT_EQ(to_string(fn), "stddev");
+  EXPECT_FALSE(parse_aggregate("median", fn));
+}
+
+}  // namespace
+}  // namespace doppel::ts
