@@ -14,6 +14,7 @@
 #include <limits>
 #include <string>
 
+#include "store/timeseries/aggregate.h"
 #include "store/timeseries/chunk.h"
 
 namespace {
@@ -143,8 +144,16 @@ column_batch points(source& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  std::uint8_t mode = data[0] % 3;
+  std::uint8_t mode = data[0] % 4;
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (mode == 3) {
+    // The history route's step and agg parameters.
+    std::int64_t ns = 0;
+    if (parse_step(bytes, ns) && ns <= 0) __builtin_trap();
+    aggregate_fn fn{};
+    if (parse_aggregate(bytes, fn) && to_string(fn) != bytes) __builtin_trap();
+    return 0;
+  }
   if (mode == 0) {
     check_decoded(bytes);
   } else if (mode == 1) {
