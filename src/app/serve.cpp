@@ -83,7 +83,11 @@ status start_mqtt(const serve_options& o, const project_config& cfg, const std::
     }
     bo.dir = data / "mosquitto";
     auto b = ingest::managed_broker::start(bo);
-    if (!b) return b.error();
+    if (!b) {
+      // The API is the server's main job: without a broker it still serves, and says why.
+      out << "mqtt: no managed broker: " << b.error().message() << "; serving without MQTT" << std::endl;
+      return status::ok();
+    }
     broker = std::move(*b);
     url = broker->url();
     out << "mqtt broker on " << url << std::endl;

@@ -89,6 +89,21 @@ TEST_F(mqtt_api, TelemetryPublishedToTheManagedBrokerReachesTwinAndHistory) {
   expect_error(call("GET", "/digitaltwins/ghost/telemetry/speed"), 404, "not_found");
 }
 
+// A managed broker that cannot start (its port is taken) does not keep the API from serving.
+TEST_F(mqtt_api, ServesWithoutMqttWhenTheBrokerCannotStart) {
+  doppel::testing::temp_dir other{"doppel-broker"};
+  ingest::broker_options bo;
+  bo.port = 0;
+  bo.dir = other.path();
+  auto taken = ingest::managed_broker::start(bo);
+  ASSERT_TRUE(taken) << taken.error().to_string();
+  start({"--mqtt", "managed", "--mqtt-listen", "127.0.0.1:" + std::to_string((*taken)->port())});
+  EXPECT_NE(server_.output().find("mqtt: no managed broker: mqtt.listen 127.0.0.1:"), std::string::npos)
+      << server_.output();
+  EXPECT_NE(server_.output().find("serving without MQTT"), std::string::npos);
+  EXPECT_EQ(call("GET", "/digitaltwins/pump-1").status, 200u);
+}
+
 TEST_F(mqtt_api, HistoryPagesWithNextLink) {
   start();
   std::string batch = "[";
