@@ -112,7 +112,7 @@ struct mqtt_connector::impl {
   std::string wbuf, wpending;
   std::deque<std::shared_ptr<batch>> inflight;
   std::shared_ptr<batch> open_batch;
-  clock_type::time_point last_rx, last_tx, connect_started;
+  clock_type::time_point last_rx, last_tx, connect_started, read_issued;
   std::mt19937 rng{std::random_device{}()};
   std::promise<void> stopped;
   std::shared_ptr<gate> completions = std::make_shared<gate>();
@@ -274,6 +274,7 @@ struct mqtt_connector::impl {
     std::size_t want = std::min(o.max_packet_bytes + 16, std::max<std::size_t>(rlen + 65536, 65536));
     if (rbuf.size() < want) rbuf.resize(want);
     reading = true;
+    read_issued = clock_type::now();
     async_read_some(asio::buffer(rbuf.data() + rlen, rbuf.size() - rlen),
                     [this, gen](boost::system::error_code ec, std::size_t n) {
                       if (gen != generation) return;
@@ -388,7 +389,11 @@ struct mqtt_connector::impl {
     ping_timer.expires_after(period);
     ping_timer.async_wait([this, gen](boost::system::error_code ec) {
       if (ec || gen != generation || state != phase::subscribed) return;
-      if (clock_type::now() - last_rx > std::chrono::milliseconds(std::max<int>(o.keepalive_s, 1) * 1500)) {
+      // Silence counts only while a read is outstanding: while reading is paused (backpressure)
+      // the answers to pings are not read, and the pings still sent keep the broker's side alive.
+      auto waiting_since = std::max(last_rx, read_issued);
+      if (reading &&
+          clock_type::now() - waiting_since > std::chrono::milliseconds(std::max<int>(o.keepalive_s, 1) * 1500)) {
         return fail("no packet from the broker for 1.5 keep-alive periods");
       }
       if (clock_type::now() - last_tx >= std::chrono::milliseconds(std::max<int>(o.keepalive_s, 1) * 500)) {
