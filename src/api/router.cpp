@@ -71,6 +71,26 @@ response from_status(const status& s) {
   return router::error(code, name, s.message(), details_of(s.message()).dump());
 }
 
+// The next page of a history query: from `from_ns` on, with the request's other parameters
+// (`extra`: "&step=...&agg=..." for aggregates).
+std::string history_link(const std::string& twin, const std::string& name, std::int64_t from_ns, std::int64_t to,
+                         std::size_t limit, const std::string& format, const std::string& extra) {
+  return "/digitaltwins/" + percent_encode(twin) + "/telemetry/" + percent_encode(name) +
+         "?from=" + percent_encode(rfc3339_ns(from_ns)) +
+         (to == INT64_MAX ? "" : "&to=" + percent_encode(rfc3339_ns(to))) + extra + "&limit=" + std::to_string(limit) +
+         (format.empty() ? "" : "&format=" + format);
+}
+
+// CSV for people who open it in a spreadsheet; the next page, if any, in a Link header.
+response csv_response(std::string body, const std::string& next) {
+  response out;
+  out.status = 200;
+  out.content_type = "text/csv; charset=utf-8";
+  out.body = std::move(body);
+  if (!next.empty()) out.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
+  return out;
+}
+
 response json_response(unsigned code, const json& body) {
   response r;
   r.status = code;
@@ -737,12 +757,7 @@ void router::post_write(context& c) {
   ingest::parse_line_protocol(c.req.body, unit, batch);
   std::vector<ingest::reading> readings;
   std::vector<ingest::rejection> refused;
-  for (auto& e : batch.errors) {
-    refused.push_back({"malformed_line",
-                       "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " + e.message,
-                       std::move(e.text)});
-  }
-  bool malformed = !refused.empty();
+  bool malformed = !batch.errors.empty();
   ingest::readings_from_line_protocol(batch, unix_time_ns(), readings, refused);
   ingest(c, "line-protocol", std::move(readings), std::move(refused), malformed);
 }
@@ -804,34 +819,25 @@ void router::get_telemetry_history(context& c) {
     return nullptr;
   };
   std::string next;
-  if (truncated && !p.t.empty()) {
-    next = "/digitaltwins/" + percent_encode(twin) + "/telemetry/" + percent_encode(name) +
-           "?from=" + percent_encode(rfc3339_ns(p.t.back() + 1)) +
-           (to == INT64_MAX ? "" : "&to=" + percent_encode(rfc3339_ns(to))) + "&limit=" + std::to_string(limit) +
-           (format.empty() ? "" : "&format=" + format);
-  }
+  if (truncated && !p.t.empty()) next = history_link(twin, name, p.t.back() + 1, to, limit, format, "");
   if (format == "csv") {
-    response out;
-    out.status = 200;
-    out.content_type = "text/csv; charset=utf-8";
-    out.body = "time," + name + "\n";
+    std::string csv = "time," + name + "\n";
     for (std::size_t k = 0; k < p.t.size(); ++k) {
-      out.body += rfc3339_ns(p.t[k]);
-      out.body += ',';
+      csv += rfc3339_ns(p.t[k]);
+      csv += ',';
       json v = value_at(k);
       if (v.is_string()) {
         // RFC 4180: quoted, inner quotes doubled.
         std::string text = v.get<std::string>();
-        out.body += '"';
-        for (char ch : text) out.body += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        out.body += '"';
+        csv += '"';
+        for (char ch : text) csv += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        csv += '"';
       } else {
-        out.body += v.dump();
+        csv += v.dump();
       }
-      out.body += '\n';
+      csv += '\n';
     }
-    if (!next.empty()) out.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
-    return c.send(std::move(out));
+    return c.send(csv_response(std::move(csv), next));
   }
   json values = json::array();
   for (std::size_t k = 0; k < p.t.size(); ++k) values.push_back({{"time", rfc3339_ns(p.t[k])}, {"value", value_at(k)}});
@@ -877,26 +883,20 @@ void router::send_aggregates(context& c, const std::string& twin, const std::str
   std::string next;
   if (b.size() > limit) {
     b.resize(limit);
-    next = "/digitaltwins/" + percent_encode(twin) + "/telemetry/" + percent_encode(name) +
-           "?from=" + percent_encode(rfc3339_ns(b.back().start + step)) +
-           (to == INT64_MAX ? "" : "&to=" + percent_encode(rfc3339_ns(to))) + "&step=" + percent_encode(step_text) +
-           "&agg=" + percent_encode(agg_text.empty() ? "mean" : agg_text) + "&limit=" + std::to_string(limit) +
-           (format.empty() ? "" : "&format=" + format);
+    next = history_link(
+        twin, name, b.back().start + step, to, limit, format,
+        "&step=" + percent_encode(step_text) + "&agg=" + percent_encode(agg_text.empty() ? "mean" : agg_text));
   }
   if (format == "csv") {
-    response out;
-    out.status = 200;
-    out.content_type = "text/csv; charset=utf-8";
-    out.body = "time";
-    for (auto fn : fns) out.body += "," + std::string(ts::to_string(fn));
-    out.body += "\n";
+    std::string csv = "time";
+    for (auto fn : fns) csv += "," + std::string(ts::to_string(fn));
+    csv += "\n";
     for (const ts::bucket& k : b) {
-      out.body += rfc3339_ns(k.start);
-      for (auto fn : fns) out.body += "," + json(k.value(fn)).dump();
-      out.body += "\n";
+      csv += rfc3339_ns(k.start);
+      for (auto fn : fns) csv += "," + json(k.value(fn)).dump();
+      csv += "\n";
     }
-    if (!next.empty()) out.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
-    return c.send(std::move(out));
+    return c.send(csv_response(std::move(csv), next));
   }
   json values = json::array();
   for (const ts::bucket& k : b) {

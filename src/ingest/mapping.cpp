@@ -172,31 +172,12 @@ void mapper::map(std::string_view topic, std::string_view payload, std::int64_t 
         return;
       case payload_form::sparkplug: parse_sparkplug_readings(payload, twin, now_ns, out, rejected); return;
       case payload_form::line_protocol: {
+        // Without a twin template the twin comes from each line's twin tag; with one, every point
+        // is for it, whatever its tags say.
         std::string text(payload);
         lp_batch batch;
         parse_line_protocol(text, precision::ns, batch);
-        for (const lp_error& e : batch.errors) {
-          rejected.push_back(
-              {"malformed_line",
-               "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " + e.message,
-               std::string(payload.substr(0, 4096))});
-        }
-        if (twin.empty()) {
-          readings_from_line_protocol(batch, now_ns, out, rejected);
-          return;
-        }
-        // The rule names the twin: every point is for it, whatever its tags say.
-        for (const lp_point& p : batch.points) {
-          const lp_field* f = batch.fields_of(p);
-          for (std::uint32_t i = 0; i < p.field_count; ++i) {
-            reading r;
-            r.twin = twin;
-            r.name = std::string(f[i].key);
-            r.time_ns = p.has_time ? p.time_ns : now_ns;
-            r.value = lp_value(f[i]);
-            out.push_back(std::move(r));
-          }
-        }
+        readings_from_line_protocol(batch, now_ns, out, rejected, twin);
         return;
       }
     }

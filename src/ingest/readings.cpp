@@ -68,9 +68,16 @@ bool to_json(simdjson::ondemand::value v, nlohmann::json& out) {
   }
 }
 
+// Unix milliseconds as nanoseconds, within what those hold (1677-2262). Whole milliseconds
+// exactly: a double holds nanoseconds since 1970 only to about 256 ns.
 bool ms_to_ns(std::int64_t ms, std::int64_t& ns) {
   if (ms < -9200000000000 || ms > 9200000000000) return false;
   ns = ms * 1000000;
+  return true;
+}
+bool ms_to_ns(double ms, std::int64_t& ns) {
+  if (!(ms > -9.2e12 && ms < 9.2e12)) return false;
+  ns = static_cast<std::int64_t>(ms * 1e6);
   return true;
 }
 
@@ -83,13 +90,10 @@ bool timestamp(simdjson::ondemand::value v, std::int64_t& ns) {
     return !v.get_string().get(s) && parse_rfc3339_ns(s, ns);
   }
   if (type == simdjson::ondemand::json_type::number) {
-    // Whole milliseconds exactly (a double holds ns since 1970 only to ~256 ns).
     std::int64_t whole;
     if (!v.get_int64().get(whole)) return ms_to_ns(whole, ns);
     double ms;
-    if (v.get_double().get(ms) || !(ms > -9.2e12 && ms < 9.2e12)) return false;
-    ns = static_cast<std::int64_t>(ms * 1e6);
-    return true;
+    return !v.get_double().get(ms) && ms_to_ns(ms, ns);
   }
   return false;
 }
@@ -174,10 +178,7 @@ bool dom_timestamp(simdjson::dom::element e, std::int64_t& ns) {
   if (e.is_string()) return parse_rfc3339_ns(e.get_string().value_unsafe(), ns);
   if (!e.is_number()) return false;
   if (e.is_int64()) return ms_to_ns(e.get_int64().value_unsafe(), ns);
-  double ms = e.get_double().value_unsafe();
-  if (!(ms > -9.2e12 && ms < 9.2e12)) return false;
-  ns = static_cast<std::int64_t>(ms * 1e6);
-  return true;
+  return ms_to_ns(e.get_double().value_unsafe(), ns);
 }
 
 }  // namespace
@@ -330,10 +331,15 @@ nlohmann::json lp_value(const lp_field& f) {
 }
 
 void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std::vector<reading>& out,
-                                 std::vector<rejection>& rejected) {
+                                 std::vector<rejection>& rejected, std::string_view for_twin) {
+  for (const lp_error& e : batch.errors) {
+    rejected.push_back({"malformed_line",
+                        "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " + e.message,
+                        e.text});
+  }
   for (const lp_point& p : batch.points) {
-    bool found = false;
-    std::string_view twin = batch.tag(p, "twin", &found);
+    bool found = !for_twin.empty();
+    std::string_view twin = found ? for_twin : batch.tag(p, "twin", &found);
     if (!found) {
       rejected.push_back({"unmapped",
                           "line " + std::to_string(p.line) + ": no twin tag; add twin=<twin id> to the tags (e.g. " +

@@ -68,11 +68,12 @@ void parse_sparkplug_readings(std::string_view payload, const std::string& twin,
 // A line-protocol field's value as JSON.
 nlohmann::json lp_value(const lp_field& f);
 
-// Turns parsed line-protocol points into readings: the twin from the `twin` tag, one reading
-// per field (float/integer/unsigned/boolean/string as JSON). A point without a twin tag is a
-// rejection.
+// Turns parsed line-protocol points into readings, one per field (float/integer/unsigned/
+// boolean/string as JSON), for `twin` when given, else for the twin their `twin` tag names (a
+// point without one is a rejection). The batch's malformed lines become malformed_line
+// rejections (line, column, why; the line as the raw text).
 void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std::vector<reading>& out,
-                                 std::vector<rejection>& rejected);
+                                 std::vector<rejection>& rejected, std::string_view twin = {});
 
 // RFC 3339 date-time ("2026-11-25T10:00:00.5Z", "...+01:00") as Unix nanoseconds; false when it
 // is not one or lies outside what nanoseconds hold (1677-2262).

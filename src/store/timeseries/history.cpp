@@ -270,6 +270,7 @@ struct history::impl {
       chunk_ref ref;
     };
     std::vector<sealed> made;
+    std::vector<series*> fresh;  // series given their id in this transaction
     std::string bytes;
     column_batch part;
     status failure;
@@ -285,6 +286,7 @@ struct history::impl {
           break;
         }
         se->id = sqlite3_last_insert_rowid(db);
+        fresh.push_back(se);
       }
       const column_batch& h = se->points;  // no appends run: the head is stable
       for (std::size_t at = 0; at < h.size() && failure.is_ok(); at += max_chunk_points) {
@@ -321,12 +323,7 @@ struct history::impl {
     sqlite3_finalize(add_chunk);
     if (!failure.is_ok() || !(failure = sql("COMMIT")).is_ok()) {
       (void)sql("ROLLBACK");
-      // Ids given in the rolled-back transaction do not exist.
-      for (series* se : all) {
-        bool known = false;
-        for (const auto& c : se->chunks) known = known || c.rowid;
-        if (!known) se->id = 0;
-      }
+      for (series* se : fresh) se->id = 0;  // given in the rolled-back transaction
       last_checkpoint_error = failure.message();
       return failure;
     }
@@ -663,7 +660,7 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
   // Sources in rising precedence: the chunks in sealing order, then the head. A time held by
   // several (a late point sealed after its neighbours, a log replayed after a crash) keeps the
   // value of the latest source.
-  std::vector<column_batch> sources;
+  column_batch head;
   std::vector<std::int64_t> rowids;
   {
     std::lock_guard lock(se->mu);
@@ -673,9 +670,8 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
     const column_batch& h = se->points;
     auto lo = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), from) - h.t.begin());
     auto hi = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), to) - h.t.begin());
-    sources.emplace_back();
-    if (hi > lo) slice(h, lo, hi, sources.back());
-    sources.back().type = h.type;
+    if (hi > lo) slice(h, lo, hi, head);
+    head.type = h.type;
   }
   std::vector<column_batch> chunks(rowids.size());
   if (!rowids.empty()) {
@@ -698,7 +694,6 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
     }
     sqlite3_finalize(q);
   }
-  column_batch head = std::move(sources.back());
   column_batch out;
   out.type = head.type;
   if (chunks.empty()) {
