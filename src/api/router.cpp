@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
+#include <optional>
 
 #include "core/text.h"
 #include "store/timeseries/aggregate.h"
@@ -198,6 +200,10 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
       "History of one telemetry: raw points with from <= time < to (?from=, ?to= as RFC 3339 or Unix ms, "
       "?limit=, ?format=csv), or per-step aggregates (?step=1m&agg=mean,max,...); nextLink pages on",
       &router::get_telemetry_history);
+  add("POST", "/query/telemetry", role::viewer, false,
+      "One telemetry aggregated per step across the twins a query selects: {\"query\", \"name\", \"step\", "
+      "\"agg\", \"from\", \"to\"}",
+      &router::post_query_telemetry);
   add("POST", "/telemetry/{id}", role::operator_, false,
       "Telemetry and reported properties of one twin: {\"name\": value, ..., \"$ts\": time}", &router::post_telemetry);
   add("POST", "/telemetry", role::operator_, false,
@@ -685,6 +691,88 @@ namespace {
 
 response ingest_off() { return router::error(503, "unavailable", "telemetry ingestion is not running in this server"); }
 
+// An aggregate over more raw points than this (a step finer than a minute, late points that
+// overlap sealed ones) is refused with how to narrow it.
+constexpr std::size_t k_max_raw_aggregate = 10000000;
+
+// A history bound: RFC 3339 (nanoseconds allowed) or Unix milliseconds; empty: `fallback`.
+bool parse_bound(std::string_view v, std::int64_t fallback, std::int64_t& out) {
+  if (v.empty()) return out = fallback, true;
+  if (ingest::parse_rfc3339_ns(v, out)) return true;
+  std::int64_t ms = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+  if (ec != std::errc() || ptr != v.data() + v.size() || ms < -9200000000000 || ms > 9200000000000) return false;
+  out = ms * 1000000;
+  return true;
+}
+
+constexpr const char* k_bound_help =
+    "from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds";
+constexpr const char* k_step_help =
+    "step must be a duration such as 30s, 5m, 1h, 1d, 500ms or PT5M (and agg needs a step)";
+
+// "mean,max" -> the functions; false with `bad` set to the unknown name.
+bool parse_aggregates(std::string_view text, std::vector<ts::aggregate_fn>& fns, std::string& bad) {
+  std::string_view rest = text.empty() ? std::string_view("mean") : text;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    ts::aggregate_fn fn{};
+    if (!ts::parse_aggregate(one, fn)) return bad = std::string(one), false;
+    fns.push_back(fn);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return true;
+}
+
+std::string unknown_aggregate(std::string_view bad) {
+  return "agg " + quote(bad) + " is not one of mean, min, max, sum, count, first, last, stddev";
+}
+
+// Buckets as CSV (time, then a column per function) or as JSON rows.
+std::string buckets_csv(const std::vector<ts::bucket>& b, const std::vector<ts::aggregate_fn>& fns) {
+  std::string csv = "time";
+  for (auto fn : fns) csv += "," + std::string(ts::to_string(fn));
+  csv += "\n";
+  for (const ts::bucket& k : b) {
+    csv += rfc3339_ns(k.start);
+    for (auto fn : fns) csv += "," + json(k.value(fn)).dump();
+    csv += "\n";
+  }
+  return csv;
+}
+
+json buckets_json(const std::vector<ts::bucket>& b, const std::vector<ts::aggregate_fn>& fns) {
+  json values = json::array();
+  for (const ts::bucket& k : b) {
+    json row{{"time", rfc3339_ns(k.start)}};
+    for (auto fn : fns) {
+      row[std::string(ts::to_string(fn))] = fn == ts::aggregate_fn::count ? json(k.count) : json(k.value(fn));
+    }
+    values.push_back(std::move(row));
+  }
+  return values;
+}
+
+json aggregate_names(const std::vector<ts::aggregate_fn>& fns) {
+  json aggs = json::array();
+  for (auto fn : fns) aggs.push_back(std::string(ts::to_string(fn)));
+  return aggs;
+}
+
+// The twin id a query row stands for: the row itself ({"$dtId": ...}, SELECT * or SELECT T) or
+// its only member (SELECT pump FROM ... JOIN ...); empty when it is neither.
+std::string twin_of_row(const json& row) {
+  if (!row.is_object()) return "";
+  auto id = row.find("$dtId");
+  if (id != row.end() && id->is_string()) return id->get<std::string>();
+  if (row.size() == 1 && row.begin()->is_object()) {
+    auto inner = row.begin()->find("$dtId");
+    if (inner != row.begin()->end() && inner->is_string()) return inner->get<std::string>();
+  }
+  return "";
+}
+
 }  // namespace
 
 void router::ingest(context& c, const std::string& source, std::vector<ingest::reading> readings,
@@ -771,21 +859,9 @@ void router::get_telemetry(context& c) {
 
 void router::get_telemetry_history(context& c) {
   if (!history_) return c.send(ingest_off());
-  // A bound: RFC 3339 (nanoseconds allowed) or Unix milliseconds.
-  auto bound = [&](std::string_view name, std::int64_t fallback, std::int64_t& out) {
-    std::string v = c.query_param(name);
-    if (v.empty()) return out = fallback, true;
-    if (ingest::parse_rfc3339_ns(v, out)) return true;
-    std::int64_t ms = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-    if (ec != std::errc() || ptr != v.data() + v.size() || ms < -9200000000000 || ms > 9200000000000) return false;
-    out = ms * 1000000;
-    return true;
-  };
   std::int64_t from = 0, to = 0;
-  if (!bound("from", INT64_MIN, from) || !bound("to", INT64_MAX, to)) {
-    return c.send(error(400, "bad_request",
-                        "from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds"));
+  if (!parse_bound(c.query_param("from"), INT64_MIN, from) || !parse_bound(c.query_param("to"), INT64_MAX, to)) {
+    return c.send(error(400, "bad_request", k_bound_help));
   }
   std::uint64_t limit = 10000;
   if (std::string v = c.query_param("limit"); !v.empty()) {
@@ -850,35 +926,19 @@ void router::send_aggregates(context& c, const std::string& twin, const std::str
                              std::int64_t to, std::size_t limit, const std::string& format,
                              const std::string& step_text, const std::string& agg_text) {
   std::int64_t step = 0;
-  if (!ts::parse_step(step_text, step)) {
-    return c.send(error(400, "bad_request",
-                        "step must be a duration such as 30s, 5m, 1h, 1d, 500ms or PT5M (and agg needs a step)"));
-  }
+  if (!ts::parse_step(step_text, step)) return c.send(error(400, "bad_request", k_step_help));
   std::vector<ts::aggregate_fn> fns;
-  std::string_view rest = agg_text.empty() ? std::string_view("mean") : std::string_view(agg_text);
-  while (!rest.empty()) {
-    auto comma = rest.find(',');
-    std::string_view one = rest.substr(0, comma);
-    ts::aggregate_fn fn{};
-    if (!ts::parse_aggregate(one, fn)) {
-      return c.send(error(400, "bad_request",
-                          "agg " + quote(one) + " is not one of mean, min, max, sum, count, first, last, stddev"));
+  if (std::string bad; !parse_aggregates(agg_text, fns, bad)) {
+    return c.send(error(400, "bad_request", unknown_aggregate(bad)));
+  }
+  // Steps of whole minutes are answered from the downsampling tiers; others from raw points.
+  auto buckets = history_->aggregate(twin, name, from, to, step, k_max_raw_aggregate);
+  if (!buckets) {
+    if (buckets.error().code() == status_code::invalid_argument) {
+      return c.send(error(400, "bad_request", buckets.error().message()));
     }
-    fns.push_back(fn);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    return c.send(from_status(buckets.error()));
   }
-  // No downsampling tiers yet: the buckets are computed from the raw points, up to this many.
-  constexpr std::size_t k_max_raw = 10000000;
-  bool truncated = false;
-  auto r = history_->read(twin, name, from, to, k_max_raw, &truncated);
-  if (!r) return c.send(from_status(r.error()));
-  if (truncated) {
-    return c.send(error(400, "bad_request",
-                        "the range holds more than 10,000,000 points; narrow from and to (downsampled tiers are not "
-                        "built yet)"));
-  }
-  auto buckets = ts::aggregate(*r, step);
-  if (!buckets) return c.send(error(400, "bad_request", buckets.error().message()));
   std::vector<ts::bucket>& b = *buckets;
   std::string next;
   if (b.size() > limit) {
@@ -887,31 +947,112 @@ void router::send_aggregates(context& c, const std::string& twin, const std::str
         twin, name, b.back().start + step, to, limit, format,
         "&step=" + percent_encode(step_text) + "&agg=" + percent_encode(agg_text.empty() ? "mean" : agg_text));
   }
-  if (format == "csv") {
-    std::string csv = "time";
-    for (auto fn : fns) csv += "," + std::string(ts::to_string(fn));
-    csv += "\n";
-    for (const ts::bucket& k : b) {
-      csv += rfc3339_ns(k.start);
-      for (auto fn : fns) csv += "," + json(k.value(fn)).dump();
-      csv += "\n";
-    }
-    return c.send(csv_response(std::move(csv), next));
-  }
-  json values = json::array();
-  for (const ts::bucket& k : b) {
-    json row{{"time", rfc3339_ns(k.start)}};
-    for (auto fn : fns) {
-      row[std::string(ts::to_string(fn))] = fn == ts::aggregate_fn::count ? json(k.count) : json(k.value(fn));
-    }
-    values.push_back(std::move(row));
-  }
-  json aggs = json::array();
-  for (auto fn : fns) aggs.push_back(std::string(ts::to_string(fn)));
-  json body{
-      {"twin", twin}, {"name", name}, {"step", step_text}, {"agg", std::move(aggs)}, {"value", std::move(values)}};
+  if (format == "csv") return c.send(csv_response(buckets_csv(b, fns), next));
+  json body{{"twin", twin},
+            {"name", name},
+            {"step", step_text},
+            {"agg", aggregate_names(fns)},
+            {"value", buckets_json(b, fns)}};
   if (!next.empty()) body["nextLink"] = next;
   c.send(json_response(200, body));
+}
+
+void router::post_query_telemetry(context& c) {
+  if (!history_) return c.send(ingest_off());
+  json body;
+  if (!c.body_json(body)) return;
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    if (!body.is_object() || !body.contains(key)) return std::string();
+    const json& v = body[key];
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+    return std::nullopt;
+  };
+  auto query = text("query"), name = text("name"), from_text = text("from"), to_text = text("to"),
+       step_text = text("step"), agg_text = text("agg"), format = text("format");
+  if (!query || !name || query->empty() || name->empty() || !step_text || !agg_text || !format) {
+    return c.send(error(400, "bad_request",
+                        "the body must be {\"query\": \"SELECT T FROM DIGITALTWINS T WHERE ...\", \"name\": "
+                        "\"telemetry\", \"step\": \"5m\", \"agg\": \"mean,max\", \"from\": ..., \"to\": ...}"));
+  }
+  std::int64_t from = 0, to = 0, step = 0;
+  if (!from_text || !to_text || !parse_bound(*from_text, INT64_MIN, from) || !parse_bound(*to_text, INT64_MAX, to)) {
+    return c.send(error(400, "bad_request", k_bound_help));
+  }
+  if (!ts::parse_step(*step_text, step)) return c.send(error(400, "bad_request", k_step_help));
+  std::vector<ts::aggregate_fn> fns;
+  if (std::string bad; !parse_aggregates(*agg_text, fns, bad)) {
+    return c.send(error(400, "bad_request", unknown_aggregate(bad)));
+  }
+  for (auto fn : fns) {
+    if (fn == ts::aggregate_fn::first || fn == ts::aggregate_fn::last) {
+      return c.send(error(400, "bad_request",
+                          "first and last are per twin; across twins use mean, min, max, sum, count or stddev"));
+    }
+  }
+  if (!format->empty() && *format != "json" && *format != "csv") {
+    return c.send(error(400, "bad_request", "format must be json or csv"));
+  }
+  // Every twin the query selects, page after page (bounded: aggregating is per twin).
+  constexpr std::size_t k_max_twins = 10000;
+  std::vector<std::string> twins;
+  twin::query_options options;
+  options.page_size = options.limits.max_page_size;
+  for (;;) {
+    auto page = graph_.query(*query, options);
+    if (!page) {
+      if (page.error().code() == status_code::invalid_argument) {
+        return c.send(error(400, "bad_query", page.error().message()));
+      }
+      return c.send(from_status(page.error()));
+    }
+    for (const json& row : (*page)["value"]) {
+      std::string id = twin_of_row(row);
+      if (id.empty()) {
+        return c.send(error(400, "bad_query",
+                            "the query must select twins: SELECT T FROM DIGITALTWINS T WHERE ..., or one twin of a "
+                            "JOIN (SELECT pump FROM DIGITALTWINS station JOIN pump RELATED station.feeds ...)"));
+      }
+      twins.push_back(std::move(id));
+    }
+    if (twins.size() > k_max_twins) {
+      return c.send(error(400, "bad_request",
+                          "the query selects more than 10,000 twins; narrow it (WHERE ...) or aggregate in parts"));
+    }
+    auto token = page->find("continuationToken");
+    if (token == page->end() || !token->is_string()) break;
+    options.continuation_token = token->get<std::string>();
+  }
+  std::sort(twins.begin(), twins.end());
+  twins.erase(std::unique(twins.begin(), twins.end()), twins.end());
+  std::map<std::int64_t, ts::bucket> merged;
+  std::size_t with_history = 0;
+  for (const std::string& twin : twins) {
+    auto buckets = history_->aggregate(twin, *name, from, to, step, k_max_raw_aggregate);
+    if (!buckets) {
+      if (buckets.error().code() == status_code::not_found) continue;  // this twin has no such history
+      if (buckets.error().code() == status_code::invalid_argument) {
+        return c.send(error(400, "bad_request", "twin " + quote(twin) + ": " + buckets.error().message()));
+      }
+      return c.send(from_status(buckets.error()));
+    }
+    ++with_history;
+    for (const ts::bucket& b : *buckets) {
+      ts::bucket& into = merged[b.start];
+      into.start = b.start;
+      ts::merge(into, b);
+    }
+  }
+  std::vector<ts::bucket> b;
+  b.reserve(merged.size());
+  for (auto& [start, k] : merged) b.push_back(k);
+  if (*format == "csv") return c.send(csv_response(buckets_csv(b, fns), ""));
+  c.send(json_response(200, json{{"name", *name},
+                                 {"twins", twins.size()},
+                                 {"twinsWithHistory", with_history},
+                                 {"step", *step_text},
+                                 {"agg", aggregate_names(fns)},
+                                 {"value", buckets_json(b, fns)}}));
 }
 
 void router::get_deadletters(context& c) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/text.h"
+#include "store/timeseries/aggregate.h"
 
 namespace doppel::app {
 
@@ -215,6 +216,47 @@ void for_each_key(checker& ck, const YAML::Node& n, std::string_view where, std:
   }
 }
 
+// A duration such as 30s, 90m, 12h, 30d or PT5M (ts::parse_step) into `out` (ns).
+bool duration(checker& ck, const YAML::Node& n, const std::string& key, std::int64_t& out) {
+  if (n.IsScalar() && ts::parse_step(n.Scalar(), out)) return true;
+  ck.error(n.Mark(), key + " must be a duration such as 12h, 30d, 90m or P30D");
+  return false;
+}
+
+void parse_history(checker& ck, const YAML::Node& n, history_config& h) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), "history must be a mapping such as `history: {retention: 90d}`, not " + checker::shape(n));
+    return;
+  }
+  for_each_key(ck, n, "history", {"retention", "retention_by_model", "late_window"},
+               [&](const std::string& key, const YAML::Node& v) {
+                 if (key == "retention") {
+                   duration(ck, v, "history.retention", h.retention_ns);
+                 } else if (key == "late_window") {
+                   duration(ck, v, "history.late_window", h.late_window_ns);
+                 } else if (!v.IsMap()) {
+                   ck.error(v.Mark(),
+                            "history.retention_by_model must map model ids to durations, e.g. "
+                            "{\"dtmi:example:Pump;1\": 30d}");
+                 } else {
+                   for (const auto& kv : v) {
+                     std::string model = kv.first.IsScalar() ? kv.first.Scalar() : "";
+                     if (!model.starts_with("dtmi:")) {
+                       ck.error(kv.first.Mark(),
+                                "history.retention_by_model keys must be model ids such as "
+                                "dtmi:example:Pump;1, not " +
+                                    quote(model));
+                       continue;
+                     }
+                     std::int64_t ns = 0;
+                     if (duration(ck, kv.second, "history.retention_by_model." + model, ns)) {
+                       h.retention_by_model[model] = ns;
+                     }
+                   }
+                 }
+               });
+}
+
 void parse_topic_rule(checker& ck, const YAML::Node& n, const std::string& where, ingest::mapping_rule& rule) {
   if (!n.IsMap()) {
     ck.error(n.Mark(), where + " must be a mapping such as {topic: plant/{site}/pump/{id}, twin: pump-{id}}");
@@ -390,7 +432,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
     return r;
   }
   static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins",
-                                                        "api",  "ingest",      "mqtt"};
+                                                        "api",  "ingest",      "mqtt",   "history"};
   std::set<std::string, std::less<>> seen;
   bool has_name = false;
   try {
@@ -407,8 +449,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         continue;
       }
       if (!known.count(key)) {
-        ck.error(k.Mark(),
-                 "unknown key " + quote(key) + "; known keys are name, description, models, twins, api, ingest, mqtt");
+        ck.error(k.Mark(), "unknown key " + quote(key) +
+                               "; known keys are name, description, models, twins, api, ingest, mqtt, history");
         continue;
       }
       if (key == "name") {
@@ -429,6 +471,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         parse_ingest(ck, v, r.config.ingest);
       } else if (key == "mqtt") {
         parse_mqtt(ck, v, r.config.mqtt);
+      } else if (key == "history") {
+        parse_history(ck, v, r.config.history);
       }
     }
   } catch (const YAML::Exception& e) {

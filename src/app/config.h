@@ -15,6 +15,10 @@
 //     max_body_bytes: 4194304
 //     tls: {cert: tls/cert.pem, key: tls/key.pem}   # optional: serve HTTPS only
 //   ingest: {shards: 0, queue_readings: 100000, dead_letters: 10000}
+//   history:                  # optional; docs/history.md
+//     retention: 90d          # drop history older than this; absent: keep forever
+//     retention_by_model: {"dtmi:example:Pump;1": 30d}
+//     late_window: 1h         # refuse points older than the series' newest by more; absent: any
 //   mqtt:                     # optional; docs/ingest.md
 //     broker: managed         # managed (Mosquitto run by serve) | off | mqtt://HOST:PORT | mqtts://...
 //     listen: 127.0.0.1:1883  # the managed broker's address
@@ -23,6 +27,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +79,13 @@ struct ingest_config {
   std::size_t dead_letters = 10000;     // kept for GET /deadletters
 };
 
+// Telemetry history (docs/history.md). Durations in ns; 0: no limit.
+struct history_config {
+  std::int64_t retention_ns = 0;
+  std::map<std::string, std::int64_t, std::less<>> retention_by_model;  // model id -> ns
+  std::int64_t late_window_ns = 0;
+};
+
 // "HOST:PORT" or "[v6]:PORT"; false when malformed.
 bool parse_listen(const std::string& text, std::string& host, unsigned short& port);
 
@@ -84,6 +96,7 @@ struct project_config {
   std::vector<std::string> twins{"twins"};    // default: twins/
   api_config api;
   ingest_config ingest;
+  history_config history;
   mqtt_config mqtt;
 };
 

@@ -275,13 +275,27 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   ingest::dead_letters letters(cfg.ingest.dead_letters);
   // Telemetry history: one log writer per pipeline shard, replayed here.
   int shards = ingest::telemetry_pipeline::shard_count(cfg.ingest.shards);
-  auto history = ts::history::open({data / "history", shards, true});
+  ts::history_options ho;
+  ho.dir = data / "history";
+  ho.writers = shards;
+  const app::history_config& hc = cfg.history;
+  if (hc.retention_ns > 0 || !hc.retention_by_model.empty()) {
+    ho.retention = [&hc, g = graph->get()](std::string_view twin) -> std::int64_t {
+      if (const model::interface* m = g->model_of(std::string(twin))) {
+        auto it = hc.retention_by_model.find(m->id);
+        if (it != hc.retention_by_model.end()) return it->second;
+      }
+      return hc.retention_ns;
+    };
+  }
+  auto history = ts::history::open(std::move(ho));
   if (!history) {
     err << "doppel serve: " << history.error().message() << "\n";
     return 1;
   }
   std::optional<ingest::telemetry_pipeline> pipeline;
-  pipeline.emplace(**graph, letters, ingest::pipeline_options{shards, cfg.ingest.queue_readings, history->get()});
+  pipeline.emplace(**graph, letters,
+                   ingest::pipeline_options{shards, cfg.ingest.queue_readings, history->get(), hc.late_window_ns});
   pipeline->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
   api::router routes(**graph, registry, tokens, ao);
   routes.set_ingest(&*pipeline, &letters, history->get());

@@ -344,6 +344,15 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         patch.push_back({{"op", "add"}, {"path", pointer_of(r.name)}, {"value", std::move(r.value)}});
         ++properties;
       } else {
+        if (options_.late_window_ns > 0 && options_.history) {
+          auto newest = options_.history->newest(twin, r.name);
+          if (newest && *newest > r.time_ns && *newest - r.time_ns > options_.late_window_ns) {
+            refuse("too_late", "\"" + r.name + "\" at " + rfc3339_floor_ms(r.time_ns) +
+                                   " is older than the newest point (" + rfc3339_floor_ms(*newest) +
+                                   ") by more than history.late_window; widen the window in doppel.yaml to accept it");
+            continue;
+          }
+        }
         if (options_.history) keep_sample(s.samples, s.texts, r, *c->type);
         s.accepted_now.push_back(k);
       }

@@ -44,6 +44,9 @@ struct pipeline_options {
   std::size_t queue_readings = 100000;  // per shard
   // Telemetry history (one writer per shard); without it telemetry is live state only.
   ts::history* history = nullptr;
+  // With history: a telemetry point older than its series' newest by more than this (ns) is
+  // refused (dead letter too_late); 0 accepts any (late points are placed in time order).
+  std::int64_t late_window_ns = 0;
 };
 
 struct ingest_result {

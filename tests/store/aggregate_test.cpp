@@ -79,5 +79,35 @@ TEST(Aggregate, StepsAndNames) {
   EXPECT_FALSE(parse_aggregate("median", fn));
 }
 
+TEST(Aggregate, MergedAndRegroupedBucketsEqualOnePass) {
+  column_batch c;
+  for (int k = 0; k < 600; ++k) {
+    c.t.push_back(k * s1);
+    c.f.push_back(std::sin(k * 0.1) * 10 + k * 0.01);
+  }
+  auto fine = *aggregate(c, 60 * s1);
+  auto coarse = regroup(fine, 300 * s1);
+  auto direct = *aggregate(c, 300 * s1);
+  ASSERT_EQ(coarse.size(), direct.size());
+  for (std::size_t k = 0; k < direct.size(); ++k) {
+    EXPECT_EQ(coarse[k].start, direct[k].start);
+    EXPECT_EQ(coarse[k].count, direct[k].count);
+    EXPECT_EQ(coarse[k].first, direct[k].first);
+    EXPECT_EQ(coarse[k].last, direct[k].last);
+    for (auto fn :
+         {aggregate_fn::mean, aggregate_fn::sum, aggregate_fn::stddev, aggregate_fn::min, aggregate_fn::max}) {
+      EXPECT_NEAR(coarse[k].value(fn), direct[k].value(fn), 1e-9) << to_string(fn);
+    }
+  }
+  // Merging into an empty bucket keeps its start.
+  bucket empty;
+  empty.start = 42;
+  merge(empty, fine[0]);
+  EXPECT_EQ(empty.start, 42);
+  EXPECT_EQ(empty.count, fine[0].count);
+  EXPECT_EQ(bucket_start(-1, 60), -60);
+  EXPECT_EQ(bucket_start(60, 60), 60);
+}
+
 }  // namespace
 }  // namespace doppel::ts

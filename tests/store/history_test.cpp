@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "common/temp_dir.h"
@@ -187,6 +188,108 @@ TEST(History, SmallHeadsAreCarriedOverNotSealed) {
   EXPECT_EQ((*h)->stats().replayed, 6u);
   EXPECT_EQ((*h)->read("small", "x", 0, 100, 100)->size(), 6u);
   EXPECT_EQ((*h)->read("big", "x", 0, 100, 100)->size(), 20u);
+}
+
+// Aggregates over sealed chunks come from their tiers, and equal what the raw points give: over
+// ranges that cut chunks, with a bucket split between two chunks, and with the head.
+TEST(History, AggregatesFromTiersEqualAggregatesOfRawPoints) {
+  testing::temp_dir dir{"doppel-history-test"};
+  constexpr std::int64_t s1 = 1000000000;
+  auto h = history::open({dir.path(), 1});
+  ASSERT_TRUE(h);
+  auto value = [](int k) { return std::round((20 + std::sin(k / 300.0) * 5 + (k % 13) * 0.07) * 100) / 100; };
+  // Three checkpoints: chunks end at 2h 0m 30s and 4h 10m 30s (mid-minute), then a head.
+  int k = 0;
+  for (int end : {7230, 15030, 18000}) {
+    std::vector<sample> batch;
+    for (; k < end; ++k) batch.push_back(f64("pump-1", "pressure", k * s1, value(k)));
+    ASSERT_TRUE((*h)->append(0, batch));
+    if (end != 18000) {
+      ASSERT_TRUE((*h)->checkpoint());
+    }
+  }
+  EXPECT_GT((*h)->stats().tier_bytes, 0u);
+  struct ask {
+    std::int64_t from, to, step;
+  };
+  for (ask a : {ask{0, 18000 * s1, 3600 * s1}, ask{0, 18000 * s1, 60 * s1}, ask{17 * s1, 16000 * s1, 300 * s1},
+                ask{INT64_MIN, INT64_MAX, 7200 * s1}, ask{3600 * s1, 7200 * s1, 60 * s1}}) {
+    SCOPED_TRACE(a.from);
+    SCOPED_TRACE(a.step);
+    auto before = (*h)->stats();
+    auto tier = (*h)->aggregate("pump-1", "pressure", a.from, a.to, a.step, 100);
+    ASSERT_TRUE(tier) << tier.error().to_string();
+    if (a.from != 3600 * s1) {  // (that one lies inside the first chunk, which is decoded)
+      EXPECT_GT((*h)->stats().rollups_read, before.rollups_read);  // read from the tiers
+    }
+    auto raw = aggregate(*(*h)->read("pump-1", "pressure", a.from, a.to, 1000000), a.step);
+    ASSERT_EQ(tier->size(), raw->size());
+    for (std::size_t b = 0; b < raw->size(); ++b) {
+      EXPECT_EQ((*tier)[b].start, (*raw)[b].start);
+      EXPECT_EQ((*tier)[b].count, (*raw)[b].count);
+      EXPECT_EQ((*tier)[b].first, (*raw)[b].first);
+      EXPECT_EQ((*tier)[b].last, (*raw)[b].last);
+      EXPECT_EQ((*tier)[b].min, (*raw)[b].min);
+      EXPECT_EQ((*tier)[b].max, (*raw)[b].max);
+      EXPECT_NEAR((*tier)[b].mean, (*raw)[b].mean, 1e-9);
+      EXPECT_NEAR((*tier)[b].value(aggregate_fn::stddev), (*raw)[b].value(aggregate_fn::stddev), 1e-9);
+    }
+  }
+  // A step finer than a minute reads raw points, and says so past max_raw.
+  EXPECT_TRUE((*h)->aggregate("pump-1", "pressure", 0, 18000 * s1, 30 * s1, 100000));
+  auto refused = (*h)->aggregate("pump-1", "pressure", 0, 18000 * s1, 30 * s1, 100);
+  EXPECT_EQ(refused.error().code(), status_code::invalid_argument);
+  // A late point that replaces a sealed value: the overlap is merged point by point.
+  ASSERT_TRUE((*h)->append(0, {f64("pump-1", "pressure", 100 * s1, 1000)}));
+  auto late = (*h)->aggregate("pump-1", "pressure", 0, 3600 * s1, 3600 * s1, 100000);
+  ASSERT_TRUE(late);
+  EXPECT_EQ((*late)[0].count, 3600u);
+  EXPECT_EQ((*late)[0].max, 1000);
+  EXPECT_EQ((*h)->newest("pump-1", "pressure"), 17999 * s1);
+  EXPECT_FALSE((*h)->newest("pump-1", "nope"));
+}
+
+TEST(History, RetentionDropsOldChunksAndHeadPoints) {
+  testing::temp_dir dir{"doppel-history-test"};
+  constexpr std::int64_t s1 = 1000000000;
+  history_options o{dir.path(), 1};
+  o.retention = [](std::string_view twin) -> std::int64_t { return twin == "short" ? 3600 * s1 : 0; };
+  o.retention_interval = std::chrono::hours(1);  // the test drives it
+  o.seal_on_close = false;                       // reset() is a crash
+  auto h = history::open(o);
+  ASSERT_TRUE(h);
+  for (int part = 0; part < 3; ++part) {  // two chunks of 2,000 s each, then a head of 2,000 s
+    for (const char* twin : {"short", "long"}) {
+      std::vector<sample> batch;
+      for (int k = part * 2000; k < part * 2000 + 2000; ++k) batch.push_back(f64(twin, "v", k * s1, k));
+      ASSERT_TRUE((*h)->append(0, batch));
+    }
+    if (part < 2) {
+      ASSERT_TRUE((*h)->checkpoint());
+    }
+  }
+  // Now = 7,000 s: "short" keeps one hour, from 3,400 s; the first chunk (0-1,999 s) goes, the
+  // second (2,000-3,999 s) stays whole, and so does the head (4,000-5,999 s).
+  auto dropped = (*h)->drop_expired(7000 * s1);
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(*dropped, 1u);
+  EXPECT_EQ((*h)->read("short", "v", 0, 10000 * s1, 100000)->t.front(), 2000 * s1);
+  EXPECT_EQ((*h)->read("long", "v", 0, 10000 * s1, 100000)->size(), 6000u);
+  // Now = 9,500 s: the second chunk and the head points before 5,900 s go.
+  EXPECT_EQ(*(*h)->drop_expired(9500 * s1), 1u);
+  auto left = (*h)->read("short", "v", 0, 10000 * s1, 100000);
+  EXPECT_EQ(left->size(), 100u);
+  EXPECT_EQ(left->t.front(), 5900 * s1);
+  EXPECT_EQ((*h)->stats().expired_chunks, 2u);
+  // Chunks are dropped for good; head points trimmed in memory are still in the log, so a crash
+  // brings them back until the next pass.
+  h->reset();
+  h = history::open(o);
+  ASSERT_TRUE(h);
+  EXPECT_EQ((*h)->read("short", "v", 0, 4000 * s1, 100000)->size(), 0u);
+  EXPECT_EQ((*h)->read("short", "v", 0, 10000 * s1, 100000)->size(), 2000u);
+  EXPECT_EQ(*(*h)->drop_expired(9500 * s1), 0u);
+  EXPECT_EQ((*h)->read("short", "v", 0, 10000 * s1, 100000)->size(), 100u);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "store/timeseries/aggregate.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -18,14 +19,58 @@ constexpr std::array<std::pair<std::string_view, aggregate_fn>, 8> k_names{{
     {"stddev", aggregate_fn::stddev},
 }};
 
-// The bucket start of `t`: the multiple of `step` at or below it (also before 1970).
-std::int64_t floor_to(std::int64_t t, std::int64_t step) {
+}  // namespace
+
+std::int64_t bucket_start(std::int64_t t, std::int64_t step) {
   std::int64_t q = t / step;
-  if (t % step != 0 && t < 0) --q;
+  if (t % step != 0 && t < 0) --q;  // before 1970 too, the start is at or below t
   return q * step;
 }
 
-}  // namespace
+void add(bucket& b, double v) {
+  if (b.count == 0) b.min = b.max = b.first = v;
+  ++b.count;
+  b.sum += v;
+  b.min = std::min(b.min, v);
+  b.max = std::max(b.max, v);
+  b.last = v;
+  double delta = v - b.mean;
+  b.mean += delta / static_cast<double>(b.count);
+  b.m2 += delta * (v - b.mean);
+}
+
+void merge(bucket& into, const bucket& later) {
+  if (later.count == 0) return;
+  if (into.count == 0) {
+    std::int64_t start = into.start;
+    into = later;
+    into.start = start;
+    return;
+  }
+  auto na = static_cast<double>(into.count), nb = static_cast<double>(later.count);
+  double delta = later.mean - into.mean;
+  double n = na + nb;
+  into.mean += delta * nb / n;
+  into.m2 += later.m2 + delta * delta * na * nb / n;
+  into.count += later.count;
+  into.sum += later.sum;
+  into.min = std::min(into.min, later.min);
+  into.max = std::max(into.max, later.max);
+  into.last = later.last;
+}
+
+std::vector<bucket> regroup(const std::vector<bucket>& fine, std::int64_t step) {
+  std::vector<bucket> out;
+  for (const bucket& f : fine) {
+    std::int64_t start = bucket_start(f.start, step);
+    if (out.empty() || out.back().start != start) {
+      out.emplace_back();
+      out.back().start = start;
+    }
+    merge(out.back(), f);
+  }
+  return out;
+}
 
 bool parse_aggregate(std::string_view name, aggregate_fn& out) {
   for (const auto& [n, fn] : k_names) {
@@ -72,22 +117,12 @@ result<std::vector<bucket>> aggregate(const column_batch& points, std::int64_t s
       case value_type::boolean: v = points.b[k]; break;
       case value_type::string: break;
     }
-    std::int64_t start = floor_to(points.t[k], step_ns);
+    std::int64_t start = bucket_start(points.t[k], step_ns);
     if (out.empty() || out.back().start != start) {
-      bucket b;
-      b.start = start;
-      b.min = b.max = b.first = v;
-      out.push_back(b);
+      out.emplace_back();
+      out.back().start = start;
     }
-    bucket& b = out.back();
-    ++b.count;
-    b.sum += v;
-    b.min = std::min(b.min, v);
-    b.max = std::max(b.max, v);
-    b.last = v;
-    double delta = v - b.mean;
-    b.mean += delta / static_cast<double>(b.count);
-    b.m2 += delta * (v - b.mean);
+    add(out.back(), v);
   }
   return out;
 }

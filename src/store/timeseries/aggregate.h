@@ -32,6 +32,20 @@ struct bucket {
   double value(aggregate_fn fn) const;  // stddev: the population standard deviation
 };
 
+// Adds one value to a bucket (the value after every one it holds).
+void add(bucket& b, double v);
+
+// Merges `later` (statistics of points after every point of `into`, or of another series when
+// first/last do not matter) into `into`: counts, sums, min/max, mean and m2 (Chan et al.).
+void merge(bucket& into, const bucket& later);
+
+// The start of the bucket of `step_ns` holding time `t`: the multiple of the step at or below it.
+std::int64_t bucket_start(std::int64_t t, std::int64_t step_ns);
+
+// Buckets of `step_ns` from finer buckets (in time order, each within one bucket of the step:
+// their step divides `step_ns`).
+std::vector<bucket> regroup(const std::vector<bucket>& fine, std::int64_t step_ns);
+
 // Buckets of `step_ns` over `points` (in time order); only buckets holding points are returned.
 // invalid_argument for a string series (only count, first and last make sense there, and the
 // route answers those from the raw points) or a step that is not positive.

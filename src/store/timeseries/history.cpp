@@ -1,5 +1,7 @@
 #include "store/timeseries/history.h"
 
+#include "store/timeseries/rollup.h"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace doppel::ts {
 
@@ -59,14 +62,22 @@ std::string key_of(std::string_view twin, std::string_view name) {
 struct chunk_ref {
   std::int64_t rowid = 0;
   std::int64_t t_min = 0, t_max = 0;
+  bool tiers = false;  // has rollups (rollup.h) of every tier
 };
 
 struct series {
   std::string twin, name;
   mutable std::mutex mu;
-  column_batch points;            // guarded by mu: the head; times strictly increasing
-  std::int64_t id = 0;            // in the chunk store; 0 until its first chunk; checkpoint only
-  std::vector<chunk_ref> chunks;  // guarded by mu; in sealing order (later ones win on equal times)
+  column_batch points;                          // guarded by mu: the head; times strictly increasing
+  std::int64_t id = 0;                          // in the chunk store; 0 until its first chunk; checkpoint only
+  std::vector<chunk_ref> chunks;                // guarded by mu; in sealing order (later ones win on equal times)
+  std::atomic<std::int64_t> newest{INT64_MIN};  // the latest time held (head or chunks)
+};
+
+// What a query of a series reads: the chunks overlapping its range and the head's points in it.
+struct snapshot {
+  std::vector<chunk_ref> chunks;
+  column_batch head;
 };
 
 // One log entry (see the header for the format).
@@ -176,7 +187,9 @@ struct history::impl {
   std::mutex sealer_mu;
   std::condition_variable sealer_cv;
   bool stopping = false;  // guarded by sealer_mu
-  std::atomic<std::uint64_t> chunk_count{0}, chunk_bytes{0}, sealed_points{0}, checkpoints{0};
+  std::atomic<std::uint64_t> chunk_count{0}, chunk_bytes{0}, sealed_points{0}, checkpoints{0}, tier_bytes{0};
+  mutable std::atomic<std::uint64_t> chunks_decoded{0}, rollups_read{0};
+  std::atomic<std::uint64_t> expired{0};
   std::string last_checkpoint_error;          // guarded by checkpoint_mu (exclusive)
   std::atomic<std::uint64_t> carry_bytes{0};  // the carry log's size after the last checkpoint
   std::uint64_t replayed = 0, torn = 0;
@@ -210,7 +223,9 @@ struct history::impl {
                 "  type INTEGER NOT NULL, UNIQUE(twin, name));"
                 "CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, series INTEGER NOT NULL,"
                 "  t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, points INTEGER NOT NULL, data BLOB NOT NULL);"
-                "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks(series, t_max);");
+                "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks(series, t_max);"
+                "CREATE TABLE IF NOT EXISTS rollups(chunk INTEGER NOT NULL, step INTEGER NOT NULL,"
+                "  data BLOB NOT NULL, PRIMARY KEY(chunk, step)) WITHOUT ROWID;");
         !st) {
       return st;
     }
@@ -229,13 +244,25 @@ struct history::impl {
       by_id[se->id] = se;
     }
     sqlite3_finalize(q);
+    // Chunks sealed before tiers existed have none; aggregates decode those.
+    std::unordered_map<std::int64_t, int> tiered;
+    sqlite3_prepare_v2(db, "SELECT chunk, length(data) FROM rollups", -1, &q, nullptr);
+    while (q && sqlite3_step(q) == SQLITE_ROW) {
+      ++tiered[sqlite3_column_int64(q, 0)];
+      tier_bytes.fetch_add(static_cast<std::uint64_t>(sqlite3_column_int64(q, 1)));
+    }
+    sqlite3_finalize(q);
     sqlite3_prepare_v2(db, "SELECT id, series, t_min, t_max, points, length(data) FROM chunks ORDER BY id", -1, &q,
                        nullptr);
+    constexpr int k_tiers = static_cast<int>(std::size(tier_steps_ns));
     while (q && sqlite3_step(q) == SQLITE_ROW) {
       auto it = by_id.find(sqlite3_column_int64(q, 1));
       if (it == by_id.end()) continue;
+      std::int64_t rowid = sqlite3_column_int64(q, 0);
+      auto t = tiered.find(rowid);
       it->second->chunks.push_back(
-          {sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3)});
+          {rowid, sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3), t != tiered.end() && t->second == k_tiers});
+      it->second->newest = std::max<std::int64_t>(it->second->newest.load(), sqlite3_column_int64(q, 3));
       chunk_count.fetch_add(1);
       sealed_points.fetch_add(static_cast<std::uint64_t>(sqlite3_column_int64(q, 4)));
       chunk_bytes.fetch_add(static_cast<std::uint64_t>(sqlite3_column_int64(q, 5)));
@@ -262,6 +289,8 @@ struct history::impl {
     if (auto st = sql("BEGIN IMMEDIATE"); !st) return st;
     sqlite3_stmt* add_series = nullptr;
     sqlite3_stmt* add_chunk = nullptr;
+    sqlite3_stmt* add_rollup = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO rollups(chunk, step, data) VALUES(?, ?, ?)", -1, &add_rollup, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO series(twin, name, type) VALUES(?, ?, ?)", -1, &add_series, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO chunks(series, t_min, t_max, points, data) VALUES(?, ?, ?, ?, ?)", -1,
                        &add_chunk, nullptr);
@@ -274,7 +303,7 @@ struct history::impl {
     std::string bytes;
     column_batch part;
     status failure;
-    std::uint64_t new_points = 0, new_bytes = 0;
+    std::uint64_t new_points = 0, new_bytes = 0, new_tier_bytes = 0;
     for (series* se : all) {
       if (!se->id) {
         sqlite3_reset(add_series);
@@ -313,6 +342,26 @@ struct history::impl {
           break;
         }
         ref.rowid = sqlite3_last_insert_rowid(db);
+        if (src->type != value_type::string) {
+          // The chunk's downsampling tiers, in the same transaction: a chunk never lacks them.
+          for (std::int64_t step : tier_steps_ns) {
+            if (auto st = encode_rollup(*src, step, bytes); !st) {
+              failure = st;
+              break;
+            }
+            sqlite3_reset(add_rollup);
+            sqlite3_bind_int64(add_rollup, 1, ref.rowid);
+            sqlite3_bind_int64(add_rollup, 2, step / 1000000000);
+            sqlite3_bind_blob(add_rollup, 3, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+            if (sqlite3_step(add_rollup) != SQLITE_DONE) {
+              failure = status::io_error(std::string("the history's chunk store: ") + sqlite3_errmsg(db));
+              break;
+            }
+            new_tier_bytes += bytes.size();
+          }
+          if (!failure.is_ok()) break;
+          ref.tiers = true;
+        }
         made.push_back({se, ref});
         new_points += src->size();
         new_bytes += bytes.size();
@@ -321,6 +370,7 @@ struct history::impl {
     }
     sqlite3_finalize(add_series);
     sqlite3_finalize(add_chunk);
+    sqlite3_finalize(add_rollup);
     if (!failure.is_ok() || !(failure = sql("COMMIT")).is_ok()) {
       (void)sql("ROLLBACK");
       for (series* se : fresh) se->id = 0;  // given in the rolled-back transaction
@@ -366,6 +416,7 @@ struct history::impl {
     carry_bytes = carry;
     chunk_count.fetch_add(made.size());
     chunk_bytes.fetch_add(new_bytes);
+    tier_bytes.fetch_add(new_tier_bytes);
     sealed_points.fetch_add(new_points);
     checkpoints.fetch_add(1);
     last_checkpoint_error.clear();
@@ -428,11 +479,24 @@ struct history::impl {
 
   void run_sealer() {
     std::unique_lock lock(sealer_mu);
+    auto next_retention = std::chrono::steady_clock::now() + o.retention_interval;
     for (;;) {
-      sealer_cv.wait(lock, [&] { return stopping || due(); });
+      if (o.retention) {
+        sealer_cv.wait_until(lock, next_retention, [&] { return stopping || due(); });
+      } else {
+        sealer_cv.wait(lock, [&] { return stopping || due(); });
+      }
       if (stopping) return;
       lock.unlock();
-      status st = checkpoint(false);
+      status st;
+      if (due()) st = checkpoint(false);
+      if (o.retention && std::chrono::steady_clock::now() >= next_retention) {
+        // A failed pass is tried again at the next; nothing is lost by waiting.
+        (void)drop_expired(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count());
+        next_retention = std::chrono::steady_clock::now() + o.retention_interval;
+      }
       lock.lock();
       // A failed checkpoint is retried later; the logs still hold everything.
       if (!st) sealer_cv.wait_for(lock, std::chrono::seconds(5), [&] { return stopping; });
@@ -466,7 +530,141 @@ struct history::impl {
     if (se->points.type != s.type) return;  // checked before logging; a replayed log was written so
     std::size_t before = se->points.size();
     insert(se->points, s);
+    if (s.time_ns > se->newest.load(std::memory_order_relaxed)) se->newest.store(s.time_ns, std::memory_order_relaxed);
     if (se->points.size() > before) points.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  const series* find(std::string_view twin, std::string_view name) const {
+    std::shared_lock lock(map_mu);
+    auto it = heads.find(key_of(twin, name));
+    return it == heads.end() ? nullptr : it->second.get();  // series are never removed while open
+  }
+
+  static status no_history(std::string_view twin, std::string_view name) {
+    return status::not_found("twin \"" + std::string(twin) + "\" has no history of \"" + std::string(name) + "\"");
+  }
+
+  // The chunks of `se` overlapping [from, to) and its head's points there.
+  static void take(const series& se, std::int64_t from, std::int64_t to, snapshot& out) {
+    std::lock_guard lock(se.mu);
+    for (const chunk_ref& c : se.chunks) {
+      if (c.t_max >= from && c.t_min < to) out.chunks.push_back(c);
+    }
+    const column_batch& h = se.points;
+    auto lo = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), from) - h.t.begin());
+    auto hi = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), to) - h.t.begin());
+    if (hi > lo) slice(h, lo, hi, out.head);
+    out.head.type = h.type;
+  }
+
+  // The stored bytes of chunk `rowid` (column "data" of `table`, keyed as `where`), passed to
+  // `use`; found = false when it is gone (retention dropped it after the query listed it).
+  // Takes db_mu.
+  template <class F>
+  status load(const char* select, std::int64_t rowid, std::int64_t step, bool& found, F&& use) const {
+    std::lock_guard db_lock(db_mu);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db, select, -1, &q, nullptr);
+    sqlite3_bind_int64(q, 1, rowid);
+    if (step) sqlite3_bind_int64(q, 2, step / 1000000000);
+    found = sqlite3_step(q) == SQLITE_ROW;
+    status st;
+    if (found) {
+      st = use(std::string_view(static_cast<const char*>(sqlite3_column_blob(q, 0)),
+                                static_cast<std::size_t>(sqlite3_column_bytes(q, 0))));
+    }
+    sqlite3_finalize(q);
+    return st;
+  }
+
+  status load_chunk(std::int64_t rowid, column_batch& out, bool& found) const {
+    chunks_decoded.fetch_add(1, std::memory_order_relaxed);
+    status st = load("SELECT data FROM chunks WHERE id = ?", rowid, 0, found,
+                     [&](std::string_view bytes) { return decode_chunk(bytes, out); });
+    if (!st) return status::io_error("the history's chunk " + std::to_string(rowid) + " is damaged: " + st.message());
+    return st;
+  }
+
+  status load_rollup(std::int64_t rowid, std::int64_t step, std::vector<bucket>& out, bool& found) const {
+    rollups_read.fetch_add(1, std::memory_order_relaxed);
+    status st = load("SELECT data FROM rollups WHERE chunk = ? AND step = ?", rowid, step, found,
+                     [&](std::string_view bytes) { return decode_rollup(bytes, step, out); });
+    if (!st)
+      return status::io_error("the history's rollup of chunk " + std::to_string(rowid) +
+                              " is damaged: " + st.message());
+    return st;
+  }
+
+  // Drops what retention says is expired; see history::drop_expired.
+  result<std::uint64_t> drop_expired(std::int64_t now) {
+    if (!o.retention) return std::uint64_t{0};
+    struct victim {
+      series* se;
+      std::int64_t cutoff;
+    };
+    std::vector<victim> victims;
+    {
+      std::shared_lock lock(map_mu);
+      for (auto& [k, se] : heads) {
+        std::int64_t keep = o.retention(se->twin);
+        if (keep <= 0) continue;
+        victims.push_back({se.get(), now > INT64_MIN + keep ? now - keep : INT64_MIN});
+      }
+    }
+    std::uint64_t dropped = 0;
+    for (const victim& v : victims) {
+      std::vector<std::int64_t> gone;
+      {
+        std::lock_guard lock(v.se->mu);
+        for (const chunk_ref& c : v.se->chunks) {
+          if (c.t_max < v.cutoff) gone.push_back(c.rowid);
+        }
+        // Head points past retention go too (a crash replays them; the next pass drops them again).
+        column_batch& h = v.se->points;
+        auto n = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), v.cutoff) - h.t.begin());
+        if (n) {
+          column_batch rest;
+          slice(h, n, h.size(), rest);
+          h = std::move(rest);
+          points.fetch_sub(n);
+        }
+      }
+      if (gone.empty()) continue;
+      {
+        std::lock_guard db_lock(db_mu);
+        if (auto st = sql("BEGIN IMMEDIATE"); !st) return st;
+        sqlite3_stmt* del_chunk = nullptr;
+        sqlite3_stmt* del_rollups = nullptr;
+        sqlite3_prepare_v2(db, "DELETE FROM chunks WHERE id = ?", -1, &del_chunk, nullptr);
+        sqlite3_prepare_v2(db, "DELETE FROM rollups WHERE chunk = ?", -1, &del_rollups, nullptr);
+        bool ok = del_chunk && del_rollups;
+        for (std::int64_t id : gone) {
+          for (sqlite3_stmt* q : {del_chunk, del_rollups}) {
+            if (!ok) break;
+            sqlite3_reset(q);
+            sqlite3_bind_int64(q, 1, id);
+            ok = sqlite3_step(q) == SQLITE_DONE;
+          }
+        }
+        sqlite3_finalize(del_chunk);
+        sqlite3_finalize(del_rollups);
+        if (!ok) {
+          std::string m = sqlite3_errmsg(db);
+          (void)sql("ROLLBACK");
+          return status::io_error("the history's chunk store: " + m);
+        }
+        if (auto st = sql("COMMIT"); !st) {
+          (void)sql("ROLLBACK");
+          return st;
+        }
+      }
+      std::lock_guard lock(v.se->mu);
+      std::erase_if(v.se->chunks, [&](const chunk_ref& c) { return c.t_max < v.cutoff; });
+      dropped += gone.size();
+    }
+    chunk_count.fetch_sub(std::min(chunk_count.load(), dropped));
+    expired.fetch_add(dropped);
+    return dropped;
   }
 
   // Replays one log; cuts a torn or corrupt tail off.
@@ -648,51 +846,21 @@ status history::append(int writer, const std::vector<sample>& samples) {
 result<column_batch> history::read(std::string_view twin, std::string_view name, std::int64_t from, std::int64_t to,
                                    std::size_t limit, bool* truncated) const {
   const auto& i = *impl_;
-  const series* se = nullptr;
-  {
-    std::shared_lock lock(i.map_mu);
-    auto it = i.heads.find(key_of(twin, name));
-    if (it == i.heads.end()) {
-      return status::not_found("twin \"" + std::string(twin) + "\" has no history of \"" + std::string(name) + "\"");
-    }
-    se = it->second.get();  // series are never removed while open
-  }
+  const series* se = i.find(twin, name);
+  if (!se) return impl::no_history(twin, name);
   // Sources in rising precedence: the chunks in sealing order, then the head. A time held by
   // several (a late point sealed after its neighbours, a log replayed after a crash) keeps the
   // value of the latest source.
-  column_batch head;
-  std::vector<std::int64_t> rowids;
-  {
-    std::lock_guard lock(se->mu);
-    for (const chunk_ref& c : se->chunks) {
-      if (c.t_max >= from && c.t_min < to) rowids.push_back(c.rowid);
-    }
-    const column_batch& h = se->points;
-    auto lo = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), from) - h.t.begin());
-    auto hi = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), to) - h.t.begin());
-    if (hi > lo) slice(h, lo, hi, head);
-    head.type = h.type;
-  }
-  std::vector<column_batch> chunks(rowids.size());
-  if (!rowids.empty()) {
-    std::lock_guard db_lock(i.db_mu);
-    sqlite3_stmt* q = nullptr;
-    sqlite3_prepare_v2(i.db, "SELECT data FROM chunks WHERE id = ?", -1, &q, nullptr);
-    for (std::size_t k = 0; k < rowids.size(); ++k) {
-      sqlite3_reset(q);
-      sqlite3_bind_int64(q, 1, rowids[k]);
-      if (sqlite3_step(q) != SQLITE_ROW) {
-        sqlite3_finalize(q);
-        return status::io_error("the history's chunk " + std::to_string(rowids[k]) + " is missing");
-      }
-      std::string_view bytes(static_cast<const char*>(sqlite3_column_blob(q, 0)),
-                             static_cast<std::size_t>(sqlite3_column_bytes(q, 0)));
-      if (status st = decode_chunk(bytes, chunks[k]); !st) {
-        sqlite3_finalize(q);
-        return status::io_error("the history's chunk " + std::to_string(rowids[k]) + " is damaged: " + st.message());
-      }
-    }
-    sqlite3_finalize(q);
+  snapshot snap;
+  impl::take(*se, from, to, snap);
+  column_batch& head = snap.head;
+  std::vector<column_batch> chunks;
+  chunks.reserve(snap.chunks.size());
+  for (const chunk_ref& c : snap.chunks) {
+    bool found = false;
+    chunks.emplace_back();
+    if (status st = i.load_chunk(c.rowid, chunks.back(), found); !st) return st;
+    if (!found) chunks.pop_back();  // expired since it was listed
   }
   column_batch out;
   out.type = head.type;
@@ -736,6 +904,73 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
   return out;
 }
 
+result<std::vector<bucket>> history::aggregate(std::string_view twin, std::string_view name, std::int64_t from,
+                                               std::int64_t to, std::int64_t step, std::size_t max_raw) const {
+  const auto& i = *impl_;
+  if (step <= 0) return status::invalid_argument("step must be positive");
+  const series* se = i.find(twin, name);
+  if (!se) return impl::no_history(twin, name);
+  std::int64_t tier = 0;  // the coarsest tier whose buckets fit whole in the step's
+  for (std::int64_t t : tier_steps_ns) {
+    if (step % t == 0) tier = t;
+  }
+  snapshot snap;
+  impl::take(*se, from, to, snap);
+  std::sort(snap.chunks.begin(), snap.chunks.end(),
+            [](const chunk_ref& a, const chunk_ref& b) { return a.t_min < b.t_min; });
+  // Buckets from rollups are exact only where no two sources hold the same time (a late point
+  // sealed after its neighbours, a replayed log): those ranges are merged point by point.
+  bool disjoint = snap.head.type != value_type::string;
+  for (std::size_t k = 1; k < snap.chunks.size() && disjoint; ++k) {
+    disjoint = snap.chunks[k].t_min > snap.chunks[k - 1].t_max;
+  }
+  if (disjoint && !snap.chunks.empty() && snap.head.size()) disjoint = snap.head.t.front() > snap.chunks.back().t_max;
+  if (!tier || !disjoint) {
+    bool truncated = false;
+    auto raw = read(twin, name, from, to, max_raw, &truncated);
+    if (!raw) return raw.error();
+    if (truncated) {
+      return status::invalid_argument("the range holds more than " + std::to_string(max_raw) +
+                                      " points to aggregate one by one; narrow from and to, or use a step that is a "
+                                      "multiple of 1m so the downsampled tiers answer");
+    }
+    return ts::aggregate(*raw, step);
+  }
+  std::vector<bucket> fine;  // buckets of the tier, in time order; one split by chunks appears twice
+  column_batch points;
+  for (const chunk_ref& c : snap.chunks) {
+    bool found = false;
+    if (c.tiers && c.t_min >= from && c.t_max < to) {
+      if (status st = i.load_rollup(c.rowid, tier, fine, found); !st) return st;
+      continue;
+    }
+    // A chunk cut by the range's ends (or sealed before tiers existed): its points in range.
+    if (status st = i.load_chunk(c.rowid, points, found); !st) return st;
+    if (!found) continue;
+    auto lo = static_cast<std::size_t>(std::lower_bound(points.t.begin(), points.t.end(), from) - points.t.begin());
+    auto hi = static_cast<std::size_t>(std::lower_bound(points.t.begin(), points.t.end(), to) - points.t.begin());
+    column_batch part;
+    slice(points, lo, hi, part);
+    auto b = ts::aggregate(part, tier);
+    if (!b) return b.error();
+    fine.insert(fine.end(), b->begin(), b->end());
+  }
+  auto b = ts::aggregate(snap.head, tier);
+  if (!b) return b.error();
+  fine.insert(fine.end(), b->begin(), b->end());
+  return regroup(fine, step);
+}
+
+std::optional<std::int64_t> history::newest(std::string_view twin, std::string_view name) const {
+  const series* se = impl_->find(twin, name);
+  if (!se) return std::nullopt;
+  std::int64_t t = se->newest.load(std::memory_order_relaxed);
+  if (t == INT64_MIN) return std::nullopt;
+  return t;
+}
+
+result<std::uint64_t> history::drop_expired(std::int64_t now_ns) { return impl_->drop_expired(now_ns); }
+
 std::vector<std::string> history::series_of(std::string_view twin) const {
   const auto& i = *impl_;
   std::shared_lock lock(i.map_mu);
@@ -762,6 +997,10 @@ history_stats history::stats() const {
   s.torn_bytes = i.torn;
   s.chunks = i.chunk_count.load();
   s.chunk_bytes = i.chunk_bytes.load();
+  s.tier_bytes = i.tier_bytes.load();
+  s.chunks_decoded = i.chunks_decoded.load();
+  s.rollups_read = i.rollups_read.load();
+  s.expired_chunks = i.expired.load();
   s.sealed_points = i.sealed_points.load();
   s.checkpoints = i.checkpoints.load();
   return s;

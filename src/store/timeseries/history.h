@@ -13,7 +13,9 @@
 // series' chunks and head. A crash between the chunks' commit and the logs' truncation replays
 // points that are also in chunks: the merge keeps one point per time.
 //
-// Not yet (issue 6): retention, downsampling tiers, aggregates.
+// Each sealed chunk of numbers or booleans carries its downsampling tiers (rollup.h: 1-minute
+// and 1-hour buckets), written in the same transaction; aggregate() answers from them when the
+// step allows. Retention (options.retention) drops chunks older than a twin's retention.
 //
 // Log record: u32 payload bytes, u64 XXH3 of the payload, payload = entries of
 //   u16 twin bytes, twin, u16 name bytes, name, u8 value_type, i64 time (Unix ns),
@@ -24,14 +26,18 @@
 // Threading: append(w, ...) from one thread per writer w; read from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
+#include "store/timeseries/aggregate.h"
 #include "store/timeseries/chunk.h"
 
 namespace doppel::ts {
@@ -54,6 +60,10 @@ struct history_options {
   std::uint64_t checkpoint_bytes = 64 << 20;
   std::size_t seal_points = 1024;  // a head is sealed by a periodic checkpoint from this many points
   bool seal_on_close = true;       // false: close as a crash would (tests of recovery)
+  // How long a twin's history is kept (ns; 0 or less: forever), asked from the background thread
+  // every retention_interval (the first time one interval after open); empty: everything is kept.
+  std::function<std::int64_t(std::string_view twin)> retention{};
+  std::chrono::milliseconds retention_interval{60000};
 };
 
 struct history_stats {
@@ -66,7 +76,10 @@ struct history_stats {
   double replay_seconds = 0;
   std::uint64_t torn_bytes = 0;                                  // bytes cut off torn log ends at open
   std::uint64_t chunks = 0, chunk_bytes = 0, sealed_points = 0;  // in the chunk store
+  std::uint64_t tier_bytes = 0;                                  // rollups of the downsampling tiers
   std::uint64_t checkpoints = 0;                                 // since open
+  std::uint64_t chunks_decoded = 0, rollups_read = 0;            // by queries since open
+  std::uint64_t expired_chunks = 0;                              // dropped by retention since open
 };
 
 class history {
@@ -82,6 +95,21 @@ class history {
   // whether more were left). not_found when the series has no points at all.
   result<column_batch> read(std::string_view twin, std::string_view name, std::int64_t from, std::int64_t to,
                             std::size_t limit, bool* truncated = nullptr) const;
+
+  // Buckets of `step_ns` (aligned to the epoch, aggregate.h) over the points with from <= t < to.
+  // Read from the downsampling tiers where the step is a multiple of a tier's and no late point
+  // overlaps sealed ones; else from the raw points, at most `max_raw` of them (invalid_argument
+  // beyond, saying how to narrow the query). not_found as read(); invalid_argument for strings.
+  result<std::vector<bucket>> aggregate(std::string_view twin, std::string_view name, std::int64_t from,
+                                        std::int64_t to, std::int64_t step_ns, std::size_t max_raw) const;
+
+  // The time of the series' newest point; nullopt when it has none.
+  std::optional<std::int64_t> newest(std::string_view twin, std::string_view name) const;
+
+  // Drops the chunks (and their tiers) whose newest point is older than now_ns minus the twin's
+  // retention, and the head points older than that; the number of chunks dropped. Runs by itself
+  // every retention_interval when options.retention is set.
+  result<std::uint64_t> drop_expired(std::int64_t now_ns);
 
   // Names of the series a twin has, sorted.
   std::vector<std::string> series_of(std::string_view twin) const;
