@@ -45,6 +45,24 @@ TEST(Config, IngestSection) {
   EXPECT_NE(bad.errors[1].message.find("unknown key \"queue\" in ingest"), std::string::npos) << bad.errors[1].message;
 }
 
+TEST(Config, HistorySection) {
+  auto r = parse_config(
+      "name: a\nhistory:\n  retention: 90d\n  late_window: PT30M\n  retention_by_model: {\"dtmi:x:Pump;1\": 12h}\n",
+      "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].message;
+  constexpr std::int64_t s1 = 1000000000;
+  EXPECT_EQ(r.config.history.retention_ns, 90 * 86400 * s1);
+  EXPECT_EQ(r.config.history.late_window_ns, 1800 * s1);
+  EXPECT_EQ(r.config.history.retention_by_model.at("dtmi:x:Pump;1"), 12 * 3600 * s1);
+  auto bad = parse_config("name: a\nhistory:\n  retention: forever\n  retention_by_model: {pump: 1d}\n  keep: 1\n",
+                          "doppel.yaml");
+  ASSERT_EQ(bad.errors.size(), 3u) << all_errors(bad);
+  EXPECT_EQ(bad.errors[0].line, 3u);
+  EXPECT_NE(bad.errors[0].message.find("history.retention must be a duration such as 12h"), std::string::npos);
+  EXPECT_NE(bad.errors[1].message.find("keys must be model ids"), std::string::npos);
+  EXPECT_NE(bad.errors[2].message.find("unknown key \"keep\" in history"), std::string::npos);
+}
+
 TEST(Config, UnknownKeyHasLineAndColumn) {
   auto r = parse_config("name: p\n  \nmodel: [m]\n", "proj/doppel.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
@@ -52,7 +70,7 @@ TEST(Config, UnknownKeyHasLineAndColumn) {
   EXPECT_EQ(r.errors[0].column, 1u);
   EXPECT_EQ(format(r.errors[0]),
             "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api, "
-            "ingest, mqtt");
+            "ingest, mqtt, history");
 }
 
 TEST(Config, MqttSection) {
