@@ -2,7 +2,9 @@
 // 0: a chunk as stored, for read_chunk_header() and decode_chunk(); 1: a chunk whose framing
 // (magic, version, body length) and checksum are made right first, so the body decoder sees the
 // fuzzer's bytes instead of stopping at the checksum; 2: points to encode, which must decode to
-// the same bits. Never a crash; a batch that decodes meets the encoder's contract and survives
+// the same bits; 3: the history route's step and agg parameters; 4: a rollup (downsampling tier)
+// with its framing and checksum made right; 5: points whose rollup must hold what aggregating the
+// points gives. Never a crash; a batch that decodes meets the encoder's contract and survives
 // encoding again unchanged.
 #include <xxhash.h>
 
@@ -13,9 +15,11 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "store/timeseries/aggregate.h"
 #include "store/timeseries/chunk.h"
+#include "store/timeseries/rollup.h"
 
 namespace {
 
@@ -144,8 +148,52 @@ column_batch points(source& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  std::uint8_t mode = data[0] % 4;
+  std::uint8_t mode = data[0] % 6;
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  constexpr std::int64_t minute = 60'000'000'000;
+  if (mode == 4) {
+    if (bytes.size() < 28) bytes.resize(28);
+    auto* p = reinterpret_cast<unsigned char*>(bytes.data());
+    std::memcpy(p, "DTSR\x01", 5);
+    std::uint64_t body = bytes.size() - 28;
+    for (unsigned k = 0; k < 4; ++k) p[12 + k] = static_cast<unsigned char>(body >> (8 * k));
+    if ((p[7] & 1) == 0) std::memcpy(p + 16, p + 12, 4);
+    std::uint64_t sum = XXH3_64bits(p, bytes.size() - 8);
+    for (unsigned k = 0; k < 8; ++k) p[bytes.size() - 8 + k] = static_cast<unsigned char>(sum >> (8 * k));
+    std::vector<bucket> out;
+    if (decode_rollup(bytes, minute, out)) {
+      for (std::size_t k = 0; k < out.size(); ++k) {
+        if (out[k].count == 0 || (k && out[k].start <= out[k - 1].start) ||
+            (out[k].start % minute != 0 && out[k].start != INT64_MIN)) {
+          __builtin_trap();
+        }
+      }
+    } else if (!out.empty()) {
+      __builtin_trap();  // a refused rollup leaves nothing behind
+    }
+    return 0;
+  }
+  if (mode == 5) {
+    source in(data + 1, size - 1);
+    column_batch c = points(in);
+    std::string enc;
+    if (c.type == value_type::string || c.size() == 0) return 0;
+    if (!encode_rollup(c, minute, enc)) __builtin_trap();
+    std::vector<bucket> tier;
+    if (!decode_rollup(enc, minute, tier)) __builtin_trap();
+    auto raw = aggregate(c, minute);
+    if (!raw || raw->size() != tier.size()) __builtin_trap();
+    for (std::size_t k = 0; k < tier.size(); ++k) {
+      const bucket &a = tier[k], &b = (*raw)[k];
+      auto same_value = [](double x, double y) {
+        return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(y) || (std::isnan(x) && std::isnan(y));
+      };
+      if (a.start != b.start || a.count != b.count || !same_value(a.first, b.first) || !same_value(a.last, b.last)) {
+        __builtin_trap();
+      }
+    }
+    return 0;
+  }
   if (mode == 3) {
     // The history route's step and agg parameters.
     std::int64_t ns = 0;

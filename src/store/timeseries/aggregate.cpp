@@ -21,10 +21,16 @@ constexpr std::array<std::pair<std::string_view, aggregate_fn>, 8> k_names{{
 
 }  // namespace
 
-std::int64_t bucket_start(std::int64_t t, std::int64_t step) {
+std::int64_t bucket_unit(std::int64_t t, std::int64_t step) {
   std::int64_t q = t / step;
-  if (t % step != 0 && t < 0) --q;  // before 1970 too, the start is at or below t
-  return q * step;
+  if (t % step != 0 && t < 0) --q;  // before 1970 too, the bucket starts at or below t
+  return q;
+}
+
+std::int64_t bucket_start(std::int64_t t, std::int64_t step) {
+  std::int64_t q = bucket_unit(t, step);
+  // The first bucket of the int64 range would start before it (year 1677): it starts at its min.
+  return q < INT64_MIN / step ? INT64_MIN : q * step;
 }
 
 void add(bucket& b, double v) {

@@ -39,7 +39,10 @@ void add(bucket& b, double v);
 // first/last do not matter) into `into`: counts, sums, min/max, mean and m2 (Chan et al.).
 void merge(bucket& into, const bucket& later);
 
-// The start of the bucket of `step_ns` holding time `t`: the multiple of the step at or below it.
+// The bucket of `step_ns` holding time `t`, counted from the epoch: floor(t / step).
+std::int64_t bucket_unit(std::int64_t t, std::int64_t step_ns);
+// Its start: the multiple of the step at or below `t` (INT64_MIN for the bucket that would start
+// before the int64 range does).
 std::int64_t bucket_start(std::int64_t t, std::int64_t step_ns);
 
 // Buckets of `step_ns` from finer buckets (in time order, each within one bucket of the step:

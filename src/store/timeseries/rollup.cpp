@@ -155,9 +155,10 @@ status encode_rollup(const column_batch& points, std::int64_t step, std::string&
   }
   std::string body;
   auto starts = [&](const auto& buckets) {
-    put_varint(body, zigzag(buckets.front().start / step));
+    put_varint(body, zigzag(bucket_unit(buckets.front().start, step)));
     for (std::size_t j = 1; j < buckets.size(); ++j) {
-      put_varint(body, static_cast<std::uint64_t>((buckets[j].start - buckets[j - 1].start) / step));
+      put_varint(body, static_cast<std::uint64_t>(bucket_unit(buckets[j].start, step) -
+                                                  bucket_unit(buckets[j - 1].start, step)));
     }
     for (const auto& b : buckets) put_varint(body, b.count);
   };
@@ -248,15 +249,21 @@ status decode_rollup(std::string_view bytes, std::int64_t step, std::vector<buck
     return corrupt(what);
   };
   std::uint64_t v = 0;
-  if (!get_varint(body, v)) return fail("truncated starts");
-  std::int64_t unit = unzigzag(v);
-  if (unit > INT64_MAX / step || unit < INT64_MIN / step) return fail("start out of range");
-  out[base].start = unit * step;
-  for (std::uint32_t j = 1; j < n; ++j) {
-    if (!get_varint(body, v) || v == 0) return fail("truncated or non-increasing starts");
-    std::int64_t prev = out[base + j - 1].start;
-    if (v > static_cast<std::uint64_t>((INT64_MAX - prev) / step)) return fail("start out of range");
-    out[base + j].start = prev + static_cast<std::int64_t>(v) * step;
+  // Buckets are counted in steps from the epoch (bucket_unit); the first one of the int64 range
+  // starts at INT64_MIN (bucket_start).
+  i128 unit = 0;
+  for (std::uint32_t j = 0; j < n; ++j) {
+    if (!get_varint(body, v)) return fail("truncated starts");
+    if (j == 0) {
+      unit = unzigzag(v);
+    } else if (v == 0) {
+      return fail("bucket starts do not increase");
+    } else {
+      unit += v;
+    }
+    i128 start = unit * step;
+    if (start > INT64_MAX || start <= static_cast<i128>(INT64_MIN) - step) return fail("start out of range");
+    out[base + j].start = start < INT64_MIN ? INT64_MIN : static_cast<std::int64_t>(start);
   }
   for (std::uint32_t j = 0; j < n; ++j) {
     if (!get_varint(body, v) || v == 0 || v > max_chunk_points) return fail("bad bucket count");
