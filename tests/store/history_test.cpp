@@ -6,6 +6,8 @@
 #include <cmath>
 #include <fstream>
 
+#include <xxhash.h>
+
 #include "common/temp_dir.h"
 
 namespace doppel::ts {
@@ -75,7 +77,7 @@ TEST(History, ATornLogEndIsCutOffAndTheRestKept) {
     ASSERT_TRUE((*h)->append(0, {f64("p", "x", 1, 1)}));
     ASSERT_TRUE((*h)->append(0, {f64("p", "x", 2, 2)}));
   }
-  auto log = dir.path() / "wal-0.log";
+  auto log = dir.path() / "log-0.wal";
   auto size = std::filesystem::file_size(log);
   // A crash in mid-write: the second record lost its last bytes; then garbage after a record.
   std::filesystem::resize_file(log, size - 3);
@@ -109,7 +111,7 @@ TEST(History, CheckpointsSealHeadsIntoChunksAndQueriesMergeThem) {
     EXPECT_EQ(st.sealed_points, 3600u);
     EXPECT_EQ(st.chunks, 1u);
     EXPECT_LT(static_cast<double>(st.chunk_bytes) / 3600, 1.0) << st.chunk_bytes;  // compressed
-    EXPECT_EQ(std::filesystem::file_size(dir.path() / "wal-0.log"), 0u);
+    EXPECT_EQ(std::filesystem::file_size(dir.path() / "log-0.wal"), 0u);
     // A late point inside the sealed range, and one replacing a sealed value, go to the head;
     // a query merges both sources, the newer value winning.
     ASSERT_TRUE((*h)->append(0, {f64("pump-1", "speed", 10 * s1 + 1, 7), f64("pump-1", "speed", 20 * s1, 9)}));
@@ -139,8 +141,8 @@ TEST(History, ReplayedPointsThatAreAlsoSealedAreSeenOnce) {
   testing::temp_dir dir{"doppel-history-test"};
   history_options o{dir.path(), 1};
   o.seal_on_close = false;
-  auto log = dir.path() / "wal-0.log";
-  auto saved = dir.path() / "wal-0.saved";
+  auto log = dir.path() / "log-0.wal";
+  auto saved = dir.path() / "log-0.saved";
   {
     auto h = history::open(o);
     ASSERT_TRUE(h);
@@ -177,8 +179,8 @@ TEST(History, SmallHeadsAreCarriedOverNotSealed) {
     ASSERT_TRUE((*h)->checkpoint(false));
     EXPECT_EQ((*h)->stats().sealed_points, 20u);
     EXPECT_EQ((*h)->stats().points, 5u);  // still in the head
-    EXPECT_EQ(std::filesystem::file_size(dir.path() / "wal-0.log"), 0u);
-    EXPECT_GT(std::filesystem::file_size(dir.path() / "wal-carry.log"), 0u);
+    EXPECT_EQ(std::filesystem::file_size(dir.path() / "log-0.wal"), 0u);
+    EXPECT_GT(std::filesystem::file_size(dir.path() / "carry.wal"), 0u);
     ASSERT_TRUE((*h)->append(0, {f64("small", "x", 5, 5)}));
     ASSERT_TRUE((*h)->checkpoint(false));  // the carry log is rewritten with all six
     EXPECT_EQ((*h)->stats().points, 6u);
@@ -290,6 +292,44 @@ TEST(History, RetentionDropsOldChunksAndHeadPoints) {
   EXPECT_EQ((*h)->read("short", "v", 0, 10000 * s1, 100000)->size(), 2000u);
   EXPECT_EQ(*(*h)->drop_expired(9500 * s1), 0u);
   EXPECT_EQ((*h)->read("short", "v", 0, 10000 * s1, 100000)->size(), 100u);
+}
+
+// A data folder of the first log format (twin and name spelled out in every entry): replayed,
+// then sealed away at open.
+TEST(History, LogsOfTheFirstFormatAreReplayedAndSealed) {
+  testing::temp_dir dir{"doppel-history-test"};
+  std::filesystem::create_directories(dir.path());
+  std::string payload;
+  auto put = [&](const void* p, std::size_t n) { payload.append(static_cast<const char*>(p), n); };
+  for (int k = 0; k < 3; ++k) {
+    std::uint16_t tl = 6, nl = 5;
+    std::uint8_t type = 0;
+    std::int64_t t = 1000 + k;
+    double v = 1.5 * k;
+    put(&tl, 2);
+    put("pump-1", 6);
+    put(&nl, 2);
+    put("speed", 5);
+    put(&type, 1);
+    put(&t, 8);
+    put(&v, 8);
+  }
+  auto len = static_cast<std::uint32_t>(payload.size());
+  std::uint64_t hash = XXH3_64bits(payload.data(), payload.size());
+  {
+    std::ofstream out(dir.path() / "wal-0.log", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(&len), 4);
+    out.write(reinterpret_cast<const char*>(&hash), 8);
+    out << payload;
+  }
+  auto h = history::open({dir.path(), 1});
+  ASSERT_TRUE(h) << h.error().to_string();
+  EXPECT_EQ((*h)->stats().replayed, 3u);
+  EXPECT_EQ((*h)->stats().sealed_points, 3u);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "wal-0.log"));
+  auto r = (*h)->read("pump-1", "speed", 0, 2000, 10);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->f, (std::vector<double>{0, 1.5, 3}));
 }
 
 }  // namespace

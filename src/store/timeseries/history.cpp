@@ -1,6 +1,7 @@
 #include "store/timeseries/history.h"
 
 #include "store/timeseries/rollup.h"
+#include "store/timeseries/varint.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -25,7 +26,11 @@ namespace {
 
 constexpr std::size_t k_record_header = 12;         // u32 length + u64 hash
 constexpr std::uint32_t k_max_record = 256u << 20;  // a larger length is corruption
-constexpr const char* k_carry = "wal-carry.log";    // unsealed points a checkpoint kept
+constexpr const char* k_carry = "carry.wal";        // unsealed points a checkpoint kept
+// Logs are log-N.wal (writer N); wal-N.log and wal-carry.log are the first format's, replayed at
+// open and sealed away at once.
+bool is_log(std::string_view name) { return name.starts_with("log-") && name.ends_with(".wal"); }
+bool is_v1_log(std::string_view name) { return name.starts_with("wal-") && name.ends_with(".log"); }
 
 template <class T>
 void put(std::string& out, T v) {
@@ -58,6 +63,12 @@ std::string key_of(std::string_view twin, std::string_view name) {
   return k;
 }
 
+// Lets unordered maps keyed by std::string be searched with a string_view.
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // A sealed chunk of a series, as the chunk store holds it.
 struct chunk_ref {
   std::int64_t rowid = 0;
@@ -67,6 +78,7 @@ struct chunk_ref {
 
 struct series {
   std::string twin, name;
+  std::uint32_t index = 0;  // its id in the logs this process writes
   mutable std::mutex mu;
   column_batch points;                          // guarded by mu: the head; times strictly increasing
   std::int64_t id = 0;                          // in the chunk store; 0 until its first chunk; checkpoint only
@@ -80,20 +92,28 @@ struct snapshot {
   column_batch head;
 };
 
-// One log entry (see the header for the format).
-void put_entry(std::string& rec, const sample& s) {
-  put(rec, static_cast<std::uint16_t>(s.twin.size()));
-  rec.append(s.twin);
-  put(rec, static_cast<std::uint16_t>(s.name.size()));
-  rec.append(s.name);
-  put(rec, static_cast<std::uint8_t>(s.type));
-  put(rec, s.time_ns);
+// Log format 2 (see the header): a series' definition, then its points by id.
+void put_define(std::string& rec, const series& se) {
+  detail::put_varint(rec, (static_cast<std::uint64_t>(se.index) << 1) | 1);
+  put(rec, static_cast<std::uint8_t>(se.points.type));
+  detail::put_varint(rec, se.twin.size());
+  rec.append(se.twin);
+  detail::put_varint(rec, se.name.size());
+  rec.append(se.name);
+}
+
+void put_point(std::string& rec, std::uint32_t index, std::int64_t& prev_t, const sample& s) {
+  detail::put_varint(rec, static_cast<std::uint64_t>(index) << 1);
+  // Wrapping difference: exact for any two int64 times.
+  detail::put_varint(rec, detail::zigzag(static_cast<std::int64_t>(static_cast<std::uint64_t>(s.time_ns) -
+                                                                   static_cast<std::uint64_t>(prev_t))));
+  prev_t = s.time_ns;
   switch (s.type) {
     case value_type::f64: put(rec, s.f); break;
-    case value_type::i64: put(rec, s.i); break;
+    case value_type::i64: detail::put_varint(rec, detail::zigzag(s.i)); break;
     case value_type::boolean: put(rec, static_cast<std::uint8_t>(s.i != 0)); break;
     case value_type::string:
-      put(rec, static_cast<std::uint32_t>(s.s.size()));
+      detail::put_varint(rec, s.s.size());
       rec.append(s.s);
       break;
   }
@@ -109,6 +129,16 @@ void seal_record(std::string& rec) {
 
 // Places one point in time order; an equal time replaces the value held.
 void insert(column_batch& c, const sample& s) {
+  if (c.t.empty() || s.time_ns > c.t.back()) {  // the usual case: the newest point
+    c.t.push_back(s.time_ns);
+    switch (c.type) {
+      case value_type::f64: c.f.push_back(s.f); break;
+      case value_type::i64: c.i.push_back(s.i); break;
+      case value_type::boolean: c.b.push_back(static_cast<std::uint8_t>(s.i != 0)); break;
+      case value_type::string: c.s.emplace_back(s.s); break;
+    }
+    return;
+  }
   std::size_t at = c.t.size();
   bool replace = false;
   if (!c.t.empty() && s.time_ns <= c.t.back()) {
@@ -172,11 +202,21 @@ struct history::impl {
   struct scratch {
     std::string record, key;
     std::vector<series*> series_of;
+    // The series of the twin of the last sample: a twin's samples come in runs, so most samples
+    // are found by comparing a few names instead of hashing twin and name.
+    std::string twin;
+    std::vector<series*> twin_series;
+    // Series defined in this writer's log since it was last emptied: defined[index] == epoch.
+    std::vector<std::uint32_t> defined;
+    std::uint32_t epoch = 1;
   };
+  std::uint32_t next_index = 0;     // guarded by map_mu
+  std::vector<series*> replay_ids;  // log ids of the file being replayed
   std::vector<scratch> scratches;
   mutable std::shared_mutex map_mu;
-  std::unordered_map<std::string, std::unique_ptr<series>> heads;      // guarded by map_mu
-  std::map<std::string, std::vector<std::string>, std::less<>> names;  // twin -> its series; guarded by map_mu
+  std::unordered_map<std::string, std::unique_ptr<series>> heads;  // guarded by map_mu
+  // twin -> its series; guarded by map_mu
+  std::unordered_map<std::string, std::vector<series*>, string_hash, std::equal_to<>> twins;
   std::atomic<std::uint64_t> points{0}, appended{0}, syncs{0}, log_bytes{0};
   // The chunk store (SQLite): written by checkpoints, read by queries; one connection under db_mu.
   sqlite3* db = nullptr;
@@ -389,12 +429,14 @@ struct history::impl {
         return status::io_error(std::string("cannot empty a history log: ") + std::strerror(errno));
       }
     }
+    for (scratch& w : scratches) ++w.epoch;  // the emptied logs define no series now
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(o.dir, ec)) {
       auto name = e.path().filename().string();
-      if (!name.starts_with("wal-") || !name.ends_with(".log") || name == k_carry) continue;
-      int n = std::atoi(name.c_str() + 4);
-      if (n >= o.writers) std::filesystem::remove(e.path(), ec);  // a log of a writer this start has not
+      // The first format's logs, and logs of writers this start has not: all sealed or carried.
+      if (is_v1_log(name) || (is_log(name) && std::atoi(name.c_str() + 4) >= o.writers)) {
+        std::filesystem::remove(e.path(), ec);
+      }
     }
     for (const sealed& m : made) {
       std::lock_guard lock(m.se->mu);
@@ -441,12 +483,12 @@ struct history::impl {
       rec.assign(k_record_header, '\0');
     };
     rec.assign(k_record_header, '\0');
+    std::int64_t prev_t = 0;
     for (series* se : carried) {
       const column_batch& h = se->points;
+      put_define(rec, *se);  // definitions hold for the rest of the file
       for (std::size_t k = 0; k < h.size(); ++k) {
         sample smp;
-        smp.twin = se->twin;
-        smp.name = se->name;
         smp.type = h.type;
         smp.time_ns = h.t[k];
         switch (h.type) {
@@ -455,8 +497,11 @@ struct history::impl {
           case value_type::boolean: smp.i = h.b[k]; break;
           case value_type::string: smp.s = h.s[k]; break;
         }
-        put_entry(rec, smp);
-        if (rec.size() >= (1u << 20)) flush();
+        put_point(rec, se->index, prev_t, smp);
+        if (rec.size() >= (1u << 20)) {
+          flush();
+          prev_t = 0;
+        }
       }
     }
     flush();
@@ -503,6 +548,23 @@ struct history::impl {
     }
   }
 
+  // The series of a sample appended by writer `w` (see scratch::twin_series).
+  series* writer_series(scratch& w, const sample& s) {
+    if (s.twin != w.twin) {
+      w.twin.assign(s.twin);
+      w.twin_series.clear();
+      std::shared_lock lock(map_mu);
+      auto it = twins.find(s.twin);
+      if (it != twins.end()) w.twin_series = it->second;
+    }
+    for (series* se : w.twin_series) {
+      if (se->name == s.name) return se;
+    }
+    series* se = find_or_add(s.twin, s.name, s.type, w.key);
+    w.twin_series.push_back(se);
+    return se;
+  }
+
   // The series of (twin, name), created with `type` when new. `key` is scratch space.
   series* find_or_add(std::string_view twin, std::string_view name, value_type type, std::string& key) {
     key.assign(twin);
@@ -517,10 +579,11 @@ struct history::impl {
     auto& slot = heads[key];
     if (!slot) {
       slot = std::make_unique<series>();
+      slot->index = next_index++;
       slot->points.type = type;
       slot->twin = std::string(twin);
       slot->name = std::string(name);
-      names[std::string(twin)].emplace_back(name);
+      twins[std::string(twin)].push_back(slot.get());
     }
     return slot.get();
   }
@@ -669,6 +732,8 @@ struct history::impl {
 
   // Replays one log; cuts a torn or corrupt tail off.
   status replay(const std::filesystem::path& file) {
+    bool v1 = is_v1_log(file.filename().string());
+    replay_ids.clear();
     int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) return status::io_error("cannot open " + file.string() + ": " + std::strerror(errno));
     std::string data;
@@ -693,7 +758,7 @@ struct history::impl {
       if (len > k_max_record || rec.size() < len) break;
       std::string_view payload = rec.substr(0, len);
       if (XXH3_64bits(payload.data(), payload.size()) != hash) break;
-      if (!replay_record(payload)) break;
+      if (!(v1 ? replay_record_v1(payload) : replay_record(payload))) break;
       in.remove_prefix(k_record_header + len);
       good += k_record_header + len;
     }
@@ -709,7 +774,60 @@ struct history::impl {
     return status::ok();
   }
 
+  // One record of format 2: definitions and points (see the header).
   bool replay_record(std::string_view p) {
+    std::int64_t prev_t = 0;
+    while (!p.empty()) {
+      std::uint64_t head = 0;
+      if (!detail::get_varint(p, head) || (head >> 1) > 0xffffffffu) return false;
+      auto id = static_cast<std::size_t>(head >> 1);
+      if (head & 1) {
+        std::uint8_t type = 0;
+        std::uint64_t tl = 0, nl = 0;
+        std::string_view twin, name;
+        if (!get(p, type) || type > 3 || !detail::get_varint(p, tl) || tl > 0xffff || !get_bytes(p, tl, twin) ||
+            !detail::get_varint(p, nl) || nl > 0xffff || !get_bytes(p, nl, name)) {
+          return false;
+        }
+        if (replay_ids.size() <= id) replay_ids.resize(id + 1, nullptr);
+        replay_ids[id] = find_or_add(twin, name, static_cast<value_type>(type), replay_key);
+        continue;
+      }
+      if (id >= replay_ids.size() || !replay_ids[id]) return false;  // a point of a series not defined
+      series* se = replay_ids[id];
+      sample s;
+      s.type = se->points.type;
+      std::uint64_t dt = 0, v = 0;
+      if (!detail::get_varint(p, dt)) return false;
+      s.time_ns = static_cast<std::int64_t>(static_cast<std::uint64_t>(prev_t) +
+                                            static_cast<std::uint64_t>(detail::unzigzag(dt)));
+      prev_t = s.time_ns;
+      switch (s.type) {
+        case value_type::f64:
+          if (!get(p, s.f)) return false;
+          break;
+        case value_type::i64:
+          if (!detail::get_varint(p, v)) return false;
+          s.i = detail::unzigzag(v);
+          break;
+        case value_type::boolean: {
+          std::uint8_t b = 0;
+          if (!get(p, b)) return false;
+          s.i = b;
+          break;
+        }
+        case value_type::string:
+          if (!detail::get_varint(p, v) || !get_bytes(p, v, s.s)) return false;
+          break;
+      }
+      apply(se, s);
+      ++replayed;
+    }
+    return true;
+  }
+
+  // One record of the first format (twin and name spelled out in every entry).
+  bool replay_record_v1(std::string_view p) {
     while (!p.empty()) {
       sample s;
       std::uint16_t tl = 0, nl = 0;
@@ -769,19 +887,26 @@ result<std::unique_ptr<history>> history::open(history_options options) {
   if (ec) return status::io_error("cannot create " + i->o.dir.string() + ": " + ec.message());
   auto started = std::chrono::steady_clock::now();
   if (status st = i->open_store(); !st) return st;
-  // Every log, also those of writers a previous start had and this one has not.
+  // Every log, also those of writers a previous start had and this one has not: the first
+  // format's (older), then the carry log, then the writers' logs (newer, so they win equal times).
   std::vector<std::filesystem::path> logs;
+  bool v1 = false;
   for (const auto& e : std::filesystem::directory_iterator(i->o.dir, ec)) {
     auto name = e.path().filename().string();
-    if (name.starts_with("wal-") && name.ends_with(".log")) logs.push_back(e.path());
+    if (is_v1_log(name) || is_log(name) || name == k_carry) logs.push_back(e.path());
+    v1 = v1 || is_v1_log(name);
   }
-  std::sort(logs.begin(), logs.end());
+  auto rank = [](const std::filesystem::path& p) {
+    auto name = p.filename().string();
+    return std::pair(is_v1_log(name) ? 0 : name == k_carry ? 1 : 2, name);
+  };
+  std::sort(logs.begin(), logs.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   for (const auto& l : logs) {
     if (status s = i->replay(l); !s) return s;
   }
   i->replay_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (int w = 0; w < i->o.writers; ++w) {
-    auto path = i->o.dir / ("wal-" + std::to_string(w) + ".log");
+    auto path = i->o.dir / ("log-" + std::to_string(w) + ".wal");
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return status::io_error("cannot open " + path.string() + ": " + std::strerror(errno));
     i->fds.push_back(fd);
@@ -792,6 +917,10 @@ result<std::unique_ptr<history>> history::open(history_options options) {
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
+  }
+  // Logs of the first format are sealed (or carried into the new format) at once.
+  if (v1) {
+    if (status st = i->checkpoint(true); !st) return st;
   }
   impl* raw = i.get();
   i->sealer = std::thread([raw] { raw->run_sealer(); });
@@ -810,7 +939,7 @@ status history::append(int writer, const std::vector<sample>& samples) {
     if (s.twin.size() > 0xffff || s.name.size() > 0xffff) {
       return status::invalid_argument("a twin id or telemetry name is longer than 65,535 bytes");
     }
-    series* se = i.find_or_add(s.twin, s.name, s.type, w.key);
+    series* se = i.writer_series(w, s);
     if (se->points.type != s.type) {  // a series' type never changes once created
       return status::invalid_argument("telemetry \"" + std::string(s.name) + "\" of twin \"" + std::string(s.twin) +
                                       "\" has history of type " + std::string(to_string(se->points.type)) + ", not " +
@@ -820,20 +949,37 @@ status history::append(int writer, const std::vector<sample>& samples) {
   }
   std::string& rec = w.record;
   rec.assign(k_record_header, '\0');
-  for (const sample& s : samples) put_entry(rec, s);
+  std::int64_t prev_t = 0;
+  for (std::size_t k = 0; k < samples.size(); ++k) {
+    const series& se = *w.series_of[k];
+    if (w.defined.size() <= se.index) w.defined.resize(se.index + 1, 0);
+    if (w.defined[se.index] != w.epoch) {
+      put_define(rec, se);
+      w.defined[se.index] = w.epoch;
+    }
+    put_point(rec, se.index, prev_t, samples[k]);
+  }
   seal_record(rec);
   int fd = i.fds[static_cast<std::size_t>(writer)];
+  off_t end = ::lseek(fd, 0, SEEK_END);
+  // A failed write or sync: the record is cut off again (a later record must not follow half of
+  // one, which replay would take for a torn end) and this writer defines its series anew.
+  auto undo = [&](const char* what) {
+    int err = errno;
+    if (end >= 0) (void)!::ftruncate(fd, end);
+    ++w.epoch;
+    return status::io_error(std::string(what) + std::strerror(err));
+  };
   for (std::size_t at = 0; at < rec.size();) {
     ssize_t n = ::write(fd, rec.data() + at, rec.size() - at);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return status::io_error(std::string("cannot write the telemetry log: ") + std::strerror(errno));
+      return undo("cannot write the telemetry log: ");
     }
     at += static_cast<std::size_t>(n);
   }
   if (i.o.sync) {
-    if (::fdatasync(fd) != 0)
-      return status::io_error(std::string("cannot sync the telemetry log: ") + std::strerror(errno));
+    if (::fdatasync(fd) != 0) return undo("cannot sync the telemetry log: ");
     i.syncs.fetch_add(1, std::memory_order_relaxed);
   }
   i.log_bytes.fetch_add(rec.size(), std::memory_order_relaxed);
@@ -974,9 +1120,10 @@ result<std::uint64_t> history::drop_expired(std::int64_t now_ns) { return impl_-
 std::vector<std::string> history::series_of(std::string_view twin) const {
   const auto& i = *impl_;
   std::shared_lock lock(i.map_mu);
-  auto it = i.names.find(twin);
-  if (it == i.names.end()) return {};
-  std::vector<std::string> out = it->second;
+  auto it = i.twins.find(twin);
+  if (it == i.twins.end()) return {};
+  std::vector<std::string> out;
+  for (const series* se : it->second) out.push_back(se->name);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -17,10 +17,16 @@
 // and 1-hour buckets), written in the same transaction; aggregate() answers from them when the
 // step allows. Retention (options.retention) drops chunks older than a twin's retention.
 //
-// Log record: u32 payload bytes, u64 XXH3 of the payload, payload = entries of
-//   u16 twin bytes, twin, u16 name bytes, name, u8 value_type, i64 time (Unix ns),
-//   then f64 | i64 | u8 | u32 bytes + bytes for f64 | i64 | boolean | string.
-// Integers little-endian (the machine's order; the logs do not move between machines).
+// Logs: DIR/log-N.wal per writer N, DIR/carry.wal (points a checkpoint kept). A record is u32
+// payload bytes, u64 XXH3 of the payload, then the payload: entries, each opening with a varint
+// h (LEB128). h odd: a series is defined as id h >> 1 for the rest of the file: u8 value type,
+// varint twin bytes, twin, varint name bytes, name. h even: a point of series h >> 1: varint
+// zigzag(time - the previous point's time in this record, the first's from 0; wrapping), then
+// f64 (8 bytes) | zigzag varint | u8 | varint bytes + bytes for f64 | i64 | boolean | string.
+// A writer defines a series before its first point in a log, and again after the log is emptied
+// or a write failed. Fixed-size integers are little-endian (the machine's order; the logs do not
+// move between machines). Logs of the first format (wal-N.log, twin and name in every entry)
+// are replayed and sealed away at open.
 //
 // Callers: the telemetry pipeline (append, one writer per shard thread), the API (read).
 // Threading: append(w, ...) from one thread per writer w; read from any thread.

@@ -1,5 +1,7 @@
 #include "store/timeseries/rollup.h"
 
+#include "store/timeseries/varint.h"
+
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -21,30 +23,10 @@ constexpr std::uint32_t k_max_buckets = max_chunk_points;  // a chunk's points e
 constexpr std::int64_t k_pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
 constexpr i128 k_limit63 = static_cast<i128>(1) << 62;
 
-std::uint64_t zigzag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
-
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-bool get_varint(std::string_view& in, std::uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (in.empty()) return false;
-    auto byte = static_cast<std::uint8_t>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) return shift < 63 || byte <= 1;
-  }
-  return false;
-}
+using detail::get_varint;
+using detail::put_varint;
+using detail::unzigzag;
+using detail::zigzag;
 
 template <class T>
 void put_raw(std::string& out, T v) {
