@@ -726,7 +726,7 @@ bool parse_aggregates(std::string_view text, std::vector<ts::aggregate_fn>& fns,
 }
 
 std::string unknown_aggregate(std::string_view bad) {
-  return "agg " + quote(bad) + " is not one of mean, min, max, sum, count, first, last, stddev";
+  return "agg " + quote(bad) + " is not one of mean, min, max, sum, count, first, last, stddev, p50, p90, p95, p99";
 }
 
 // Buckets as CSV (time, then a column per function) or as JSON rows.
@@ -931,8 +931,23 @@ void router::send_aggregates(context& c, const std::string& twin, const std::str
   if (std::string bad; !parse_aggregates(agg_text, fns, bad)) {
     return c.send(error(400, "bad_request", unknown_aggregate(bad)));
   }
-  // Steps of whole minutes are answered from the downsampling tiers; others from raw points.
-  auto buckets = history_->aggregate(twin, name, from, to, step, k_max_raw_aggregate);
+  // Steps of whole minutes are answered from the downsampling tiers; others, and percentiles
+  // (which need every value), from raw points.
+  result<std::vector<ts::bucket>> buckets = std::vector<ts::bucket>{};
+  if (std::any_of(fns.begin(), fns.end(), ts::is_percentile)) {
+    bool truncated = false;
+    auto raw = history_->read(twin, name, from, to, k_max_raw_aggregate, &truncated);
+    if (!raw) return c.send(from_status(raw.error()));
+    if (truncated) {
+      return c.send(
+          error(400, "bad_request",
+                "percentiles need every point, and the range holds more than 10,000,000; narrow from and to"));
+    }
+    buckets = ts::aggregate(*raw, step);
+    if (buckets) ts::add_percentiles(*raw, step, *buckets);
+  } else {
+    buckets = history_->aggregate(twin, name, from, to, step, k_max_raw_aggregate);
+  }
   if (!buckets) {
     if (buckets.error().code() == status_code::invalid_argument) {
       return c.send(error(400, "bad_request", buckets.error().message()));
@@ -985,9 +1000,10 @@ void router::post_query_telemetry(context& c) {
     return c.send(error(400, "bad_request", unknown_aggregate(bad)));
   }
   for (auto fn : fns) {
-    if (fn == ts::aggregate_fn::first || fn == ts::aggregate_fn::last) {
+    if (fn == ts::aggregate_fn::first || fn == ts::aggregate_fn::last || ts::is_percentile(fn)) {
       return c.send(error(400, "bad_request",
-                          "first and last are per twin; across twins use mean, min, max, sum, count or stddev"));
+                          "first, last and percentiles are per twin; across twins use mean, min, max, sum, count or "
+                          "stddev"));
     }
   }
   if (!format->empty() && *format != "json" && *format != "csv") {

@@ -76,7 +76,8 @@ TEST_F(history_api, AggregatesOneTelemetryAcrossTheTwinsAQuerySelects) {
   bad({{"query", "SELECT COUNT() FROM DIGITALTWINS"}}, "bad_query", "must select twins");
   bad({{"name", ""}}, "bad_request", "the body must be");
   bad({{"step", "often"}}, "bad_request", "step must be a duration");
-  bad({{"agg", "first"}}, "bad_request", "first and last are per twin");
+  bad({{"agg", "first"}}, "bad_request", "first, last and percentiles are per twin");
+  bad({{"agg", "p99"}}, "bad_request", "first, last and percentiles are per twin");
   bad({{"agg", "median"}}, "bad_request", "is not one of");
   bad({{"from", "yesterday"}}, "bad_request", "RFC 3339");
   bad({{"format", "xml"}}, "bad_request", "format must be json or csv");

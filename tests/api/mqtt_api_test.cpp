@@ -147,6 +147,10 @@ TEST_F(mqtt_api, HistoryAggregatesPerStep) {
   EXPECT_EQ(second["value"][0]["mean"], 89.5);
   auto csv = call("GET", "/digitaltwins/pump-2/telemetry/speed?step=1m&agg=mean&format=csv");
   EXPECT_EQ(csv.body, "time,mean\n2025-11-25T10:00:00.000Z,29.5\n2025-11-25T10:01:00.000Z,89.5\n");
+  // Percentiles from the raw points (nearest rank): 0..59 in the first minute.
+  r = body(call("GET", "/digitaltwins/pump-2/telemetry/speed?step=1m&agg=p50,p99"));
+  EXPECT_EQ(r["value"][0]["p50"], 29.0) << r.dump();
+  EXPECT_EQ(r["value"][0]["p99"], 59.0);
   expect_error(call("GET", "/digitaltwins/pump-2/telemetry/speed?step=fast"), 400, "bad_request");
   expect_error(call("GET", "/digitaltwins/pump-2/telemetry/speed?step=1m&agg=median"), 400, "bad_request");
 }

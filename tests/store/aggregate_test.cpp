@@ -99,6 +99,21 @@ TEST(Aggregate, MergedAndRegroupedBucketsEqualOnePass) {
       EXPECT_NEAR(coarse[k].value(fn), direct[k].value(fn), 1e-9) << to_string(fn);
     }
   }
+  // Percentiles by nearest rank: of 1..100 in one bucket, p50 = 50, p99 = 99.
+  column_batch hundred;
+  hundred.type = value_type::i64;
+  for (int k = 0; k < 100; ++k) {
+    hundred.t.push_back(k);
+    hundred.i.push_back(100 - k);
+  }
+  auto one = *aggregate(hundred, s1);
+  add_percentiles(hundred, s1, one);
+  EXPECT_EQ(one[0].value(aggregate_fn::p50), 50);
+  EXPECT_EQ(one[0].value(aggregate_fn::p90), 90);
+  EXPECT_EQ(one[0].value(aggregate_fn::p95), 95);
+  EXPECT_EQ(one[0].value(aggregate_fn::p99), 99);
+  EXPECT_TRUE(is_percentile(aggregate_fn::p95));
+  EXPECT_FALSE(is_percentile(aggregate_fn::max));
   // Merging into an empty bucket keeps its start.
   bucket empty;
   empty.start = 42;

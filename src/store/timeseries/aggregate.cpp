@@ -8,7 +8,7 @@ namespace doppel::ts {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, aggregate_fn>, 8> k_names{{
+constexpr std::array<std::pair<std::string_view, aggregate_fn>, 12> k_names{{
     {"mean", aggregate_fn::mean},
     {"min", aggregate_fn::min},
     {"max", aggregate_fn::max},
@@ -17,7 +17,21 @@ constexpr std::array<std::pair<std::string_view, aggregate_fn>, 8> k_names{{
     {"first", aggregate_fn::first},
     {"last", aggregate_fn::last},
     {"stddev", aggregate_fn::stddev},
+    {"p50", aggregate_fn::p50},
+    {"p90", aggregate_fn::p90},
+    {"p95", aggregate_fn::p95},
+    {"p99", aggregate_fn::p99},
 }};
+
+double number_at(const column_batch& c, std::size_t k) {
+  switch (c.type) {
+    case value_type::f64: return c.f[k];
+    case value_type::i64: return static_cast<double>(c.i[k]);
+    case value_type::boolean: return c.b[k];
+    case value_type::string: break;
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -105,6 +119,10 @@ double bucket::value(aggregate_fn fn) const {
     case aggregate_fn::first: return first;
     case aggregate_fn::last: return last;
     case aggregate_fn::stddev: return count ? std::sqrt(m2 / static_cast<double>(count)) : 0;
+    case aggregate_fn::p50: return p50;
+    case aggregate_fn::p90: return p90;
+    case aggregate_fn::p95: return p95;
+    case aggregate_fn::p99: return p99;
   }
   return 0;
 }
@@ -116,13 +134,7 @@ result<std::vector<bucket>> aggregate(const column_batch& points, std::int64_t s
   }
   std::vector<bucket> out;
   for (std::size_t k = 0; k < points.size(); ++k) {
-    double v = 0;
-    switch (points.type) {
-      case value_type::f64: v = points.f[k]; break;
-      case value_type::i64: v = static_cast<double>(points.i[k]); break;
-      case value_type::boolean: v = points.b[k]; break;
-      case value_type::string: break;
-    }
+    double v = number_at(points, k);
     std::int64_t start = bucket_start(points.t[k], step_ns);
     if (out.empty() || out.back().start != start) {
       out.emplace_back();
@@ -131,6 +143,31 @@ result<std::vector<bucket>> aggregate(const column_batch& points, std::int64_t s
     add(out.back(), v);
   }
   return out;
+}
+
+bool is_percentile(aggregate_fn fn) {
+  return fn == aggregate_fn::p50 || fn == aggregate_fn::p90 || fn == aggregate_fn::p95 || fn == aggregate_fn::p99;
+}
+
+void add_percentiles(const column_batch& points, std::int64_t step_ns, std::vector<bucket>& buckets) {
+  std::vector<double> values;
+  std::size_t k = 0;
+  for (bucket& b : buckets) {
+    values.clear();
+    while (k < points.size() && bucket_start(points.t[k], step_ns) < b.start) ++k;
+    while (k < points.size() && bucket_start(points.t[k], step_ns) == b.start) values.push_back(number_at(points, k++));
+    if (values.empty()) continue;
+    std::sort(values.begin(), values.end());
+    auto rank = [&](double q) {
+      auto n = static_cast<double>(values.size());
+      auto at = static_cast<std::size_t>(std::ceil(q / 100 * n));
+      return values[at == 0 ? 0 : at - 1];
+    };
+    b.p50 = rank(50);
+    b.p90 = rank(90);
+    b.p95 = rank(95);
+    b.p99 = rank(99);
+  }
 }
 
 bool parse_step(std::string_view text, std::int64_t& ns) {

@@ -16,7 +16,10 @@
 
 namespace doppel::ts {
 
-enum class aggregate_fn : std::uint8_t { mean, min, max, sum, count, first, last, stddev };
+enum class aggregate_fn : std::uint8_t { mean, min, max, sum, count, first, last, stddev, p50, p90, p95, p99 };
+
+// p50, p90, p95 and p99 need every value of a bucket: they are computed from raw points only.
+bool is_percentile(aggregate_fn fn);
 
 // "mean" -> aggregate_fn::mean; false for an unknown name.
 bool parse_aggregate(std::string_view name, aggregate_fn& out);
@@ -27,7 +30,8 @@ struct bucket {
   std::int64_t start = 0;  // Unix ns, a multiple of the step
   std::uint64_t count = 0;
   double sum = 0, min = 0, max = 0, first = 0, last = 0;
-  double mean = 0, m2 = 0;  // running mean and sum of squared deviations (Welford), for stddev
+  double mean = 0, m2 = 0;                    // running mean and sum of squared deviations (Welford), for stddev
+  double p50 = 0, p90 = 0, p95 = 0, p99 = 0;  // set by add_percentiles() only
 
   double value(aggregate_fn fn) const;  // stddev: the population standard deviation
 };
@@ -53,6 +57,10 @@ std::vector<bucket> regroup(const std::vector<bucket>& fine, std::int64_t step_n
 // invalid_argument for a string series (only count, first and last make sense there, and the
 // route answers those from the raw points) or a step that is not positive.
 result<std::vector<bucket>> aggregate(const column_batch& points, std::int64_t step_ns);
+
+// Sets the percentiles of `buckets` (as aggregate() returned them for the same points and step):
+// nearest rank, the smallest value with at least q% of the bucket's values at or below it.
+void add_percentiles(const column_batch& points, std::int64_t step_ns, std::vector<bucket>& buckets);
 
 // "30s", "5m", "1h", "1d", "500ms" or ISO 8601 "PT5M" / "P1D" as nanoseconds; false otherwise.
 bool parse_step(std::string_view text, std::int64_t& ns);
