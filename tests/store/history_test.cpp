@@ -211,6 +211,7 @@ TEST(History, AggregatesFromTiersEqualAggregatesOfRawPoints) {
     }
   }
   EXPECT_GT((*h)->stats().tier_bytes, 0u);
+
   struct ask {
     std::int64_t from, to, step;
   };
@@ -249,6 +250,14 @@ TEST(History, AggregatesFromTiersEqualAggregatesOfRawPoints) {
   EXPECT_EQ((*late)[0].max, 1000);
   EXPECT_EQ((*h)->newest("pump-1", "pressure"), 17999 * s1);
   EXPECT_FALSE((*h)->newest("pump-1", "nope"));
+  // What an open history counts is what the chunk store holds.
+  ASSERT_TRUE((*h)->checkpoint());
+  auto sealed = (*h)->stats();
+  h->reset();
+  h = history::open({dir.path(), 1});
+  ASSERT_TRUE(h);
+  EXPECT_EQ((*h)->stats().chunk_bytes, sealed.chunk_bytes);
+  EXPECT_EQ((*h)->stats().tier_bytes, sealed.tier_bytes);
 }
 
 TEST(History, RetentionDropsOldChunksAndHeadPoints) {

@@ -382,6 +382,7 @@ struct history::impl {
           break;
         }
         ref.rowid = sqlite3_last_insert_rowid(db);
+        new_bytes += bytes.size();  // before `bytes` holds the rollups
         if (src->type != value_type::string) {
           // The chunk's downsampling tiers, in the same transaction: a chunk never lacks them.
           for (std::int64_t step : tier_steps_ns) {
@@ -404,7 +405,6 @@ struct history::impl {
         }
         made.push_back({se, ref});
         new_points += src->size();
-        new_bytes += bytes.size();
       }
       if (!failure.is_ok()) break;
     }
