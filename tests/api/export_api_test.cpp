@@ -148,7 +148,9 @@ class export_test : public api_fixture {
       out += body;
       std::string link = header(r, "Link");
       target = link.empty() ? "" : link.substr(1, link.find('>') - 1);
-      if (!link.empty()) EXPECT_NE(link.find(">; rel=\"next\""), std::string::npos) << link;
+      if (!link.empty()) {
+        EXPECT_NE(link.find(">; rel=\"next\""), std::string::npos) << link;
+      }
     }
     if (pages) *pages = n;
     return out;

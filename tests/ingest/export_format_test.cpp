@@ -30,7 +30,7 @@ history_value boolean(bool v) {
   h.i = v;
   return h;
 }
-history_value text(std::string v) {
+history_value str(std::string v) {
   history_value h;
   h.type = ts::value_type::string;
   h.s = std::move(v);
@@ -68,11 +68,11 @@ std::vector<point> sample_points() {
       {"x", "n", 12, i64(9007199254740993)},
       {"x", "b", 13, boolean(true)},
       {"x", "b", 14, boolean(false)},
-      {"x", "s", 15, text("say \"hi\", \\ back\\")},
-      {"x", "s", 16, text("")},
-      {"x", "s", 17, text("ünïcødé, tab\tcr\r")},
-      {"\\lead", "s", 18, text("true")},
-      {"x", "s", 19, text("42")},
+      {"x", "s", 15, str("say \"hi\", \\ back\\")},
+      {"x", "s", 16, str("")},
+      {"x", "s", 17, str("ünïcødé, tab\tcr\r")},
+      {"\\lead", "s", 18, str("true")},
+      {"x", "s", 19, str("42")},
   };
 }
 
@@ -99,7 +99,7 @@ TEST(ExportFormat, LineProtocolReadsBackToTheSameValues) {
       case field_type::float_: back = f64(f.f); break;
       case field_type::integer: back = i64(f.i); break;
       case field_type::boolean: back = boolean(f.i != 0); break;
-      case field_type::string: back = text(std::string(f.s)); break;
+      case field_type::string: back = str(std::string(f.s)); break;
       case field_type::unsigned_: FAIL(); break;
     }
     EXPECT_TRUE(same(back, pts[k].v)) << lp;
@@ -109,7 +109,7 @@ TEST(ExportFormat, LineProtocolReadsBackToTheSameValues) {
   ASSERT_TRUE(line_protocol_line(one, "a b,c=d", "speed", 5, f64(0.1)));
   EXPECT_EQ(one, "doppel,twin=a\\ b\\,c\\=d speed=0.1 5\n");
   one.clear();
-  ASSERT_TRUE(line_protocol_line(one, "x", "s", -1, text("q\"\\")));
+  ASSERT_TRUE(line_protocol_line(one, "x", "s", -1, str("q\"\\")));
   EXPECT_EQ(one, "doppel,twin=x s=\"q\\\"\\\\\" -1\n");
 }
 
@@ -117,7 +117,7 @@ TEST(ExportFormat, LineProtocolRefusesWhatItCannotCarry) {
   std::string out = "keep";
   EXPECT_FALSE(line_protocol_line(out, "ends\\", "x", 1, f64(1)));
   EXPECT_FALSE(line_protocol_line(out, "new\nline", "x", 1, f64(1)));
-  EXPECT_FALSE(line_protocol_line(out, "x", "x", 1, text("two\nlines")));
+  EXPECT_FALSE(line_protocol_line(out, "x", "x", 1, str("two\nlines")));
   EXPECT_FALSE(line_protocol_line(out, "x", "x", 1, f64(std::nan(""))));
   EXPECT_EQ(out, "keep");
   ts::column_batch b;
@@ -200,10 +200,10 @@ TEST(ExportFormat, CsvAsSpreadsheetsSaveIt) {
   EXPECT_TRUE(same(got[1].value, boolean(true)));
   EXPECT_EQ(got[1].time_ns, 1764064800000000000);
   EXPECT_EQ(got[2].twin, "pump,2");
-  EXPECT_TRUE(same(got[2].value, text("two\r\nlines")));
+  EXPECT_TRUE(same(got[2].value, str("two\r\nlines")));
   EXPECT_EQ(got[2].line, 5u);
   EXPECT_EQ(got[2].time_ns, 1795600800000000000 - 3600000000000 + 500000000);
-  EXPECT_TRUE(same(got[3].value, text("auto")));
+  EXPECT_TRUE(same(got[3].value, str("auto")));
   EXPECT_EQ(got[3].line, 7u);
   EXPECT_TRUE(same(got[4].value, i64(7)));
 }
