@@ -1,7 +1,5 @@
 #include "api/export.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <climits>
@@ -39,16 +37,38 @@ struct cursor {
   std::int64_t time = 0;
 };
 
-bool parse_cursor(const std::string& text, cursor& c) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array() || j.size() != 3 || !j[0].is_string() || !j[1].is_string() ||
-      !j[2].is_number_integer()) {
-    return false;
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
   }
-  c.twin = j[0].get<std::string>();
-  c.name = j[1].get<std::string>();
-  c.time = j[2].get<std::int64_t>();
-  return !c.twin.empty();
+  return out;
+}
+
+bool unhex(std::string_view text, std::string& out) {
+  auto nibble = [](char ch) { return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1; };
+  if (text.size() % 2) return false;
+  out.clear();
+  for (std::size_t k = 0; k < text.size(); k += 2) {
+    int hi = nibble(text[k]), lo = nibble(text[k + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return true;
+}
+
+// "TIME.TWIN.NAME", the twin and name in hex (any bytes survive the URL and come back the same).
+std::string write_cursor(const cursor& c) { return std::to_string(c.time) + "." + hex(c.twin) + "." + hex(c.name); }
+
+bool parse_cursor(std::string_view text, cursor& c) {
+  auto dot = text.find('.');
+  auto dot2 = dot == std::string_view::npos ? dot : text.find('.', dot + 1);
+  if (dot2 == std::string_view::npos) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + dot, c.time);
+  return ec == std::errc() && ptr == text.data() + dot && unhex(text.substr(dot + 1, dot2 - dot - 1), c.twin) &&
+         unhex(text.substr(dot2 + 1), c.name) && !c.twin.empty() && !c.name.empty();
 }
 
 struct params {
@@ -109,8 +129,7 @@ std::string next_link(const params& p, const cursor& at) {
   if (p.to != INT64_MAX) link += "&to=" + percent_encode(rfc3339_ns(p.to));
   for (const auto& t : p.twins) link += "&twin=" + percent_encode(t);
   link += "&limit=" + std::to_string(p.limit);
-  nlohmann::json c = nlohmann::json::array({at.twin, at.name, at.time});
-  link += "&cursor=" + percent_encode(c.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  link += "&cursor=" + write_cursor(at);
   return link;
 }
 

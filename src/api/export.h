@@ -5,8 +5,8 @@
 // A page holds at most `limit` points: twins in id order, each twin's series in name order,
 // points in time order; twins without history in the range are skipped. When more follows, the
 // answer has `Link: </telemetry/export?...&cursor=...>; rel="next"`: the same request resuming
-// after the page's last point (the cursor is the JSON array [twin, name, time in ns] to go on
-// from). Headers `X-Doppel-Points` (points on the page) and, when line protocol could not carry
+// after the page's last point (the cursor is `TIME.TWIN.NAME`: the series to go on with, its id
+// and name in hex, and the time in ns to go on from). Headers `X-Doppel-Points` (points on the page) and, when line protocol could not carry
 // some, `X-Doppel-Skipped` (written as comment lines) count them.
 //
 // Callers: the router's handler, once per request (it checks the token's role first).
