@@ -205,6 +205,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->check(CLI::IsMember({"lp", "csv"}));
   import_cmd->add_option("--batch-size", io.batch_lines, "Points per request (default 5000)")
       ->check(CLI::Range(1, 100000));
+  import_cmd->add_option("--precision", io.precision, "Unit of line-protocol times: ns (default), us, ms, s, m, h")
+      ->check(CLI::IsMember({"ns", "us", "ms", "s", "m", "h"}));
   import_cmd->footer(
       "Posts line protocol to /write (CSV rows are converted first); needs an operator token.\n"
       "Prints how many points were sent, accepted and refused; exit 1 if any was refused.");

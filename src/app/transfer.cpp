@@ -204,7 +204,10 @@ class importer {
 // with their line number and not sent.
 class lp_sender {
  public:
-  lp_sender(importer& imp, std::string name, std::size_t batch) : imp_(imp), name_(std::move(name)), batch_(batch) {}
+  lp_sender(importer& imp, std::string name, std::size_t batch, std::string precision = "ns")
+      : imp_(imp), name_(std::move(name)), batch_(batch), precision_(std::move(precision)) {
+    ingest::parse_precision(precision_, unit_);
+  }
 
   bool line(std::string_view text, std::uint32_t line_no) {
     std::size_t first = text.find_first_not_of(" \t\r");
@@ -220,7 +223,7 @@ class lp_sender {
     if (lines_.empty()) return true;
     std::string copy = text_;  // the parser rewrites its input
     ingest::lp_batch parsed;
-    ingest::parse_line_protocol(copy, ingest::precision::ns, parsed);
+    ingest::parse_line_protocol(copy, unit_, parsed);
     std::uint64_t readings = 0;
     for (const auto& p : parsed.points) readings += p.field_count;
     std::string body;
@@ -243,13 +246,15 @@ class lp_sender {
     text_.clear();
     lines_.clear();
     if (readings == 0) return true;
-    return imp_.post("/write?precision=ns", "text/plain; charset=utf-8", body, readings, name_);
+    return imp_.post("/write?precision=" + precision_, "text/plain; charset=utf-8", body, readings, name_);
   }
 
  private:
   importer& imp_;
   std::string name_;
   std::size_t batch_;
+  std::string precision_;
+  ingest::precision unit_ = ingest::precision::ns;
   std::string text_;
   std::vector<std::uint32_t> lines_;  // the file's line number of each line of text_
 };
@@ -281,8 +286,9 @@ bool read_blocks(std::istream& in, Piece&& piece) {
   }
 }
 
-bool import_lp(importer& imp, std::istream& in, const std::string& name, std::size_t batch) {
-  lp_sender lp(imp, name, batch);
+bool import_lp(importer& imp, std::istream& in, const std::string& name, std::size_t batch,
+               const std::string& precision) {
+  lp_sender lp(imp, name, batch, precision);
   std::uint32_t line_no = 0;
   bool ok = read_blocks(in, [&](std::string_view text, bool last, std::size_t& used) {
     std::size_t pos = 0;
@@ -386,7 +392,7 @@ int run_import(const remote_options& o, const import_options& i, std::istream& i
     if (formats[k] == "csv") {
       import_csv(imp, src, name, i.batch_lines);
     } else {
-      import_lp(imp, src, name, i.batch_lines);
+      import_lp(imp, src, name, i.batch_lines, i.precision);
     }
     if (!imp.fatal && src.bad()) {
       err << "doppel import: cannot read " << name << "\n";

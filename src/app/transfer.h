@@ -33,6 +33,7 @@ struct import_options {
   std::vector<std::string> files;  // "-": `in`
   std::string format;              // lp | csv; empty: from each file's extension (.lp, .txt, .csv)
   std::size_t batch_lines = 5000;  // points per request (a request also stays under 1 MB)
+  std::string precision = "ns";    // of line-protocol times: ns, us, ms, s, m, h
 };
 
 // Sends every file's points and prints a summary on `out` (sent, accepted, refused) and the

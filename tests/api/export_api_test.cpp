@@ -341,6 +341,13 @@ TEST_F(export_test, ImportReportsWhatWasRefused) {
   EXPECT_NE(out.find("1 point(s) sent, 1 accepted, 0 refused; 1 line(s) could not be read"), std::string::npos) << out;
   EXPECT_NE(out.find("bad.lp:4:"), std::string::npos) << out;
 
+  // Times in another unit.
+  std::ofstream(dir_.path() / "ms.txt") << "doppel,twin=m-1 count=5i 1764064800000\n";
+  std::tie(code, out) = cli("import ms.txt --precision ms", "operator");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(call("GET", "/telemetry/export?format=csv&twin=m-1&from=" + ts(0) + "&to=" + ts(1), "viewer").body,
+            "twin,name,time,value\nm-1,count,2025-11-25T10:00:00.000Z,5\n");
+
   std::tie(code, out) = cli("import bad.lp", "viewer");
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find("403 forbidden"), std::string::npos) << out;
