@@ -145,10 +145,10 @@ class importer {
     if (first_errors.size() < 10) first_errors.push_back(std::move(message));
   }
 
-  // Posts one body of `readings` readings; false (fatal set) when importing must stop.
+  // Posts one body of `readings` readings and counts them as the server answers; false (fatal
+  // set, nothing counted) when importing must stop.
   bool post(const std::string& target, const std::string& content_type, const std::string& body, std::uint64_t readings,
             const std::string& where) {
-    sent += readings;
     for (int attempt = 0;; ++attempt) {
       api::request req{"POST", target, {{"Authorization", "Bearer " + c_.token}, {"Content-Type", content_type}}, body};
       auto res = c_.client->send(req);
@@ -158,6 +158,7 @@ class importer {
         return false;
       }
       if (res->status == 204 || res->status == 200) {
+        sent += readings;
         accepted += readings;
         return true;
       }
@@ -181,6 +182,7 @@ class importer {
           counted && comma != std::string::npos &&
           std::from_chars(message.data() + comma + 2, message.data() + message.size(), refusals).ec == std::errc();
       if (!counted || applied + refusals != readings) applied = 0, refusals = readings;
+      sent += readings;
       accepted += applied;
       refused += refusals;
       if (j["error"].contains("details") && j["error"]["details"].is_array() && !j["error"]["details"].empty()) {

@@ -176,7 +176,7 @@ std::size_t csv_reader::read(std::string_view text, bool last, std::vector<csv_p
     started_ = true;
   }
   const std::size_t n = text.size();
-  while (pos < n) {
+  while (pos < n && !skip_rest_) {
     // One record: fields up to an unquoted newline (a quoted field may hold newlines).
     std::size_t p = pos;
     std::uint32_t newlines = 0;
@@ -270,7 +270,6 @@ std::size_t csv_reader::read(std::string_view text, bool last, std::vector<csv_p
     pos = p;
     fields_.resize(used);
     if (used == 1 && !fields_[0].quoted && trim(fields_[0].text).empty()) continue;  // a blank line
-    if (skip_rest_) continue;
     if (!has_header_) {
       header(line, errors);
       skip_rest_ = !has_header_;
@@ -279,7 +278,7 @@ std::size_t csv_reader::read(std::string_view text, bool last, std::vector<csv_p
     ++rows_;
     row(line, points, errors);
   }
-  return pos;
+  return skip_rest_ ? n : pos;
 }
 
 void csv_reader::header(std::uint32_t line, std::vector<csv_error>& errors) {

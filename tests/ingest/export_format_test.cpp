@@ -233,7 +233,9 @@ TEST(ExportFormat, CsvErrorsNameTheLineAndTheRestIsRead) {
   EXPECT_NE(errors[1].message.find("3 field(s), but the header names 4"), std::string::npos) << errors[1].message;
   EXPECT_NE(errors[6].message.find("not closed"), std::string::npos) << errors[6].message;
 
-  for (std::string header : {"twin,name,when,value\nx,y,1,2\n", "twin,name,time\n", "twin,twin,time,value\n"}) {
+  // After a wrong header nothing more is read or reported, however the input is cut (fuzz_export).
+  for (std::string header : {"twin,name,when,value\nx,y,1,2\n", "twin,name,time\n", "twin,twin,time,value\n",
+                             "twin,name,when,value\nx,\"never closed\n"}) {
     csv_reader r;
     std::vector<csv_point> p;
     std::vector<csv_error> e;
