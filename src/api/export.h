@@ -6,8 +6,8 @@
 // points in time order; twins without history in the range are skipped. When more follows, the
 // answer has `Link: </telemetry/export?...&cursor=...>; rel="next"`: the same request resuming
 // after the page's last point (the cursor is `TIME.TWIN.NAME`: the series to go on with, its id
-// and name in hex, and the time in ns to go on from). Headers `X-Doppel-Points` (points on the page) and, when line protocol could not carry
-// some, `X-Doppel-Skipped` (written as comment lines) count them.
+// and name in hex, and the time in ns to go on from). `X-Doppel-Points` counts the points on the
+// page and, when line protocol could not carry some (comment lines), `X-Doppel-Skipped` those.
 //
 // Callers: the router's handler, once per request (it checks the token's role first).
 // Threading: reads the graph and the history, both safe for concurrent use.
