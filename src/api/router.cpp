@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "api/export.h"
 #include "core/text.h"
 #include "store/timeseries/aggregate.h"
 
@@ -204,6 +205,10 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
       "One telemetry aggregated per step across the twins a query selects: {\"query\", \"name\", \"step\", "
       "\"agg\", \"from\", \"to\"}",
       &router::post_query_telemetry);
+  add("GET", "/telemetry/export", role::viewer, false,
+      "History of many twins as InfluxDB line protocol or CSV (?format=lp|csv, ?from=, ?to=, ?twin= repeatable, "
+      "?limit= points per page); a Link header (rel=\"next\") pages on",
+      &router::get_telemetry_export);
   add("POST", "/telemetry/{id}", role::operator_, false,
       "Telemetry and reported properties of one twin: {\"name\": value, ..., \"$ts\": time}", &router::post_telemetry);
   add("POST", "/telemetry", role::operator_, false,
@@ -920,6 +925,11 @@ void router::get_telemetry_history(context& c) {
   json body{{"twin", twin}, {"name", name}, {"type", std::string(ts::to_string(p.type))}, {"value", std::move(values)}};
   if (!next.empty()) body["nextLink"] = next;
   c.send(json_response(200, body));
+}
+
+void router::get_telemetry_export(context& c) {
+  if (!history_) return c.send(ingest_off());
+  c.send(export_history(graph_, *history_, c.query));
 }
 
 void router::send_aggregates(context& c, const std::string& twin, const std::string& name, std::int64_t from,

@@ -118,6 +118,7 @@ class router {
   void get_telemetry(context& c);
   void get_telemetry_history(context& c);
   void post_query_telemetry(context& c);
+  void get_telemetry_export(context& c);
   void send_aggregates(context& c, const std::string& twin, const std::string& name, std::int64_t from, std::int64_t to,
                        std::size_t limit, const std::string& format, const std::string& step_text,
                        const std::string& agg_text);

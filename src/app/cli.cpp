@@ -3,11 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <iostream>
 #include <ostream>
 
 #include "app/project.h"
 #include "app/remote.h"
 #include "app/serve.h"
+#include "app/transfer.h"
 
 namespace doppel::app {
 
@@ -179,6 +181,37 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   twin_list->add_option("--model", list_model, "Only twins of this model or of models extending it (a DTMI)");
   remote_flags(twin_list);
 
+  export_options eo;
+  auto* export_cmd =
+      app.add_subcommand("export", "Write the telemetry history of a running server as line protocol or CSV");
+  export_cmd->add_option("--format", eo.format, "lp (InfluxDB line protocol, default) or csv")
+      ->check(CLI::IsMember({"lp", "csv"}));
+  export_cmd->add_option("--from", eo.from, "Points from this time on (RFC 3339 or Unix ms; default: the first)");
+  export_cmd->add_option("--to", eo.to, "Points before this time (RFC 3339 or Unix ms; default: the last)");
+  export_cmd->add_option("--twin", eo.twins, "Only this twin (repeatable; default: every twin)");
+  export_cmd->add_option("-o,--output", eo.output, "Write to this file (default: standard output)");
+  export_cmd->add_option("--page-size", eo.page_size, "Points per request (default 100000)")
+      ->check(CLI::Range(1, 1000000));
+  export_cmd->footer(
+      "Follows the server's pages (GET /telemetry/export) and writes them as one file; a viewer "
+      "token is enough.\nExample: doppel export --format csv --from 2026-11-01T00:00:00Z -o history.csv");
+  remote_flags(export_cmd);
+
+  import_options io;
+  auto* import_cmd = app.add_subcommand(
+      "import", "Send telemetry history (line protocol or CSV, as export writes) to a running server");
+  import_cmd->add_option("FILE", io.files, "Files to send; - reads standard input")->required();
+  import_cmd->add_option("--format", io.format, "lp or csv (default: from the extension: .lp, .txt, .csv)")
+      ->check(CLI::IsMember({"lp", "csv"}));
+  import_cmd->add_option("--batch-size", io.batch_lines, "Points per request (default 5000)")
+      ->check(CLI::Range(1, 100000));
+  import_cmd->add_option("--precision", io.precision, "Unit of line-protocol times: ns (default), us, ms, s, m, h")
+      ->check(CLI::IsMember({"ns", "us", "ms", "s", "m", "h"}));
+  import_cmd->footer(
+      "Posts line protocol to /write (CSV rows are converted first); needs an operator token.\n"
+      "Prints how many points were sent, accepted and refused; exit 1 if any was refused.");
+  remote_flags(import_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -238,6 +271,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*twin_desired) {
     return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/desired", "", out, err);
   }
+  if (*export_cmd) return run_export(ro, eo, out, err);
+  if (*import_cmd) return run_import(ro, io, std::cin, out, err);
   if (*token_create) return cmd_token_create(token_dir, token_data, token_role, token_name, out, err);
   if (*token_list) return cmd_token_list(token_dir, token_data, out, err);
   if (*token_revoke) return cmd_token_revoke(token_dir, token_data, token_name, out, err);

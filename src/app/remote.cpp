@@ -15,15 +15,7 @@ std::string encode_segment(const std::string& s) {
   return api::percent_encode(s, ":;");  // DTMIs stay readable; the server decodes either way
 }
 
-namespace {
-
-struct connection {
-  std::string url, token;
-  std::unique_ptr<api::http_client> client;
-};
-
-// Connects as `o` says; 0, or the exit code after telling `err` why not.
-int open_remote(const remote_options& o, connection& c, std::ostream& err) {
+int open_remote(const remote_options& o, remote_connection& c, std::ostream& err) {
   c.url = o.server;
   if (c.url.empty() && std::getenv("DOPPEL_URL")) c.url = std::getenv("DOPPEL_URL");
   if (c.url.empty()) c.url = "http://127.0.0.1:8080";
@@ -52,8 +44,20 @@ int open_remote(const remote_options& o, connection& c, std::ostream& err) {
   return 0;
 }
 
+void print_api_error(const api::response& res, std::ostream& err) {
+  auto j = nlohmann::json::parse(res.body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_object()) {
+    err << "doppel: " << res.status << " " << j["error"].value("code", "") << ": " << j["error"].value("message", "")
+        << "\n";
+  } else {
+    err << "doppel: HTTP " << res.status << "\n";
+  }
+}
+
+namespace {
+
 // One request; 0 with the answer (null for 204), or the exit code after telling `err`.
-int exchange(connection& c, const std::string& method, const std::string& target, const std::string& body,
+int exchange(remote_connection& c, const std::string& method, const std::string& target, const std::string& body,
              const std::string& page_size, nlohmann::json& answer, std::ostream& err) {
   api::request req{method, target, {{"Authorization", "Bearer " + c.token}}, body};
   if (!page_size.empty()) req.headers.emplace_back("max-items-per-page", page_size);
@@ -63,16 +67,11 @@ int exchange(connection& c, const std::string& method, const std::string& target
     err << "doppel: " << c.url << " did not answer: " << res.error().message() << "\n";
     return 3;
   }
-  auto j = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status >= 300) {
-    if (!j.is_discarded() && j.contains("error")) {
-      err << "doppel: " << res->status << " " << j["error"].value("code", "") << ": " << j["error"].value("message", "")
-          << "\n";
-    } else {
-      err << "doppel: HTTP " << res->status << "\n";
-    }
+    print_api_error(*res, err);
     return 1;
   }
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
   answer = res->status == 204 || res->body.empty() ? nlohmann::json()
            : j.is_discarded()                      ? nlohmann::json(res->body)
                                                    : j;
@@ -83,7 +82,7 @@ int exchange(connection& c, const std::string& method, const std::string& target
 
 int remote_call(const remote_options& o, const std::string& method, const std::string& target, const std::string& body,
                 std::ostream& out, std::ostream& err, const std::string& page_size) {
-  connection c;
+  remote_connection c;
   if (int code = open_remote(o, c, err)) return code;
   nlohmann::json answer;
   if (int code = exchange(c, method, target, body, page_size, answer, err)) return code;
@@ -93,7 +92,7 @@ int remote_call(const remote_options& o, const std::string& method, const std::s
 }
 
 int remote_query_all(const remote_options& o, const std::string& query, std::ostream& out, std::ostream& err) {
-  connection c;
+  remote_connection c;
   if (int code = open_remote(o, c, err)) return code;
   nlohmann::json all = nlohmann::json::array();
   nlohmann::json body = {{"query", query}};

@@ -442,6 +442,13 @@ std::size_t twin_graph::relationship_count() const {
   return relationships_.size();
 }
 
+std::vector<std::string> twin_graph::twin_ids(std::string_view first, std::size_t max) const {
+  std::vector<std::string> out;
+  std::shared_lock lock(mu_);
+  for (auto it = twins_.lower_bound(first); it != twins_.end() && out.size() < max; ++it) out.push_back(it->first);
+  return out;
+}
+
 // The graph's maps as a query_source; only used while query() holds the shared lock.
 class twin_graph::query_reader final : public query_source {
  public:

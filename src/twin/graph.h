@@ -139,6 +139,9 @@ class twin_graph {
 
   std::size_t twin_count() const;
   std::size_t relationship_count() const;
+  // Up to `max` twin ids from `first` on (inclusive), in id order: a listing in pages (the
+  // history export walks every twin with it).
+  std::vector<std::string> twin_ids(std::string_view first, std::size_t max) const;
 
   // Runs a query (twin/query.h) over the twins and relationships as they are, holding the shared
   // lock for as long as the query's budget allows; returns one page: {"value": [...],

@@ -70,10 +70,10 @@ const fs::path k_example = fs::path(DOPPEL_SOURCE_DIR) / "examples" / "pump-stat
 TEST(Cli, HelpListsEveryCommand) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* cmd : {"init", "validate", "serve", "token", "twin", "query", "--version"}) {
+  for (const char* cmd : {"init", "validate", "serve", "token", "twin", "query", "export", "import", "--version"}) {
     EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << "\n" << r.output;
   }
-  for (const char* sub : {"init", "validate", "serve", "query"}) {
+  for (const char* sub : {"init", "validate", "serve", "query", "export", "import"}) {
     auto h = run({sub, "--help"});
     EXPECT_EQ(h.code, 0) << sub;
     EXPECT_NE(h.output.find("Usage: doppel " + std::string(sub)), std::string::npos) << h.output;
