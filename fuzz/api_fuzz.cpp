@@ -1,6 +1,7 @@
 // libFuzzer target for the API's request handling (routing, percent-decoding, query strings,
-// headers, auth, JSON bodies, JSON Patch, desired state, queries) through the real router,
-// twin graph and store. Input: one byte, then "METHOD\nTARGET\nName: value\n...\n\nBODY"; when
+// headers, auth, JSON bodies, JSON Patch, desired state, queries, telemetry in, history out:
+// raw, aggregated, across twins, exported) through the real router, twin graph, telemetry
+// pipeline and history store. Input: one byte, then "METHOD\nTARGET\nName: value\n...\n\nBODY"; when
 // that byte is odd an admin token is added. Every request must be answered exactly once, with a
 // known status and, for JSON, a parseable body (errors in the API's error shape).
 #include <unistd.h>
@@ -13,8 +14,11 @@
 #include <string>
 
 #include "api/router.h"
+#include "ingest/dead_letters.h"
+#include "ingest/pipeline.h"
 #include "model/registry.h"
 #include "store/metadata_store.h"
+#include "store/timeseries/history.h"
 #include "twin/graph.h"
 
 namespace {
@@ -25,6 +29,9 @@ struct world {
   std::unique_ptr<doppel::twin::twin_graph> graph;
   std::unique_ptr<doppel::api::token_store> tokens;
   std::unique_ptr<doppel::api::router> routes;
+  std::unique_ptr<doppel::ts::history> history;
+  doppel::ingest::dead_letters letters{100};
+  std::unique_ptr<doppel::ingest::telemetry_pipeline> pipeline;
   std::string token;
 
   world() {
@@ -46,6 +53,18 @@ struct world {
     tokens = std::make_unique<doppel::api::token_store>(dir / "tokens.json");
     if (!tokens->load()) __builtin_trap();
     routes = std::make_unique<doppel::api::router>(*graph, models, *tokens, doppel::api::api_options{});
+    doppel::ts::history_options ho;
+    ho.dir = dir / "history";
+    ho.sync = false;  // the fuzzer looks for crashes, not for durability
+    // No sealing at exit: this world is a static, destroyed after the main thread's thread_local
+    // zstd contexts, which a checkpoint would create anew and leak.
+    ho.seal_on_close = false;
+    auto h = doppel::ts::history::open(ho);
+    if (!h) __builtin_trap();
+    history = std::move(*h);
+    pipeline = std::make_unique<doppel::ingest::telemetry_pipeline>(
+        *graph, letters, doppel::ingest::pipeline_options{1, 100000, history.get()});
+    routes->set_ingest(pipeline.get(), &letters, history.get());
     auto pump = nlohmann::json::parse(
         R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "targetSpeed": 1, "motor": {"$metadata": {}}})");
     auto station = nlohmann::json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:PumpStation;1"}})");
@@ -55,6 +74,21 @@ struct world {
                                  nlohmann::json{{"$relationshipName", "hasPump"}, {"$targetId", "pump-1"}}, {})) {
       __builtin_trap();
     }
+    // History for the history routes: two hours of speed, sealed (with tiers), and a head.
+    std::vector<doppel::ts::sample> points;
+    for (int k = 0; k < 7200; ++k) {
+      doppel::ts::sample p;
+      p.twin = "pump-1";
+      p.name = "speed";
+      p.time_ns = (1764064800LL + k) * 1000000000LL;
+      p.f = 1450 + (k % 17) * 0.5;
+      points.push_back(p);
+      if (k == 3600) {
+        if (!history->append(0, points) || !history->checkpoint()) __builtin_trap();
+        points.clear();
+      }
+    }
+    if (!history->append(0, points)) __builtin_trap();
   }
 };
 

@@ -71,7 +71,8 @@ json details_of(const std::string& message) {
 
 response from_status(const status& s) {
   auto [code, name] = http_status(s.code());
-  return router::error(code, name, s.message(), details_of(s.message()).dump());
+  return router::error(code, name, s.message(),
+                       details_of(s.message()).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // The next page of a history query: from `from_ns` on, with the request's other parameters
@@ -317,7 +318,7 @@ void router::add_cors(const std::string& origin, response& res) const {
     if (o == "*" || o == origin) {
       res.headers.push_back({"Access-Control-Allow-Origin", o == "*" ? "*" : std::string(origin)});
       res.headers.push_back({"Vary", "Origin"});
-      res.headers.push_back({"Access-Control-Expose-Headers", "ETag"});
+      res.headers.push_back({"Access-Control-Expose-Headers", "ETag, Link, X-Doppel-Points, X-Doppel-Skipped"});
       return;
     }
   }
@@ -800,7 +801,8 @@ void router::ingest(context& c, const std::string& source, std::vector<ingest::r
                           (all.size() > 1 ? " (the first 100 are in details)" : "") + "; GET /deadletters keeps them";
     // As InfluxDB: a malformed line or payload is a 400 (a partial write), a reading the model
     // refuses a 422.
-    send(error(malformed ? 400 : 422, malformed ? "bad_request" : "validation_failed", message, details.dump()));
+    send(error(malformed ? 400 : 422, malformed ? "bad_request" : "validation_failed", message,
+               details.dump(-1, ' ', false, json::error_handler_t::replace)));
   };
   if (readings.empty()) {
     letters_->add(source, "", refused);

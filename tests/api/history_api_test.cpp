@@ -83,6 +83,15 @@ TEST_F(history_api, AggregatesOneTelemetryAcrossTheTwinsAQuerySelects) {
   bad({{"format", "xml"}}, "bad_request", "format must be json or csv");
 }
 
+// Found by fuzz_api: a refusal naming a twin id that is not UTF-8 used to throw while its
+// details were written, which ended the server.
+TEST_F(history_api, RefusalsNamingBytesThatAreNotUtf8AreAnswered) {
+  start();
+  expect_error(call("POST", "/telemetry/pum%90%D2", "operator", R"({"speed": 3})"), 422, "validation_failed");
+  expect_error(call("GET", "/digitaltwins/pum%90/telemetry/speed"), 404, "not_found");
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200u);
+}
+
 TEST_F(history_api, LatePointsBeyondTheWindowAreRefused) {
   std::ofstream(project_ / "doppel.yaml", std::ios::app) << "history: {late_window: 1h, retention: 3650d}\n";
   start();
