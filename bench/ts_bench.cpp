@@ -498,6 +498,8 @@ struct system_result {
   std::uint64_t disk[2] = {0, 0};
   std::uint64_t chunk_bytes[2] = {0, 0}, sealed[2] = {0, 0};  // doppel
   std::uint64_t wal[2] = {0, 0};                              // influx: WAL bytes left in `disk`
+  std::uint64_t held[2] = {0, 0};        // points: sealed (doppel), count(*) (InfluxDB), rows inserted (VM)
+  std::string files;                     // doppel: DATA/history's files after the realistic set
   std::uint64_t data_files[2] = {0, 0};  // chunks (doppel), TSM files (InfluxDB), data/ without indexdb (VM)
   system_queries q;
   bool ran = false;
@@ -562,6 +564,13 @@ system_result run_doppel(const std::string& binary, const fs::path& dir, const d
     out.disk[k] = dir_bytes(s.data / "history");
     chunk_stats(s.data / "history", out.chunk_bytes[k], out.sealed[k]);
     out.data_files[k] = out.chunk_bytes[k];
+    out.held[k] = out.sealed[k];
+    if (k == 0) {
+      for (const auto& e : fs::directory_iterator(s.data / "history")) {
+        out.files += (out.files.empty() ? "" : ", ") + e.path().filename().string() + " " +
+                     std::to_string(e.is_regular_file() ? e.file_size() : 0);
+      }
+    }
     if (k == 0) {  // the long series, then queries on a restarted (sealed) store
       if (!s.start()) return out;
       doppel::bench::load(s.c.port, "/write", long_batches, auth, long_points, "doppel", k_connections);
@@ -624,6 +633,17 @@ system_result run_influx(const fs::path& dir, const dataset* sets, const std::ve
     out.wal[k] = dir_bytes(s.dir / "wal");
     out.disk[k] = dir_bytes(s.dir / "data") + out.wal[k];
     out.data_files[k] = dir_bytes(s.dir / "data", ".tsm");
+    if (auto c = doppel::api::http_client::connect("127.0.0.1", s.port)) {
+      auto r = (*c)->send({"GET", "/query?db=bench&q=" + url_encode("SELECT count(*) FROM pump"), {}, ""});
+      simdjson::dom::parser parser;
+      simdjson::dom::array counts;  // [time (a string), count of each field...]
+      if (r && r->status == 200 && !parser.parse(r->body).at_pointer("/results/0/series/0/values/0").get(counts)) {
+        for (auto x : counts) {
+          std::uint64_t n = 0;
+          if (!x.get(n)) out.held[k] += n;
+        }
+      }
+    }
     if (k == 0) {
       doppel::bench::load(s.port, "/write?db=bench", long_batches, {}, long_points, "influxdb", k_connections);
       s.settle();
@@ -662,6 +682,12 @@ system_result run_vm(const fs::path& dir, const dataset* sets, const std::vector
     flush();
     out.disk[k] = dir_bytes(data);
     out.data_files[k] = dir_bytes(data / "data");
+    if (auto c = doppel::api::http_client::connect("127.0.0.1", port)) {
+      auto m = (*c)->send({"GET", "/metrics", {}, ""});
+      const std::string key = "vm_rows_inserted_total{type=\"influx\"} ";
+      auto at = m ? m->body.find(key) : std::string::npos;
+      if (at != std::string::npos) out.held[k] = std::stoull(m->body.substr(at + key.size()));
+    }
     if (k == 0) {
       doppel::bench::load(port, "/write", long_batches, {}, long_points, "victoria-metrics", k_connections);
       flush();
@@ -866,12 +892,12 @@ int main(int argc, char** argv) {
         ratio(ddf, idf), ratio(ddf, vdf));
     row(n + "doppel chunk B/pt / 1.37 B/pt (Gorilla)", fmt("%.2fx", cb / k_gorilla), "", "", "", "");
     row(n + "doppel whole dir / 1.37 B/pt (Gorilla)", fmt("%.2fx", db / k_gorilla), "", "", "", "");
-    row(n + "points sealed by doppel (| generated)", fmt("%.0f", static_cast<double>(d.sealed[k])), "", "",
-        fmt("%.0f", pts), "");
+    row(n + "points held (of " + fmt("%.0f", pts) + ")", fmt("%.0f", static_cast<double>(d.held[k])),
+        fmt("%.0f", static_cast<double>(i.held[k])), fmt("%.0f", static_cast<double>(v.held[k])), "", "");
     row(n + "ingest points/s, ts::history alone", fmt("%.0f", alone[k].rate), "", "", "", "");
     double acb = alone[k].sealed ? static_cast<double>(alone[k].chunk_bytes) / static_cast<double>(alone[k].sealed) : 0;
-    row(n + "  (alone: chunk B/pt after checkpoint, seal s)", fmt("%.3f", acb), "", "",
-        fmt("%.1f s", alone[k].seal_seconds), "");
+    row(n + "  alone: chunk B/pt, checkpoint(true) s", fmt("%.3f", acb) + ", " + fmt("%.1f s", alone[k].seal_seconds),
+        "", "", "", "");
     row(n + "ingest points/s, line protocol / HTTP", fmt("%.0f", d.lp_rate[k]), fmt("%.0f", i.lp_rate[k]),
         fmt("%.0f", v.lp_rate[k]), ratio(d.lp_rate[k], i.lp_rate[k]), ratio(d.lp_rate[k], v.lp_rate[k]));
   }
@@ -898,6 +924,7 @@ int main(int argc, char** argv) {
   row("recovery: doppel serve start -> `listening on` s", fmt("%.2f", rec.listening), "", "", "", "");
   row("recovery: doppel serve start -> points readable s", rec.ok ? fmt("%.2f", rec.readable) : "failed", "", "", "",
       "");
+  std::printf("doppel DATA/history after the realistic set (bytes): %s\n", d.files.c_str());
   std::printf("doppel serve said: %s", rec.serve_said.empty() ? "(nothing)\n" : rec.serve_said.c_str());
   std::printf(
       "\nNotes:\n"
