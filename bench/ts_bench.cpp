@@ -38,6 +38,7 @@
 #include <vector>
 
 #include <simdjson.h>
+#include <sqlite3.h>
 
 #include "api/auth.h"
 #include "api/client.h"
@@ -500,6 +501,7 @@ struct system_result {
   std::uint64_t wal[2] = {0, 0};                              // influx: WAL bytes left in `disk`
   std::uint64_t held[2] = {0, 0};        // points: sealed (doppel), count(*) (InfluxDB), rows inserted (VM)
   std::string files;                     // doppel: DATA/history's files after the realistic set
+  std::string breakdown;                 // doppel: chunks.db per telemetry name, after the realistic set
   std::uint64_t data_files[2] = {0, 0};  // chunks (doppel), TSM files (InfluxDB), data/ without indexdb (VM)
   system_queries q;
   bool ran = false;
@@ -537,6 +539,41 @@ struct doppel_server {
   void stop() { doppel::bench::stop(c.pid), c = {}; }
 };
 
+// Per telemetry name in DATA/history/chunks.db: chunk bytes per point and points per chunk; then
+// the file's pages (what the whole directory holds beyond the chunks).
+std::string chunk_breakdown(const fs::path& file) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return sqlite3_close(db), out;
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT s.name, sum(length(c.data)), sum(c.points), count(*) FROM chunks c JOIN series s ON "
+                     "s.id = c.series GROUP BY s.name ORDER BY s.name",
+                     -1, &q, nullptr);
+  char buf[160];
+  while (q && sqlite3_step(q) == SQLITE_ROW) {
+    double bytes = sqlite3_column_double(q, 1), points = sqlite3_column_double(q, 2),
+           chunks = sqlite3_column_double(q, 3);
+    std::snprintf(buf, sizeof buf, "  %-18s %.3f B/pt, %.0f points per chunk\n",
+                  reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), bytes / points, points / chunks);
+    out += buf;
+  }
+  sqlite3_finalize(q);
+  std::int64_t pragmas[3] = {0, 0, 0};
+  const char* names[3] = {"PRAGMA page_size", "PRAGMA page_count", "PRAGMA freelist_count"};
+  for (int k = 0; k < 3; ++k) {
+    sqlite3_prepare_v2(db, names[k], -1, &q, nullptr);
+    if (q && sqlite3_step(q) == SQLITE_ROW) pragmas[k] = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+  }
+  std::snprintf(buf, sizeof buf, "  chunks.db: %lld pages of %lld bytes, %lld free\n",
+                static_cast<long long>(pragmas[1]), static_cast<long long>(pragmas[0]),
+                static_cast<long long>(pragmas[2]));
+  out += buf;
+  sqlite3_close(db);
+  return out;
+}
+
 // Opens DATA/history in-process (nothing to replay after a clean stop) for its chunk figures.
 void chunk_stats(const fs::path& history, std::uint64_t& chunk_bytes, std::uint64_t& sealed) {
   auto h = ts::history::open({history, 1, true});
@@ -562,15 +599,16 @@ system_result run_doppel(const std::string& binary, const fs::path& dir, const d
         doppel::bench::load(s.c.port, "/write", sets[k].batches, auth, sets[k].points(), "doppel", k_connections);
     s.stop();  // a clean stop seals every head
     out.disk[k] = dir_bytes(s.data / "history");
-    chunk_stats(s.data / "history", out.chunk_bytes[k], out.sealed[k]);
-    out.data_files[k] = out.chunk_bytes[k];
-    out.held[k] = out.sealed[k];
     if (k == 0) {
       for (const auto& e : fs::directory_iterator(s.data / "history")) {
         out.files += (out.files.empty() ? "" : ", ") + e.path().filename().string() + " " +
                      std::to_string(e.is_regular_file() ? e.file_size() : 0);
       }
+      out.breakdown = chunk_breakdown(s.data / "history/chunks.db");  // after listing: it adds chunks.db-shm
     }
+    chunk_stats(s.data / "history", out.chunk_bytes[k], out.sealed[k]);
+    out.data_files[k] = out.chunk_bytes[k];
+    out.held[k] = out.sealed[k];
     if (k == 0) {  // the long series, then queries on a restarted (sealed) store
       if (!s.start()) return out;
       doppel::bench::load(s.c.port, "/write", long_batches, auth, long_points, "doppel", k_connections);
@@ -925,6 +963,7 @@ int main(int argc, char** argv) {
   row("recovery: doppel serve start -> points readable s", rec.ok ? fmt("%.2f", rec.readable) : "failed", "", "", "",
       "");
   std::printf("doppel DATA/history after the realistic set (bytes): %s\n", d.files.c_str());
+  std::printf("doppel chunks of the realistic set by field:\n%s", d.breakdown.c_str());
   std::printf("doppel serve said: %s", rec.serve_said.empty() ? "(nothing)\n" : rec.serve_said.c_str());
   std::printf(
       "\nNotes:\n"
