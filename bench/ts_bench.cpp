@@ -384,23 +384,19 @@ system_queries doppel_queries(unsigned short port, const std::string& token, con
                      R"j("name": "dischargePressure", "from": ")j" +
                      rfc3339(q.cross_from) + R"j(", "to": ")j" + rfc3339(q.cross_to) +
                      R"j(", "step": "5m", "agg": "mean"})j";
-  auto first = client.send({"POST",
-                            "/telemetry/aggregate",
-                            {{"Authorization", "Token " + token}, {"Content-Type", "application/json"}},
-                            body});
+  auto first = client.send(
+      {"POST", "/query/telemetry", {{"Authorization", "Token " + token}, {"Content-Type", "application/json"}}, body});
   if (!first || first->status != 200) {
-    // Before the route exists, POST /telemetry/{id} takes the request (for a twin "aggregate").
-    bool absent = first && (first->status == 404 || first->status == 405 ||
-                            first->body.find(R"(twin \"aggregate\" does not exist)") != std::string::npos);
+    bool absent = first && (first->status == 404 || first->status == 405);
     out.cross.note = !first   ? "n/a (" + first.error().message() + ")"
                      : absent ? "n/a (route not available)"
                               : "n/a (HTTP " + std::to_string(first->status) + ")";
-    if (first && !absent) std::fprintf(stderr, "doppel /telemetry/aggregate: %s\n", first->body.substr(0, 300).c_str());
+    if (first && !absent) std::fprintf(stderr, "doppel /query/telemetry: %s\n", first->body.substr(0, 300).c_str());
     return out;
   }
   out.cross = timed(reps, [&] {
     auto r = client.send({"POST",
-                          "/telemetry/aggregate",
+                          "/query/telemetry",
                           {{"Authorization", "Token " + token}, {"Content-Type", "application/json"}},
                           body});
     return r && r->status == 200 ? array_size(parser, r->body, "value") : -1L;
@@ -497,8 +493,8 @@ system_queries vm_queries(unsigned short port, const query_plan& q, int reps) {
 struct system_result {
   double lp_rate[2] = {0, 0};  // realistic, entropy
   std::uint64_t disk[2] = {0, 0};
-  std::uint64_t chunk_bytes[2] = {0, 0}, sealed[2] = {0, 0};  // doppel
-  std::uint64_t wal[2] = {0, 0};                              // influx: WAL bytes left in `disk`
+  std::uint64_t chunk_bytes[2] = {0, 0}, sealed[2] = {0, 0}, tier_bytes[2] = {0, 0};  // doppel
+  std::uint64_t wal[2] = {0, 0};         // influx: WAL bytes left in `disk`
   std::uint64_t held[2] = {0, 0};        // points: sealed (doppel), count(*) (InfluxDB), rows inserted (VM)
   std::string files;                     // doppel: DATA/history's files after the realistic set
   std::string breakdown;                 // doppel: chunks.db per telemetry name, after the realistic set
@@ -547,15 +543,17 @@ std::string chunk_breakdown(const fs::path& file) {
   if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return sqlite3_close(db), out;
   sqlite3_stmt* q = nullptr;
   sqlite3_prepare_v2(db,
-                     "SELECT s.name, sum(length(c.data)), sum(c.points), count(*) FROM chunks c JOIN series s ON "
-                     "s.id = c.series GROUP BY s.name ORDER BY s.name",
+                     "SELECT s.name, sum(length(c.data)), sum(c.points), count(*), (SELECT sum(length(r.data)) FROM "
+                     "rollups r JOIN chunks c2 ON c2.id = r.chunk JOIN series s2 ON s2.id = c2.series WHERE s2.name = "
+                     "s.name) FROM chunks c JOIN series s ON s.id = c.series GROUP BY s.name ORDER BY s.name",
                      -1, &q, nullptr);
   char buf[160];
   while (q && sqlite3_step(q) == SQLITE_ROW) {
     double bytes = sqlite3_column_double(q, 1), points = sqlite3_column_double(q, 2),
            chunks = sqlite3_column_double(q, 3);
-    std::snprintf(buf, sizeof buf, "  %-18s %.3f B/pt, %.0f points per chunk\n",
-                  reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), bytes / points, points / chunks);
+    std::snprintf(buf, sizeof buf, "  %-18s %.3f B/pt in chunks, %.3f B/pt in tiers, %.0f points per chunk\n",
+                  reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), bytes / points,
+                  sqlite3_column_double(q, 4) / points, points / chunks);
     out += buf;
   }
   sqlite3_finalize(q);
@@ -575,12 +573,14 @@ std::string chunk_breakdown(const fs::path& file) {
 }
 
 // Opens DATA/history in-process (nothing to replay after a clean stop) for its chunk figures.
-void chunk_stats(const fs::path& history, std::uint64_t& chunk_bytes, std::uint64_t& sealed) {
+void chunk_stats(const fs::path& history, std::uint64_t& chunk_bytes, std::uint64_t& sealed,
+                 std::uint64_t& tier_bytes) {
   auto h = ts::history::open({history, 1, true});
   if (!h) return;
   auto st = (*h)->stats();
   chunk_bytes = st.chunk_bytes;
   sealed = st.sealed_points;
+  tier_bytes = st.tier_bytes;
 }
 
 system_result run_doppel(const std::string& binary, const fs::path& dir, const dataset* sets,
@@ -606,7 +606,7 @@ system_result run_doppel(const std::string& binary, const fs::path& dir, const d
       }
       out.breakdown = chunk_breakdown(s.data / "history/chunks.db");  // after listing: it adds chunks.db-shm
     }
-    chunk_stats(s.data / "history", out.chunk_bytes[k], out.sealed[k]);
+    chunk_stats(s.data / "history", out.chunk_bytes[k], out.sealed[k], out.tier_bytes[k]);
     out.data_files[k] = out.chunk_bytes[k];
     out.held[k] = out.sealed[k];
     if (k == 0) {  // the long series, then queries on a restarted (sealed) store
@@ -928,6 +928,8 @@ int main(int argc, char** argv) {
            vdf = static_cast<double>(v.data_files[k]) / pts;
     row(n + "B/pt in data files (chunks/TSM/VM data)", fmt("%.3f", ddf), fmt("%.3f", idf), fmt("%.3f", vdf),
         ratio(ddf, idf), ratio(ddf, vdf));
+    row(n + "doppel tier (1 min + 1 h rollup) B/pt", fmt("%.3f", static_cast<double>(d.tier_bytes[k]) / pts), "", "",
+        "", "");
     row(n + "doppel chunk B/pt / 1.37 B/pt (Gorilla)", fmt("%.2fx", cb / k_gorilla), "", "", "", "");
     row(n + "doppel whole dir / 1.37 B/pt (Gorilla)", fmt("%.2fx", db / k_gorilla), "", "", "", "");
     row(n + "points held (of " + fmt("%.0f", pts) + ")", fmt("%.0f", static_cast<double>(d.held[k])),
@@ -980,7 +982,7 @@ int main(int argc, char** argv) {
       "its preallocated _series files), VictoriaMetrics' data/ (not indexdb/).\n"
       "- Queries: %d warm repetitions after one warm-up, over one keep-alive connection, timed to the full answer; "
       "p99 of %d is about the maximum. doppel: GET .../telemetry/dischargePressure (limit=100000, nextLink followed) "
-      "and POST /telemetry/aggregate; InfluxDB: InfluxQL (epoch=ms); VictoriaMetrics: /api/v1/export for raw, "
+      "and POST /query/telemetry; InfluxDB: InfluxQL (epoch=ms); VictoriaMetrics: /api/v1/export for raw, "
       "query_range with avg_over_time (nocache=1, -search.disableCache) otherwise (its buckets are (t - step, t], "
       "one second off the others'; its cross-twin figure is the mean of per-pump means, equal here as every pump has "
       "a point each second).\n"
