@@ -229,6 +229,17 @@ std::uint64_t settle_dir(const fs::path& dir, int quiet, int limit) {
 // ---------------------------------------------------------------------------------------------
 // ts::history alone.
 
+// Opens DATA/history in-process (nothing to replay after a clean stop) for its chunk figures.
+void chunk_stats(const fs::path& history, std::uint64_t& chunk_bytes, std::uint64_t& sealed,
+                 std::uint64_t& tier_bytes) {
+  auto h = ts::history::open({history, 1, true});
+  if (!h) return;
+  auto st = (*h)->stats();
+  chunk_bytes = st.chunk_bytes;
+  sealed = st.sealed_points;
+  tier_bytes = st.tier_bytes;
+}
+
 struct store_result {
   double rate = 0, seal_seconds = 0;
   std::uint64_t chunk_bytes = 0, sealed = 0, dir = 0;
@@ -264,11 +275,12 @@ store_result store_alone(const fs::path& dir, const dataset& d, bool real, const
   auto t1 = clock_type::now();
   (void)(*h)->checkpoint(true);
   out.seal_seconds = std::chrono::duration<double>(clock_type::now() - t1).count();
-  auto st = (*h)->stats();
-  out.chunk_bytes = st.chunk_bytes;
-  out.sealed = st.sealed_points;
   h->reset();
   out.dir = dir_bytes(dir);
+  // Read back at open: after a checkpoint, stats().chunk_bytes of the same open history counts the
+  // last tier's bytes instead of the chunk's (history.cpp), so the figure comes from a reopen.
+  std::uint64_t tiers = 0;
+  chunk_stats(dir, out.chunk_bytes, out.sealed, tiers);
   return out;
 }
 
@@ -570,17 +582,6 @@ std::string chunk_breakdown(const fs::path& file) {
   out += buf;
   sqlite3_close(db);
   return out;
-}
-
-// Opens DATA/history in-process (nothing to replay after a clean stop) for its chunk figures.
-void chunk_stats(const fs::path& history, std::uint64_t& chunk_bytes, std::uint64_t& sealed,
-                 std::uint64_t& tier_bytes) {
-  auto h = ts::history::open({history, 1, true});
-  if (!h) return;
-  auto st = (*h)->stats();
-  chunk_bytes = st.chunk_bytes;
-  sealed = st.sealed_points;
-  tier_bytes = st.tier_bytes;
 }
 
 system_result run_doppel(const std::string& binary, const fs::path& dir, const dataset* sets,
