@@ -758,6 +758,11 @@ recovery_result recovery(const std::string& binary, const fs::path& dir, std::in
   auto token = doppel::api::create_token(data / "tokens.json", "bench", doppel::api::role::admin);
   if (!token) return out;
   std::int64_t seconds = (points + pumps * k_real_fields - 1) / (pumps * k_real_fields);
+  {  // a first start creates the project's twins (one commit each), as a server that crashes has them
+    doppel_server first{binary, dir / "project", data, *token, {}};
+    if (!first.start()) return out;
+    first.stop();
+  }
   // A child appends (nothing seals: the checkpoint threshold is out of reach), says so, and is
   // killed with SIGKILL.
   int fds[2];
@@ -989,8 +994,10 @@ int main(int argc, char** argv) {
       "a point each second).\n"
       "- Recovery: doppel serve has no setting that keeps 10 M points unsealed (it checkpoints every 64 MB of log), so "
       "a child process of this bench appends them through ts::history with the checkpoint threshold out of reach and "
-      "is killed with SIGKILL; then ts::history replays them in-process, then doppel serve starts on that data (its "
-      "own replay, then `listening on`; readable = all points of the last pump's dischargePressure answered).\n",
+      "is killed with SIGKILL; then ts::history replays them in-process, then doppel serve starts on that data (a "
+      "clean "
+      "start before the child ran created the project's twins, so this start only replays; then `listening on`; "
+      "readable = all points of the last pump's dischargePressure answered).\n",
       k_writers, k_store_batch, static_cast<double>(i.wal[0]), static_cast<double>(i.wal[1]), reps, reps);
   return d.ran && i.ran && v.ran ? 0 : 1;
 }
