@@ -277,8 +277,7 @@ store_result store_alone(const fs::path& dir, const dataset& d, bool real, const
   out.seal_seconds = std::chrono::duration<double>(clock_type::now() - t1).count();
   h->reset();
   out.dir = dir_bytes(dir);
-  // Read back at open: after a checkpoint, stats().chunk_bytes of the same open history counts the
-  // last tier's bytes instead of the chunk's (history.cpp), so the figure comes from a reopen.
+  // Read back at a reopen, from chunks.db itself (as the serve path below).
   std::uint64_t tiers = 0;
   chunk_stats(dir, out.chunk_bytes, out.sealed, tiers);
   return out;
