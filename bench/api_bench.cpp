@@ -200,16 +200,8 @@ std::string request_text(const std::string& method, const std::string& target, c
 }
 
 using doppel::bench::child;
+using doppel::bench::rss_mib;
 using doppel::bench::spawn_listening;
-
-double rss_mib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
-}
 
 // What the API may write (the read-only properties are the device's).
 std::string pump_twin(std::size_t i) {

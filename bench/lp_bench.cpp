@@ -9,19 +9,12 @@
 // default); VictoriaMetrics once they are in memory (it flushes about every second).
 //
 // Usage: bench_lp PATH/TO/doppel [LINES]
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <thread>
+#include <string>
 #include <vector>
 
 #include "api/auth.h"
@@ -29,7 +22,11 @@
 #include "bench_util.h"
 
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
+using doppel::bench::free_port;
+using doppel::bench::rss_mib;
+using doppel::bench::spawn;
+using doppel::bench::stop;
+using doppel::bench::wait_ready;
 
 namespace {
 
@@ -37,56 +34,6 @@ constexpr long k_twins = 10000;
 constexpr int k_fields = 9;
 constexpr int k_batch = 5000;
 constexpr int k_connections = 2;
-
-unsigned short free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  socklen_t len = sizeof a;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-pid_t spawn(std::vector<std::string> args, const fs::path& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::fopen(log.c_str(), "w");
-    if (out) {
-      dup2(fileno(out), 1);
-      dup2(fileno(out), 2);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-double rss_mib(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(f, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
-}
-
-// Waits until GET `path` answers 2xx.
-bool wait_ready(unsigned short port, const std::string& path) {
-  for (int k = 0; k < 300; ++k) {
-    auto c = doppel::api::http_client::connect("127.0.0.1", port);
-    if (c) {
-      auto r = (*c)->send({"GET", path, {}, ""});
-      if (r && r->status / 100 == 2) return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 std::vector<std::string> make_batches(long lines) {
   std::vector<std::string> out;
@@ -108,37 +55,10 @@ std::vector<std::string> make_batches(long lines) {
   return out;
 }
 
-// Posts every batch (k_connections keep-alive connections share them); points/s acknowledged.
+// Points/s acknowledged for every batch (k_connections keep-alive connections share them).
 double load(unsigned short port, const std::string& target, const std::vector<std::string>& batches,
             const std::vector<std::pair<std::string, std::string>>& headers, long lines, const char* name) {
-  std::atomic<std::size_t> next{0};
-  std::atomic<long> failed{0};
-  auto t0 = clock_type::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < k_connections; ++c) {
-    threads.emplace_back([&] {
-      auto client = doppel::api::http_client::connect("127.0.0.1", port);
-      if (!client) return void(failed += 1);
-      for (std::size_t k; (k = next++) < batches.size();) {
-        auto r = (*client)->send({"POST", target, headers, batches[k]});
-        if (!r || r->status / 100 != 2) {
-          if (failed++ == 0) {
-            std::fprintf(stderr, "%s: %s\n", name, r ? r->body.substr(0, 200).c_str() : r.error().message().c_str());
-          }
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-  if (failed) std::fprintf(stderr, "%s: %ld failed requests\n", name, failed.load());
-  return failed ? 0 : static_cast<double>(lines) * k_fields / s;
-}
-
-void stop(pid_t pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
+  return doppel::bench::load(port, target, batches, headers, lines * k_fields, name, k_connections);
 }
 
 }  // namespace
