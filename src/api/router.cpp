@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -735,6 +736,41 @@ std::string unknown_aggregate(std::string_view bad) {
   return "agg " + quote(bad) + " is not one of mean, min, max, sum, count, first, last, stddev, p50, p90, p95, p99";
 }
 
+// Point k of `p` as JSON (numbers as JSON writes them: a double keeps a fraction or exponent; NaN
+// and infinities as null) or as a CSV field (strings quoted, inner quotes doubled: RFC 4180).
+void append_point_value(std::string& out, const ts::column_batch& p, std::size_t k, bool csv) {
+  char buf[32];
+  switch (p.type) {
+    case ts::value_type::f64: {
+      double v = p.f[k];
+      if (!std::isfinite(v)) {
+        out += "null";
+        break;
+      }
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+      std::string_view digits(buf, static_cast<std::size_t>(end - buf));
+      out += digits;
+      if (digits.find_first_of(".e") == std::string_view::npos) out += ".0";
+      break;
+    }
+    case ts::value_type::i64: {
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, p.i[k]);
+      out.append(buf, end);
+      break;
+    }
+    case ts::value_type::boolean: out += p.b[k] ? "true" : "false"; break;
+    case ts::value_type::string:
+      if (csv) {
+        out += '"';
+        for (char ch : p.s[k]) out += ch == '"' ? std::string_view("\"\"") : std::string_view(&ch, 1);
+        out += '"';
+      } else {
+        out += json(p.s[k]).dump(-1, ' ', false, json::error_handler_t::replace);
+      }
+      break;
+  }
+}
+
 // Buckets as CSV (time, then a column per function) or as JSON rows.
 std::string buckets_csv(const std::vector<ts::bucket>& b, const std::vector<ts::aggregate_fn>& fns) {
   std::string csv = "time";
@@ -892,41 +928,38 @@ void router::get_telemetry_history(context& c) {
   auto r = history_->read(twin, name, from, to, limit, &truncated);
   if (!r) return c.send(from_status(r.error()));
   const ts::column_batch& p = *r;
-  auto value_at = [&](std::size_t k) -> json {
-    switch (p.type) {
-      case ts::value_type::f64: return p.f[k];
-      case ts::value_type::i64: return p.i[k];
-      case ts::value_type::boolean: return p.b[k] != 0;
-      case ts::value_type::string: return p.s[k];
-    }
-    return nullptr;
-  };
   std::string next;
   if (truncated && !p.t.empty()) next = history_link(twin, name, p.t.back() + 1, to, limit, format, "");
+  // Written directly, not through JSON values: a page holds up to 100,000 points.
+  std::string out;
+  out.reserve(p.size() * 48 + 256);
   if (format == "csv") {
-    std::string csv = "time," + name + "\n";
-    for (std::size_t k = 0; k < p.t.size(); ++k) {
-      csv += rfc3339_ns(p.t[k]);
-      csv += ',';
-      json v = value_at(k);
-      if (v.is_string()) {
-        // RFC 4180: quoted, inner quotes doubled.
-        std::string text = v.get<std::string>();
-        csv += '"';
-        for (char ch : text) csv += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        csv += '"';
-      } else {
-        csv += v.dump();
-      }
-      csv += '\n';
+    out = "time," + name + "\n";
+    for (std::size_t k = 0; k < p.size(); ++k) {
+      out += rfc3339_ns(p.t[k]);
+      out += ',';
+      append_point_value(out, p, k, true);
+      out += '\n';
     }
-    return c.send(csv_response(std::move(csv), next));
+    return c.send(csv_response(std::move(out), next));
   }
-  json values = json::array();
-  for (std::size_t k = 0; k < p.t.size(); ++k) values.push_back({{"time", rfc3339_ns(p.t[k])}, {"value", value_at(k)}});
-  json body{{"twin", twin}, {"name", name}, {"type", std::string(ts::to_string(p.type))}, {"value", std::move(values)}};
-  if (!next.empty()) body["nextLink"] = next;
-  c.send(json_response(200, body));
+  auto text = [](const std::string& v) { return json(v).dump(-1, ' ', false, json::error_handler_t::replace); };
+  out += "{\"twin\":" + text(twin) + ",\"name\":" + text(name) + ",\"type\":\"" + std::string(ts::to_string(p.type)) +
+         "\",\"value\":[";
+  for (std::size_t k = 0; k < p.size(); ++k) {
+    out += k ? ",{\"time\":\"" : "{\"time\":\"";
+    out += rfc3339_ns(p.t[k]);
+    out += "\",\"value\":";
+    append_point_value(out, p, k, false);
+    out += '}';
+  }
+  out += ']';
+  if (!next.empty()) out += ",\"nextLink\":" + text(next);
+  out += '}';
+  response res;
+  res.status = 200;
+  res.body = std::move(out);
+  c.send(std::move(res));
 }
 
 void router::get_telemetry_export(context& c) {
