@@ -20,17 +20,6 @@ constexpr std::size_t k_twins_per_scan = 1024;
 
 response bad_request(std::string message) { return router::error(400, "bad_request", std::move(message)); }
 
-// A bound: RFC 3339 (nanoseconds allowed) or Unix milliseconds; `fallback` when absent.
-bool parse_bound(const std::string& v, std::int64_t fallback, std::int64_t& out) {
-  if (v.empty()) return out = fallback, true;
-  if (ingest::parse_rfc3339_ns(v, out)) return true;
-  std::int64_t ms = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-  if (ec != std::errc() || ptr != v.data() + v.size() || ms < -9200000000000 || ms > 9200000000000) return false;
-  out = ms * 1000000;
-  return true;
-}
-
 // Where a page goes on: the series (twin, name), from `time` on; the series after it from `from`.
 struct cursor {
   std::string twin, name;
@@ -95,7 +84,7 @@ std::optional<response> read_params(const std::vector<std::pair<std::string, std
     return bad_request("format " + quote(format) + " is not lp (InfluxDB line protocol) or csv");
   }
   p.csv = format == "csv";
-  if (!parse_bound(from, INT64_MIN, p.from) || !parse_bound(to, INT64_MAX, p.to)) {
+  if (!ingest::parse_time_bound(from, INT64_MIN, p.from) || !ingest::parse_time_bound(to, INT64_MAX, p.to)) {
     return bad_request("from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds");
   }
   if (!limit.empty()) {

@@ -702,17 +702,6 @@ response ingest_off() { return router::error(503, "unavailable", "telemetry inge
 // overlap sealed ones) is refused with how to narrow it.
 constexpr std::size_t k_max_raw_aggregate = 10000000;
 
-// A history bound: RFC 3339 (nanoseconds allowed) or Unix milliseconds; empty: `fallback`.
-bool parse_bound(std::string_view v, std::int64_t fallback, std::int64_t& out) {
-  if (v.empty()) return out = fallback, true;
-  if (ingest::parse_rfc3339_ns(v, out)) return true;
-  std::int64_t ms = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-  if (ec != std::errc() || ptr != v.data() + v.size() || ms < -9200000000000 || ms > 9200000000000) return false;
-  out = ms * 1000000;
-  return true;
-}
-
 constexpr const char* k_bound_help =
     "from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds";
 constexpr const char* k_step_help =
@@ -903,7 +892,8 @@ void router::get_telemetry(context& c) {
 void router::get_telemetry_history(context& c) {
   if (!history_) return c.send(ingest_off());
   std::int64_t from = 0, to = 0;
-  if (!parse_bound(c.query_param("from"), INT64_MIN, from) || !parse_bound(c.query_param("to"), INT64_MAX, to)) {
+  if (!ingest::parse_time_bound(c.query_param("from"), INT64_MIN, from) ||
+      !ingest::parse_time_bound(c.query_param("to"), INT64_MAX, to)) {
     return c.send(error(400, "bad_request", k_bound_help));
   }
   std::uint64_t limit = 10000;
@@ -1036,7 +1026,8 @@ void router::post_query_telemetry(context& c) {
                         "\"telemetry\", \"step\": \"5m\", \"agg\": \"mean,max\", \"from\": ..., \"to\": ...}"));
   }
   std::int64_t from = 0, to = 0, step = 0;
-  if (!from_text || !to_text || !parse_bound(*from_text, INT64_MIN, from) || !parse_bound(*to_text, INT64_MAX, to)) {
+  if (!from_text || !to_text || !ingest::parse_time_bound(*from_text, INT64_MIN, from) ||
+      !ingest::parse_time_bound(*to_text, INT64_MAX, to)) {
     return c.send(error(400, "bad_request", k_bound_help));
   }
   if (!ts::parse_step(*step_text, step)) return c.send(error(400, "bad_request", k_step_help));

@@ -247,6 +247,16 @@ void parse_sparkplug_readings(std::string_view payload, const std::string& twin,
   }
 }
 
+bool parse_time_bound(std::string_view v, std::int64_t fallback, std::int64_t& ns) {
+  if (v.empty()) return ns = fallback, true;
+  if (parse_rfc3339_ns(v, ns)) return true;
+  std::int64_t ms = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+  if (ec != std::errc() || ptr != v.data() + v.size() || ms < -9200000000000 || ms > 9200000000000) return false;
+  ns = ms * 1000000;
+  return true;
+}
+
 bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
   if (!model::is_valid_date_time(s)) return false;  // shape and calendar; below only reads it
   using namespace std::chrono;

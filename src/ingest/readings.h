@@ -79,4 +79,8 @@ void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std
 // is not one or lies outside what nanoseconds hold (1677-2262).
 bool parse_rfc3339_ns(std::string_view text, std::int64_t& ns);
 
+// A time bound of the history routes: RFC 3339 (as above) or Unix milliseconds; `fallback` when
+// `text` is empty. False when it is neither.
+bool parse_time_bound(std::string_view text, std::int64_t fallback, std::int64_t& ns);
+
 }  // namespace doppel::ingest

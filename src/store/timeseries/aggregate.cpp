@@ -23,6 +23,8 @@ constexpr std::array<std::pair<std::string_view, aggregate_fn>, 12> k_names{{
     {"p99", aggregate_fn::p99},
 }};
 
+}  // namespace
+
 double number_at(const column_batch& c, std::size_t k) {
   switch (c.type) {
     case value_type::f64: return c.f[k];
@@ -32,8 +34,6 @@ double number_at(const column_batch& c, std::size_t k) {
   }
   return 0;
 }
-
-}  // namespace
 
 std::int64_t bucket_unit(std::int64_t t, std::int64_t step) {
   std::int64_t q = t / step;

@@ -36,6 +36,9 @@ struct bucket {
   double value(aggregate_fn fn) const;  // stddev: the population standard deviation
 };
 
+// Point k of a numeric or boolean column as a double (booleans 0 and 1; strings 0).
+double number_at(const column_batch& c, std::size_t k);
+
 // Adds one value to a bucket (the value after every one it holds).
 void add(bucket& b, double v);
 

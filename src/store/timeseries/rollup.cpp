@@ -43,16 +43,6 @@ bool get_raw(std::string_view& in, T& v) {
   return true;
 }
 
-double value_at(const column_batch& c, std::size_t k) {
-  switch (c.type) {
-    case value_type::f64: return c.f[k];
-    case value_type::i64: return static_cast<double>(c.i[k]);
-    case value_type::boolean: return c.b[k];
-    case value_type::string: break;
-  }
-  return 0;
-}
-
 // The fewest decimal digits k (0..9) with which every value is exactly n / 10^k, n an integer
 // well inside 63 bits; -1 when there are none.
 int decimal_digits(const column_batch& c) {
@@ -132,7 +122,7 @@ status encode_rollup(const column_batch& points, std::int64_t step, std::string&
         approx.emplace_back();
         approx.back().start = start;
       }
-      add(approx.back(), value_at(points, j));
+      add(approx.back(), number_at(points, j));
     }
   }
   std::string body;
