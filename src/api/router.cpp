@@ -926,7 +926,7 @@ void router::get_telemetry_history(context& c) {
   if (format == "csv") {
     out = "time," + name + "\n";
     for (std::size_t k = 0; k < p.size(); ++k) {
-      out += rfc3339_ns(p.t[k]);
+      append_rfc3339_ns(out, p.t[k]);
       out += ',';
       append_point_value(out, p, k, true);
       out += '\n';
@@ -938,7 +938,7 @@ void router::get_telemetry_history(context& c) {
          "\",\"value\":[";
   for (std::size_t k = 0; k < p.size(); ++k) {
     out += k ? ",{\"time\":\"" : "{\"time\":\"";
-    out += rfc3339_ns(p.t[k]);
+    append_rfc3339_ns(out, p.t[k]);
     out += "\",\"value\":";
     append_point_value(out, p, k, false);
     out += '}';

@@ -73,26 +73,72 @@ std::int64_t unix_time_ns() {
       .count();
 }
 
+namespace {
+
+// floor(a / b) for b > 0.
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
+
+void put_digits(std::string& out, std::int64_t v, int width) {
+  char buf[20];
+  for (int k = width - 1; k >= 0; --k, v /= 10) buf[k] = static_cast<char>('0' + v % 10);
+  out.append(buf, static_cast<std::size_t>(width));
+}
+
+// "YYYY-MM-DDTHH:MM:SS.mmm" of a Unix millisecond, without gmtime and printf: history pages write
+// one per point. The civil date from days since 1970 counts 400-year eras of 146,097 days from
+// 0000-03-01, so leap days fall at the end of a year.
+void put_date_time_ms(std::string& out, std::int64_t unix_ms) {
+  std::int64_t secs = floor_div(unix_ms, 1000), days = floor_div(secs, 86400);
+  std::int64_t ms = unix_ms - secs * 1000, sod = secs - days * 86400;
+  std::int64_t z = days + 719468;
+  std::int64_t era = floor_div(z, 146097);
+  std::int64_t doe = z - era * 146097;                                       // day of era, 0..146096
+  std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // year of era, 0..399
+  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // from March 1st, 0..365
+  std::int64_t mp = (5 * doy + 2) / 153;                                     // month from March, 0..11
+  std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year >= 0 && year <= 9999) {
+    put_digits(out, year, 4);
+  } else {
+    out += std::to_string(year);  // outside RFC 3339's years; written as it is
+  }
+  out += '-';
+  put_digits(out, month, 2);
+  out += '-';
+  put_digits(out, day, 2);
+  out += 'T';
+  put_digits(out, sod / 3600, 2);
+  out += ':';
+  put_digits(out, sod / 60 % 60, 2);
+  out += ':';
+  put_digits(out, sod % 60, 2);
+  out += '.';
+  put_digits(out, ms, 3);
+}
+
+}  // namespace
+
 std::string rfc3339_ms(std::int64_t unix_ms) {
-  std::int64_t secs = unix_ms / 1000, ms = unix_ms % 1000;
-  if (ms < 0) ms += 1000, --secs;  // before 1970: the millisecond part still counts up
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[96];  // sized for any int fields, so GCC can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  std::string out;
+  out.reserve(24);
+  put_date_time_ms(out, unix_ms);
+  out += 'Z';
+  return out;
+}
+
+void append_rfc3339_ns(std::string& out, std::int64_t unix_ns) {
+  std::int64_t ms = floor_div(unix_ns, 1000000), sub = unix_ns - ms * 1000000;
+  put_date_time_ms(out, ms);
+  if (sub != 0) put_digits(out, sub, 6);
+  out += 'Z';
 }
 
 std::string rfc3339_ns(std::int64_t unix_ns) {
-  std::int64_t ms = unix_ns / 1000000, sub = unix_ns % 1000000;
-  if (sub < 0) sub += 1000000, --ms;
-  std::string out = rfc3339_ms(ms);
-  if (sub == 0) return out;
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%06d", static_cast<int>(sub));
-  out.insert(out.size() - 1, buf);
+  std::string out;
+  out.reserve(32);
+  append_rfc3339_ns(out, unix_ns);
   return out;
 }
 

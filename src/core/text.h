@@ -32,6 +32,8 @@ std::string rfc3339_ms(std::int64_t unix_ms);
 // Unix nanoseconds as RFC 3339 UTC: milliseconds when the time is a whole millisecond
 // ("...T10:00:00.000Z"), else nanoseconds ("...T10:00:00.000000123Z").
 std::string rfc3339_ns(std::int64_t unix_ns);
+// rfc3339_ns(unix_ns) appended to `out`.
+void append_rfc3339_ns(std::string& out, std::int64_t unix_ns);
 
 // The system clock as Unix time (milliseconds, nanoseconds).
 std::int64_t unix_time_ms();
