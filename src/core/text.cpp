@@ -75,8 +75,9 @@ std::int64_t unix_time_ns() {
 
 namespace {
 
-// floor(a / b) for b > 0.
+// floor(a / b) and a - b * floor(a / b) for b > 0, without overflow at the ends of int64.
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
+std::int64_t floor_mod(std::int64_t a, std::int64_t b) { return a % b < 0 ? a % b + b : a % b; }
 
 void put_digits(std::string& out, std::int64_t v, int width) {
   char buf[20];
@@ -89,7 +90,7 @@ void put_digits(std::string& out, std::int64_t v, int width) {
 // 0000-03-01, so leap days fall at the end of a year.
 void put_date_time_ms(std::string& out, std::int64_t unix_ms) {
   std::int64_t secs = floor_div(unix_ms, 1000), days = floor_div(secs, 86400);
-  std::int64_t ms = unix_ms - secs * 1000, sod = secs - days * 86400;
+  std::int64_t ms = floor_mod(unix_ms, 1000), sod = floor_mod(secs, 86400);
   std::int64_t z = days + 719468;
   std::int64_t era = floor_div(z, 146097);
   std::int64_t doe = z - era * 146097;                                       // day of era, 0..146096
@@ -129,7 +130,7 @@ std::string rfc3339_ms(std::int64_t unix_ms) {
 }
 
 void append_rfc3339_ns(std::string& out, std::int64_t unix_ns) {
-  std::int64_t ms = floor_div(unix_ns, 1000000), sub = unix_ns - ms * 1000000;
+  std::int64_t ms = floor_div(unix_ns, 1000000), sub = floor_mod(unix_ns, 1000000);
   put_date_time_ms(out, ms);
   if (sub != 0) put_digits(out, sub, 6);
   out += 'Z';

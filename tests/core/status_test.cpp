@@ -69,6 +69,9 @@ TEST(Text, Rfc3339Milliseconds) {
   EXPECT_EQ(rfc3339_ns(-1), "1969-12-31T23:59:59.999999999Z");
   EXPECT_EQ(rfc3339_ns(INT64_MIN), "1677-09-21T00:12:43.145224192Z");
   EXPECT_EQ(rfc3339_ns(INT64_MAX), "2262-04-11T23:47:16.854775807Z");
+  // Beyond RFC 3339's years the year is written as it is, without overflow.
+  EXPECT_EQ(rfc3339_ms(INT64_MIN).substr(0, 1), "-");
+  EXPECT_EQ(rfc3339_ms(INT64_MAX).back(), 'Z');
 }
 
 TEST(Text, ReadMissingFileIsIoError) {
