@@ -221,6 +221,8 @@ struct history::impl {
   // The chunk store (SQLite): written by checkpoints, read by queries; one connection under db_mu.
   sqlite3* db = nullptr;
   mutable std::mutex db_mu;
+  mutable sqlite3_stmt* select_chunk = nullptr;   // guarded by db_mu
+  mutable sqlite3_stmt* select_rollup = nullptr;  // guarded by db_mu
   // Appends hold it shared; a checkpoint holds it exclusively while it seals the heads.
   std::shared_mutex checkpoint_mu;
   std::thread sealer;
@@ -240,6 +242,8 @@ struct history::impl {
     for (int fd : fds) {
       if (fd >= 0) ::close(fd);
     }
+    sqlite3_finalize(select_chunk);
+    sqlite3_finalize(select_rollup);
     if (db) sqlite3_close(db);
   }
 
@@ -623,11 +627,16 @@ struct history::impl {
   // The stored bytes of chunk `rowid` (column "data" of `table`, keyed as `where`), passed to
   // `use`; found = false when it is gone (retention dropped it after the query listed it).
   // Takes db_mu.
+  // Statements are prepared once (a cross-twin aggregate loads thousands of rows) and kept in
+  // `cached` (guarded by db_mu).
   template <class F>
-  status load(const char* select, std::int64_t rowid, std::int64_t step, bool& found, F&& use) const {
+  status load(const char* select, sqlite3_stmt*& cached, std::int64_t rowid, std::int64_t step, bool& found,
+              F&& use) const {
     std::lock_guard db_lock(db_mu);
-    sqlite3_stmt* q = nullptr;
-    sqlite3_prepare_v2(db, select, -1, &q, nullptr);
+    if (!cached && sqlite3_prepare_v2(db, select, -1, &cached, nullptr) != SQLITE_OK) {
+      return status::io_error(std::string("the history's chunk store: ") + sqlite3_errmsg(db));
+    }
+    sqlite3_stmt* q = cached;
     sqlite3_bind_int64(q, 1, rowid);
     if (step) sqlite3_bind_int64(q, 2, step / 1000000000);
     found = sqlite3_step(q) == SQLITE_ROW;
@@ -636,13 +645,13 @@ struct history::impl {
       st = use(std::string_view(static_cast<const char*>(sqlite3_column_blob(q, 0)),
                                 static_cast<std::size_t>(sqlite3_column_bytes(q, 0))));
     }
-    sqlite3_finalize(q);
+    sqlite3_reset(q);  // ends the read, so checkpoints and retention can write
     return st;
   }
 
   status load_chunk(std::int64_t rowid, column_batch& out, bool& found) const {
     chunks_decoded.fetch_add(1, std::memory_order_relaxed);
-    status st = load("SELECT data FROM chunks WHERE id = ?", rowid, 0, found,
+    status st = load("SELECT data FROM chunks WHERE id = ?", select_chunk, rowid, 0, found,
                      [&](std::string_view bytes) { return decode_chunk(bytes, out); });
     if (!st) return status::io_error("the history's chunk " + std::to_string(rowid) + " is damaged: " + st.message());
     return st;
@@ -650,7 +659,7 @@ struct history::impl {
 
   status load_rollup(std::int64_t rowid, std::int64_t step, std::vector<bucket>& out, bool& found) const {
     rollups_read.fetch_add(1, std::memory_order_relaxed);
-    status st = load("SELECT data FROM rollups WHERE chunk = ? AND step = ?", rowid, step, found,
+    status st = load("SELECT data FROM rollups WHERE chunk = ? AND step = ?", select_rollup, rowid, step, found,
                      [&](std::string_view bytes) { return decode_rollup(bytes, step, out); });
     if (!st)
       return status::io_error("the history's rollup of chunk " + std::to_string(rowid) +
