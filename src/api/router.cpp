@@ -10,6 +10,7 @@
 
 #include "api/export.h"
 #include "core/text.h"
+#include "ingest/export_format.h"
 #include "store/timeseries/aggregate.h"
 
 namespace doppel::api {
@@ -725,38 +726,16 @@ std::string unknown_aggregate(std::string_view bad) {
   return "agg " + quote(bad) + " is not one of mean, min, max, sum, count, first, last, stddev, p50, p90, p95, p99";
 }
 
-// Point k of `p` as JSON (numbers as JSON writes them: a double keeps a fraction or exponent; NaN
-// and infinities as null) or as a CSV field (strings quoted, inner quotes doubled: RFC 4180).
+// Point k of `p` as JSON or as a CSV field: numbers, booleans and quoted strings as the export's
+// CSV spells them (a double keeps a fraction or exponent); NaN and infinities as null; strings
+// JSON-escaped in JSON.
 void append_point_value(std::string& out, const ts::column_batch& p, std::size_t k, bool csv) {
-  char buf[32];
-  switch (p.type) {
-    case ts::value_type::f64: {
-      double v = p.f[k];
-      if (!std::isfinite(v)) {
-        out += "null";
-        break;
-      }
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-      std::string_view digits(buf, static_cast<std::size_t>(end - buf));
-      out += digits;
-      if (digits.find_first_of(".e") == std::string_view::npos) out += ".0";
-      break;
-    }
-    case ts::value_type::i64: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, p.i[k]);
-      out.append(buf, end);
-      break;
-    }
-    case ts::value_type::boolean: out += p.b[k] ? "true" : "false"; break;
-    case ts::value_type::string:
-      if (csv) {
-        out += '"';
-        for (char ch : p.s[k]) out += ch == '"' ? std::string_view("\"\"") : std::string_view(&ch, 1);
-        out += '"';
-      } else {
-        out += json(p.s[k]).dump(-1, ' ', false, json::error_handler_t::replace);
-      }
-      break;
+  if (p.type == ts::value_type::f64 && !std::isfinite(p.f[k])) {
+    out += "null";
+  } else if (p.type == ts::value_type::string && !csv) {
+    out += json(p.s[k]).dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    ingest::append_csv_value(out, ingest::history_value_at(p, k));
   }
 }
 
@@ -968,21 +947,8 @@ void router::send_aggregates(context& c, const std::string& twin, const std::str
   }
   // Steps of whole minutes are answered from the downsampling tiers; others, and percentiles
   // (which need every value), from raw points.
-  result<std::vector<ts::bucket>> buckets = std::vector<ts::bucket>{};
-  if (std::any_of(fns.begin(), fns.end(), ts::is_percentile)) {
-    bool truncated = false;
-    auto raw = history_->read(twin, name, from, to, k_max_raw_aggregate, &truncated);
-    if (!raw) return c.send(from_status(raw.error()));
-    if (truncated) {
-      return c.send(
-          error(400, "bad_request",
-                "percentiles need every point, and the range holds more than 10,000,000; narrow from and to"));
-    }
-    buckets = ts::aggregate(*raw, step);
-    if (buckets) ts::add_percentiles(*raw, step, *buckets);
-  } else {
-    buckets = history_->aggregate(twin, name, from, to, step, k_max_raw_aggregate);
-  }
+  auto buckets = history_->aggregate(twin, name, from, to, step, k_max_raw_aggregate,
+                                     std::any_of(fns.begin(), fns.end(), ts::is_percentile));
   if (!buckets) {
     if (buckets.error().code() == status_code::invalid_argument) {
       return c.send(error(400, "bad_request", buckets.error().message()));

@@ -52,18 +52,6 @@ void append_csv_text(std::string& out, std::string_view text) {
   }
 }
 
-history_value value_at(const ts::column_batch& p, std::size_t k) {
-  history_value v;
-  v.type = p.type;
-  switch (p.type) {
-    case ts::value_type::f64: v.f = p.f[k]; break;
-    case ts::value_type::i64: v.i = p.i[k]; break;
-    case ts::value_type::boolean: v.i = p.b[k] != 0; break;
-    case ts::value_type::string: v.s = p.s[k]; break;
-  }
-  return v;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -129,12 +117,24 @@ std::size_t append_line_protocol(std::string& out, std::string_view twin, std::s
                                  const ts::column_batch& points) {
   std::size_t skipped = 0;
   for (std::size_t k = 0; k < points.size(); ++k) {
-    if (line_protocol_line(out, twin, name, points.t[k], value_at(points, k))) continue;
+    if (line_protocol_line(out, twin, name, points.t[k], history_value_at(points, k))) continue;
     ++skipped;
     out += "# line protocol cannot carry the point of twin " + quote(twin, 200) + ", " + quote(name, 200) + " at " +
            rfc3339_ns(points.t[k]) + " (a newline, a final backslash or a value that is not finite): export as CSV\n";
   }
   return skipped;
+}
+
+history_value history_value_at(const ts::column_batch& p, std::size_t k) {
+  history_value v;
+  v.type = p.type;
+  switch (p.type) {
+    case ts::value_type::f64: v.f = p.f[k]; break;
+    case ts::value_type::i64: v.i = p.i[k]; break;
+    case ts::value_type::boolean: v.i = p.b[k] != 0; break;
+    case ts::value_type::string: v.s = p.s[k]; break;
+  }
+  return v;
 }
 
 void append_csv_value(std::string& out, const history_value& v) {
@@ -161,7 +161,7 @@ void append_csv(std::string& out, std::string_view twin, std::string_view name, 
     out += ',';
     out += rfc3339_ns(points.t[k]);
     out += ',';
-    append_csv_value(out, value_at(points, k));
+    append_csv_value(out, history_value_at(points, k));
     out += '\n';
   }
 }

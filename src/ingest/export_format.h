@@ -57,6 +57,9 @@ inline constexpr std::string_view csv_header = "twin,name,time,value\n";
 // Appends the points of one series as CSV rows (without the header).
 void append_csv(std::string& out, std::string_view twin, std::string_view name, const ts::column_batch& points);
 
+// Point k of a series as a history_value.
+history_value history_value_at(const ts::column_batch& points, std::size_t k);
+
 // A value as the CSV value column spells it.
 void append_csv_value(std::string& out, const history_value& v);
 

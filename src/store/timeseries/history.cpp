@@ -32,21 +32,6 @@ constexpr const char* k_carry = "carry.wal";        // unsealed points a checkpo
 bool is_log(std::string_view name) { return name.starts_with("log-") && name.ends_with(".wal"); }
 bool is_v1_log(std::string_view name) { return name.starts_with("wal-") && name.ends_with(".log"); }
 
-template <class T>
-void put(std::string& out, T v) {
-  char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));
-  out.append(b, sizeof(T));
-}
-
-template <class T>
-bool get(std::string_view& in, T& v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
-
 bool get_bytes(std::string_view& in, std::size_t n, std::string_view& out) {
   if (in.size() < n) return false;
   out = in.substr(0, n);
@@ -95,7 +80,7 @@ struct snapshot {
 // Log format 2 (see the header): a series' definition, then its points by id.
 void put_define(std::string& rec, const series& se) {
   detail::put_varint(rec, (static_cast<std::uint64_t>(se.index) << 1) | 1);
-  put(rec, static_cast<std::uint8_t>(se.points.type));
+  detail::put_raw(rec, static_cast<std::uint8_t>(se.points.type));
   detail::put_varint(rec, se.twin.size());
   rec.append(se.twin);
   detail::put_varint(rec, se.name.size());
@@ -109,9 +94,9 @@ void put_point(std::string& rec, std::uint32_t index, std::int64_t& prev_t, cons
                                                                    static_cast<std::uint64_t>(prev_t))));
   prev_t = s.time_ns;
   switch (s.type) {
-    case value_type::f64: put(rec, s.f); break;
+    case value_type::f64: detail::put_raw(rec, s.f); break;
     case value_type::i64: detail::put_varint(rec, detail::zigzag(s.i)); break;
-    case value_type::boolean: put(rec, static_cast<std::uint8_t>(s.i != 0)); break;
+    case value_type::boolean: detail::put_raw(rec, static_cast<std::uint8_t>(s.i != 0)); break;
     case value_type::string:
       detail::put_varint(rec, s.s.size());
       rec.append(s.s);
@@ -762,8 +747,8 @@ struct history::impl {
       std::string_view rec = in;
       std::uint32_t len = 0;
       std::uint64_t hash = 0;
-      get(rec, len);
-      get(rec, hash);
+      detail::get_raw(rec, len);
+      detail::get_raw(rec, hash);
       if (len > k_max_record || rec.size() < len) break;
       std::string_view payload = rec.substr(0, len);
       if (XXH3_64bits(payload.data(), payload.size()) != hash) break;
@@ -794,8 +779,8 @@ struct history::impl {
         std::uint8_t type = 0;
         std::uint64_t tl = 0, nl = 0;
         std::string_view twin, name;
-        if (!get(p, type) || type > 3 || !detail::get_varint(p, tl) || tl > 0xffff || !get_bytes(p, tl, twin) ||
-            !detail::get_varint(p, nl) || nl > 0xffff || !get_bytes(p, nl, name)) {
+        if (!detail::get_raw(p, type) || type > 3 || !detail::get_varint(p, tl) || tl > 0xffff ||
+            !get_bytes(p, tl, twin) || !detail::get_varint(p, nl) || nl > 0xffff || !get_bytes(p, nl, name)) {
           return false;
         }
         if (replay_ids.size() <= id) replay_ids.resize(id + 1, nullptr);
@@ -813,7 +798,7 @@ struct history::impl {
       prev_t = s.time_ns;
       switch (s.type) {
         case value_type::f64:
-          if (!get(p, s.f)) return false;
+          if (!detail::get_raw(p, s.f)) return false;
           break;
         case value_type::i64:
           if (!detail::get_varint(p, v)) return false;
@@ -821,7 +806,7 @@ struct history::impl {
           break;
         case value_type::boolean: {
           std::uint8_t b = 0;
-          if (!get(p, b)) return false;
+          if (!detail::get_raw(p, b)) return false;
           s.i = b;
           break;
         }
@@ -841,27 +826,27 @@ struct history::impl {
       sample s;
       std::uint16_t tl = 0, nl = 0;
       std::uint8_t type = 0;
-      if (!get(p, tl) || !get_bytes(p, tl, s.twin) || !get(p, nl) || !get_bytes(p, nl, s.name) || !get(p, type) ||
-          type > 3 || !get(p, s.time_ns)) {
+      if (!detail::get_raw(p, tl) || !get_bytes(p, tl, s.twin) || !detail::get_raw(p, nl) ||
+          !get_bytes(p, nl, s.name) || !detail::get_raw(p, type) || type > 3 || !detail::get_raw(p, s.time_ns)) {
         return false;
       }
       s.type = static_cast<value_type>(type);
       switch (s.type) {
         case value_type::f64:
-          if (!get(p, s.f)) return false;
+          if (!detail::get_raw(p, s.f)) return false;
           break;
         case value_type::i64:
-          if (!get(p, s.i)) return false;
+          if (!detail::get_raw(p, s.i)) return false;
           break;
         case value_type::boolean: {
           std::uint8_t b = 0;
-          if (!get(p, b)) return false;
+          if (!detail::get_raw(p, b)) return false;
           s.i = b;
           break;
         }
         case value_type::string: {
           std::uint32_t sl = 0;
-          if (!get(p, sl) || !get_bytes(p, sl, s.s)) return false;
+          if (!detail::get_raw(p, sl) || !get_bytes(p, sl, s.s)) return false;
           break;
         }
       }
@@ -1060,7 +1045,8 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
 }
 
 result<std::vector<bucket>> history::aggregate(std::string_view twin, std::string_view name, std::int64_t from,
-                                               std::int64_t to, std::int64_t step, std::size_t max_raw) const {
+                                               std::int64_t to, std::int64_t step, std::size_t max_raw,
+                                               bool percentiles) const {
   const auto& i = *impl_;
   if (step <= 0) return status::invalid_argument("step must be positive");
   const series* se = i.find(twin, name);
@@ -1080,16 +1066,22 @@ result<std::vector<bucket>> history::aggregate(std::string_view twin, std::strin
     disjoint = snap.chunks[k].t_min > snap.chunks[k - 1].t_max;
   }
   if (disjoint && !snap.chunks.empty() && snap.head.size()) disjoint = snap.head.t.front() > snap.chunks.back().t_max;
-  if (!tier || !disjoint) {
+  if (!tier || !disjoint || percentiles) {
     bool truncated = false;
     auto raw = read(twin, name, from, to, max_raw, &truncated);
     if (!raw) return raw.error();
+    if (truncated && percentiles) {
+      return status::invalid_argument("percentiles need every point, and the range holds more than " +
+                                      std::to_string(max_raw) + "; narrow from and to");
+    }
     if (truncated) {
       return status::invalid_argument("the range holds more than " + std::to_string(max_raw) +
                                       " points to aggregate one by one; narrow from and to, or use a step that is a "
                                       "multiple of 1m so the downsampled tiers answer");
     }
-    return ts::aggregate(*raw, step);
+    auto buckets = ts::aggregate(*raw, step);
+    if (buckets && percentiles) add_percentiles(*raw, step, *buckets);
+    return buckets;
   }
   std::vector<bucket> fine;  // buckets of the tier, in time order; one split by chunks appears twice
   column_batch points;

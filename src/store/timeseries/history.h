@@ -106,8 +106,10 @@ class history {
   // Read from the downsampling tiers where the step is a multiple of a tier's and no late point
   // overlaps sealed ones; else from the raw points, at most `max_raw` of them (invalid_argument
   // beyond, saying how to narrow the query). not_found as read(); invalid_argument for strings.
+  // With `percentiles`, always from the raw points, and the buckets' p50-p99 are set too.
   result<std::vector<bucket>> aggregate(std::string_view twin, std::string_view name, std::int64_t from,
-                                        std::int64_t to, std::int64_t step_ns, std::size_t max_raw) const;
+                                        std::int64_t to, std::int64_t step_ns, std::size_t max_raw,
+                                        bool percentiles = false) const;
 
   // The time of the series' newest point; nullopt when it has none.
   std::optional<std::int64_t> newest(std::string_view twin, std::string_view name) const;

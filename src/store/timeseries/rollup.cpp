@@ -23,25 +23,12 @@ constexpr std::uint32_t k_max_buckets = max_chunk_points;  // a chunk's points e
 constexpr std::int64_t k_pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
 constexpr i128 k_limit63 = static_cast<i128>(1) << 62;
 
+using detail::get_raw;
 using detail::get_varint;
+using detail::put_raw;
 using detail::put_varint;
 using detail::unzigzag;
 using detail::zigzag;
-
-template <class T>
-void put_raw(std::string& out, T v) {
-  char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));
-  out.append(b, sizeof(T));
-}
-
-template <class T>
-bool get_raw(std::string_view& in, T& v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
 
 // The fewest decimal digits k (0..9) with which every value is exactly n / 10^k, n an integer
 // well inside 63 bits; -1 when there are none.

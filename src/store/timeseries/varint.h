@@ -1,8 +1,10 @@
-// LEB128 varints and zigzag coding, shared by the store's byte formats (history logs, rollups).
-// Internal to src/store/timeseries. Pure inline functions.
+// Byte-format helpers shared by the store's formats (history logs, rollups): LEB128 varints,
+// zigzag coding, fixed-size values in the machine's byte order. Internal to src/store/timeseries.
+// Pure inline functions.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,23 @@ inline bool get_varint(std::string_view& in, std::uint64_t& v) {
     if (!(byte & 0x80)) return shift < 63 || byte <= 1;
   }
   return false;
+}
+
+// The bytes of a fixed-size value (integers, doubles) appended as they are in memory.
+template <class T>
+void put_raw(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.append(b, sizeof(T));
+}
+
+// Reads a value put_raw() wrote from the front of `in`; false when `in` is too short.
+template <class T>
+bool get_raw(std::string_view& in, T& v) {
+  if (in.size() < sizeof(T)) return false;
+  std::memcpy(&v, in.data(), sizeof(T));
+  in.remove_prefix(sizeof(T));
+  return true;
 }
 
 }  // namespace doppel::ts::detail
