@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/json_input.h"
 #include "core/text.h"
 
 namespace doppel::api {
@@ -34,8 +35,9 @@ result<nlohmann::json> read_token_file(const fs::path& file) {
   if (!fs::exists(file, ec)) return nlohmann::json{{"tokens", nlohmann::json::array()}};
   auto text = read_file(file);
   if (!text) return text.error();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("tokens") || !j["tokens"].is_array()) {
+  auto parsed = parse_json(*text);
+  nlohmann::json j = parsed ? std::move(*parsed) : nlohmann::json();
+  if (!parsed || !j.is_object() || !j.contains("tokens") || !j["tokens"].is_array()) {
     return status::invalid_argument(file.string() + " is not a token file ({\"tokens\": [...]}); restore it or " +
                                     "remove it and create the tokens again");
   }

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "api/export.h"
+#include "core/json_input.h"
 #include "core/text.h"
 #include "ingest/export_format.h"
 #include "store/timeseries/aggregate.h"
@@ -142,14 +143,13 @@ struct router::context {
       send(error(400, "bad_request", "the request needs a JSON body"));
       return false;
     }
-    try {
-      out = json::parse(req.body);
-    } catch (const json::parse_error& e) {
-      send(error(400, "bad_request",
-                 "the body is not valid JSON at byte " + std::to_string(e.byte) + ": " +
-                     std::string(e.what()).substr(std::string(e.what()).find(':') + 2)));
+    // One policy for every JSON body (core/json_input.h): UTF-8, depth, numbers, syntax.
+    auto parsed = parse_json(req.body);
+    if (!parsed) {
+      send(error(400, "bad_request", "the body: " + parsed.error().message()));
       return false;
     }
+    out = std::move(*parsed);
     return true;
   }
   twin::condition condition() const {
@@ -236,6 +236,12 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
       "Update a relationship's properties with a JSON Patch (If-Match)", &router::patch_relationship);
   add("DELETE", "/digitaltwins/{id}/relationships/{relId}", role::admin, false, "Delete a relationship (If-Match)",
       &router::delete_relationship);
+  // The server upgrades GET /events to a WebSocket before routing (server.cpp); listed here so
+  // /openapi.json shows it and a plain GET learns what to do.
+  add("GET", "/events", role::viewer, false,
+      "Change events as a WebSocket (send Upgrade: websocket): ?twin=, ?model=, ?type= (each repeatable) "
+      "filter them; ?token= carries the token for browsers, which cannot set Authorization on a WebSocket",
+      &router::get_events);
   // Metrics are kept per path pattern.
   std::vector<std::string> patterns;
   for (auto& e : table_) {
@@ -365,6 +371,15 @@ void router::handle(request req, reply done) {
     done(std::move(r));
   };
   if (bad_escape) return ctx->send(error(400, "bad_request", "malformed %-escape in the path " + quote(target)));
+  // Ids become stored data and JSON text: bytes that are not UTF-8 are refused at the door.
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (!is_valid_utf8(segments[i])) {
+      return ctx->send(error(400, "bad_request",
+                             "path segment " + std::to_string(i + 1) + " of " + quote(target) +
+                                 " is not valid UTF-8 once %-decoded; ids must be UTF-8 text (percent-encode its "
+                                 "UTF-8 bytes, e.g. %C3%BC for \u00fc)"));
+    }
+  }
   if (req.method == "OPTIONS" && !allowed.empty() && !options_.cors_origins.empty()) {
     response r;  // a CORS preflight
     r.status = 204;
@@ -396,6 +411,11 @@ void router::handle(request req, reply done) {
     if (!percent_decode(kv.substr(0, eq), k) || !percent_decode(value, v)) {
       return ctx->send(error(400, "bad_request", "malformed %-escape in the query string"));
     }
+    if (!is_valid_utf8(k) || !is_valid_utf8(v)) {
+      return ctx->send(error(400, "bad_request",
+                             "query parameter " + quote(k) +
+                                 " is not valid UTF-8 once %-decoded; percent-encode the UTF-8 bytes of its text"));
+    }
     if (!k.empty()) ctx->query.emplace_back(std::move(k), std::move(v));
     pos = amp + 1;
   }
@@ -416,6 +436,14 @@ void router::handle(request req, reply done) {
 }
 
 // --- Routes -------------------------------------------------------------------------------
+
+void router::get_events(context& c) {
+  response r = error(426, "upgrade_required",
+                     "/events is a WebSocket: connect with Upgrade: websocket (e.g. new WebSocket(\"ws://HOST/events"
+                     "?token=TOKEN\") in a browser, or websocat)");
+  r.headers.push_back({"Upgrade", "websocket"});
+  c.send(std::move(r));
+}
 
 void router::get_healthz(context& c) {
   status h = graph_.health();
@@ -704,7 +732,8 @@ response ingest_off() { return router::error(503, "unavailable", "telemetry inge
 constexpr std::size_t k_max_raw_aggregate = 10000000;
 
 constexpr const char* k_bound_help =
-    "from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds";
+    "from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds within 1677-09-21 to "
+    "2262-04-11; leave to out to read to the end";
 constexpr const char* k_step_help =
     "step must be a duration such as 30s, 5m, 1h, 1d, 500ms or PT5M (and agg needs a step)";
 
@@ -1144,6 +1173,15 @@ std::string router::openapi() const {
       p["schema"]["type"] = "string";
       params.push_back(std::move(p));
     }
+    if (r.pattern == "/events") {
+      for (const char* name : {"twin", "model", "type", "token"}) {
+        json p = {{"name", name}, {"in", "query"}, {"required", false}};
+        p["schema"]["type"] = "string";
+        p["description"] = std::string(name) == "token" ? "the bearer token, for browsers (a WebSocket has no headers)"
+                                                        : std::string("only events of this ") + name + " (repeatable)";
+        params.push_back(std::move(p));
+      }
+    }
     if (r.method == "PUT" || r.method == "PATCH" || r.method == "DELETE") {
       json p = {{"name", "If-Match"}, {"in", "header"}};
       p["schema"]["type"] = "string";
@@ -1164,6 +1202,10 @@ std::string router::openapi() const {
     op["responses"][no_content ? "204" : "200"]["description"] =
         no_content && r.method == "PATCH" ? "success; 200 with the document when sent Prefer: return=representation"
                                           : "success";
+    if (r.pattern == "/events") {
+      op["responses"].erase("200");
+      op["responses"]["101"]["description"] = "switched to WebSocket: one JSON change event per message";
+    }
     op["responses"]["default"] = error_response;
     if (r.public_) {
       op["security"] = json::array();

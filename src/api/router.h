@@ -92,6 +92,7 @@ class router {
   void add_cors(const std::string& origin, response& res) const;
 
   void get_healthz(context& c);
+  void get_events(context& c);
   void get_metrics(context& c);
   void get_openapi(context& c);
   void list_models(context& c);

@@ -1,5 +1,7 @@
 #include "api/server.h"
 
+#include "core/text.h"
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -53,6 +55,29 @@ std::string to_wire(const response& r, unsigned version, bool keep_alive) {
   out.append("\r\n");
   if (r.status != 204) out.append(r.body);
   return out;
+}
+
+// A 400 for a request whose Transfer-Encoding is anything but one "chunked" (RFC 9112 6.3: a
+// request whose final coding is not chunked cannot be framed; any other coding is not supported
+// either); nullopt when it has none or only that.
+template <class Request>
+std::optional<response> transfer_encoding_refusal(const Request& req) {
+  auto [first, last] = req.equal_range(http::field::transfer_encoding);
+  if (first == last) return std::nullopt;
+  std::string value;
+  for (auto it = first; it != last; ++it) {
+    if (!value.empty()) value += ", ";
+    value += std::string(it->value());
+  }
+  std::string trimmed;
+  for (char c : value) {
+    if (c != ' ' && c != '\t') trimmed.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (trimmed == "chunked") return std::nullopt;
+  return router::error(400, "bad_request",
+                       "Transfer-Encoding " + quote(value) +
+                           " is not supported: send the body as it is (Content-Length) or with "
+                           "Transfer-Encoding: chunked alone; the connection is closed");
 }
 
 // One WebSocket subscriber: forwards its subscription's events, one write at a time.
@@ -212,6 +237,10 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     }
     first_ = false;
     auto req = parser_->release();
+    // Beast frames only a final "chunked" coding; with any other (gzip, "chunked, gzip") the body
+    // would be read as the next request, which a proxy in front frames differently (request
+    // smuggling). Refused, and the connection closed with the bytes left unread.
+    if (auto te = transfer_encoding_refusal(req)) return fail(std::move(*te));
     if (websocket::is_upgrade(req)) {
       if (!slots_.empty()) {
         return fail(router::error(400, "bad_request", "finish the pipelined requests before upgrading to WebSocket"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "core/json_input.h"
 #include "core/text.h"
 
 namespace doppel::app {
@@ -94,15 +95,20 @@ std::vector<twin::declared_file> read_twin_files(const std::vector<fs::path>& pa
       continue;
     }
     if (f.extension() == ".json") {
-      try {
-        out.push_back({f.string(), nlohmann::json::parse(*text)});
-      } catch (const nlohmann::json::parse_error& e) {
-        auto [l, c] = line_column(*text, e.byte == 0 ? 0 : e.byte - 1);
-        std::string what = e.what();
-        auto pos = what.find("parse error");
+      // The JSON policy of every entry point (core/json_input.h): UTF-8, depth, numbers.
+      json_check why;
+      auto parsed = parse_json(*text, &why);
+      if (parsed) {
+        out.push_back({f.string(), std::move(*parsed)});
+      } else {
+        auto [l, c] = line_column(*text, why.offset);
         errors.push_back({f.string(), "", static_cast<std::uint32_t>(l), static_cast<std::uint32_t>(c),
-                          "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)), ""});
+                          "invalid JSON: " + why.message, ""});
       }
+    } else if (std::size_t bad = find_invalid_utf8(*text); bad != std::string::npos) {
+      auto [l, c] = line_column(*text, bad);
+      errors.push_back({f.string(), "", static_cast<std::uint32_t>(l), static_cast<std::uint32_t>(c),
+                        "the file is not valid UTF-8 here; save it as UTF-8", ""});
     } else {
       try {
         out.push_back({f.string(), yaml_to_json(YAML::Load(*text))});

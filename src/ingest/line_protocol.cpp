@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/json_input.h"
+
 namespace doppel::ingest {
 
 namespace {
@@ -239,6 +241,9 @@ void parse_line_protocol(std::string& text, precision unit, lp_batch& out) {
   std::string error;
   std::uint32_t line_no = 0;
   std::size_t pos = 0;
+  // Names, tags and strings become twin ids and stored text: a line with bytes that are not
+  // UTF-8 is malformed. Checked once for the whole body; line by line only when that fails.
+  bool all_utf8 = is_valid_utf8(text);
   while (pos < text.size()) {
     std::size_t nl = text.find('\n', pos);
     std::size_t end = nl == std::string::npos ? text.size() : nl;
@@ -252,6 +257,30 @@ void parse_line_protocol(std::string& text, precision unit, lp_batch& out) {
       continue;
     }
     ++out.lines;
+    if (!all_utf8) {
+      std::size_t bad = find_invalid_utf8(std::string_view(text).substr(first, end - first));
+      if (bad != std::string_view::npos) {
+        // The line as sent holds those bytes: its dead letter keeps a hex dump instead.
+        std::string raw;
+        static constexpr char hex[] = "0123456789ABCDEF";
+        for (std::size_t k = first; k < end && raw.size() < k_max_error_text; ++k) {
+          auto c = static_cast<unsigned char>(text[k]);
+          if (c < 0x80) {
+            raw += static_cast<char>(c);
+          } else {
+            raw += "\\x";
+            raw += hex[c >> 4];
+            raw += hex[c & 15];
+          }
+        }
+        out.errors.push_back({line_no, static_cast<std::uint32_t>(first - pos + bad + 1),
+                              "the line is not valid UTF-8 here; measurement, tags, field keys and string values "
+                              "must be UTF-8 text",
+                              std::move(raw)});
+        pos = next;
+        continue;
+      }
+    }
     bool escaped = std::memchr(text.data() + first, '\\', end - first) != nullptr;
     if (escaped) original.assign(text, first, end - first);
     lp_point p;

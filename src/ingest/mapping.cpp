@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/json_input.h"
 #include "ingest/line_protocol.h"
 
 namespace doppel::ingest {
@@ -134,6 +135,15 @@ std::vector<std::string> mapper::filters() const { return filters_; }
 
 void mapper::map(std::string_view topic, std::string_view payload, std::int64_t now_ns, std::vector<reading>& out,
                  std::vector<rejection>& rejected) const {
+  // The topic's levels become twin ids: bytes that are not UTF-8 never reach them (a broker
+  // should refuse such topics, but not every broker does).
+  if (std::size_t bad = find_invalid_utf8(topic); bad != std::string_view::npos) {
+    rejected.push_back({"invalid_utf8",
+                        "the topic is not valid UTF-8 at byte " + std::to_string(bad) +
+                            "; publish to topics of UTF-8 text (twin ids are UTF-8)",
+                        std::string(payload.substr(0, 4096))});
+    return;
+  }
   auto levels = split_levels(topic);
   for (const compiled& c : rules_) {
     std::vector<std::string_view> captures;

@@ -20,17 +20,6 @@ namespace {
 // Nanoseconds floored to milliseconds (the floor, also before 1970).
 std::string rfc3339_floor_ms(std::int64_t ns) { return rfc3339_ms(ns / 1000000 - (ns % 1000000 < 0 ? 1 : 0)); }
 
-// Collectors send 1450 or 1450.0 for an integer property alike (line protocol without `i`):
-// a float with no fraction is taken as the integer the schema wants.
-void coerce(const model::schema& type, nlohmann::json& v) {
-  if (type.type != model::schema::kind::primitive || !v.is_number_float()) return;
-  if (type.primitive != model::primitive_kind::integer && type.primitive != model::primitive_kind::long_) return;
-  double d = v.get<double>();
-  if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.2e18 && d < 9.2e18) {
-    v = static_cast<std::int64_t>(d);
-  }
-}
-
 // The content a reading names: "speed", or "motor.power" for a component's (DTDL names hold no
 // '.', so the split is never ambiguous).
 const model::content* find_value(const model::interface& m, const std::string& name) {
@@ -329,7 +318,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
                                   std::string(model::to_string(c->kind)) + ", not a telemetry or property");
         continue;
       }
-      coerce(*c->type, r.value);
+      model::normalize_integers(*c->type, r.value);
       s.errors.clear();
       if (!model::check_value(*c->type, r.value, s.errors, "$")) {
         // Checked again with the reading's name in the path, only for the message.

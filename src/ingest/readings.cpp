@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "core/json_input.h"
 #include "model/conformance.h"
 
 namespace doppel::ingest {
@@ -15,6 +16,16 @@ namespace {
 constexpr std::size_t k_max_raw = 4096;  // bytes of a payload kept with its rejection
 
 std::string cut(std::string_view raw) { return std::string(raw.substr(0, k_max_raw)); }
+
+// The JSON policy (core/json_input.h) before any parser: a payload with invalid UTF-8 or nested
+// deeper than the limit is one rejection (too_deep, invalid_utf8), so the recursive conversions
+// below never see it. False when it was refused.
+bool admissible(std::string_view payload, std::vector<rejection>& rejected) {
+  json_check check = check_json_text(payload);
+  if (check.ok()) return true;
+  rejected.push_back({std::string(to_string(check.kind)), "the payload: " + check.message, cut(payload)});
+  return false;
+}
 
 int digits(std::string_view s, std::size_t at, std::size_t n) {
   int v = 0;
@@ -185,6 +196,7 @@ bool dom_timestamp(simdjson::dom::element e, std::int64_t& ns) {
 
 void parse_json_fields(std::string_view payload, const std::string& twin, const std::vector<field_rule>& fields,
                        std::int64_t now_ns, std::vector<reading>& out, std::vector<rejection>& rejected) {
+  if (!admissible(payload, rejected)) return;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(payload.data(), payload.size()).get(doc)) {
@@ -211,6 +223,7 @@ void parse_json_fields(std::string_view payload, const std::string& twin, const 
 
 void parse_sparkplug_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
                               std::vector<reading>& out, std::vector<rejection>& rejected) {
+  if (!admissible(payload, rejected)) return;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   auto reject = [&](std::string why) { rejected.push_back({"malformed_json", std::move(why), cut(payload)}); };
@@ -252,9 +265,8 @@ bool parse_time_bound(std::string_view v, std::int64_t fallback, std::int64_t& n
   if (parse_rfc3339_ns(v, ns)) return true;
   std::int64_t ms = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-  if (ec != std::errc() || ptr != v.data() + v.size() || ms < -9200000000000 || ms > 9200000000000) return false;
-  ns = ms * 1000000;
-  return true;
+  // Every millisecond the int64 nanosecond range holds, ends included.
+  return ec == std::errc() && ptr == v.data() + v.size() && !__builtin_mul_overflow(ms, 1000000, &ns);
 }
 
 bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
@@ -277,12 +289,15 @@ bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
     std::int64_t offset = digits(s, at + 1, 2) * 3600 + digits(s, at + 4, 2) * 60;
     secs -= s[at] == '+' ? offset : -offset;
   }
-  // Nanoseconds since 1970 reach only from 1677 to 2262.
+  // Nanoseconds since 1970 reach only from 1677 to 2262. Before 1970 the fraction is borrowed
+  // from the next second first, so the first nanosecond of the range (INT64_MIN) is reachable.
+  if (secs < 0 && frac > 0) ++secs, frac -= 1000000000;
   return !__builtin_mul_overflow(secs, 1000000000, &ns) && !__builtin_add_overflow(ns, frac, &ns);
 }
 
 void parse_json_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
                          std::vector<reading>& out, std::vector<rejection>& rejected) {
+  if (!admissible(payload, rejected)) return;
   // simdjson reads past the end of its input: it needs a padded copy.
   simdjson::padded_string padded(payload);
   simdjson::ondemand::parser parser;

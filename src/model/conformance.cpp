@@ -70,6 +70,8 @@ std::string type_name(const nlohmann::json& v) {
   return "an object";
 }
 
+constexpr double k_exact_double = 9007199254740992.0;  // 2^53
+
 bool integral(const nlohmann::json& v, std::int64_t lo, std::int64_t hi) {
   // is_number_integer() is also true for unsigned values, which get<int64_t>() would wrap.
   if (v.is_number_unsigned()) {
@@ -81,11 +83,13 @@ bool integral(const nlohmann::json& v, std::int64_t lo, std::int64_t hi) {
     return x >= lo && x <= hi;
   }
   if (v.is_number_float()) {
+    // A number written with a fraction or exponent (1e2, 100.0) counts when it is a whole number
+    // a double holds exactly (|d| < 2^53): beyond, the double is not what was written
+    // (-9223372036854775809 reads as -2^63), so such integers must be written as digits, which
+    // are parsed exactly over the whole int64 range.
     double d = v.get<double>();
-    // hi + 1 is a power of two for the int32/int64 bounds, so the double comparison is exact
-    // (double(INT64_MAX) itself rounds up to 2^63, which is out of range).
-    double upper = static_cast<double>(hi / 2 + 1) * 2.0;
-    return std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(lo) && d < upper;
+    return std::isfinite(d) && std::floor(d) == d && std::fabs(d) < k_exact_double && d >= static_cast<double>(lo) &&
+           d <= static_cast<double>(hi);
   }
   return false;
 }
@@ -164,7 +168,9 @@ bool check_primitive(primitive_kind k, const nlohmann::json& v, std::string& why
              want("an integer from -2147483648 to 2147483647");
     case primitive_kind::long_:
       return integral(v, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()) ||
-             want("a 64-bit integer");
+             want(
+                 "a 64-bit integer from -9223372036854775808 to 9223372036854775807 (write integers beyond "
+                 "+-2^53 as plain digits, without a fraction or exponent)");
     case primitive_kind::double_: return v.is_number() || want("a number");
     case primitive_kind::float_:
       if (!v.is_number()) return want("a number");
@@ -252,6 +258,43 @@ bool is_valid_duration(std::string_view s) {
     if (fraction_seen && i != s.size()) return false;
   }
   return any;
+}
+
+void normalize_integers(const schema& type, nlohmann::json& value) {
+  switch (type.type) {
+    case schema::kind::primitive:
+      if ((type.primitive == primitive_kind::integer || type.primitive == primitive_kind::long_) &&
+          value.is_number_float()) {
+        double d = value.get<double>();
+        if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < k_exact_double) {
+          value = static_cast<std::int64_t>(d);
+        }
+      }
+      return;
+    case schema::kind::array:
+      if (!value.is_array() || !type.element) return;
+      for (auto& item : value) normalize_integers(*type.element, item);
+      return;
+    case schema::kind::enumeration:
+      if (type.value_schema == primitive_kind::integer && value.is_number_float()) {
+        double d = value.get<double>();
+        if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < k_exact_double) {
+          value = static_cast<std::int64_t>(d);
+        }
+      }
+      return;
+    case schema::kind::map:
+      if (!value.is_object() || !type.map_value.type) return;
+      for (auto& [k, v] : value.items()) normalize_integers(*type.map_value.type, v);
+      return;
+    case schema::kind::object:
+      if (!value.is_object()) return;
+      for (const auto& f : type.fields) {
+        auto it = value.find(f.name);
+        if (it != value.end() && f.type) normalize_integers(*f.type, *it);
+      }
+      return;
+  }
 }
 
 bool check_value(const schema& type, const nlohmann::json& value, std::vector<value_error>& errors,

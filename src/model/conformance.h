@@ -22,6 +22,12 @@ struct value_error {
 bool check_value(const schema& type, const nlohmann::json& value, std::vector<value_error>& errors,
                  const std::string& path = "$");
 
+// Integer and long values (also inside arrays, maps and objects, and of integer enums) written
+// with a fraction or exponent (1e2, 100.0) become the integers they are, so they are stored and
+// answered as 100, not 100.0. Values check_value() would refuse are left as they are. Recursion
+// follows the schema, whose nesting DTDL bounds.
+void normalize_integers(const schema& type, nlohmann::json& value);
+
 // Format checks for the string-encoded primitives (RFC 3339 / ISO 8601).
 bool is_valid_date(std::string_view s);
 bool is_valid_date_time(std::string_view s);

@@ -324,6 +324,8 @@ void stamp_level(const nlohmann::json* before, nlohmann::json& after, const mode
     }
     auto value = after.find(c->name);
     if (value != after.end()) {
+      // 1e2 for an integer property is stored as 100 (every twin write passes here).
+      if (c->type) model::normalize_integers(*c->type, *value);
       bool changed = true;
       if (before && before->is_object()) {
         auto o = before->find(c->name);
@@ -385,6 +387,7 @@ void merge_desired(nlohmann::json& body, const nlohmann::json& desired, const mo
     nlohmann::json& entry = meta[key];
     if (!entry.is_object()) entry = nlohmann::json::object();
     entry["desiredValue"] = value;
+    if (c->type) model::normalize_integers(*c->type, entry["desiredValue"]);
     entry["desiredVersion"] = version;
     entry["desiredTime"] = now;
     entry.erase("ackVersion");

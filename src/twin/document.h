@@ -52,8 +52,9 @@ bool patched_twin(const nlohmann::json& before, const nlohmann::json& patch, std
 //   "$metadata": {"$model": ..., "$lastUpdateTime": NOW, "speed": {"lastUpdateTime": T}, ...}
 // on the twin and inside each component. A property's lastUpdateTime moves only when its value
 // changed against `before` (null for a new twin). Desired-state fields (below) are carried over
-// from `before`; anything else a client put in $metadata besides $model is dropped. `after`
-// must be a valid twin of `iface` (check_twin).
+// from `before`; anything else a client put in $metadata besides $model is dropped. Integer
+// values written as 1e2 become 100 (model::normalize_integers). `after` must be a valid twin of
+// `iface` (check_twin).
 void stamp_metadata(const nlohmann::json* before, nlohmann::json& after, const model::interface& iface,
                     std::string_view now);
 

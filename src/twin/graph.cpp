@@ -297,6 +297,9 @@ void twin_graph::put_relationship(const std::string& source, const std::string& 
   std::vector<model::value_error> errors;
   const model::content* rel = check_relationship(body, *src->second.model, target, errors);
   if (!rel) return done(status::invalid_argument(join_errors(errors)));
+  for (const model::content* p : rel->properties) {  // 1e2 for an integer property is stored as 100
+    if (auto v = body.find(p->name); v != body.end() && p->type) model::normalize_integers(*p->type, *v);
+  }
   rel_key key{source, rel_id};
   auto existing = relationships_.find(key);
   std::string what = "relationship " + quote(rel_id) + " of twin " + quote(source);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.h"
 #include "core/text.h"
 #include "model/conformance.h"
 #include "model/detail/json_doc.h"
@@ -45,7 +46,6 @@ const schema* primitive_schema(primitive_kind k) {
 namespace {
 
 constexpr std::size_t k_max_source_bytes = 64u << 20;
-constexpr std::uint32_t k_max_json_depth = 128;
 constexpr int k_max_extends_depth = 10;
 constexpr int k_max_schema_depth = 5;
 constexpr std::size_t k_v2_max_contents = 300;
@@ -438,7 +438,7 @@ class builder {
       error(top, "model file is larger than 64 MiB", "split the models over several files");
       return;
     }
-    json_parse_result parsed = parse_json(src.text, k_max_json_depth);
+    json_parse_result parsed = parse_json(src.text, static_cast<std::uint32_t>(doppel::k_max_json_depth));
     if (!parsed.root) {
       top.line = parsed.error.line;
       top.column = parsed.error.column;

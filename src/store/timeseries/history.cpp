@@ -24,6 +24,15 @@ namespace doppel::ts {
 
 namespace {
 
+// Ranges are from <= t < to, except that to = INT64_MAX means "no end": a point at the last
+// nanosecond of the int64 range could otherwise never be read.
+bool before_end(std::int64_t t, std::int64_t to) { return t < to || to == INT64_MAX; }
+// The first time in sorted `times` at or past the range's end.
+template <class Times>
+auto end_of_range(const Times& times, std::int64_t to) {
+  return to == INT64_MAX ? times.end() : std::lower_bound(times.begin(), times.end(), to);
+}
+
 constexpr std::size_t k_record_header = 12;         // u32 length + u64 hash
 constexpr std::uint32_t k_max_record = 256u << 20;  // a larger length is corruption
 constexpr const char* k_carry = "carry.wal";        // unsealed points a checkpoint kept
@@ -600,11 +609,11 @@ struct history::impl {
   static void take(const series& se, std::int64_t from, std::int64_t to, snapshot& out) {
     std::lock_guard lock(se.mu);
     for (const chunk_ref& c : se.chunks) {
-      if (c.t_max >= from && c.t_min < to) out.chunks.push_back(c);
+      if (c.t_max >= from && before_end(c.t_min, to)) out.chunks.push_back(c);
     }
     const column_batch& h = se.points;
     auto lo = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), from) - h.t.begin());
-    auto hi = static_cast<std::size_t>(std::lower_bound(h.t.begin(), h.t.end(), to) - h.t.begin());
+    auto hi = static_cast<std::size_t>(end_of_range(h.t, to) - h.t.begin());
     if (hi > lo) slice(h, lo, hi, out.head);
     out.head.type = h.type;
   }
@@ -1015,7 +1024,7 @@ result<column_batch> history::read(std::string_view twin, std::string_view name,
     std::vector<ref> all;
     auto add = [&](const column_batch& c, std::uint32_t source) {
       for (std::size_t k = 0; k < c.t.size(); ++k) {
-        if (c.t[k] >= from && c.t[k] < to) all.push_back({c.t[k], source, static_cast<std::uint32_t>(k)});
+        if (c.t[k] >= from && before_end(c.t[k], to)) all.push_back({c.t[k], source, static_cast<std::uint32_t>(k)});
       }
     };
     for (std::size_t k = 0; k < chunks.size(); ++k) add(chunks[k], static_cast<std::uint32_t>(k));
@@ -1087,7 +1096,7 @@ result<std::vector<bucket>> history::aggregate(std::string_view twin, std::strin
   column_batch points;
   for (const chunk_ref& c : snap.chunks) {
     bool found = false;
-    if (c.tiers && c.t_min >= from && c.t_max < to) {
+    if (c.tiers && c.t_min >= from && before_end(c.t_max, to)) {
       if (status st = i.load_rollup(c.rowid, tier, fine, found); !st) return st;
       continue;
     }
@@ -1095,7 +1104,7 @@ result<std::vector<bucket>> history::aggregate(std::string_view twin, std::strin
     if (status st = i.load_chunk(c.rowid, points, found); !st) return st;
     if (!found) continue;
     auto lo = static_cast<std::size_t>(std::lower_bound(points.t.begin(), points.t.end(), from) - points.t.begin());
-    auto hi = static_cast<std::size_t>(std::lower_bound(points.t.begin(), points.t.end(), to) - points.t.begin());
+    auto hi = static_cast<std::size_t>(end_of_range(points.t, to) - points.t.begin());
     column_batch part;
     slice(points, lo, hi, part);
     auto b = ts::aggregate(part, tier);

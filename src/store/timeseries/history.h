@@ -97,12 +97,14 @@ class history {
   // series' is refused (invalid_argument) before anything is written.
   status append(int writer, const std::vector<sample>& samples);
 
-  // Points of a series with from <= t < to, oldest first, at most `limit` (`truncated` says
-  // whether more were left). not_found when the series has no points at all.
+  // Points of a series with from <= t < to (to = INT64_MAX: no end, the point at INT64_MAX
+  // included), oldest first, at most `limit` (`truncated` says whether more were left).
+  // not_found when the series has no points at all.
   result<column_batch> read(std::string_view twin, std::string_view name, std::int64_t from, std::int64_t to,
                             std::size_t limit, bool* truncated = nullptr) const;
 
-  // Buckets of `step_ns` (aligned to the epoch, aggregate.h) over the points with from <= t < to.
+  // Buckets of `step_ns` (aligned to the epoch, aggregate.h) over the points with from <= t < to
+  // (to = INT64_MAX as for read()).
   // Read from the downsampling tiers where the step is a multiple of a tier's and no late point
   // overlaps sealed ones; else from the raw points, at most `max_raw` of them (invalid_argument
   // beyond, saying how to narrow the query). not_found as read(); invalid_argument for strings.
