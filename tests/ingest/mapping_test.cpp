@@ -37,6 +37,46 @@ TEST(Mapping, DefaultTopicNeedsNoRules) {
   EXPECT_EQ(r.rejected[0].reason, "malformed_json");
 }
 
+// Issue 19: twin ids come from topics and payloads; every payload form follows the one JSON
+// policy (core/json_input.h), so nothing deeper than the limit reaches the recursive conversions.
+TEST(Mapping, InvalidUtf8AndDeepPayloadsAreRejectionsOfEveryForm) {
+  mapping_rule fields;
+  fields.topic = "f/{id}";
+  fields.twin = "{id}";
+  fields.fields = {{"/p", "speed", 1, 0}};
+  mapping_rule sp;
+  sp.topic = "sp/{id}";
+  sp.twin = "{id}";
+  sp.payload = payload_form::sparkplug;
+  mapping_rule lp;
+  lp.topic = "lp/#";
+  lp.twin = "";
+  lp.payload = payload_form::line_protocol;
+  auto m = mapper::compile({mapping_rule{}, fields, sp, lp});
+  ASSERT_TRUE(m) << m.error().to_string();
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const char* topic : {"doppel/twins/pump-1/telemetry", "f/pump-1", "sp/pump-1"}) {
+    SCOPED_TRACE(topic);
+    auto r = run(*m, topic, R"({"p": )" + deep + R"(, "metrics": []})");
+    ASSERT_EQ(r.rejected.size(), 1u);
+    EXPECT_EQ(r.rejected[0].reason, "too_deep");
+    EXPECT_TRUE(r.readings.empty());
+    r = run(*m, topic, "{\"p\": \"\xff\"}");
+    ASSERT_EQ(r.rejected.size(), 1u);
+    EXPECT_EQ(r.rejected[0].reason, "invalid_utf8");
+  }
+  auto r = run(*m, "doppel/twins/pump-\xff/telemetry", R"({"speed": 1})");
+  ASSERT_EQ(r.rejected.size(), 1u);
+  EXPECT_EQ(r.rejected[0].reason, "invalid_utf8");
+  EXPECT_TRUE(r.readings.empty());
+  r = run(*m, "lp/x", "m,twin=pump-\xff speed=1\nm,twin=pump-2 speed=2");
+  ASSERT_EQ(r.rejected.size(), 1u);
+  EXPECT_EQ(r.rejected[0].reason, "malformed_line");
+  EXPECT_NE(r.rejected[0].message.find("line 1, column 13"), std::string::npos) << r.rejected[0].message;
+  ASSERT_EQ(r.readings.size(), 1u);
+  EXPECT_EQ(r.readings[0].twin, "pump-2");
+}
+
 TEST(Mapping, TemplatesCaptureLevelsAndFieldsScale) {
   mapping_rule rule;
   rule.topic = "plant/{site}/pump/{id}/telemetry";

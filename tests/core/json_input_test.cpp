@@ -1,0 +1,64 @@
+#include "core/json_input.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace doppel {
+namespace {
+
+std::string nested(std::size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); }
+
+TEST(json_input, DepthLimitCountsObjectsAndArraysNotBracketsInStrings) {
+  EXPECT_TRUE(check_json_text(nested(k_max_json_depth)).ok());
+  json_check deep = check_json_text(nested(k_max_json_depth + 1));
+  EXPECT_EQ(deep.kind, json_refusal::too_deep);
+  EXPECT_EQ(deep.offset, k_max_json_depth);
+  EXPECT_EQ(to_string(deep.kind), "too_deep");
+  EXPECT_NE(deep.message.find("at byte 64"), std::string::npos) << deep.message;
+  // Brackets inside strings, escaped quotes included, do not count.
+  EXPECT_TRUE(check_json_text(R"({"a": "[[[[[[\"[[[[", "b": [1]})", 2).ok());
+  EXPECT_EQ(check_json_text(R"({"a": {"b": [1]}})", 2).kind, json_refusal::too_deep);
+  // A million levels are refused without recursion.
+  EXPECT_EQ(check_json_text(nested(1000000)).kind, json_refusal::too_deep);
+}
+
+TEST(json_input, Utf8FollowsRfc3629) {
+  EXPECT_EQ(find_invalid_utf8("plain ascii, long enough for the word loop"), std::string_view::npos);
+  EXPECT_TRUE(is_valid_utf8("\xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80"));  // ü € 😀
+  EXPECT_EQ(find_invalid_utf8("ab\xff\xfe"), 2u);
+  EXPECT_EQ(find_invalid_utf8("\xc0\xae"), 0u);          // overlong '.'
+  EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);     // a surrogate
+  EXPECT_EQ(find_invalid_utf8("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("abcdefgh\xe2\x82"), 8u);  // cut short
+  EXPECT_EQ(find_invalid_utf8("abcdefghij\x80"), 10u);   // a lone continuation byte
+  json_check c = check_json_text("{\"a\": \"\xff\"}");
+  EXPECT_EQ(c.kind, json_refusal::invalid_utf8);
+  EXPECT_EQ(c.offset, 7u);
+}
+
+TEST(json_input, ParseCatchesEveryFailureWithItsPlace) {
+  json_check why;
+  auto big = parse_json(R"({"x": 1e400})", &why);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(why.kind, json_refusal::number_out_of_range);
+  EXPECT_EQ(why.offset, 6u);
+  EXPECT_NE(big.error().message().find("at byte 6"), std::string::npos) << big.error().message();
+  EXPECT_EQ(parse_json(R"([-1e400])", &why).is_ok(), false);
+  EXPECT_EQ(why.kind, json_refusal::number_out_of_range);
+  auto bad = parse_json(R"({"x": tru})", &why);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(why.kind, json_refusal::malformed);
+  EXPECT_NE(bad.error().message().find("at byte"), std::string::npos);
+  EXPECT_EQ(parse_json(nested(100000), &why).is_ok(), false);
+  EXPECT_EQ(why.kind, json_refusal::too_deep);
+  EXPECT_FALSE(parse_json("\"\\udc00\"", &why));  // a lone surrogate escape
+  auto ok = parse_json(R"({"x": [1, 2.5, "y", null, 1e-400]})", &why);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_TRUE(why.ok());
+  EXPECT_EQ((*ok)["x"][1], 2.5);
+  EXPECT_EQ((*ok)["x"][4], 0.0);  // underflow is zero, as strtod has it
+}
+
+}  // namespace
+}  // namespace doppel
