@@ -133,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     answered.set_value(std::move(r));
   });
   doppel::api::response r = future.get();
-  static const unsigned known[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 412, 413, 422, 429, 500, 503};
+  static const unsigned known[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 412, 413, 422, 426, 429, 500, 503};
   bool ok = false;
   for (unsigned k : known) ok = ok || r.status == k;
   if (!ok || r.status == 500) __builtin_trap();

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json_input.h"
 #include "ingest/line_protocol.h"
 #include "ingest/readings.h"
 
@@ -52,7 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& r : out) {
     if (r.twin.empty() || r.value.is_discarded()) __builtin_trap();
-    (void)r.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // The JSON input policy (core/json_input.h): nothing that is not UTF-8 or nests deeper than
+    // the limit becomes a reading (a strict dump throws on invalid UTF-8, which fails the run).
+    if (!doppel::is_valid_utf8(r.twin) || !doppel::is_valid_utf8(r.name)) __builtin_trap();
+    if (!doppel::check_json_text(r.value.dump()).ok()) __builtin_trap();
   }
   for (const auto& r : rejected) {
     if (r.reason.empty() || r.message.empty()) __builtin_trap();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json_input.h"
 #include "ingest/mapping.h"
 #include "ingest/mqtt_codec.h"
 
@@ -63,6 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           rules().map(p.topic, p.payload, 1764064800000000000, out, rejected);
           for (const auto& reading : out) {
             if (reading.twin.empty() || reading.name.empty()) __builtin_trap();
+            // The JSON input policy (core/json_input.h): ids are UTF-8, values within the depth
+            // limit (a strict dump throws on invalid UTF-8, which fails the run).
+            if (!doppel::is_valid_utf8(reading.twin) || !doppel::is_valid_utf8(reading.name)) __builtin_trap();
+            if (!doppel::check_json_text(reading.value.dump()).ok()) __builtin_trap();
           }
         }
         break;

@@ -111,7 +111,16 @@ std::vector<twin::declared_file> read_twin_files(const std::vector<fs::path>& pa
                         "the file is not valid UTF-8 here; save it as UTF-8", ""});
     } else {
       try {
-        out.push_back({f.string(), yaml_to_json(YAML::Load(*text))});
+        nlohmann::json j = yaml_to_json(YAML::Load(*text));
+        // The JSON policy's depth limit holds for YAML declarations too (core/json_input.h).
+        if (json_check deep = check_json_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            !deep.ok()) {
+          errors.push_back(
+              {f.string(), "", 0, 0,
+               "the declarations nest deeper than " + std::to_string(k_max_json_depth) + " levels; flatten them", ""});
+          continue;
+        }
+        out.push_back({f.string(), std::move(j)});
       } catch (const YAML::Exception& e) {
         errors.push_back({f.string(), "", static_cast<std::uint32_t>(e.mark.line + 1),
                           static_cast<std::uint32_t>(e.mark.column + 1), "invalid YAML: " + e.msg, ""});

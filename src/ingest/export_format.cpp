@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/json_input.h"
 #include "core/text.h"
 #include "ingest/readings.h"
 
@@ -312,6 +313,13 @@ void csv_reader::row(std::uint32_t line, std::vector<csv_point>& points, std::ve
     errors.push_back({line, std::to_string(fields.size()) + " field(s), but the header names " +
                                 std::to_string(columns_) + " (quote a field that holds a comma)"});
     return;
+  }
+  // Twins, names and string values become stored text: UTF-8 only, as everywhere (core/json_input.h).
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    if (!is_valid_utf8(fields[k].text)) {
+      errors.push_back({line, "field " + std::to_string(k + 1) + " is not valid UTF-8; save the file as UTF-8"});
+      return;
+    }
   }
   csv_point pt;
   pt.line = line;

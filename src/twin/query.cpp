@@ -11,6 +11,7 @@
 
 #include <array>
 
+#include "core/json_input.h"
 #include "twin/detail/query_ast.h"
 
 namespace doppel::twin {
@@ -79,8 +80,10 @@ result<continuation> decode_token(std::string_view token, const query_limits& li
     return bad("longer than " + std::to_string(limits.max_token_bytes) + " bytes");
   std::string text;
   if (!unbase64url(token, text)) return bad("not base64url");
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return bad("not a token object");
+  // A token comes from the client: the JSON input policy holds for it as for a body.
+  auto parsed = parse_json(text);
+  if (!parsed || !parsed->is_object()) return bad("not a token object");
+  nlohmann::json& j = *parsed;
   auto v = j.find("v");
   auto q = j.find("q");
   auto k = j.find("k");

@@ -218,6 +218,7 @@ TEST(ExportFormat, CsvErrorsNameTheLineAndTheRestIsRead) {
       "pump-1,speed,2026-11-25T10:00:00Z,\"a\"b\n"                // 6: text after a closing quote
       "pump-1,speed,2026-11-25T10:00:00Z,99999999999999999999\n"  // 7: too big
       "pump-1,speed,2026-11-25T10:00:01Z,2\n"                     // 8: fine
+      "pump-\xff,speed,2026-11-25T10:00:01Z,\"\x9f\"\n"           // 9: not UTF-8 (fuzz_export, issue 19)
       "pump-1,speed,2026-11-25T10:00:02Z,\"never closed\n3\n";
   csv_reader reader;
   std::vector<csv_point> got;
@@ -225,13 +226,14 @@ TEST(ExportFormat, CsvErrorsNameTheLineAndTheRestIsRead) {
   reader.read(csv, true, got, errors);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].line, 8u);
-  ASSERT_EQ(errors.size(), 7u);
+  ASSERT_EQ(errors.size(), 8u);
   std::vector<std::uint32_t> lines;
   for (const auto& e : errors) lines.push_back(e.line);
-  EXPECT_EQ(lines, (std::vector<std::uint32_t>{2, 3, 4, 5, 6, 7, 9}));
+  EXPECT_EQ(lines, (std::vector<std::uint32_t>{2, 3, 4, 5, 6, 7, 9, 10}));
+  EXPECT_NE(errors[6].message.find("field 1 is not valid UTF-8"), std::string::npos) << errors[6].message;
   EXPECT_NE(errors[0].message.find("RFC 3339"), std::string::npos) << errors[0].message;
   EXPECT_NE(errors[1].message.find("3 field(s), but the header names 4"), std::string::npos) << errors[1].message;
-  EXPECT_NE(errors[6].message.find("not closed"), std::string::npos) << errors[6].message;
+  EXPECT_NE(errors[7].message.find("not closed"), std::string::npos) << errors[7].message;
 
   // After a wrong header nothing more is read or reported, however the input is cut (fuzz_export).
   for (std::string header : {"twin,name,when,value\nx,y,1,2\n", "twin,name,time\n", "twin,twin,time,value\n",
