@@ -27,6 +27,15 @@ bool admissible(std::string_view payload, std::vector<rejection>& rejected) {
   return false;
 }
 
+// A refusal of `payload` for `why`; when the payload is not JSON at all, nlohmann's parse says
+// where and why instead, in the words HTTP bodies get (core/json_input.h; 1e400 is
+// number_out_of_range). Only on this error path: simdjson stays the parser of good payloads.
+rejection refusal(std::string_view payload, std::string why) {
+  json_check check;
+  if (parse_json(payload, &check)) return {"malformed_json", std::move(why), cut(payload)};
+  return {std::string(to_string(check.kind)), "the payload: " + check.message, cut(payload)};
+}
+
 int digits(std::string_view s, std::size_t at, std::size_t n) {
   int v = 0;
   for (std::size_t k = 0; k < n; ++k) v = v * 10 + (s[at + k] - '0');
@@ -200,7 +209,7 @@ void parse_json_fields(std::string_view payload, const std::string& twin, const 
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(payload.data(), payload.size()).get(doc)) {
-    return rejected.push_back({"malformed_json", "the payload is not valid JSON", cut(payload)});
+    return rejected.push_back(refusal(payload, "the payload is not valid JSON"));
   }
   std::int64_t ts = now_ns;
   simdjson::dom::element tv;
@@ -226,7 +235,7 @@ void parse_sparkplug_readings(std::string_view payload, const std::string& twin,
   if (!admissible(payload, rejected)) return;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  auto reject = [&](std::string why) { rejected.push_back({"malformed_json", std::move(why), cut(payload)}); };
+  auto reject = [&](std::string why) { rejected.push_back(refusal(payload, std::move(why))); };
   if (parser.parse(payload.data(), payload.size()).get(doc)) return reject("the payload is not valid JSON");
   simdjson::dom::array metrics;
   if (!doc.is_object() || doc["metrics"].get(metrics)) {
@@ -303,9 +312,7 @@ void parse_json_readings(std::string_view payload, const std::string& twin, std:
   simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
   std::string message;
-  auto reject = [&](std::string why, std::string_view raw = {}) {
-    rejected.push_back({"malformed_json", std::move(why), cut(raw.empty() ? payload : raw)});
-  };
+  auto reject = [&](std::string why) { rejected.push_back(refusal(payload, std::move(why))); };
   if (parser.iterate(padded).get(doc)) return reject("the payload is not valid JSON");
   simdjson::ondemand::json_type type;
   if (doc.type().get(type)) return reject("the payload is not valid JSON");
@@ -332,7 +339,7 @@ void parse_json_readings(std::string_view payload, const std::string& twin, std:
       if (!read_object(obj, "", now_ns, out, message)) {
         // The other entries still count; the dead letter holds the whole payload.
         out.resize(entry_start);
-        rejected.push_back({"malformed_json", "entry " + std::to_string(index) + ": " + message, cut(payload)});
+        rejected.push_back(refusal(payload, "entry " + std::to_string(index) + ": " + message));
       }
       ++index;
     }

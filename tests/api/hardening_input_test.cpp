@@ -139,7 +139,10 @@ TEST_F(hardening_input, NumberOutOfRangeIsA400OnEveryJsonRoute) {
     expect_error(res, 400, "bad_request");
     ASSERT_TRUE(server_.running());
   }
-  // The nlohmann routes say where and what to do.
+  // Every route says where and what to do; telemetry keeps a dead letter of that reason.
+  response t = call("POST", "/telemetry/pump-1", "operator", R"({"speed": 1e400})");
+  EXPECT_NE(t.body.find("at byte 10"), std::string::npos) << t.body;
+  EXPECT_EQ(body(call("GET", "/deadletters?reason=number_out_of_range", "operator"))["value"].size(), 3u);
   response q = call("POST", "/query", "viewer", routes[0].body);
   EXPECT_NE(q.body.find("at byte 45"), std::string::npos) << q.body;
   EXPECT_NE(q.body.find("out of range"), std::string::npos) << q.body;
