@@ -170,7 +170,7 @@ bool check_primitive(primitive_kind k, const nlohmann::json& v, std::string& why
       return integral(v, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()) ||
              want(
                  "a 64-bit integer from -9223372036854775808 to 9223372036854775807 (write integers beyond "
-                 "+-2^53 as plain digits, without a fraction or exponent)");
+                 "+-2^53 as plain digits, without a fraction or exponent; in line protocol as 42i)");
     case primitive_kind::double_: return v.is_number() || want("a number");
     case primitive_kind::float_:
       if (!v.is_number()) return want("a number");

@@ -84,9 +84,31 @@ TEST(ConformancePrimitive, LongIs64Bit) {
     EXPECT_TRUE(accepts(s, ok)) << ok;
   }
   for (const char* bad :
-       {"9223372036854775808", "18446744073709551615", "9.3e18", "9223372036854775808.0", "-9.3e18", "0.5", "\"5\""}) {
+       {"9223372036854775808", "18446744073709551615", "9.3e18", "9223372036854775808.0", "-9.3e18", "0.5", "\"5\"",
+        // Issue 19: beyond 2^53 a double is not what was written (-2^63-1 reads as -2^63).
+        "-9223372036854775809", "-9223372036854775808.0", "1e16"}) {
     EXPECT_TRUE(rejects(s, bad, "$", "expected a 64-bit integer")) << bad;
   }
+}
+
+// Issue 19: an integer written as 1e2 is stored and answered as 100, not 100.0.
+TEST(ConformancePrimitive, IntegersWrittenWithAnExponentBecomeIntegers) {
+  for (auto kind : {primitive_kind::integer, primitive_kind::long_}) {
+    schema s = primitive(kind);
+    nlohmann::json v = nlohmann::json::parse("1e2");
+    normalize_integers(s, v);
+    EXPECT_TRUE(v.is_number_integer());
+    EXPECT_EQ(v.dump(), "100");
+    nlohmann::json half = 0.5, huge = 1e300;
+    normalize_integers(s, half);
+    normalize_integers(s, huge);
+    EXPECT_TRUE(half.is_number_float());  // left for check_value to refuse
+    EXPECT_TRUE(huge.is_number_float());
+  }
+  schema d = primitive(primitive_kind::double_);
+  nlohmann::json v = 100.0;
+  normalize_integers(d, v);
+  EXPECT_TRUE(v.is_number_float());
 }
 
 TEST(ConformancePrimitive, DoubleAndFloat) {
