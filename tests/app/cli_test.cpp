@@ -131,6 +131,33 @@ TEST(Cli, BrokenCopyGivesPreciseErrors) {
   EXPECT_NE(r.output.find("4 errors found; nothing was loaded"), std::string::npos) << r.output;
 }
 
+// Issue 19: twin files follow the JSON input policy; 1e400 used to throw out of the loader (an
+// uncaught out_of_range ended `doppel serve` at start).
+TEST(Cli, TwinFilesFollowTheJsonInputRules) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "hostile";
+  fs::copy(k_example, proj, fs::copy_options::recursive);
+  replace_in_file(proj / "twins" / "plant.json", R"("capacity": 2500)", R"("capacity": 1e400)");
+  std::ofstream(proj / "twins" / "deep.json")
+      << R"({"twins": )" << std::string(100, '[') << std::string(100, ']') << "}";
+  std::ofstream(proj / "twins" / "bytes.json") << "{\"twins\": [\"\xff\"]}";
+  std::ofstream(proj / "twins" / "deep.yaml") << "twins: " << std::string(100, '[') << std::string(100, ']') << "\n";
+  auto r = run({"validate", proj.string()});
+  EXPECT_EQ(r.code, 1) << r.output;
+  std::string twins = (proj / "twins").string();
+  EXPECT_NE(r.output.find(twins + "/plant.json:34:19: error: invalid JSON: the number at byte"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(twins + "/deep.json:1:74: error: invalid JSON: the JSON nests deeper than 64 levels"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(twins + "/bytes.json:1:13: error: invalid JSON: the text is not valid UTF-8"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(twins + "/deep.yaml: error: the declarations nest deeper than 64 levels"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("4 errors found; nothing was loaded"), std::string::npos) << r.output;
+}
+
 TEST(Cli, ExampleTwinsAreChecked) {
   auto ok = run({"validate", k_example.string()});
   EXPECT_NE(ok.output.find("ok: 5 twin(s) and 4 relationship(s) in 1 twin file(s) are valid"), std::string::npos)
