@@ -1,7 +1,5 @@
 #include "api/server.h"
 
-#include "core/text.h"
-
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +17,8 @@
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "core/text.h"
 
 namespace doppel::api {
 
