@@ -70,7 +70,7 @@ TEST(Config, UnknownKeyHasLineAndColumn) {
   EXPECT_EQ(r.errors[0].column, 1u);
   EXPECT_EQ(format(r.errors[0]),
             "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api, "
-            "ingest, mqtt, history");
+            "ingest, mqtt, history, store");
 }
 
 TEST(Config, MqttSection) {

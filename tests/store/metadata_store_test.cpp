@@ -47,12 +47,12 @@ TEST(MetadataStore, CreatesMigratesAndReopens) {
   {
     auto s = open_or_die(db.file());
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->schema_version(), 4);
+    EXPECT_EQ(s->schema_version(), 5);
     ASSERT_TRUE(s->apply({put("pump-1", R"({"targetSpeed":1450})")}));
   }
   auto s = open_or_die(db.file());
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   auto t = s->get_twin("pump-1");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->body, R"({"targetSpeed":1450})");
@@ -85,7 +85,7 @@ TEST(MetadataStore, MigratesAVersion1Database) {
   }
   auto s = open_or_die(db.file());
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   EXPECT_TRUE(s->get_twin("old"));
   EXPECT_FALSE(s->setting("k"));
   write w;
