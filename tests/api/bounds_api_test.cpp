@@ -228,10 +228,10 @@ TEST_F(bounds_fixture, ConnectionsPastTheTotalCapGet503) {
   }
   // The server accepts in order: once the cap is reached, the next connection is answered 503.
   bool refused = false;
-  for (int i = 0; i < 50 && !refused; ++i) {
+  for (int i = 0; i < 5 && !refused; ++i) {
     raw_socket s(server_.port());
     ASSERT_TRUE(s.ok());
-    std::string got = s.read_until([](const std::string& g) { return g.find("\r\n\r\n") != std::string::npos; }, 5s);
+    std::string got = s.read_until([](const std::string& g) { return g.find("\r\n\r\n") != std::string::npos; }, 2s);
     refused = got.rfind("HTTP/1.1 503", 0) == 0;
     if (refused) {
       EXPECT_NE(got.find("Retry-After: 1"), std::string::npos) << got;
