@@ -127,6 +127,10 @@ int exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, n
 
 status sqlite_error(sqlite3* db, const std::string& what) { return status::io_error(what + ": " + sqlite3_errmsg(db)); }
 
+// The error of a statement that failed as `rc`: statement::run() resets the statement, after which
+// the connection's message may already read "not an error".
+status sqlite_error(int rc, const std::string& what) { return status::io_error(what + ": " + sqlite3_errstr(rc)); }
+
 result<sqlite3*> open_connection(const std::filesystem::path& file) {
   sqlite3* db = nullptr;
   int rc =
@@ -297,8 +301,9 @@ struct metadata_store::impl {
       statement prune(writer, "DELETE FROM changes WHERE seq < ?1 AND seq <= ?2");
       rc = prune.bind(1, keep_from).bind(2, seq).run();
     }
-    if (rc != SQLITE_OK || exec(writer, "COMMIT") != SQLITE_OK) {
-      status s = sqlite_error(writer, "cannot checkpoint");
+    if (rc == SQLITE_OK) rc = exec(writer, "COMMIT");
+    if (rc != SQLITE_OK) {
+      status s = sqlite_error(rc, "cannot checkpoint");
       exec(writer, "ROLLBACK");
       return s;
     }
@@ -399,7 +404,7 @@ struct metadata_store::impl {
           if (rc != SQLITE_OK) break;
         }
         if (rc != SQLITE_OK) {
-          results[i] = sqlite_error(writer, "cannot write");
+          results[i] = sqlite_error(rc, "cannot write");
           write_failure = status::io_error("an earlier write failed (" + results[i].message() +
                                            "); later writes would not apply to what is stored: restart doppel");
           exec(writer, "ROLLBACK TO request");

@@ -410,6 +410,7 @@ TEST_F(bounds_fixture, AFullStoreStartsReadOnlyAndWritesAre503) {
   start();
   response health = call("GET", "/healthz", "");
   EXPECT_EQ(health.status, 503u) << health.body;
+  EXPECT_NE(health.body.find("database or disk is full"), std::string::npos) << health.body;
   EXPECT_NE(health.body.find("MB in "), std::string::npos) << health.body;
   EXPECT_NE(health.body.find("read-only"), std::string::npos) << health.body;
   // Reads work and see everything acknowledged.
