@@ -13,18 +13,25 @@ query_executor::query_executor(query_executor_options options) : options_(option
   for (std::size_t i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { work(); });
 }
 
-query_executor::~query_executor() {
+query_executor::~query_executor() { stop(); }
+
+void query_executor::stop() {
+  std::deque<job> dropped;  // destroyed outside the lock: they hold connections
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    dropped.swap(queue_);
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
 }
 
 query_executor::admission query_executor::submit(const std::string& token, std::function<void()> run) {
   {
     std::lock_guard lock(mu_);
+    if (stopping_) return admission::queue_full;
     std::size_t& mine = by_token_[token];
     if (mine >= options_.per_token) {
       ++refused_token_;
@@ -50,7 +57,7 @@ void query_executor::work() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and every queued query answered
+      if (queue_.empty()) return;  // stopping
       j = std::move(queue_.front());
       queue_.pop_front();
       ++running_;

@@ -3,8 +3,9 @@
 // queries at once, so that one client cannot take every worker.
 //
 // Callers: the router (submit, for POST /query and POST /query/telemetry) and /metrics
-// (render_metrics). Threading: submit and render_metrics are safe from any thread; a job runs
-// on a worker thread. The destructor runs the jobs already queued, then joins the workers.
+// (render_metrics). Threading: submit, stop and render_metrics are safe from any thread; a job
+// runs on a worker thread. stop() (and the destructor) drops the jobs still waiting, lets the
+// running ones finish and joins the workers; submits after it are refused as queue_full.
 #pragma once
 
 #include <condition_variable>
@@ -36,6 +37,7 @@ class query_executor {
   // Queues `job` for `token` (its name; empty counts as one anonymous token). accepted: `job`
   // will run on a worker; otherwise it was not taken (and is not called).
   admission submit(const std::string& token, std::function<void()> job);
+  void stop();
 
   const query_executor_options& options() const { return options_; }
   // doppel_queries_* families: running, queued, workers, refusals.

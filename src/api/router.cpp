@@ -249,6 +249,8 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
   metric_sources_.push_back([this](std::string& out) { queries_->render_metrics(out); });
 }
 
+void router::stop_queries() { queries_->stop(); }
+
 void router::run_query(std::shared_ptr<context> ctx, handler fn) {
   std::string token = ctx->who.name;
   auto admitted = queries_->submit(token, [this, ctx, fn] { (this->*fn)(*ctx); });

@@ -77,6 +77,10 @@ class router {
   const std::vector<route_info>& routes() const { return routes_; }
   std::string openapi() const;
 
+  // Waits for the queries running on the query workers and drops those waiting. Call after
+  // the server has stopped and before it is destroyed: their answers go to its connections.
+  void stop_queries();
+
   // Extra metric families, appended to /metrics by whoever owns them (e.g. the event hub).
   void add_metrics_source(std::function<void(std::string&)> source);
   // Connectors' health, listed under "connectors" in GET /healthz (informational: a broker
@@ -147,7 +151,6 @@ class router {
   ingest::dead_letters* letters_ = nullptr;
   const ts::history* history_ = nullptr;
   std::unique_ptr<metrics> metrics_;  // built once the table is known
-  std::unique_ptr<query_executor> queries_;
   // Runs a query route's handler on a query worker, or refuses (503 queue full, 429 token busy).
   void run_query(std::shared_ptr<context> ctx, handler fn);
   std::vector<std::function<void(std::string&)>> metric_sources_;
@@ -160,6 +163,8 @@ class router {
   };
   std::mutex rate_mu_;
   std::unordered_map<std::string, bucket> buckets_;  // by token name; guarded by rate_mu_
+  // Last: destroyed first, so that the queries it still runs find the router whole.
+  std::unique_ptr<query_executor> queries_;
 };
 
 }  // namespace doppel::api

@@ -562,6 +562,11 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>>, 
       }
     }
     if (auto refused = router_.authorize(r, role::viewer)) return fail(std::move(*refused));
+    if (!slot_->bound() && !slot_->bind(router_.token_name(r))) {
+      return fail(router::error(429, "too_many_connections",
+                                "this token already has " + std::to_string(options_.max_connections_per_token) +
+                                    " connections open (api.max_connections_per_token); close some"));
+    }
     beast::get_lowest_layer(stream_).expires_never();
     std::make_shared<ws_session<Stream>>(std::move(stream_), hub_, slot_)->run(std::move(req), std::move(filter));
   }

@@ -392,6 +392,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   out << "doppel serve: " << (sig == SIGINT ? "interrupted" : "terminated") << ", stopping" << std::endl;
   (*server)->stop();
   (*server)->wait();
+  routes.stop_queries();  // their answers go to the server's connections: before it goes
   // The graph goes before the event hub (declared after it): its destructor waits for queued
   // writes, whose completions still publish there. The pipeline, which writes to the graph,
   // goes before the graph.
