@@ -1,9 +1,10 @@
 // Live change events for WebSocket subscribers: the twin graph's change events (durable, in
 // commit order) serialized once and fanned out to every subscriber whose filter matches.
 //
-// Each subscriber has a bounded queue. A subscriber that falls behind by more than its bound
-// is not waited for and does not make the server grow: it is marked overflowed, told so, and
-// dropped by its connection. Callers: the graph's listener (publish, on the store's writer
+// Each subscriber has a queue bounded in events and in bytes (a big twin's events are
+// megabytes each). A subscriber that falls behind by more than either bound is not waited for
+// and does not make the server grow: it is marked overflowed, told so, and dropped by its
+// connection. Callers: the graph's listener (publish, on the store's writer
 // thread) and WebSocket sessions (subscribe, next). Threading: all members are thread-safe.
 #pragma once
 
@@ -38,14 +39,19 @@ class subscription {
   std::size_t bound_ = 0;
   std::function<void()> wake_;
   std::mutex mu_;
+  std::size_t max_bytes_ = 0;
   std::deque<std::shared_ptr<const std::string>> queue_;  // guarded by mu_
+  std::size_t queued_bytes_ = 0;                          // guarded by mu_: the texts in queue_
+  std::atomic<std::size_t>* hub_bytes_ = nullptr;         // the hub's total, kept in step
   bool overflowed_ = false;                               // guarded by mu_
   bool woken_ = false;                                    // guarded by mu_: a wake is pending
 };
 
 class event_hub {
  public:
-  explicit event_hub(const model::model_registry& models, std::size_t bound = 1024);
+  // `bound`: events queued per subscriber; `max_bytes`: their bytes (api.events_queue_bytes).
+  explicit event_hub(const model::model_registry& models, std::size_t bound = 1024,
+                     std::size_t max_bytes = std::size_t(16) << 20);
 
   // `wake` is called (from the publishing thread) when events arrive for an idle subscriber.
   std::shared_ptr<subscription> subscribe(event_filter filter, std::function<void()> wake);
@@ -63,12 +69,14 @@ class event_hub {
   bool matches(const event_filter& f, const twin::change_event& e) const;
 
   const model::model_registry& models_;
-  std::size_t bound_;
+  std::size_t bound_, max_bytes_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<subscription>> subs_;  // guarded by mu_
   std::atomic<std::uint64_t> seq_{0};
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> delivered_{0}, dropped_subscribers_{0};
+  std::atomic<std::size_t> queued_bytes_{0};  // over all subscribers' queues
+  std::atomic<std::size_t> peak_bytes_{0};    // the most one subscriber's queue held
 };
 
 }  // namespace doppel::api

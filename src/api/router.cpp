@@ -250,6 +250,26 @@ router::router(twin::twin_graph& graph, const model::model_registry& models, tok
     if (it == patterns.end()) patterns.push_back(e.info.pattern);
   }
   metrics_ = std::make_unique<metrics>(patterns);
+  queries_ = std::make_unique<query_executor>(
+      query_executor_options{options_.query_workers, options_.query_queue, options_.queries_per_token});
+  metric_sources_.push_back([this](std::string& out) { queries_->render_metrics(out); });
+}
+
+void router::stop_queries() { queries_->stop(); }
+
+void router::run_query(std::shared_ptr<context> ctx, handler fn) {
+  std::string token = ctx->who.name;
+  auto admitted = queries_->submit(token, [this, ctx, fn] { (this->*fn)(*ctx); });
+  if (admitted == query_executor::admission::accepted) return;
+  response r = admitted == query_executor::admission::token_busy
+                   ? error(429, "too_many_queries",
+                           "token " + quote(token) + " already runs " + std::to_string(queries_->options().per_token) +
+                               " queries (api.queries_per_token); wait for their answers, then send more")
+                   : error(503, "unavailable",
+                           "every query worker is busy and " + std::to_string(queries_->options().queue) +
+                               " queries wait (api.query_queue); retry shortly");
+  r.headers.push_back({"Retry-After", "1"});
+  ctx->send(std::move(r));
 }
 
 void router::add(std::string method, std::string pattern, role needs, bool is_public, std::string summary, handler fn) {
@@ -301,6 +321,27 @@ std::optional<response> router::authorize(const request& req, role needs, std::s
   }
   if (token_name) *token_name = who->name;
   return std::nullopt;
+}
+
+std::string router::token_name(const request& req) {
+  std::string_view auth = req.header("authorization");
+  std::string secret;
+  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer ") {
+    secret = auth.substr(7);
+  } else if (auto other = other_scheme_secret(auth)) {
+    secret = *other;
+  } else if (auth.empty()) {
+    // InfluxDB 1.x clients: ?p=TOKEN (as handle() reads it).
+    std::string_view target = req.target;
+    for (std::size_t pos = target.find('?'); pos != std::string_view::npos; pos = target.find('&', pos + 1)) {
+      std::string_view rest = target.substr(pos + 1);
+      if (rest.substr(0, 2) == "p=" && percent_decode(rest.substr(2, rest.find('&') - 2), secret)) break;
+      secret.clear();
+    }
+  }
+  if (secret.empty()) return {};
+  auto who = tokens_.find(secret);
+  return who ? who->name : std::string();
 }
 
 bool router::rate_allows(const std::string& token) {
@@ -426,12 +467,16 @@ void router::handle(request req, reply done) {
     }
   }
   if (!match->info.public_) {
-    if (auto refused = authorize(req, match->info.needs)) return ctx->send(std::move(*refused));
+    if (auto refused = authorize(req, match->info.needs, &ctx->who.name)) return ctx->send(std::move(*refused));
   }
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (match->segments[i].front() == '{') ctx->params.push_back(std::move(segments[i]));
   }
   ctx->req = std::move(req);
+  // Queries may run for seconds: off the I/O thread, so that simple requests stay fast.
+  if (match->fn == &router::post_query || match->fn == &router::post_query_telemetry) {
+    return run_query(std::move(ctx), match->fn);
+  }
   (this->*(match->fn))(*ctx);
 }
 
@@ -841,6 +886,14 @@ void router::ingest(context& c, const std::string& source, std::vector<ingest::r
     letters_->add(source, "", refused);
     return answer(0, refused);
   }
+  if (readings.size() > pipeline_->max_readings()) {
+    // Larger than an empty shard queue: a 503 would be retried forever.
+    return c.send(error(413, "payload_too_large",
+                        "the request holds " + std::to_string(readings.size()) + " readings; at most " +
+                            std::to_string(pipeline_->max_readings()) +
+                            " fit in one request (ingest.queue_readings): send smaller batches (Telegraf: "
+                            "metric_batch_size, e.g. 5000)"));
+  }
   // The parse refusals become dead letters only once the request is taken: a 503 is sent again
   // by the client, and its bad lines must not count twice.
   pipeline_->submit(source, std::move(readings),
@@ -1045,6 +1098,7 @@ void router::post_query_telemetry(context& c) {
   std::vector<std::string> twins;
   twin::query_options options;
   options.page_size = options.limits.max_page_size;
+  options.limits.max_work = options_.query_max_work;
   for (;;) {
     auto page = graph_.query(*query, options);
     if (!page) {
@@ -1128,6 +1182,7 @@ void router::post_query(context& c) {
                         "\"continuationToken\")"));
   }
   twin::query_options options;
+  options.limits.max_work = options_.query_max_work;
   if (body.contains("continuationToken") && !body["continuationToken"].is_null()) {
     if (!body["continuationToken"].is_string()) {
       return c.send(error(400, "bad_request", "continuationToken must be the string the previous page returned"));

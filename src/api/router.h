@@ -22,6 +22,7 @@
 #include "api/auth.h"
 #include "api/http.h"
 #include "api/metrics.h"
+#include "api/query_executor.h"
 #include "ingest/dead_letters.h"
 #include "ingest/pipeline.h"
 #include "model/registry.h"
@@ -34,6 +35,11 @@ struct api_options {
   double rate_per_second = 0;             // per token; 0: unlimited
   double rate_burst = 0;                  // bucket size; 0: one second's worth
   std::size_t max_body_bytes = 4 << 20;
+  // Queries (POST /query, /query/telemetry) run on their own workers (query_executor.h).
+  std::size_t query_workers = 0;              // 0: cores - 1, at least one
+  std::size_t query_queue = 64;               // waiting for a worker; past it: 503 with Retry-After
+  std::size_t queries_per_token = 2;          // running or waiting at once; past it: 429
+  std::uint64_t query_max_work = 20'000'000;  // evaluation steps per page; past it: 400
 };
 
 struct route_info {
@@ -64,8 +70,16 @@ class router {
   // this). nullopt when allowed; else the error response to send.
   std::optional<response> authorize(const request& req, role needs, std::string* token_name = nullptr);
 
+  // The name of the valid token a request carries (as authorize() reads it), or empty; counts
+  // nothing against the rate limit (the server uses it to cap connections per token).
+  std::string token_name(const request& req);
+
   const std::vector<route_info>& routes() const { return routes_; }
   std::string openapi() const;
+
+  // Waits for the queries running on the query workers and drops those waiting. Call after
+  // the server has stopped and before it is destroyed: their answers go to its connections.
+  void stop_queries();
 
   // Extra metric families, appended to /metrics by whoever owns them (e.g. the event hub).
   void add_metrics_source(std::function<void(std::string&)> source);
@@ -138,6 +152,8 @@ class router {
   ingest::dead_letters* letters_ = nullptr;
   const ts::history* history_ = nullptr;
   std::unique_ptr<metrics> metrics_;  // built once the table is known
+  // Runs a query route's handler on a query worker, or refuses (503 queue full, 429 token busy).
+  void run_query(std::shared_ptr<context> ctx, handler fn);
   std::vector<std::function<void(std::string&)>> metric_sources_;
   std::vector<std::function<nlohmann::json()>> health_sources_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -148,6 +164,8 @@ class router {
   };
   std::mutex rate_mu_;
   std::unordered_map<std::string, bucket> buckets_;  // by token name; guarded by rate_mu_
+  // Last: destroyed first, so that the queries it still runs find the router whole.
+  std::unique_ptr<query_executor> queries_;
 };
 
 }  // namespace doppel::api

@@ -4,18 +4,24 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <sys/resource.h>
+
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/text.h"
@@ -80,6 +86,182 @@ std::optional<response> transfer_encoding_refusal(const Request& req) {
                            "Transfer-Encoding: chunked alone; the connection is closed");
 }
 
+// A connection the tracker may close to admit a newer one, or hurry (shorter header timeout).
+class pending_connection {
+ public:
+  virtual ~pending_connection() = default;
+  virtual void evict() = 0;  // any thread: closes the connection on its strand
+  virtual void hurry() = 0;  // any thread: the header timeout becomes the pressure timeout
+};
+
+// Counts connections (in total, per token, not yet past their first request) and the bytes of
+// answers they queue; feeds /metrics. Shared by the acceptor and every session (held by
+// shared_ptr, so /metrics may outlive the server). Threading: all members are thread-safe.
+class connection_tracker {
+ public:
+  explicit connection_tracker(const server_options& o) : options_(o) {}
+
+  // Accept: false when the total cap is reached (the caller answers 503).
+  bool admit() {
+    std::lock_guard lock(mu_);
+    if (total_ >= options_.max_connections) {
+      refused_total_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    ++total_;
+    return true;
+  }
+  // A new connection waits for its first request: at most max_unauthenticated do (the oldest
+  // is closed); returns whether the server is under pressure (its header timeout is short).
+  bool add_pending(std::weak_ptr<pending_connection> c, std::list<std::weak_ptr<pending_connection>>::iterator& at) {
+    std::vector<std::shared_ptr<pending_connection>> evict, hurry;
+    bool pressure = false;
+    {
+      std::lock_guard lock(mu_);
+      while (pending_.size() >= options_.max_unauthenticated && !pending_.empty()) {
+        if (auto old = pending_.front().lock()) evict.push_back(std::move(old));
+        pending_.front().reset();  // its session still erases its entry: keep the node valid
+        evicted_list_.splice(evicted_list_.end(), pending_, pending_.begin());
+        evicted_.fetch_add(1, std::memory_order_relaxed);
+      }
+      at = pending_.insert(pending_.end(), std::move(c));
+      pressure = pending_.size() * 2 > options_.max_unauthenticated;
+      if (pressure && !pressured_) {
+        for (auto& w : pending_) {
+          if (auto p = w.lock()) hurry.push_back(std::move(p));
+        }
+      }
+      pressured_ = pressure;
+      unauthenticated_.store(pending_.size(), std::memory_order_relaxed);
+    }
+    // Outside the lock: they post to their strands (and may run their destructors here).
+    for (auto& e : evict) e->evict();
+    for (auto& h : hurry) h->hurry();
+    return pressure;
+  }
+  void remove_pending(std::list<std::weak_ptr<pending_connection>>::iterator at) {
+    std::lock_guard lock(mu_);
+    // The node is in pending_ or, once evicted, in evicted_list_; both are std::lists.
+    bool in_pending = false;
+    for (auto it = pending_.begin(); it != pending_.end() && !in_pending; ++it) in_pending = it == at;
+    if (in_pending) {
+      pending_.erase(at);
+    } else {
+      evicted_list_.erase(at);
+    }
+    pressured_ = pending_.size() * 2 > options_.max_unauthenticated;
+    unauthenticated_.store(pending_.size(), std::memory_order_relaxed);
+  }
+  // The first request of a connection with a token: false when the token holds its cap.
+  bool bind_token(const std::string& name) {
+    std::lock_guard lock(mu_);
+    std::size_t& n = per_token_[name];
+    if (n >= options_.max_connections_per_token) {
+      if (n == 0) per_token_.erase(name);
+      refused_token_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void release(const std::string& token) {
+    std::lock_guard lock(mu_);
+    --total_;
+    if (token.empty()) return;
+    auto it = per_token_.find(token);
+    if (it != per_token_.end() && --it->second == 0) per_token_.erase(it);
+  }
+  void queued(std::ptrdiff_t delta, std::size_t connection_now) {
+    queued_bytes_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
+    std::size_t peak = peak_bytes_.load(std::memory_order_relaxed);
+    while (connection_now > peak && !peak_bytes_.compare_exchange_weak(peak, connection_now)) {
+    }
+  }
+
+  void render(std::string& out) const {
+    std::size_t total;
+    {
+      std::lock_guard lock(mu_);
+      total = total_;
+    }
+    char buf[1800];
+    std::snprintf(
+        buf, sizeof buf,
+        "# HELP doppel_http_connections Open HTTP and WebSocket connections.\n"
+        "# TYPE doppel_http_connections gauge\ndoppel_http_connections %zu\n"
+        "# HELP doppel_http_max_connections The cap on connections (api.max_connections).\n"
+        "# TYPE doppel_http_max_connections gauge\ndoppel_http_max_connections %zu\n"
+        "# HELP doppel_http_unauthenticated_connections Connections that have not completed a request.\n"
+        "# TYPE doppel_http_unauthenticated_connections gauge\ndoppel_http_unauthenticated_connections %zu\n"
+        "# HELP doppel_http_queued_bytes Bytes of answers waiting to be sent, over all connections.\n"
+        "# TYPE doppel_http_queued_bytes gauge\ndoppel_http_queued_bytes %zu\n"
+        "# HELP doppel_http_queued_peak_bytes The most one connection has had queued.\n"
+        "# TYPE doppel_http_queued_peak_bytes gauge\ndoppel_http_queued_peak_bytes %zu\n"
+        "# HELP doppel_http_connections_refused_total Connections refused: over the total cap (503) or over "
+        "their token's (429).\n"
+        "# TYPE doppel_http_connections_refused_total counter\n"
+        "doppel_http_connections_refused_total{reason=\"total\"} %llu\n"
+        "doppel_http_connections_refused_total{reason=\"token\"} %llu\n"
+        "# HELP doppel_http_connections_evicted_total Connections without a request closed to admit new ones.\n"
+        "# TYPE doppel_http_connections_evicted_total counter\ndoppel_http_connections_evicted_total %llu\n",
+        total, options_.max_connections, unauthenticated_.load(), queued_bytes_.load(), peak_bytes_.load(),
+        static_cast<unsigned long long>(refused_total_.load()), static_cast<unsigned long long>(refused_token_.load()),
+        static_cast<unsigned long long>(evicted_.load()));
+    out += buf;
+  }
+
+  const server_options& options() const { return options_; }
+
+ private:
+  server_options options_;
+  mutable std::mutex mu_;
+  std::size_t total_ = 0;                                      // guarded by mu_
+  std::unordered_map<std::string, std::size_t> per_token_;     // guarded by mu_
+  std::list<std::weak_ptr<pending_connection>> pending_;       // guarded by mu_: oldest first
+  std::list<std::weak_ptr<pending_connection>> evicted_list_;  // guarded by mu_: closing
+  bool pressured_ = false;                                     // guarded by mu_
+  std::atomic<std::size_t> unauthenticated_{0}, queued_bytes_{0}, peak_bytes_{0};
+  std::atomic<std::uint64_t> refused_total_{0}, refused_token_{0}, evicted_{0};
+};
+
+// A connection's place in the tracker, released when the last holder (the HTTP session, then
+// the WebSocket session it became) goes.
+class connection_slot {
+ public:
+  explicit connection_slot(std::shared_ptr<connection_tracker> t) : tracker_(std::move(t)) {}
+  ~connection_slot() {
+    if (pending_) tracker_->remove_pending(at_);
+    tracker_->release(token_);
+  }
+  connection_slot(const connection_slot&) = delete;
+  connection_slot& operator=(const connection_slot&) = delete;
+
+  bool wait_first(std::weak_ptr<pending_connection> c) {
+    pending_ = true;
+    return tracker_->add_pending(std::move(c), at_);
+  }
+  void first_done() {
+    if (!pending_) return;
+    pending_ = false;
+    tracker_->remove_pending(at_);
+  }
+  // The token of the connection's first request that has one; false past its cap.
+  bool bind(const std::string& token) {
+    if (!token_.empty() || token.empty()) return true;
+    if (!tracker_->bind_token(token)) return false;
+    token_ = token;
+    return true;
+  }
+  bool bound() const { return !token_.empty(); }
+  connection_tracker& tracker() { return *tracker_; }
+
+ private:
+  std::shared_ptr<connection_tracker> tracker_;
+  std::list<std::weak_ptr<pending_connection>>::iterator at_;
+  bool pending_ = false;
+  std::string token_;
+};
+
 // One WebSocket subscriber: forwards its subscription's events, one write at a time.
 // Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> with TLS.
 template <class Stream>
@@ -87,7 +269,8 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
   using std::enable_shared_from_this<ws_session<Stream>>::shared_from_this;
 
  public:
-  ws_session(Stream&& stream, event_hub& hub) : ws_(std::move(stream)), hub_(hub) {}
+  ws_session(Stream&& stream, event_hub& hub, std::shared_ptr<connection_slot> slot)
+      : ws_(std::move(stream)), hub_(hub), slot_(std::move(slot)) {}
 
   void run(http::request<http::string_body> req, event_filter filter) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -164,6 +347,7 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
 
   websocket::stream<Stream> ws_;
   event_hub& hub_;
+  std::shared_ptr<connection_slot> slot_;  // counts this connection while it lives
   event_filter filter_;
   std::shared_ptr<subscription> sub_;
   beast::flat_buffer in_;
@@ -175,19 +359,40 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
 // requests wait for their durable writes (up to k_max_in_flight), and answers strictly in
 // order. Everything runs on the connection's strand.
 template <class Stream>
-class http_session : public std::enable_shared_from_this<http_session<Stream>> {
+class http_session : public std::enable_shared_from_this<http_session<Stream>>, public pending_connection {
   using std::enable_shared_from_this<http_session<Stream>>::shared_from_this;
   static constexpr bool k_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
  public:
   template <class... Args>
-  http_session(tcp::socket&& socket, router& r, event_hub& hub, const server_options& o, Args&... tls)
-      : stream_(std::move(socket), tls...), router_(r), hub_(hub), options_(o) {}
+  http_session(tcp::socket&& socket, router& r, event_hub& hub, const server_options& o,
+               std::shared_ptr<connection_slot> place, Args&... tls)
+      : stream_(std::move(socket), tls...), router_(r), hub_(hub), options_(o), slot_(std::move(place)) {}
+  ~http_session() override {
+    if (queued_bytes_) slot_->tracker().queued(-static_cast<std::ptrdiff_t>(queued_bytes_), 0);
+  }
+
+  void evict() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      beast::get_lowest_layer(self->stream_).socket().close(ec);
+    });
+  }
+  void hurry() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->first_ || self->hurried_) return;
+      self->hurried_ = true;
+      beast::get_lowest_layer(self->stream_).expires_after(self->options_.pressure_timeout);
+    });
+  }
 
   void run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    // Counted as waiting for its first request until one is read (or it closes).
+    bool pressure = slot_->wait_first(this->weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), pressure] {
+      self->hurried_ = self->hurried_ || pressure;
       if constexpr (k_tls) {
-        beast::get_lowest_layer(self->stream_).expires_after(self->options_.read_timeout);
+        beast::get_lowest_layer(self->stream_).expires_after(self->first_timeout());
         self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
           if (!ec) self->read();  // a failed handshake (plain HTTP, bad client) just closes
         });
@@ -206,13 +411,26 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     bool close = false;               // close the connection after it
   };
 
+  std::chrono::seconds first_timeout() const {
+    return hurried_ ? std::min(options_.pressure_timeout, options_.read_timeout) : options_.read_timeout;
+  }
+
+  // Adds (or, negative, removes) bytes of answers not yet sent.
+  void account(std::ptrdiff_t delta) {
+    queued_bytes_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(queued_bytes_) + delta);
+    slot_->tracker().queued(delta, queued_bytes_);
+  }
+
   void read() {
-    if (reading_ || stopped_reading_ || slots_.size() >= k_max_in_flight) return;
+    // Back-pressure: while the client leaves this many answer bytes unread, read no more requests.
+    if (reading_ || stopped_reading_ || slots_.size() >= k_max_in_flight || queued_bytes_ > options_.max_queued_bytes) {
+      return;
+    }
     reading_ = true;
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
-    beast::get_lowest_layer(stream_).expires_after(first_ ? options_.read_timeout : options_.idle_timeout);
+    beast::get_lowest_layer(stream_).expires_after(first_ ? first_timeout() : options_.idle_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session<Stream>::on_read, shared_from_this()));
   }
@@ -236,6 +454,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       return fail(router::error(400, "bad_request", "malformed HTTP request: " + ec.message()));
     }
     first_ = false;
+    slot_->first_done();
     auto req = parser_->release();
     // Beast frames only a final "chunked" coding; with any other (gzip, "chunked, gzip") the body
     // would be read as the next request, which a proxy in front frames differently (request
@@ -256,6 +475,14 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       r.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     r.body = std::move(req.body());
+    if (!slot_->bound() && !slot_->bind(router_.token_name(r))) {
+      response refused =
+          router::error(429, "too_many_connections",
+                        "this token already has " + std::to_string(options_.max_connections_per_token) +
+                            " connections open (api.max_connections_per_token); reuse them (keep-alive) or close some");
+      refused.headers.push_back({"Retry-After", "1"});
+      return fail(std::move(refused));
+    }
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
     std::uint64_t seq = next_seq_++;
@@ -275,6 +502,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     stopped_reading_ = true;
     std::uint64_t seq = next_seq_++;
     slots_.push_back({seq, to_wire(r, 11, false), true});
+    account(static_cast<std::ptrdiff_t>(slots_.back().wire->size()));
     write_next();
   }
 
@@ -283,7 +511,10 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   // in one gather write.
   void ready(std::uint64_t seq, std::string wire) {
     for (auto& s : slots_) {
-      if (s.seq == seq) s.wire = std::move(wire);
+      if (s.seq == seq) {
+        account(static_cast<std::ptrdiff_t>(wire.size()));
+        s.wire = std::move(wire);
+      }
     }
     if (flush_posted_ || writing_) return;
     flush_posted_ = true;
@@ -310,7 +541,12 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     net::async_write(stream_, gather_, [self = shared_from_this(), n, close](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       // deque::pop_front leaves the other slots (and the strings gather_ pointed to) in place.
-      for (std::size_t k = 0; k < n; ++k) self->slots_.pop_front();
+      std::size_t sent = 0;
+      for (std::size_t k = 0; k < n; ++k) {
+        sent += self->slots_.front().wire->size();
+        self->slots_.pop_front();
+      }
+      self->account(-static_cast<std::ptrdiff_t>(sent));
       if (ec) {
         self->stopped_reading_ = true;
         return self->shutdown();
@@ -355,8 +591,13 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       }
     }
     if (auto refused = router_.authorize(r, role::viewer)) return fail(std::move(*refused));
+    if (!slot_->bound() && !slot_->bind(router_.token_name(r))) {
+      return fail(router::error(429, "too_many_connections",
+                                "this token already has " + std::to_string(options_.max_connections_per_token) +
+                                    " connections open (api.max_connections_per_token); close some"));
+    }
     beast::get_lowest_layer(stream_).expires_never();
-    std::make_shared<ws_session<Stream>>(std::move(stream_), hub_)->run(std::move(req), std::move(filter));
+    std::make_shared<ws_session<Stream>>(std::move(stream_), hub_, slot_)->run(std::move(req), std::move(filter));
   }
 
   void shutdown() {
@@ -397,6 +638,9 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   router& router_;
   event_hub& hub_;
   const server_options& options_;
+  std::shared_ptr<connection_slot> slot_;
+  std::size_t queued_bytes_ = 0;           // answers ready or being written, not yet sent
+  bool hurried_ = false;                   // its header timeout is the pressure timeout
   std::deque<slot> slots_;                 // requests in flight, in arrival order
   std::vector<net::const_buffer> gather_;  // the answers being written
   bool flush_posted_ = false;
@@ -420,24 +664,68 @@ struct server::impl {
   bool stopped = false;  // guarded by mu
   unsigned short port = 0;
   std::optional<net::ssl::context> tls;  // set when a certificate is configured
+  std::shared_ptr<connection_tracker> tracker;
+  net::steady_timer retry{ioc};  // accept again after a failure (e.g. out of descriptors)
 
   impl(router& r, event_hub& h, server_options o)
-      : routes(r), hub(h), options(resolve(std::move(o))), ioc(options.threads) {}
+      : routes(r),
+        hub(h),
+        options(resolve(std::move(o))),
+        ioc(options.threads),
+        tracker(std::make_shared<connection_tracker>(options)) {}
   static server_options resolve(server_options o) {
     if (o.threads <= 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+    if (o.max_connections == 0) {
+      // Below the descriptor limit, leaving room for the stores, the history and the broker.
+      rlimit nofile{};
+      std::size_t fds = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY
+                            ? static_cast<std::size_t>(nofile.rlim_cur)
+                            : 4096;
+      o.max_connections = std::clamp<std::size_t>(fds > 128 ? fds - 128 : 16, 16, 1024);
+    }
     return o;
+  }
+
+  // Past the total cap: a fixed 503 (plain HTTP; over TLS, a close), then the socket goes.
+  static void refuse(tcp::socket socket, bool plain) {
+    if (!plain) return;
+    static const std::string wire = [] {
+      response r = router::error(503, "unavailable",
+                                 "the server has as many connections as it serves (api.max_connections); retry "
+                                 "shortly");
+      r.headers.push_back({"Retry-After", "1"});
+      return to_wire(r, 11, false);
+    }();
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*s, net::buffer(wire), [s](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      s->shutdown(tcp::socket::shutdown_send, ignored);
+    });
   }
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
-      if (ec) return accept();
+      if (ec) {
+        // Out of descriptors (or memory): accepting again at once would spin; wait a little.
+        retry.expires_after(std::chrono::milliseconds(50));
+        retry.async_wait([this](beast::error_code e) {
+          if (!e) accept();
+        });
+        return;
+      }
+      if (!tracker->admit()) {
+        refuse(std::move(socket), !tls);
+        return accept();
+      }
+      auto slot = std::make_shared<connection_slot>(tracker);
       if (tls) {
         std::make_shared<http_session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), routes, hub, options,
-                                                                             *tls)
+                                                                             std::move(slot), *tls)
             ->run();
       } else {
-        std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), routes, hub, options)->run();
+        std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), routes, hub, options, std::move(slot))
+            ->run();
       }
       accept();
     });
@@ -480,6 +768,7 @@ result<std::unique_ptr<server>> server::start(router& r, event_hub& events, serv
                             ec.message());
   }
   i->port = i->acceptor.local_endpoint().port();
+  r.add_metrics_source([tracker = i->tracker](std::string& out) { tracker->render(out); });
   i->accept();
   for (int t = 0; t < i->options.threads; ++t) {
     i->threads.emplace_back([raw = i.get()] { raw->ioc.run(); });

@@ -3,7 +3,9 @@
 //
 // Each connection reads one request at a time (keep-alive), bounded in size (413 beyond
 // max_body_bytes, 431-style 413 for huge headers) and in time (a request must arrive within
-// read_timeout; idle keep-alive connections close after idle_timeout). Requests go to the
+// read_timeout; idle keep-alive connections close after idle_timeout), and connections are
+// bounded in number and in the bytes of answers they queue (server_options). The server adds
+// doppel_http_* gauges and counters to the router's /metrics. Requests go to the
 // router; a write's response is sent once the router's completion reports it durable, without
 // blocking an I/O thread. GET /events upgrades to a WebSocket streaming change events
 // (events.h), filtered by ?twin=, ?model=, ?type= (each repeatable).
@@ -34,6 +36,17 @@ struct server_options {
   std::chrono::seconds idle_timeout{60};
   // PEM files; both set: the server speaks HTTPS (and WSS) only, TLS 1.2 or newer.
   std::string tls_cert, tls_key;
+  // Bounds (docs/project.md, api.*). A connection stops reading requests while the answers it
+  // has not sent yet exceed max_queued_bytes (back-pressure: a client that does not read is
+  // not read from). Connections past max_connections get 503 with Retry-After at accept;
+  // those past max_connections_per_token get 429 after their first request. Connections that
+  // have not completed a request are at most max_unauthenticated: a new one closes the
+  // oldest, and once more than half are used their header timeout is pressure_timeout.
+  std::size_t max_queued_bytes = std::size_t(8) << 20;
+  std::size_t max_connections = 0;  // 0: min(1024, RLIMIT_NOFILE - 128), at least 16
+  std::size_t max_connections_per_token = 64;
+  std::size_t max_unauthenticated = 256;
+  std::chrono::seconds pressure_timeout{5};
 };
 
 class server {

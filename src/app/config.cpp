@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/text.h"
@@ -102,6 +103,40 @@ bool number(checker& ck, const YAML::Node& n, std::string_view key, double min, 
   return false;
 }
 
+// The api keys that bound resources: each a whole number in a range. False when `key` is not one.
+bool parse_api_limit(checker& ck, const std::string& key, const YAML::Node& v, api_config& api) {
+  struct limit {
+    const char* key;
+    double min, max;
+    std::size_t* out;
+  };
+  std::size_t work = 0;
+  const limit limits[] = {
+      {"events_queue_bytes", 65536, 1e12, &api.events_queue_bytes},
+      {"connection_queue_bytes", 65536, 1e12, &api.connection_queue_bytes},
+      {"max_connections", 0, 1e7, &api.max_connections},
+      {"max_connections_per_token", 1, 1e7, &api.max_connections_per_token},
+      {"max_unauthenticated", 1, 1e7, &api.max_unauthenticated},
+      {"query_workers", 0, 1024, &api.query_workers},
+      {"query_queue", 0, 1e6, &api.query_queue},
+      {"queries_per_token", 1, 1e6, &api.queries_per_token},
+      {"query_max_work", 1000, 1e15, &work},
+  };
+  for (const limit& l : limits) {
+    if (key != l.key) continue;
+    double d = 0;
+    if (number(ck, v, "api." + key, l.min, l.max, d)) {
+      if (l.out == &work) {
+        api.query_max_work = static_cast<std::uint64_t>(d);
+      } else {
+        *l.out = static_cast<std::size_t>(d);
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
 void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
   if (!n.IsMap()) {
     ck.error(n.Mark(), "api must be a mapping such as `api: {listen: 127.0.0.1:8080}`, not " + checker::shape(n));
@@ -112,14 +147,17 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
   std::set<std::string, std::less<>> seen;
   for (const auto& kv : n) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!seen.insert(key).second) {
+      ck.error(kv.first.Mark(), "key " + quote(key) + " appears twice in api; keep one");
+      continue;
+    }
+    if (!known.count(key) && parse_api_limit(ck, key, kv.second, api)) continue;
     if (!known.count(key)) {
       ck.error(kv.first.Mark(), "unknown key " + quote(key) +
                                     " in api; known keys are listen, cors_origins, rate_limit, rate_burst, "
-                                    "max_body_bytes, tls");
-      continue;
-    }
-    if (!seen.insert(key).second) {
-      ck.error(kv.first.Mark(), "key " + quote(key) + " appears twice in api; keep one");
+                                    "max_body_bytes, tls, events_queue_bytes, connection_queue_bytes, "
+                                    "max_connections, max_connections_per_token, max_unauthenticated, "
+                                    "query_workers, query_queue, queries_per_token, query_max_work");
       continue;
     }
     const YAML::Node& v = kv.second;
@@ -221,6 +259,22 @@ bool duration(checker& ck, const YAML::Node& n, const std::string& key, std::int
   if (n.IsScalar() && ts::parse_step(n.Scalar(), out)) return true;
   ck.error(n.Mark(), key + " must be a duration such as 12h, 30d, 90m or P30D");
   return false;
+}
+
+void parse_store(checker& ck, const YAML::Node& n, store_config& st) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), "store must be a mapping such as `store: {max_bytes: 10000000000}`, not " + checker::shape(n));
+    return;
+  }
+  for_each_key(ck, n, "store", {"max_bytes", "checkpoint_interval"}, [&](const std::string& key, const YAML::Node& v) {
+    double d = 0;
+    std::int64_t ns = 0;
+    if (key == "max_bytes") {
+      if (number(ck, v, "store.max_bytes (0 = no cap)", 0, 1e15, d)) st.max_bytes = static_cast<std::uint64_t>(d);
+    } else if (duration(ck, v, "store.checkpoint_interval", ns)) {
+      st.checkpoint_interval_ms = std::max<std::int64_t>(1, ns / 1000000);
+    }
+  });
 }
 
 void parse_history(checker& ck, const YAML::Node& n, history_config& h) {
@@ -431,8 +485,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
     ck.error(m, "doppel.yaml must be a mapping of keys such as `name: my-project`, not " + checker::shape(root));
     return r;
   }
-  static const std::set<std::string, std::less<>> known{"name", "description", "models", "twins",
-                                                        "api",  "ingest",      "mqtt",   "history"};
+  static const std::set<std::string, std::less<>> known{"name",   "description", "models",  "twins", "api",
+                                                        "ingest", "mqtt",        "history", "store"};
   std::set<std::string, std::less<>> seen;
   bool has_name = false;
   try {
@@ -450,7 +504,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
       }
       if (!known.count(key)) {
         ck.error(k.Mark(), "unknown key " + quote(key) +
-                               "; known keys are name, description, models, twins, api, ingest, mqtt, history");
+                               "; known keys are name, description, models, twins, api, ingest, mqtt, history, "
+                               "store");
         continue;
       }
       if (key == "name") {
@@ -473,6 +528,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         parse_mqtt(ck, v, r.config.mqtt);
       } else if (key == "history") {
         parse_history(ck, v, r.config.history);
+      } else if (key == "store") {
+        parse_store(ck, v, r.config.store);
       }
     }
   } catch (const YAML::Exception& e) {

@@ -14,11 +14,14 @@
 //     rate_burst: 0           # bucket size; 0: one second's worth
 //     max_body_bytes: 4194304
 //     tls: {cert: tls/cert.pem, key: tls/key.pem}   # optional: serve HTTPS only
+//     events_queue_bytes, connection_queue_bytes, max_connections, max_connections_per_token,
+//     max_unauthenticated, query_workers, query_queue, queries_per_token, query_max_work
 //   ingest: {shards: 0, queue_readings: 100000, dead_letters: 10000}
 //   history:                  # optional; docs/history.md
 //     retention: 90d          # drop history older than this; absent: keep forever
 //     retention_by_model: {"dtmi:example:Pump;1": 30d}
 //     late_window: 1h         # refuse points older than the series' newest by more; absent: any
+//   store: {max_bytes: 0, checkpoint_interval: 2s}   # optional; the metadata store
 //   mqtt:                     # optional; docs/ingest.md
 //     broker: managed         # managed (Mosquitto run by serve) | off | mqtt://HOST:PORT | mqtts://...
 //     listen: 127.0.0.1:1883  # the managed broker's address
@@ -52,6 +55,16 @@ struct api_config {
   double rate_burst = 0;
   std::size_t max_body_bytes = 4 << 20;
   std::string tls_cert, tls_key;  // PEM files relative to the project; both or neither
+  // Resource bounds (docs/project.md); 0 where noted means "derived".
+  std::size_t events_queue_bytes = std::size_t(16) << 20;     // per WebSocket subscriber
+  std::size_t connection_queue_bytes = std::size_t(8) << 20;  // answers queued per connection
+  std::size_t max_connections = 0;                            // 0: min(1024, fd limit - 128)
+  std::size_t max_connections_per_token = 64;
+  std::size_t max_unauthenticated = 256;  // connections that have not completed a request
+  std::size_t query_workers = 0;          // 0: cores - 1, at least one
+  std::size_t query_queue = 64;           // queries waiting for a worker
+  std::size_t queries_per_token = 2;      // running or waiting at once
+  std::uint64_t query_max_work = 20'000'000;
 };
 
 // The MQTT side (docs/ingest.md): a managed Mosquitto by default, or an existing broker.
@@ -86,6 +99,12 @@ struct history_config {
   std::int64_t late_window_ns = 0;
 };
 
+// The metadata store (docs/formats/metadata-store.md).
+struct store_config {
+  std::uint64_t max_bytes = 0;              // cap on doppel.db (SQLite max_page_count); 0: none
+  std::int64_t checkpoint_interval_ms = 0;  // twins reach their table this often; 0: 2 s
+};
+
 // "HOST:PORT" or "[v6]:PORT"; false when malformed.
 bool parse_listen(const std::string& text, std::string& host, unsigned short& port);
 
@@ -98,6 +117,7 @@ struct project_config {
   ingest_config ingest;
   history_config history;
   mqtt_config mqtt;
+  store_config store;
 };
 
 struct config_result {

@@ -207,6 +207,10 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   so.port = cfg.api.port;
   so.threads = o.threads;
   so.max_body_bytes = cfg.api.max_body_bytes;
+  so.max_queued_bytes = cfg.api.connection_queue_bytes;
+  so.max_connections = cfg.api.max_connections;
+  so.max_connections_per_token = cfg.api.max_connections_per_token;
+  so.max_unauthenticated = cfg.api.max_unauthenticated;
   if (!cfg.api.tls_cert.empty()) so.tls_cert = (fs::path(o.dir) / cfg.api.tls_cert).string();
   if (!cfg.api.tls_key.empty()) so.tls_key = (fs::path(o.dir) / cfg.api.tls_key).string();
   if (!o.listen.empty() && !parse_listen(o.listen, so.host, so.port)) {
@@ -228,7 +232,10 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     if (lock_fd >= 0) ::close(lock_fd);
     return 1;
   }
-  auto store = store::metadata_store::open(data / "doppel.db");
+  store::store_options sto;
+  sto.max_bytes = cfg.store.max_bytes;
+  if (cfg.store.checkpoint_interval_ms > 0) sto.checkpoint_interval_ms = cfg.store.checkpoint_interval_ms;
+  auto store = store::metadata_store::open(data / "doppel.db", sto);
   if (!store) {
     err << "doppel serve: " << store.error().message() << "\n";
     return 1;
@@ -244,7 +251,10 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   for (const auto& f : declared) digest_input += f.name + '\n' + f.content.dump() + '\n';
   std::string digest = api::sha256_hex(digest_input);
   std::size_t added = 0;
-  if ((*store)->setting("declarations.sha256") != digest) {
+  if (status h = (*graph)->health(); !h) {
+    // Read-only until restarted with room: declarations wait for then (reads and /healthz work).
+    err << "doppel serve: starting read-only: " << h.message() << "\n";
+  } else if ((*store)->setting("declarations.sha256") != digest) {
     bool failed = false;
     added = add_declared(**graph, declared, err, failed);
     if (failed) {
@@ -265,13 +275,17 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     err << "doppel serve: " << s.message() << "\n";
     return 1;
   }
-  api::event_hub hub(registry);
+  api::event_hub hub(registry, 1024, cfg.api.events_queue_bytes);
   (*graph)->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
   api::api_options ao;
   ao.cors_origins = cfg.api.cors_origins;
   ao.rate_per_second = cfg.api.rate_limit;
   ao.rate_burst = cfg.api.rate_burst;
   ao.max_body_bytes = cfg.api.max_body_bytes;
+  ao.query_workers = cfg.api.query_workers;
+  ao.query_queue = cfg.api.query_queue;
+  ao.queries_per_token = cfg.api.queries_per_token;
+  ao.query_max_work = cfg.api.query_max_work;
   ingest::dead_letters letters(cfg.ingest.dead_letters);
   // Telemetry history: one log writer per pipeline shard, replayed here.
   int shards = ingest::telemetry_pipeline::shard_count(cfg.ingest.shards);
@@ -378,6 +392,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   out << "doppel serve: " << (sig == SIGINT ? "interrupted" : "terminated") << ", stopping" << std::endl;
   (*server)->stop();
   (*server)->wait();
+  routes.stop_queries();  // their answers go to the server's connections: before it goes
   // The graph goes before the event hub (declared after it): its destructor waits for queued
   // writes, whose completions still publish there. The pipeline, which writes to the graph,
   // goes before the graph.

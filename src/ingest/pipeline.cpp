@@ -183,6 +183,12 @@ void telemetry_pipeline::set_listener(std::function<void(const twin::change_even
 
 void telemetry_pipeline::submit(const std::string& source, std::vector<reading> readings,
                                 std::function<void(result<ingest_result>)> done) {
+  if (readings.size() > options_.queue_readings) {
+    // Retrying would never help: the batch is larger than an empty queue.
+    return done(status::invalid_argument(std::to_string(readings.size()) + " readings in one batch; at most " +
+                                         std::to_string(options_.queue_readings) +
+                                         " fit (ingest.queue_readings): send smaller batches"));
+  }
   if (!try_submit(source, readings, done)) {
     done(status::unavailable("the ingest queues are full (" + std::to_string(options_.queue_readings) +
                              " readings per shard); retry in a moment"));
@@ -385,6 +391,10 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         if (r) {
           accepted_.fetch_add(properties, std::memory_order_relaxed);
           req->accepted.fetch_add(properties, std::memory_order_relaxed);
+        } else if (r.error().code() == status_code::io_error || r.error().code() == status_code::unavailable) {
+          // The store failed, not the reading: the whole submit fails (HTTP 503, MQTT not
+          // acknowledged) so that it is sent again, instead of a refusal that blames the data.
+          req->fail(r.error());
         } else {
           rejected_.fetch_add(properties, std::memory_order_relaxed);
           req->reject(twin, {r.error().code() == status_code::invalid_argument ? "wrong_type" : "write_failed",

@@ -66,7 +66,8 @@ class telemetry_pipeline {
 
   // Queues readings from `source` ("http", "line-protocol", ...) and calls `done` once each is
   // applied (durably) or refused; an io_error when the history could not be written. `unavailable` (nothing queued)
-  // when a shard's queue is full.
+  // when a shard's queue is full. More readings than max_readings() can never fit a shard's
+  // queue: they are refused at once with invalid_argument (nothing queued), never `unavailable`.
   void submit(const std::string& source, std::vector<reading> readings,
               std::function<void(result<ingest_result>)> done);
   // The same, but when the queues are full it returns false and leaves `readings` and `done` as
@@ -75,6 +76,10 @@ class telemetry_pipeline {
                   std::function<void(result<ingest_result>)>& done);
   // The same, waiting for the result.
   result<ingest_result> submit(const std::string& source, std::vector<reading> readings);
+
+  // The most readings one submit may hold (a shard's queue bound): a batch larger than this
+  // could never be queued, so callers split it or refuse it (HTTP: 413).
+  std::size_t max_readings() const { return options_.queue_readings; }
 
   // The latest value and time of each telemetry of a twin: {"name": {"value": v, "time": t}}.
   // not_found when the twin has sent none.

@@ -1,10 +1,13 @@
 // The embedded metadata store: models, twins, relationships and the per-twin change log (the start of
 // the digital thread) in one SQLite database in WAL mode.
 //
-// A twin write appends one row to the change log (with the twin's whole new state) and nothing
-// else: appends are sequential pages, so a commit writes little. The `twins` table catches up
-// at checkpoints (store_options), and open() replays the log rows after the last checkpoint, so
-// a crash between checkpoints loses nothing that was committed. Reads see the latest state.
+// A twin write appends one row to the change log and nothing else: appends are sequential
+// pages, so a commit writes little. A new twin's row holds its whole state; an update's row
+// holds what changed (an RFC 6902 JSON Patch against the previous state, `patch` set), so small
+// changes to a big twin stay small on disk. The `twins` table catches up at checkpoints
+// (store_options), and open() replays the log rows after the last checkpoint (each patch on
+// the state before it), so a crash between checkpoints loses nothing that was committed.
+// Reads see the latest state.
 //
 // Callers: the twin graph, at start (load everything) and on every write. Threading: every
 // member function is safe to call from any thread. Writes are queued to one writer thread that
@@ -48,8 +51,9 @@ struct change_record {
   std::int64_t seq = 0;  // strictly increasing across the store
   std::string twin;
   std::int64_t at_ms = 0;  // Unix time in milliseconds
-  std::string kind;        // "twin.put", "twin.delete", "relationship.put", "relationship.delete"
-  std::string body;        // what was written (empty for deletes)
+  std::string kind;        // "twin.put", "twin.patch", "twin.delete", "relationship.put", "relationship.delete"
+  std::string body;        // what was written (empty for twin deletes); see `patch`
+  bool patch = false;      // body is a JSON Patch against the twin's previous state, not the state
 };
 
 // A model the server knows beyond what the project folder says: one uploaded over the API
@@ -69,9 +73,12 @@ struct write {
   relationship_record relationship;  // put_relationship; delete uses source and id
   model_record model;                // put_model; delete_model uses model.id
   std::int64_t at_ms = 0;            // when it happened (0: now)
-  // put_twin: the change-log kind when not "twin.put" (e.g. "twin.patch"); the row holds the
-  // new state either way, which is what a replay needs.
+  // put_twin: the change-log kind when not "twin.put" (e.g. "twin.patch").
   std::string log_kind;
+  // put_twin of a twin the store holds: when set, the change-log row holds this RFC 6902 JSON
+  // Patch (from the stored state to twin.body) instead of the whole state; a replay applies it
+  // to the state before. twin.body is still the new state (the `twins` table gets it).
+  std::string patch;
 };
 
 struct store_stats {
@@ -89,13 +96,19 @@ struct store_options {
   std::size_t checkpoint_max_twins = 50000;
   // Change-log rows older than this are dropped at checkpoints; 0 keeps everything.
   std::int64_t change_log_retention_ms = 7LL * 24 * 3600 * 1000;
+  // The most the database file may hold (SQLite's max_page_count); 0: no cap. A cap below the
+  // file's size keeps it from growing at all (as a full disk would). Writes past it fail with
+  // io_error ("database or disk is full").
+  std::uint64_t max_bytes = 0;
 };
 
 class metadata_store {
  public:
   // Opens (creating if needed) the database file and migrates it to the current schema.
   // io_error when the file cannot be opened, failed_precondition when its schema is newer
-  // than this build knows.
+  // than this build knows. When the change log replays but the checkpoint after it cannot be
+  // written (disk full), the store still opens, with everything readable, and health() says
+  // why and how much space to free: the caller serves read-only instead of not starting.
   static result<std::unique_ptr<metadata_store>> open(const std::filesystem::path& file, store_options options = {});
 
   ~metadata_store();
@@ -122,6 +135,10 @@ class metadata_store {
 
   // A setting written with op::put_setting (no change-log entry), or nullopt.
   std::optional<std::string> setting(const std::string& key) const;
+
+  // ok, or io_error when open() could not checkpoint (the message says how much space is
+  // needed and where). Set once, at open.
+  status health() const;
 
   int schema_version() const;
   // Transactions committed so far: with group commit, fewer than the apply() calls.

@@ -60,6 +60,11 @@ result<std::unique_ptr<twin_graph>> twin_graph::open(model::model_registry& mode
     g->relationships_[{r.source, r.id}] = std::move(body);
     g->incoming_.emplace(r.target, rel_key{r.source, r.id});
   }
+  if (status h = store.health(); !h) {
+    // The store opened but cannot write (a full disk at start): serve reads, refuse writes.
+    g->failure_ = h.message();
+    g->failed_.store(true, std::memory_order_release);
+  }
   return g;
 }
 
@@ -148,6 +153,11 @@ void twin_graph::store_twin(const std::string& id, nlohmann::json body, const mo
   w.kind = store::write::op::put_twin;
   w.twin = {id, model.id, body.dump(), body["$etag"].get<std::string>()};
   if (patched) w.log_kind = "twin.patch";
+  if (auto stored = twins_.find(id); stored != twins_.end()) {
+    // The change log keeps what changed, not the whole twin (a replay patches the state before).
+    std::string diff = nlohmann::json::diff(stored->second.body, body).dump();
+    if (diff.size() < w.twin.body.size()) w.patch = std::move(diff);
+  }
   change_event event;
   if (listening()) event = {before ? "twin.update" : "twin.create", id, "", model.id, body};
   // `before` has the values the index holds for the twin (set_desired passes its new body, but

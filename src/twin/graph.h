@@ -154,7 +154,8 @@ class twin_graph {
   // (copied) while it returns false.
   void set_listener(std::function<void(const change_event&)> listener, std::function<bool()> wanted = nullptr);
 
-  // ok, or why writes are refused (the store failed).
+  // ok, or why writes are refused (the store failed a write, or could not checkpoint at open:
+  // metadata_store::health()). Writes then answer io_error with this message.
   status health() const;
 
  private:

@@ -388,9 +388,9 @@ class evaluator {
     work_ += cost_[level];
     if (work_ <= opt_.limits.max_work) return true;
     error_ = status::invalid_argument(
-        "the query was stopped after " + std::to_string(opt_.limits.max_work) +
-        " evaluation steps (its budget): narrow it with $dtId, IS_OF_MODEL or a property condition on the FROM "
-        "collection, fewer JOIN hops, or a smaller page");
+        "query too expensive: it was stopped after " + std::to_string(opt_.limits.max_work) +
+        " evaluation steps (its budget, api.query_max_work): narrow it with WHERE on the FROM collection ($dtId, "
+        "IS_OF_MODEL or a property condition), fewer JOIN hops, or a smaller page");
     return false;
   }
 

@@ -45,6 +45,36 @@ TEST(Config, IngestSection) {
   EXPECT_NE(bad.errors[1].message.find("unknown key \"queue\" in ingest"), std::string::npos) << bad.errors[1].message;
 }
 
+TEST(Config, ApiBoundsAndStoreSection) {
+  auto r = parse_config(
+      "name: p\napi: {events_queue_bytes: 1048576, connection_queue_bytes: 2097152, max_connections: 100,\n"
+      "  max_connections_per_token: 3, max_unauthenticated: 16, query_workers: 2, query_queue: 8,\n"
+      "  queries_per_token: 1, query_max_work: 5000}\nstore: {max_bytes: 1000000000, checkpoint_interval: 1h}\n",
+      "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const api_config& a = r.config.api;
+  EXPECT_EQ(a.events_queue_bytes, 1048576u);
+  EXPECT_EQ(a.connection_queue_bytes, 2097152u);
+  EXPECT_EQ(a.max_connections, 100u);
+  EXPECT_EQ(a.max_connections_per_token, 3u);
+  EXPECT_EQ(a.max_unauthenticated, 16u);
+  EXPECT_EQ(a.query_workers, 2u);
+  EXPECT_EQ(a.query_queue, 8u);
+  EXPECT_EQ(a.queries_per_token, 1u);
+  EXPECT_EQ(a.query_max_work, 5000u);
+  EXPECT_EQ(r.config.store.max_bytes, 1000000000u);
+  EXPECT_EQ(r.config.store.checkpoint_interval_ms, 3600000);
+  // Defaults, and a bound out of range.
+  auto d = parse_config("name: p\n", "doppel.yaml");
+  EXPECT_EQ(d.config.api.events_queue_bytes, std::size_t(16) << 20);
+  EXPECT_EQ(d.config.api.max_connections_per_token, 64u);
+  EXPECT_EQ(d.config.store.max_bytes, 0u);
+  auto bad = parse_config("name: p\napi: {queries_per_token: 0}\n", "doppel.yaml");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].message.find("api.queries_per_token must be a number from 1"), std::string::npos)
+      << bad.errors[0].message;
+}
+
 TEST(Config, HistorySection) {
   auto r = parse_config(
       "name: a\nhistory:\n  retention: 90d\n  late_window: PT30M\n  retention_by_model: {\"dtmi:x:Pump;1\": 12h}\n",
@@ -70,7 +100,7 @@ TEST(Config, UnknownKeyHasLineAndColumn) {
   EXPECT_EQ(r.errors[0].column, 1u);
   EXPECT_EQ(format(r.errors[0]),
             "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api, "
-            "ingest, mqtt, history");
+            "ingest, mqtt, history, store");
 }
 
 TEST(Config, MqttSection) {

@@ -68,6 +68,7 @@ class server_process {
   }
 
   unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& output() const { return output_; }
   bool running() const { return pid_ > 0; }
 

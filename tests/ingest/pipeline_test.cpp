@@ -117,15 +117,22 @@ TEST_F(pipeline_fixture, OrderIsKeptPerTwinUnderConcurrentSubmits) {
   EXPECT_EQ(pipeline_->latest("pump-3").error().code(), status_code::not_found);
 }
 
-TEST_F(pipeline_fixture, AFullQueueRefusesWithUnavailableAndKeepsNothing) {
+// A batch larger than a shard's whole queue could never be queued: refused for good (the HTTP
+// routes answer 413), not `unavailable`, which clients retry forever (issue 19, item 15).
+TEST_F(pipeline_fixture, ABatchLargerThanAQueueIsRefusedForGoodAndKeepsNothing) {
   std::vector<reading> big;
   for (int i = 0; i < 2500; ++i) big.push_back({"pump-1", "speed", json(1.0), k_now});  // over 1000/shard
+  EXPECT_EQ(pipeline_->max_readings(), 1000u);
   auto r = pipeline_->submit("http", big);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code(), status_code::unavailable);
-  std::string metrics;
-  pipeline_->render_metrics(metrics);
-  EXPECT_NE(metrics.find("doppel_ingest_busy_total 1"), std::string::npos) << metrics;
+  EXPECT_EQ(r.error().code(), status_code::invalid_argument);
+  EXPECT_NE(r.error().message().find("at most 1000"), std::string::npos) << r.error().message();
+  EXPECT_EQ(pipeline_->latest("pump-1").error().code(), status_code::not_found);
+  // One that fits an empty queue is taken.
+  big.resize(1000);
+  auto ok = pipeline_->submit("http", big);
+  ASSERT_TRUE(ok) << ok.error().to_string();
+  EXPECT_EQ(ok->accepted, 1000u);
 }
 
 TEST_F(pipeline_fixture, EventsForTelemetry) {

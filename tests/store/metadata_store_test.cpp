@@ -47,12 +47,12 @@ TEST(MetadataStore, CreatesMigratesAndReopens) {
   {
     auto s = open_or_die(db.file());
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->schema_version(), 4);
+    EXPECT_EQ(s->schema_version(), 5);
     ASSERT_TRUE(s->apply({put("pump-1", R"({"targetSpeed":1450})")}));
   }
   auto s = open_or_die(db.file());
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   auto t = s->get_twin("pump-1");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->body, R"({"targetSpeed":1450})");
@@ -85,7 +85,7 @@ TEST(MetadataStore, MigratesAVersion1Database) {
   }
   auto s = open_or_die(db.file());
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   EXPECT_TRUE(s->get_twin("old"));
   EXPECT_FALSE(s->setting("k"));
   write w;
@@ -271,6 +271,61 @@ TEST(MetadataStore, AcknowledgedWritesSurviveKillDashNine) {
   // Nothing half-applied: each stored twin has its change-log entry from the same transaction.
   for (const auto& t : s->all_twins()) EXPECT_EQ(s->changes(t.id).size(), 1u) << t.id;
   RecordProperty("acknowledged", static_cast<int>(acked.size()));
+}
+
+// Issue 19, item 13: an update's log row holds a JSON Patch, not the whole twin; recovery
+// applies the rows after the checkpoint in order on the checkpointed state.
+TEST(MetadataStore, PatchRowsReplayOnTheStateBeforeThemAfterKillDashNine) {
+  temp_db db;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::string payload(100000, 'x');
+  auto state = [&](std::uint32_t i) { return "{\"i\":" + std::to_string(i) + ",\"p\":\"" + payload + "\"}"; };
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    store_options o;
+    o.checkpoint_interval_ms = 3'600'000;  // every row after the first checkpoint is replayed
+    auto s = metadata_store::open(db.file(), o);
+    if (!s) _exit(2);
+    if (!(*s)->apply({put("big", state(0))})) _exit(3);
+    for (std::uint32_t i = 1;; ++i) {
+      write w = put("big", state(i));
+      w.log_kind = "twin.patch";
+      w.patch = "[{\"op\":\"replace\",\"path\":\"/i\",\"value\":" + std::to_string(i) + "}]";
+      if (!(*s)->apply({std::move(w)})) _exit(3);
+      if (::write(fds[1], &i, sizeof i) != sizeof i) _exit(4);
+    }
+  }
+  close(fds[1]);
+  std::uint32_t last = 0, i = 0;
+  while (last < 300 && read(fds[0], &i, sizeof i) == sizeof i) last = i;
+  kill(child, SIGKILL);
+  while (read(fds[0], &i, sizeof i) == sizeof i) last = i;
+  close(fds[0]);
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  ASSERT_TRUE(WIFSIGNALED(wstatus)) << "the writer stopped by itself with status " << wstatus;
+
+  auto s = open_or_die(db.file());
+  ASSERT_TRUE(s);
+  auto t = s->get_twin("big");
+  ASSERT_TRUE(t);
+  // The last acknowledged state, or one written after it whose acknowledgement the kill cut off.
+  std::uint32_t got = static_cast<std::uint32_t>(std::stoul(t->body.substr(5)));
+  EXPECT_GE(got, last);
+  EXPECT_EQ(t->body, state(got));
+  auto log = s->changes("big");
+  ASSERT_GE(log.size(), 301u);
+  EXPECT_FALSE(log[0].patch);
+  EXPECT_EQ(log[0].body.size(), state(0).size());
+  for (std::size_t k = 1; k < log.size(); ++k) {
+    EXPECT_TRUE(log[k].patch);
+    EXPECT_LT(log[k].body.size(), 100u);
+  }
+  // 300 rows of patches, not 300 copies of 100 KB.
+  EXPECT_LT(fs::file_size(db.file()), 4u << 20);
 }
 
 }  // namespace

@@ -593,8 +593,9 @@ TEST_F(QueryLimits, TheEvaluationBudgetStopsRunawayJoins) {
   query_options o;
   o.limits.max_work = 1'000'000;
   EXPECT_EQ(error(q, o),
-            "the query was stopped after 1000000 evaluation steps (its budget): narrow it with $dtId, IS_OF_MODEL or "
-            "a property condition on the FROM collection, fewer JOIN hops, or a smaller page");
+            "query too expensive: it was stopped after 1000000 evaluation steps (its budget, api.query_max_work): "
+            "narrow it with WHERE on the FROM collection ($dtId, IS_OF_MODEL or a property condition), fewer JOIN "
+            "hops, or a smaller page");
   // Narrowed to one start and three hops it fits: 30^3 rows.
   auto r = run_query(q.substr(0, q.find(" JOIN E")) + " WHERE A.$dtId = 'n0'", src_, o);
   ASSERT_TRUE(r) << r.error().to_string();
