@@ -41,7 +41,7 @@ class mqtt_fixture : public twin::testing::live_graph {
                                 "motor": {"$metadata": {}}})");
     ASSERT_TRUE(graph_->put_twin("pump-1", pump, {}, {true}));
     ASSERT_TRUE(graph_->put_twin("pump-2", pump, {}, {true}));
-    pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, pipeline_options{2, 100000});
+    pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, pipeline_options{2, 100000, nullptr, 0, {}});
     start_broker(0);
   }
   void TearDown() override {
@@ -88,7 +88,7 @@ TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
     loadgen::mqtt_client pub;
     ASSERT_TRUE(pub.connect(broker_->port(), "device-1")) << pub.error();
     ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry",
-                            R"({"speed": )" + std::to_string(1000 + version) + R"(, "ratedFlow": 120})", 1));
+                            R"({"speed": )" + std::to_string(1000 + version) + R"(, "targetSpeed": 1234})", 1));
     ASSERT_TRUE(pub.wait_acks()) << pub.error();
     // The device's PUBACK comes from the broker; Doppel's follows the apply. Wait for Doppel's.
     ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 1000 + version; }));
@@ -98,7 +98,7 @@ TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
       return m.find("doppel_mqtt_acks_total 1") != std::string::npos ||
              m.find("doppel_mqtt_acks_total 2") != std::string::npos;
     }));
-    EXPECT_EQ((*graph_->get_twin("pump-1"))["ratedFlow"], 120);  // a reported property, durable
+    EXPECT_EQ((*graph_->get_twin("pump-1"))["targetSpeed"], 1234);  // a reported property, durable
     auto h = connector_->health();
     EXPECT_EQ(h["connected"], true);
     connector_->stop();
