@@ -127,7 +127,13 @@ status dead_letters::trim_locked() {
 }
 
 status dead_letters::add(const std::string& source, const std::string& twin, std::vector<rejection> batch) {
+  return add(source, std::vector<std::string>(batch.size(), twin), std::move(batch));
+}
+
+status dead_letters::add(const std::string& source, const std::vector<std::string>& twins,
+                         std::vector<rejection> batch) {
   if (batch.empty()) return status::ok();
+  static const std::string none;
   std::int64_t now = unix_time_ms();
   std::lock_guard lock(mu_);
   for (const auto& r : batch) ++counts_[r.reason];
@@ -142,8 +148,8 @@ status dead_letters::add(const std::string& source, const std::string& twin, std
                    "INSERT INTO letters(at_ms, source, twin, reason, message, raw, bytes) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   status s = insert ? status::ok() : db_error(db_, "store a refused message");
-  for (auto& r : batch) {
-    if (!s) break;
+  for (std::size_t k = 0; k < batch.size() && s; ++k) {
+    rejection& r = batch[k];
     if (r.raw.size() > max_raw) {
       std::size_t size = r.raw.size();
       r.raw.resize(max_raw);
@@ -153,7 +159,7 @@ status dead_letters::add(const std::string& source, const std::string& twin, std
     sqlite3_reset(insert.get());
     sqlite3_bind_int64(insert.get(), 1, now);
     bind_text(insert.get(), 2, source);
-    bind_text(insert.get(), 3, twin);
+    bind_text(insert.get(), 3, k < twins.size() ? twins[k] : none);
     bind_text(insert.get(), 4, r.reason);
     bind_text(insert.get(), 5, r.message);
     bind_text(insert.get(), 6, r.raw);

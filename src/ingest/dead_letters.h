@@ -54,6 +54,8 @@ class dead_letters {
   // Stores a batch, durably when opened on a file, dropping the oldest letters past the bounds.
   // io_error when the file could not be written (the caller must not acknowledge the message).
   status add(const std::string& source, const std::string& twin, std::vector<rejection> batch);
+  // The same with a twin per letter (twins[k] for batch[k]; missing ones are empty): one commit.
+  status add(const std::string& source, const std::vector<std::string>& twins, std::vector<rejection> batch);
 
   // Letters after `after`, oldest first, at most `limit`, optionally of one reason, as
   // {"value": [...], "dropped": n} (n: letters that no longer fit the store).

@@ -66,6 +66,7 @@ struct batch {
   std::uint64_t generation = 0;     // the connection it came on; acks go only there
   std::vector<std::uint16_t> acks;  // QoS 1 packet ids, in arrival order
   std::vector<reading> readings;
+  std::vector<rejection> refused;  // messages refused by the mapping, stored before submitting
   bool submitted = false, done = false;
 };
 
@@ -373,11 +374,9 @@ struct mqtt_connector::impl {
         } else {
           rules.map(p.topic, p.payload, now, open_batch->readings, rejected);
         }
-        // Stored before the message can be acknowledged; if it cannot be, the connection is
-        // dropped and the broker delivers the message again.
-        if (!rejected.empty()) {
-          if (status s = letters.add("mqtt", "", std::move(rejected)); !s) return error = s.message(), false;
-        }
+        // Stored (one commit per read) before the batch is submitted, so before any of it is
+        // acknowledged.
+        for (auto& r : rejected) open_batch->refused.push_back(std::move(r));
         if (p.qos == 1) open_batch->acks.push_back(p.packet_id);
         return true;
       }
@@ -429,6 +428,13 @@ struct mqtt_connector::impl {
   void submit_open(std::uint64_t gen) {
     if (!open_batch || gen != generation) return;
     auto b = open_batch;
+    if (!b->refused.empty()) {
+      // If they cannot be stored, the connection is dropped and the broker delivers them again.
+      if (status st = letters.add("mqtt", "", std::move(b->refused)); !st) {
+        return fail("cannot store dead letters: " + st.message());
+      }
+      b->refused.clear();
+    }
     if (!b->submitted) {
       if (inflight.empty() || inflight.back() != b) inflight.push_back(b);
       inflight_batches.store(inflight.size());

@@ -117,9 +117,7 @@ struct telemetry_pipeline::request {
       std::lock_guard lock(mu);
       if (!failure.is_ok()) return done(failure);
       // Stored (durably) before anyone is answered: an MQTT message is acknowledged after this.
-      for (std::size_t k = 0; k < rejected.size(); ++k) {
-        if (status s = letters->add(source, twins[k], {rejected[k]}); !s) return done(s);
-      }
+      if (status s = letters->add(source, twins, rejected); !s) return done(s);
       out.rejected = std::move(rejected);
     }
     done(std::move(out));
