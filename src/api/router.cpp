@@ -408,9 +408,10 @@ void router::handle(request req, reply done) {
       if (req.header("authorization").empty() && !v.empty()) req.headers.emplace_back("authorization", "Bearer " + v);
     } else if (k == "p" || k == "token" || k == "access_token") {
       response r = error(401, "unauthorized",
-                         "credentials in the URL (?" + k + "=) are taken only by POST /write (?u=&p=, InfluxDB 1.x) "
-                         "and the /events WebSocket (?token=); send `Authorization: Bearer TOKEN` instead, and "
-                         "consider the token exposed if this URL was logged");
+                         "credentials in the URL (?" + k +
+                             "=) are taken only by POST /write (?u=&p=, InfluxDB 1.x) "
+                             "and the /events WebSocket (?token=); send `Authorization: Bearer TOKEN` instead, and "
+                             "consider the token exposed if this URL was logged");
       r.headers.push_back({"WWW-Authenticate", "Bearer"});
       return ctx->send(std::move(r));
     }

@@ -166,8 +166,8 @@ void parse_device_reported(checker& ck, const YAML::Node& n, std::vector<device_
   for (const auto& kv : n) {
     std::string model = kv.first.IsScalar() ? kv.first.Scalar() : "";
     if (!model.starts_with("dtmi:")) {
-      ck.error(kv.first.Mark(), "ingest.device_reported keys must be model ids such as dtmi:example:Asset;1, not " +
-                                    quote(model));
+      ck.error(kv.first.Mark(),
+               "ingest.device_reported keys must be model ids such as dtmi:example:Asset;1, not " + quote(model));
       continue;
     }
     if (!kv.second.IsSequence()) {
@@ -182,7 +182,8 @@ void parse_device_reported(checker& ck, const YAML::Node& n, std::vector<device_
         continue;
       }
       auto mark = item.Mark();
-      out.push_back({model, name, static_cast<std::uint32_t>(mark.line + 1), static_cast<std::uint32_t>(mark.column + 1)});
+      out.push_back(
+          {model, name, static_cast<std::uint32_t>(mark.line + 1), static_cast<std::uint32_t>(mark.column + 1)});
     }
   }
 }
@@ -192,8 +193,8 @@ void parse_ingest(checker& ck, const YAML::Node& n, ingest_config& in) {
     ck.error(n.Mark(), "ingest must be a mapping such as `ingest: {shards: 2}`, not " + checker::shape(n));
     return;
   }
-  static const std::set<std::string, std::less<>> known{"shards", "queue_readings", "dead_letters",
-                                                         "dead_letter_bytes", "device_reported"};
+  static const std::set<std::string, std::less<>> known{"shards", "queue_readings", "dead_letters", "dead_letter_bytes",
+                                                        "device_reported"};
   std::set<std::string, std::less<>> seen;
   for (const auto& kv : n) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";

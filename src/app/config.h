@@ -78,16 +78,16 @@ struct mqtt_config {
 // ingest.device_reported: a non-writable property a device may report through telemetry
 // (docs/ingest.md, "What a device may change"). Checked against the models by load_projects.
 struct device_reported_entry {
-  std::string model;  // an interface id; counts for the interfaces that extend it
-  std::string name;   // a property, or "component.property"
+  std::string model;                   // an interface id; counts for the interfaces that extend it
+  std::string name;                    // a property, or "component.property"
   std::uint32_t line = 0, column = 0;  // where in doppel.yaml, for errors
 };
 
 struct ingest_config {
-  int shards = 0;                       // pipeline shards; 0: half the cores
-  std::size_t queue_readings = 100000;  // per shard, before submits are refused (503)
-  std::size_t dead_letters = 10000;     // kept for GET /deadletters (durable, oldest dropped first)
-  std::size_t dead_letter_bytes = 64 << 20;  // bound on the raw text kept by the dead letters
+  int shards = 0;                                        // pipeline shards; 0: half the cores
+  std::size_t queue_readings = 100000;                   // per shard, before submits are refused (503)
+  std::size_t dead_letters = 10000;                      // kept for GET /deadletters (durable, oldest dropped first)
+  std::size_t dead_letter_bytes = 64 << 20;              // bound on the raw text kept by the dead letters
   std::vector<device_reported_entry> device_reported{};  // empty: only writable properties
 };
 

@@ -89,8 +89,8 @@ std::string password_hash(const std::string& password) {
   constexpr int iterations = 101;
   unsigned char salt[12], out[64];
   if (RAND_bytes(salt, sizeof salt) != 1) return {};
-  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt, sizeof salt, iterations,
-                        EVP_sha512(), sizeof out, out) != 1) {
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt, sizeof salt, iterations, EVP_sha512(),
+                        sizeof out, out) != 1) {
     return {};
   }
   return "$7$" + std::to_string(iterations) + "$" + base64(salt, sizeof salt) + "$" + base64(out, sizeof out);
@@ -173,7 +173,8 @@ std::string acl_text(const std::vector<broker_device>& devices, const std::vecto
     if (d.twins.empty()) {
       out += "topic write doppel/twins/+/telemetry\n";
       for (const auto& f : extra_publish) {
-        if (f.rfind("doppel/", 0) != 0 && f.find_first_of("\r\n") == std::string::npos) out += "topic write " + f + "\n";
+        if (f.rfind("doppel/", 0) != 0 && f.find_first_of("\r\n") == std::string::npos)
+          out += "topic write " + f + "\n";
       }
       out += "topic read doppel/twins/+/desired\ntopic read doppel/twins/+/commands/#\n";
     } else {

@@ -92,8 +92,9 @@ status dead_letters::init_locked() {
       "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
       "INSERT OR IGNORE INTO meta VALUES('dropped', 0);";
   if (sqlite3_exec(db_, schema, nullptr, nullptr, nullptr) != SQLITE_OK) return db_error(db_, "create its tables");
-  statement totals(db_, "SELECT count(*), coalesce(sum(bytes), 0), (SELECT value FROM meta WHERE key = 'dropped') "
-                        "FROM letters");
+  statement totals(db_,
+                   "SELECT count(*), coalesce(sum(bytes), 0), (SELECT value FROM meta WHERE key = 'dropped') "
+                   "FROM letters");
   if (!totals || sqlite3_step(totals.get()) != SQLITE_ROW) return db_error(db_, "read its totals");
   kept_ = static_cast<std::uint64_t>(sqlite3_column_int64(totals.get(), 0));
   kept_bytes_ = static_cast<std::uint64_t>(sqlite3_column_int64(totals.get(), 1));
@@ -196,8 +197,8 @@ nlohmann::json dead_letters::list(std::uint64_t after, std::size_t limit, const 
       sqlite3_bind_int64(q.get(), 3, static_cast<sqlite3_int64>(limit));
       while (sqlite3_step(q.get()) == SQLITE_ROW) {
         nlohmann::json e = {{"seq", sqlite3_column_int64(q.get(), 0)}, {"at", sqlite3_column_int64(q.get(), 1)},
-                            {"source", column_text(q.get(), 2)},      {"reason", column_text(q.get(), 4)},
-                            {"message", column_text(q.get(), 5)},     {"raw", column_text(q.get(), 6)}};
+                            {"source", column_text(q.get(), 2)},       {"reason", column_text(q.get(), 4)},
+                            {"message", column_text(q.get(), 5)},      {"raw", column_text(q.get(), 6)}};
         std::string twin = column_text(q.get(), 3);
         if (!twin.empty()) e["twin"] = std::move(twin);
         value.push_back(std::move(e));

@@ -335,7 +335,8 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
                "\"" + r.name + "\" of model " + m->id +
                    " is not writable and not declared device-reported, so telemetry may not change it (its value "
                    "comes from the twin's declaration in twins/); if the device reports it, list it in doppel.yaml "
-                   "under ingest.device_reported: {\"" + m->id + "\": [" + r.name + "]}");
+                   "under ingest.device_reported: {\"" +
+                   m->id + "\": [" + r.name + "]}");
         continue;
       }
       coerce(*c->type, r.value);
@@ -419,8 +420,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
   }
 }
 
-bool telemetry_pipeline::reportable(const model::interface& m, const std::string& name,
-                                    const model::content& c) const {
+bool telemetry_pipeline::reportable(const model::interface& m, const std::string& name, const model::content& c) const {
   if (c.writable) return true;
   auto dot = name.find('.');
   const model::interface* comp = nullptr;

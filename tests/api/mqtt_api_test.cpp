@@ -6,8 +6,8 @@
 
 #include <fstream>
 #include <random>
-#include <tuple>
 #include <thread>
+#include <tuple>
 
 #include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"

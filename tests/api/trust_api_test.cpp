@@ -16,8 +16,8 @@ using namespace std::chrono_literals;
 
 struct route_role {
   const char* method;
-  const char* path;  // with ids of the pump-station example filled in
-  const char* needs;  // "public", "viewer", "operator" or "admin"
+  const char* path;     // with ids of the pump-station example filled in
+  const char* needs;    // "public", "viewer", "operator" or "admin"
   const char* pattern;  // as /openapi.json names it
 };
 
@@ -117,9 +117,9 @@ TEST_F(trust_api, EveryRouteNeedsTheRoleInTheTable) {
 // Issue 19 item 8: ?u=&p=TOKEN worked on every route.
 TEST_F(trust_api, UrlCredentialsOnlyWhereAClientCannotSendAHeader) {
   start();
-  for (const std::string& target : {"/digitaltwins/pump-1?p=" + tokens_["admin"], "/digitaltwins/pump-1?token=" +
-                                                                                       tokens_["admin"],
-                                    "/metrics?u=me&p=" + tokens_["admin"]}) {
+  for (const std::string& target :
+       {"/digitaltwins/pump-1?p=" + tokens_["admin"], "/digitaltwins/pump-1?token=" + tokens_["admin"],
+        "/metrics?u=me&p=" + tokens_["admin"]}) {
     SCOPED_TRACE(target);
     response r = call("GET", target, "");
     expect_error(r, 401, "unauthorized");

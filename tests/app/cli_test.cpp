@@ -192,8 +192,9 @@ TEST(Cli, DeviceReportedIsCheckedAgainstTheModels) {
     std::ofstream(proj / "doppel.yaml") << "name: p\ningest:\n  device_reported:\n" << yaml;
     return run({"validate", proj.string()});
   };
-  auto ok = with("    \"dtmi:doppel:example:Asset;1\": [serialNumber]\n    \"dtmi:doppel:example:Pump;1\": "
-                 "[motor.ratedPower]\n");
+  auto ok = with(
+      "    \"dtmi:doppel:example:Asset;1\": [serialNumber]\n    \"dtmi:doppel:example:Pump;1\": "
+      "[motor.ratedPower]\n");
   EXPECT_EQ(ok.code, 0) << ok.output;
   auto unknown_model = with("    \"dtmi:doppel:example:Nope;1\": [serialNumber]\n");
   EXPECT_EQ(unknown_model.code, 1);

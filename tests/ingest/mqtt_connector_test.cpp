@@ -322,8 +322,8 @@ TEST_F(mqtt_fixture, BrokerLetsInOnlyDoppelAndDevicesWithinTheirTwins) {
   ASSERT_TRUE(fleet.wait_acks()) << fleet.error();
   ASSERT_TRUE(eventually([&] { return latest("pump-2")["speed"]["value"] == 2; }));
   loadgen::mqtt_client doppel_user;
-  ASSERT_TRUE(doppel_user.connect(broker_->port(), "doppel-desired", mqtt::v5, broker_->username(),
-                                  broker_->password()))
+  ASSERT_TRUE(
+      doppel_user.connect(broker_->port(), "doppel-desired", mqtt::v5, broker_->username(), broker_->password()))
       << doppel_user.error();
   ASSERT_TRUE(doppel_user.publish("doppel/twins/pump-2/desired", R"({"targetSpeed": 1})", 1));
   ASSERT_TRUE(doppel_user.wait_acks()) << doppel_user.error();
@@ -396,8 +396,8 @@ TEST_F(mqtt_fixture, OversizeMessagesFromALargerBrokerAreDeadLetters) {
   ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
   loadgen::mqtt_client pub;
   ASSERT_TRUE(connect_device(pub, "big")) << pub.error();
-  ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 1, "pad": ")" + std::string(100000, 'x') + "\"}",
-                          1));
+  ASSERT_TRUE(
+      pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 1, "pad": ")" + std::string(100000, 'x') + "\"}", 1));
   ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 6})", 1));
   ASSERT_TRUE(pub.wait_acks()) << pub.error();
   ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 6; }));

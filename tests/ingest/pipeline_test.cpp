@@ -84,10 +84,11 @@ TEST_F(pipeline_fixture, ReadOnlyPropertiesAreRefusedUnlessDeclaredDeviceReporte
   // Declared on a base interface (Asset, which Pump extends) and as component.property.
   pipeline_.reset();
   pipeline_options o{2, 1000, nullptr, 0, {}};
-  o.device_reported = {{"dtmi:doppel:example:Asset;1", "serialNumber"}, {"dtmi:doppel:example:Pump;1", "motor.ratedPower"}};
+  o.device_reported = {{"dtmi:doppel:example:Asset;1", "serialNumber"},
+                       {"dtmi:doppel:example:Pump;1", "motor.ratedPower"}};
   pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
-  r = pipeline_->submit("http", json_readings(R"({"serialNumber": "KSB-1", "motor.ratedPower": 75, "ratedFlow": 3})",
-                                              "pump-1"));
+  r = pipeline_->submit(
+      "http", json_readings(R"({"serialNumber": "KSB-1", "motor.ratedPower": 75, "ratedFlow": 3})", "pump-1"));
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->accepted, 2u);
   ASSERT_EQ(r->rejected.size(), 1u);
