@@ -15,6 +15,7 @@
 #include "api/server.h"
 #include "app/project.h"
 #include "core/text.h"
+#include "ingest/broker_auth.h"
 #include "ingest/dead_letters.h"
 #include "ingest/managed_broker.h"
 #include "ingest/mqtt_connector.h"
@@ -100,6 +101,10 @@ status start_mqtt(const serve_options& o, const project_config& cfg, const std::
     broker_password = broker->password();
     client_suffix = "-" + broker->client_suffix();
     out << "mqtt broker on " << url << std::endl;
+    if (auto devices = ingest::list_devices(bo.devices_file); devices && devices->empty()) {
+      out << "mqtt: no devices may publish yet: add one with `doppel device add " << o.dir
+          << " --name NAME` (it prints the password; the broker sees it at once)" << std::endl;
+    }
   } else if (!url.starts_with("mqtt://") && !url.starts_with("mqtts://")) {
     return status::invalid_argument("--mqtt must be managed, off or mqtt://HOST:PORT, not " + url);
   }
