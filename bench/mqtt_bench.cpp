@@ -21,6 +21,7 @@
 #include "api/auth.h"
 #include "api/client.h"
 #include "bench_util.h"
+#include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
 
@@ -52,10 +53,18 @@ double cpu_seconds(pid_t pid) {
          static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Who logs in to the managed broker (it refuses anonymous clients): a fleet device for the
+// publishers, Doppel's own user for the bare subscriber (only it may subscribe to doppel/...).
+struct broker_login {
+  unsigned short port = 0;
+  std::string device_password, doppel_user, doppel_password;
+};
+
 // Publishes `n` messages round-robin over the pumps; returns false on failure.
-bool publish(unsigned short port, long n, int qos, long first_seq, const std::string& id) {
+bool publish(const broker_login& b, long n, int qos, long first_seq, const std::string& id) {
   doppel::loadgen::mqtt_client pub;
-  if (!pub.connect(port, id)) return std::fprintf(stderr, "publisher: %s\n", pub.error().c_str()), false;
+  if (!pub.connect(b.port, id, doppel::ingest::mqtt::v5, "bench", b.device_password))
+    return std::fprintf(stderr, "publisher: %s\n", pub.error().c_str()), false;
   for (long k = 0; k < n; ++k) {
     long twin = k % k_twins, seq = first_seq + k / k_twins;
     if (!pub.publish("doppel/twins/pump-" + std::to_string(twin) + "/telemetry",
@@ -70,9 +79,10 @@ bool publish(unsigned short port, long n, int qos, long first_seq, const std::st
 }
 
 // Messages/s the broker delivers to a subscriber that only counts.
-double ceiling(unsigned short port, long n, int qos) {
+double ceiling(const broker_login& b, long n, int qos) {
   doppel::loadgen::mqtt_client sub;
-  if (!sub.connect(port, "bare-subscriber-" + std::to_string(qos)) ||
+  if (!sub.connect(b.port, "bare-subscriber-" + std::to_string(qos), doppel::ingest::mqtt::v5, b.doppel_user,
+                   b.doppel_password) ||
       !sub.subscribe("doppel/twins/+/telemetry", static_cast<std::uint8_t>(qos))) {
     std::fprintf(stderr, "bare subscriber: %s\n", sub.error().c_str());
     return 0;
@@ -80,7 +90,7 @@ double ceiling(unsigned short port, long n, int qos) {
   auto t0 = clock_type::now();
   long seen = 0;
   std::thread counter([&] { seen = sub.count_until(n, std::chrono::seconds(10)); });
-  publish(port, n, qos, 0, "loadgen-bare");
+  publish(b, n, qos, 0, "loadgen-bare");
   counter.join();
   double s = std::chrono::duration<double>(clock_type::now() - t0).count();
   sub.disconnect();
@@ -102,17 +112,18 @@ struct doppel_run {
   bool ok = false;
 };
 
-doppel_run run_doppel(const std::string& doppel, const fs::path& dir, unsigned short broker, long n, int qos) {
+doppel_run run_doppel(const std::string& doppel, const fs::path& dir, const broker_login& broker, long n, int qos) {
   doppel_run out;
   // The subscription's QoS comes from the project file.
   std::ofstream(dir / "project/doppel.yaml")
-      << "name: bench\nmqtt:\n  qos: " << qos << "\n  client_id: bench-" << qos << "\n";
+      << "name: bench\nmqtt:\n  qos: " << qos << "\n  client_id: bench-" << qos
+      << "\n  username: " << broker.doppel_user << "\n  password: " << broker.doppel_password << "\n";
   auto token =
       doppel::api::create_token(dir / "data/tokens.json", "bench-" + std::to_string(qos), doppel::api::role::admin);
   if (!token) return out;
-  doppel::bench::child server =
-      doppel::bench::spawn_listening({doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data",
-                                      (dir / "data").string(), "--mqtt", "mqtt://127.0.0.1:" + std::to_string(broker)});
+  doppel::bench::child server = doppel::bench::spawn_listening(
+      {doppel, "serve", (dir / "project").string(), "--listen", "127.0.0.1:0", "--data", (dir / "data").string(),
+       "--mqtt", "mqtt://127.0.0.1:" + std::to_string(broker.port)});
   if (server.port == 0) return std::fprintf(stderr, "doppel serve did not start\n"), out;
   auto http = doppel::api::http_client::connect("127.0.0.1", server.port);
   if (!http) return out;
@@ -133,7 +144,7 @@ doppel_run run_doppel(const std::string& doppel, const fs::path& dir, unsigned s
   if (!out.ok) std::fprintf(stderr, "doppel applied %.0f of %.0f readings\n", got - base, want - base);
   // Latency on an idle server: one message, then poll the twin until it shows.
   doppel::loadgen::mqtt_client pub;
-  if (pub.connect(broker, "loadgen-latency")) {
+  if (pub.connect(broker.port, "loadgen-latency", doppel::ingest::mqtt::v5, "bench", broker.device_password)) {
     for (int k = 0; k < 200; ++k) {
       std::string speed = std::to_string(2000 + k + 1000 * qos);
       auto s0 = clock_type::now();
@@ -169,16 +180,23 @@ int main(int argc, char** argv) {
   long n = argc > 2 ? std::stol(argv[2]) : 100000;
   fs::path dir = fs::temp_directory_path() / ("doppel-bench-mqtt-" + std::to_string(getpid()));
   fs::create_directories(dir / "data");
-  doppel::bench::write_pump_project(dir / "project", k_twins, "name: bench\n");
   doppel::ingest::broker_options bo;
   bo.port = 0;
   bo.dir = dir / "broker";
+  bo.devices_file = dir / "broker" / "devices.json";
+  auto device_password = doppel::ingest::add_device(bo.devices_file, "bench", {});
+  if (!device_password) {
+    std::fprintf(stderr, "bench_mqtt: %s\n", device_password.error().message().c_str());
+    return 1;
+  }
   auto broker = doppel::ingest::managed_broker::start(bo);
   if (!broker) {
     std::fprintf(stderr, "bench_mqtt: %s\n", broker.error().message().c_str());
     return 1;
   }
-  unsigned short port = (*broker)->port();
+  broker_login port{(*broker)->port(), *device_password, (*broker)->username(), (*broker)->password()};
+  // Doppel connects to this broker as to one of the user's: with the credentials in doppel.yaml.
+  doppel::bench::write_pump_project(dir / "project", k_twins, "name: bench\n");
 
   double ceil0 = ceiling(port, n, 0), ceil1 = ceiling(port, n, 1);
   doppel_run d0 = run_doppel(doppel, dir, port, n, 0);

@@ -123,7 +123,7 @@ result<std::vector<token_info>> list_tokens(const fs::path& file) {
   std::vector<token_info> out;
   for (const auto& t : (*j)["tokens"]) {
     auto r = parse_role(t.value("role", ""));
-    out.push_back({t.value("name", ""), r ? *r : role::viewer});
+    out.push_back({t.value("name", ""), r ? *r : role::viewer, ""});
   }
   return out;
 }
@@ -160,7 +160,7 @@ status token_store::load_locked() {
       return status::invalid_argument(file_.string() + ": token " + quote(t.value("name", "?")) +
                                       " needs a role (viewer, operator, admin) and a sha256 digest");
     }
-    tokens[digest] = {t.value("name", ""), *r};
+    tokens[digest] = {t.value("name", ""), *r, digest};
   }
   by_digest_ = std::move(tokens);
   std::error_code ec;
@@ -168,27 +168,38 @@ status token_store::load_locked() {
   return status::ok();
 }
 
-std::optional<token_info> token_store::find(std::string_view secret) {
-  if (secret.size() != 68 || secret.substr(0, 4) != "dpl_") return std::nullopt;
-  std::string digest = sha256_hex(secret);
-  std::lock_guard lock(mu_);
+void token_store::refresh_locked() {
   // Tokens created or removed since we loaded: look at the file at most once a second. A file
   // that became unreadable or invalid keeps the tokens loaded before (and says nothing here;
   // `doppel token create` refuses to write an invalid one).
   auto now = std::chrono::steady_clock::now();
-  if (now - last_check_ >= std::chrono::seconds(1)) {
-    last_check_ = now;
-    std::error_code ec;
-    auto mtime = fs::last_write_time(file_, ec);
-    if (ec && !by_digest_.empty() && !fs::exists(file_, ec)) {
-      by_digest_.clear();  // the file was removed: no tokens
-    } else if (!ec && mtime != loaded_mtime_) {
-      (void)load_locked();
-    }
+  if (now - last_check_ < std::chrono::seconds(1)) return;
+  last_check_ = now;
+  std::error_code ec;
+  auto mtime = fs::last_write_time(file_, ec);
+  if (ec && !by_digest_.empty() && !fs::exists(file_, ec)) {
+    by_digest_.clear();  // the file was removed: no tokens
+  } else if (!ec && mtime != loaded_mtime_) {
+    (void)load_locked();
   }
+}
+
+std::optional<token_info> token_store::find(std::string_view secret) {
+  if (secret.size() != 68 || secret.substr(0, 4) != "dpl_") return std::nullopt;
+  std::string digest = sha256_hex(secret);
+  std::lock_guard lock(mu_);
+  refresh_locked();
   auto it = by_digest_.find(digest);
   if (it == by_digest_.end()) return std::nullopt;
-  return it->second;
+  token_info out = it->second;
+  out.digest = std::move(digest);
+  return out;
+}
+
+bool token_store::holds(const std::string& digest) {
+  std::lock_guard lock(mu_);
+  refresh_locked();
+  return by_digest_.count(digest) > 0;
 }
 
 std::size_t token_store::size() const {

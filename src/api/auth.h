@@ -37,6 +37,7 @@ std::string sha256_hex(std::string_view s);
 struct token_info {
   std::string name;
   role level = role::viewer;
+  std::string digest;  // hex SHA-256 of the secret (token_store::find); empty from list_tokens
 };
 
 // Creates a token with `name` and `r` in the token file (created with mode 0600 if missing)
@@ -58,10 +59,15 @@ class token_store {
   status load();
   // The token behind a presented secret, or nullopt.
   std::optional<token_info> find(std::string_view secret);
+  // Whether the token with this digest (token_info::digest) is still in the file: false once it
+  // was revoked (re-read at most once a second, like find). Long-lived connections (the /events
+  // WebSocket) ask this periodically and close when it turns false.
+  bool holds(const std::string& digest);
   std::size_t size() const;
 
  private:
   status load_locked();
+  void refresh_locked();  // re-reads the file if it changed, at most once a second
 
   std::filesystem::path file_;
   mutable std::mutex mu_;

@@ -285,7 +285,7 @@ void router::add_metrics_source(std::function<void(std::string&)> source) {
 
 void router::add_health_source(std::function<nlohmann::json()> source) { health_sources_.push_back(std::move(source)); }
 
-std::optional<response> router::authorize(const request& req, role needs, std::string* token_name) {
+std::optional<response> router::authorize(const request& req, role needs, token_info* who_out) {
   std::string_view auth = req.header("authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (auth.empty()) {
@@ -319,7 +319,7 @@ std::optional<response> router::authorize(const request& req, role needs, std::s
     r.headers.push_back({"Retry-After", "1"});
     return r;
   }
-  if (token_name) *token_name = who->name;
+  if (who_out) *who_out = *who;
   return std::nullopt;
 }
 
@@ -460,14 +460,25 @@ void router::handle(request req, reply done) {
     if (!k.empty()) ctx->query.emplace_back(std::move(k), std::move(v));
     pos = amp + 1;
   }
-  // InfluxDB 1.x clients send credentials as ?u=NAME&p=TOKEN; the token is what counts.
-  if (req.header("authorization").empty()) {
-    for (const auto& [k, v] : ctx->query) {
-      if (k == "p" && !v.empty()) req.headers.emplace_back("authorization", "Bearer " + v);
+  // A credential in a URL ends up in proxy logs, browser history and Referer headers: it is taken
+  // only where a client cannot send a header, InfluxDB 1.x's ?u=NAME&p=TOKEN on POST /write (the
+  // token is what counts). /events takes ?token= in server.cpp (browsers' WebSockets).
+  bool influx_write = req.method == "POST" && target == "/write";
+  for (const auto& [k, v] : ctx->query) {
+    if (k == "p" && influx_write) {
+      if (req.header("authorization").empty() && !v.empty()) req.headers.emplace_back("authorization", "Bearer " + v);
+    } else if (k == "p" || k == "token" || k == "access_token") {
+      response r = error(401, "unauthorized",
+                         "credentials in the URL (?" + k +
+                             "=) are taken only by POST /write (?u=&p=, InfluxDB 1.x) "
+                             "and the /events WebSocket (?token=); send `Authorization: Bearer TOKEN` instead, and "
+                             "consider the token exposed if this URL was logged");
+      r.headers.push_back({"WWW-Authenticate", "Bearer"});
+      return ctx->send(std::move(r));
     }
   }
   if (!match->info.public_) {
-    if (auto refused = authorize(req, match->info.needs, &ctx->who.name)) return ctx->send(std::move(*refused));
+    if (auto refused = authorize(req, match->info.needs, &ctx->who)) return ctx->send(std::move(*refused));
   }
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (match->segments[i].front() == '{') ctx->params.push_back(std::move(segments[i]));
@@ -883,7 +894,7 @@ void router::ingest(context& c, const std::string& source, std::vector<ingest::r
                details.dump(-1, ' ', false, json::error_handler_t::replace)));
   };
   if (readings.empty()) {
-    letters_->add(source, "", refused);
+    (void)letters_->add(source, "", refused);  // the client is told of each refusal anyway
     return answer(0, refused);
   }
   if (readings.size() > pipeline_->max_readings()) {
@@ -904,7 +915,7 @@ void router::ingest(context& c, const std::string& source, std::vector<ingest::r
                         if (r.error().code() == status_code::unavailable) res.headers.push_back({"Retry-After", "1"});
                         return send(std::move(res));
                       }
-                      letters->add(source, "", refused);
+                      (void)letters->add(source, "", refused);  // the client is told of each anyway
                       refused.insert(refused.end(), r->rejected.begin(), r->rejected.end());
                       answer(r->accepted, refused);
                     });

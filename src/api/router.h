@@ -67,8 +67,10 @@ class router {
   void handle(request req, reply done);
 
   // Checks a request's token against a role without routing it (the WebSocket upgrade uses
-  // this). nullopt when allowed; else the error response to send.
-  std::optional<response> authorize(const request& req, role needs, std::string* token_name = nullptr);
+  // this). nullopt when allowed (and `who`, when given, is the token); else the error response.
+  std::optional<response> authorize(const request& req, role needs, token_info* who = nullptr);
+  // Whether the token with this digest (token_info::digest) is still valid (not revoked).
+  bool token_holds(const std::string& digest) { return tokens_.holds(digest); }
 
   // The name of the valid token a request carries (as authorize() reads it), or empty; counts
   // nothing against the rate limit (the server uses it to cap connections per token).

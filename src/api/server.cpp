@@ -17,6 +17,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -269,8 +270,14 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
   using std::enable_shared_from_this<ws_session<Stream>>::shared_from_this;
 
  public:
-  ws_session(Stream&& stream, event_hub& hub, std::shared_ptr<connection_slot> slot)
-      : ws_(std::move(stream)), hub_(hub), slot_(std::move(slot)) {}
+  // `still_valid` says whether the token the socket was opened with is still valid (not revoked);
+  // it is asked every second and the socket is closed when it turns false.
+  ws_session(Stream&& stream, event_hub& hub, std::shared_ptr<connection_slot> slot, std::function<bool()> still_valid)
+      : ws_(std::move(stream)),
+        hub_(hub),
+        slot_(std::move(slot)),
+        still_valid_(std::move(still_valid)),
+        check_(ws_.get_executor()) {}
 
   void run(http::request<http::string_body> req, event_filter filter) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -295,6 +302,21 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
     write_next();
     // Reads keep the connection's control frames (ping, close) flowing; clients send nothing else.
     ws_.async_read(in_, beast::bind_front_handler(&ws_session<Stream>::on_read, shared_from_this()));
+    check_token();
+  }
+
+  // A token revoked while its socket is open must not keep receiving events: look once a second
+  // (the token store re-reads its file at most that often anyway).
+  void check_token() {
+    check_.expires_after(std::chrono::seconds(1));
+    check_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_ || self->told_) return;  // told_: the overflow close is under way
+      if (self->still_valid_()) return self->check_token();
+      self->closing_ = true;
+      self->hub_.unsubscribe(self->sub_);
+      self->ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "the token was revoked"),
+                            [self](beast::error_code) { self->close(); });
+    });
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -319,7 +341,7 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
   }
 
   void write_next() {
-    if (writing_ || out_.empty() || closed_) return;
+    if (writing_ || out_.empty() || closed_ || closing_) return;
     writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(*out_.front()),
@@ -329,6 +351,7 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
     if (ec) return close();
+    if (closing_) return;  // the revocation close is under way
     out_.pop_front();
     if (out_.empty() && !told_) return drain();
     if (told_ && out_.empty()) {
@@ -342,17 +365,21 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    check_.cancel();
     if (sub_) hub_.unsubscribe(sub_);
   }
 
   websocket::stream<Stream> ws_;
   event_hub& hub_;
   std::shared_ptr<connection_slot> slot_;  // counts this connection while it lives
+  std::function<bool()> still_valid_;
+  net::steady_timer check_;
   event_filter filter_;
   std::shared_ptr<subscription> sub_;
   beast::flat_buffer in_;
   std::deque<std::shared_ptr<const std::string>> out_;
   bool writing_ = false, told_ = false, closed_ = false;
+  bool closing_ = false;  // closing because the token was revoked
 };
 
 // One HTTP connection. Requests may be pipelined: the session keeps reading while earlier
@@ -590,14 +617,17 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>>, 
         pos = amp + 1;
       }
     }
-    if (auto refused = router_.authorize(r, role::viewer)) return fail(std::move(*refused));
+    token_info who;
+    if (auto refused = router_.authorize(r, role::viewer, &who)) return fail(std::move(*refused));
     if (!slot_->bound() && !slot_->bind(router_.token_name(r))) {
       return fail(router::error(429, "too_many_connections",
                                 "this token already has " + std::to_string(options_.max_connections_per_token) +
                                     " connections open (api.max_connections_per_token); close some"));
     }
     beast::get_lowest_layer(stream_).expires_never();
-    std::make_shared<ws_session<Stream>>(std::move(stream_), hub_, slot_)->run(std::move(req), std::move(filter));
+    auto still_valid = [&routes = router_, digest = who.digest] { return routes.token_holds(digest); };
+    std::make_shared<ws_session<Stream>>(std::move(stream_), hub_, slot_, std::move(still_valid))
+        ->run(std::move(req), std::move(filter));
   }
 
   void shutdown() {

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <ostream>
 
+#include "app/devices.h"
 #include "app/project.h"
 #include "app/remote.h"
 #include "app/serve.h"
@@ -136,6 +137,28 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   token_revoke->add_option("DIR", token_dir, "Project folder")->required();
   token_revoke->add_option("--name", token_name, "The token's name")->required();
   token_revoke->add_option("--data", token_data, "The server's data folder (default: DIR/.doppel)");
+
+  std::string device_dir, device_data, device_name;
+  std::vector<std::string> device_twins;
+  auto* device = app.add_subcommand("device", "Manage device credentials for the managed MQTT broker");
+  device->require_subcommand(1);
+  auto* device_add = device->add_subcommand(
+      "add", "Register a device and print its MQTT password (shown only this once); user name = --name");
+  device_add->add_option("DIR", device_dir, "Project folder")->required();
+  device_add->add_option("--name", device_name, "The device's MQTT user name, unique in the project")->required();
+  device_add->add_option("--twin", device_twins,
+                         "A twin it may publish telemetry for (repeatable); none: a fleet credential, any twin");
+  device_add->add_option("--data", device_data, "The server's data folder (default: DIR/.doppel)");
+  device_add->footer(
+      "Example: mosquitto_pub -p 1883 -u NAME -P PASSWORD -q 1 -t doppel/twins/pump-1/telemetry -m '{\"speed\": 1}'");
+  auto* device_list = device->add_subcommand("list", "List the devices and their twins (* for a fleet credential)");
+  device_list->add_option("DIR", device_dir, "Project folder")->required();
+  device_list->add_option("--data", device_data, "The server's data folder (default: DIR/.doppel)");
+  auto* device_remove =
+      device->add_subcommand("remove", "Remove a device; a running server's broker refuses it within seconds");
+  device_remove->add_option("DIR", device_dir, "Project folder")->required();
+  device_remove->add_option("--name", device_name, "The device's name")->required();
+  device_remove->add_option("--data", device_data, "The server's data folder (default: DIR/.doppel)");
 
   remote_options ro;
   auto remote_flags = [&ro](CLI::App* cmd) {
@@ -276,6 +299,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*token_create) return cmd_token_create(token_dir, token_data, token_role, token_name, out, err);
   if (*token_list) return cmd_token_list(token_dir, token_data, out, err);
   if (*token_revoke) return cmd_token_revoke(token_dir, token_data, token_name, out, err);
+  if (*device_add) return cmd_device_add(device_dir, device_data, device_name, device_twins, out, err);
+  if (*device_list) return cmd_device_list(device_dir, device_data, out, err);
+  if (*device_remove) return cmd_device_remove(device_dir, device_data, device_name, out, err);
   return 2;
 }
 

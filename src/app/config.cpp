@@ -193,18 +193,54 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
   }
 }
 
+// ingest.device_reported: {"dtmi:...;1": [name, "component.name", ...]}. The names are checked
+// against the models later (load_projects), when they are loaded.
+void parse_device_reported(checker& ck, const YAML::Node& n, std::vector<device_reported_entry>& out) {
+  const std::string example = "e.g. device_reported: {\"dtmi:example:Asset;1\": [firmwareVersion, motor.serialNumber]}";
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), "ingest.device_reported must map model ids to lists of property names, " + example);
+    return;
+  }
+  for (const auto& kv : n) {
+    std::string model = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!model.starts_with("dtmi:")) {
+      ck.error(kv.first.Mark(),
+               "ingest.device_reported keys must be model ids such as dtmi:example:Asset;1, not " + quote(model));
+      continue;
+    }
+    if (!kv.second.IsSequence()) {
+      ck.error(kv.second.Mark(), "ingest.device_reported." + model + " must be a list of property names, " + example);
+      continue;
+    }
+    for (const auto& item : kv.second) {
+      std::string name;
+      if (!ck.scalar_string(item, "ingest.device_reported." + model + " entries", name)) continue;
+      if (name.empty()) {
+        ck.error(item.Mark(), "ingest.device_reported." + model + " has an empty property name");
+        continue;
+      }
+      auto mark = item.Mark();
+      out.push_back(
+          {model, name, static_cast<std::uint32_t>(mark.line + 1), static_cast<std::uint32_t>(mark.column + 1)});
+    }
+  }
+}
+
 void parse_ingest(checker& ck, const YAML::Node& n, ingest_config& in) {
   if (!n.IsMap()) {
     ck.error(n.Mark(), "ingest must be a mapping such as `ingest: {shards: 2}`, not " + checker::shape(n));
     return;
   }
-  static const std::set<std::string, std::less<>> known{"shards", "queue_readings", "dead_letters"};
+  static const std::set<std::string, std::less<>> known{"shards", "queue_readings", "dead_letters", "dead_letter_bytes",
+                                                        "device_reported"};
   std::set<std::string, std::less<>> seen;
   for (const auto& kv : n) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
     if (!known.count(key)) {
       ck.error(kv.first.Mark(),
-               "unknown key " + quote(key) + " in ingest; known keys are shards, queue_readings, dead_letters");
+               "unknown key " + quote(key) +
+                   " in ingest; known keys are shards, queue_readings, dead_letters, dead_letter_bytes, "
+                   "device_reported");
       continue;
     }
     if (!seen.insert(key).second) {
@@ -217,6 +253,12 @@ void parse_ingest(checker& ck, const YAML::Node& n, ingest_config& in) {
     } else if (key == "queue_readings") {
       if (number(ck, kv.second, "ingest.queue_readings (per shard)", 100, 1e8, d)) {
         in.queue_readings = static_cast<std::size_t>(d);
+      }
+    } else if (key == "device_reported") {
+      parse_device_reported(ck, kv.second, in.device_reported);
+    } else if (key == "dead_letter_bytes") {
+      if (number(ck, kv.second, "ingest.dead_letter_bytes (raw text kept for GET /deadletters)", 65536, 1e12, d)) {
+        in.dead_letter_bytes = static_cast<std::size_t>(d);
       }
     } else if (number(ck, kv.second, "ingest.dead_letters (kept for GET /deadletters)", 1, 1e7, d)) {
       in.dead_letters = static_cast<std::size_t>(d);

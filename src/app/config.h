@@ -16,7 +16,9 @@
 //     tls: {cert: tls/cert.pem, key: tls/key.pem}   # optional: serve HTTPS only
 //     events_queue_bytes, connection_queue_bytes, max_connections, max_connections_per_token,
 //     max_unauthenticated, query_workers, query_queue, queries_per_token, query_max_work
-//   ingest: {shards: 0, queue_readings: 100000, dead_letters: 10000}
+//   ingest: {shards: 0, queue_readings: 100000, dead_letters: 10000, dead_letter_bytes: 67108864}
+//     device_reported: {"dtmi:example:Asset;1": [firmwareVersion]}   # non-writable properties
+//                                                                      # telemetry may report
 //   history:                  # optional; docs/history.md
 //     retention: 90d          # drop history older than this; absent: keep forever
 //     retention_by_model: {"dtmi:example:Pump;1": 30d}
@@ -86,10 +88,20 @@ struct mqtt_config {
   std::vector<ingest::mapping_rule> topics;  // empty: doppel/twins/{twin}/telemetry
 };
 
+// ingest.device_reported: a non-writable property a device may report through telemetry
+// (docs/ingest.md, "What a device may change"). Checked against the models by load_projects.
+struct device_reported_entry {
+  std::string model;                   // an interface id; counts for the interfaces that extend it
+  std::string name;                    // a property, or "component.property"
+  std::uint32_t line = 0, column = 0;  // where in doppel.yaml, for errors
+};
+
 struct ingest_config {
-  int shards = 0;                       // pipeline shards; 0: half the cores
-  std::size_t queue_readings = 100000;  // per shard, before submits are refused (503)
-  std::size_t dead_letters = 10000;     // kept for GET /deadletters
+  int shards = 0;                                        // pipeline shards; 0: half the cores
+  std::size_t queue_readings = 100000;                   // per shard, before submits are refused (503)
+  std::size_t dead_letters = 10000;                      // kept for GET /deadletters (durable, oldest dropped first)
+  std::size_t dead_letter_bytes = 64 << 20;              // bound on the raw text kept by the dead letters
+  std::vector<device_reported_entry> device_reported{};  // empty: only writable properties
 };
 
 // Telemetry history (docs/history.md). Durations in ns; 0: no limit.

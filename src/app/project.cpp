@@ -130,11 +130,35 @@ std::vector<twin::declared_file> read_twin_files(const std::vector<fs::path>& pa
   return out;
 }
 
+// Empty when `e` names a property of a loaded model (or of one of its components); else what is wrong.
+std::string check_device_reported(const model::model_registry& registry, const device_reported_entry& e) {
+  std::string where = "ingest.device_reported." + e.model + ": ";
+  const model::interface* m = registry.find(e.model);
+  if (!m) return where + "no model " + e.model + " is loaded; write the id of an interface in models/";
+  const model::content* c = m->find(e.name);
+  auto dot = e.name.find('.');
+  if (!c && dot != std::string::npos) {
+    const model::content* comp = m->find(std::string_view(e.name).substr(0, dot));
+    if (!comp || comp->kind != model::content_kind::component || !comp->component) {
+      return where + quote(e.name.substr(0, dot)) + " is not a component of " + e.model +
+             "; name a component's property as component.property";
+    }
+    c = comp->component->find(std::string_view(e.name).substr(dot + 1));
+  }
+  if (!c) return where + e.model + " has no property " + quote(e.name) + "; GET /models/" + e.model + " lists them";
+  if (c->kind != model::content_kind::property) {
+    return where + quote(e.name) + " is a " + std::string(model::to_string(c->kind)) +
+           ", not a property (telemetry needs no declaration: devices always send it)";
+  }
+  return {};
+}
+
 }  // namespace
 
 project_report load_projects(const validate_targets& targets, model::model_registry& registry,
                              std::vector<project_config>* configs, std::vector<twin::declared_file>* declared) {
   project_report r;
+  std::vector<std::pair<fs::path, std::vector<device_reported_entry>>> reported;  // checked once models load
   std::vector<fs::path> model_paths = targets.model_paths;
   std::vector<fs::path> twin_paths;
   for (const auto& dir : targets.projects) {
@@ -170,6 +194,7 @@ project_report load_projects(const validate_targets& targets, model::model_regis
       }
       twin_paths.push_back(p);
     }
+    if (!cfg.config.ingest.device_reported.empty()) reported.emplace_back(dir, cfg.config.ingest.device_reported);
     if (configs) configs->push_back(std::move(cfg.config));
   }
   std::vector<model::diagnostic> read_errors;
@@ -185,6 +210,17 @@ project_report load_projects(const validate_targets& targets, model::model_regis
   for (auto& d : lr.errors) {
     r.errors.push_back(model::format(d));
     r.model_errors.push_back(std::move(d));
+  }
+  if (lr.ok()) {
+    for (const auto& [dir, entries] : reported) {
+      for (const auto& entry : entries) {
+        std::string problem = check_device_reported(registry, entry);
+        if (problem.empty()) continue;
+        config_error e{(dir / "doppel.yaml").string(), entry.line, entry.column, problem};
+        r.errors.push_back(format(e));
+        r.config_errors.push_back(std::move(e));
+      }
+    }
   }
   if (!lr.ok() || twin_paths.empty()) return r;
   std::vector<model::diagnostic> twin_errors;

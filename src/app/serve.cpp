@@ -15,6 +15,7 @@
 #include "api/server.h"
 #include "app/project.h"
 #include "core/text.h"
+#include "ingest/broker_auth.h"
 #include "ingest/dead_letters.h"
 #include "ingest/managed_broker.h"
 #include "ingest/mqtt_connector.h"
@@ -74,6 +75,9 @@ status start_mqtt(const serve_options& o, const project_config& cfg, const std::
   const mqtt_config& m = cfg.mqtt;
   std::string url = o.mqtt.empty() ? m.broker : o.mqtt;
   if (url == "off") return status::ok();
+  auto rules = ingest::mapper::compile(m.topics);
+  if (!rules) return rules.error();
+  std::string broker_user, broker_password, client_suffix;
   if (url == "managed") {
     ingest::broker_options bo;
     bo.host = m.host;
@@ -82,6 +86,9 @@ status start_mqtt(const serve_options& o, const project_config& cfg, const std::
       return status::invalid_argument("--mqtt-listen " + o.mqtt_listen + " must be HOST:PORT, e.g. 127.0.0.1:1883");
     }
     bo.dir = data / "mosquitto";
+    bo.devices_file = data / "mqtt-devices.json";
+    bo.publish_filters = rules->filters();
+    bo.max_packet_bytes = m.max_packet_bytes;
     auto b = ingest::managed_broker::start(bo);
     if (!b) {
       // The API is the server's main job: without a broker it still serves, and says why.
@@ -90,19 +97,24 @@ status start_mqtt(const serve_options& o, const project_config& cfg, const std::
     }
     broker = std::move(*b);
     url = broker->url();
+    broker_user = broker->username();
+    broker_password = broker->password();
+    client_suffix = "-" + broker->client_suffix();
     out << "mqtt broker on " << url << std::endl;
+    if (auto devices = ingest::list_devices(bo.devices_file); devices && devices->empty()) {
+      out << "mqtt: no devices may publish yet: add one with `doppel device add " << o.dir
+          << " --name NAME` (it prints the password; the broker sees it at once)" << std::endl;
+    }
   } else if (!url.starts_with("mqtt://") && !url.starts_with("mqtts://")) {
     return status::invalid_argument("--mqtt must be managed, off or mqtt://HOST:PORT, not " + url);
   }
-  auto rules = ingest::mapper::compile(m.topics);
-  if (!rules) return rules.error();
   ingest::mqtt_options mo;
   mo.url = url;
   mo.version = m.version;
-  mo.client_id = m.client_id.empty() ? "doppel-" + cfg.name : m.client_id;
-  mo.username = m.username;
-  mo.password = m.password;
-  if (!m.password_env.empty()) {
+  mo.client_id = (m.client_id.empty() ? "doppel-" + cfg.name : m.client_id) + client_suffix;
+  mo.username = broker ? broker_user : m.username;
+  mo.password = broker ? broker_password : m.password;
+  if (!broker && !m.password_env.empty()) {
     const char* p = std::getenv(m.password_env.c_str());
     if (!p) return status::invalid_argument("mqtt.password_env names " + m.password_env + ", which is not set");
     mo.password = p;
@@ -286,7 +298,11 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   ao.query_queue = cfg.api.query_queue;
   ao.queries_per_token = cfg.api.queries_per_token;
   ao.query_max_work = cfg.api.query_max_work;
-  ingest::dead_letters letters(cfg.ingest.dead_letters);
+  ingest::dead_letters letters(cfg.ingest.dead_letters, cfg.ingest.dead_letter_bytes);
+  if (status s = letters.open(data / "deadletters.db"); !s) {
+    err << "doppel serve: " << s.message() << "\n";
+    return 1;
+  }
   // Telemetry history: one log writer per pipeline shard, replayed here.
   int shards = ingest::telemetry_pipeline::shard_count(cfg.ingest.shards);
   ts::history_options ho;
@@ -308,8 +324,9 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     return 1;
   }
   std::optional<ingest::telemetry_pipeline> pipeline;
-  pipeline.emplace(**graph, letters,
-                   ingest::pipeline_options{shards, cfg.ingest.queue_readings, history->get(), hc.late_window_ns});
+  ingest::pipeline_options po{shards, cfg.ingest.queue_readings, history->get(), hc.late_window_ns, {}};
+  for (const auto& e : cfg.ingest.device_reported) po.device_reported.emplace_back(e.model, e.name);
+  pipeline.emplace(**graph, letters, std::move(po));
   pipeline->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
   api::router routes(**graph, registry, tokens, ao);
   routes.set_ingest(&*pipeline, &letters, history->get());

@@ -66,6 +66,7 @@ struct batch {
   std::uint64_t generation = 0;     // the connection it came on; acks go only there
   std::vector<std::uint16_t> acks;  // QoS 1 packet ids, in arrival order
   std::vector<reading> readings;
+  std::vector<rejection> refused;  // messages refused by the mapping, stored before submitting
   bool submitted = false, done = false;
 };
 
@@ -120,7 +121,7 @@ struct mqtt_connector::impl {
   // Read from other threads.
   std::atomic<bool> connected{false}, ever_subscribed{false};
   std::atomic<std::uint64_t> messages_qos0{0}, messages_qos1{0}, redelivered{0}, bytes{0}, acks{0}, connects{0},
-      connection_failures{0}, busy_waits{0}, inflight_batches{0};
+      connection_failures{0}, busy_waits{0}, inflight_batches{0}, too_large{0};
   mutable std::mutex health_mu;
   std::string last_error;                                  // guarded by health_mu
   std::int64_t last_error_ms = 0, connected_since_ms = 0;  // guarded by health_mu
@@ -250,7 +251,7 @@ struct mqtt_connector::impl {
     c.keepalive_s = o.keepalive_s;
     c.session_expiry_s = o.session_expiry_s;
     c.receive_maximum = o.receive_maximum;
-    c.maximum_packet_size = static_cast<std::uint32_t>(o.max_packet_bytes);
+    c.maximum_packet_size = static_cast<std::uint32_t>(receive_limit());
     c.has_username = !o.username.empty();
     c.username = o.username;
     c.has_password = !o.password.empty();
@@ -263,6 +264,11 @@ struct mqtt_connector::impl {
 
   // ---- reading ---------------------------------------------------------------------------------
 
+  // What Doppel announces and reads: the message limit plus room for what a broker adds when it
+  // forwards a publish that passed its door at the limit (the full topic for a topic alias, a
+  // packet id, properties), so a message the broker took is never dropped on the way to Doppel.
+  std::size_t receive_limit() const { return o.max_packet_bytes + 128 * 1024; }
+
   bool paused() const {
     return state == phase::stopping ||
            (state == phase::subscribed && static_cast<int>(inflight.size()) >= o.max_inflight_batches) ||
@@ -271,7 +277,7 @@ struct mqtt_connector::impl {
 
   void read(std::uint64_t gen) {
     if (gen != generation || reading || paused() || (!plain && !tls)) return;
-    std::size_t want = std::min(o.max_packet_bytes + 16, std::max<std::size_t>(rlen + 65536, 65536));
+    std::size_t want = std::min(receive_limit() + 16, std::max<std::size_t>(rlen + 65536, 65536));
     if (rbuf.size() < want) rbuf.resize(want);
     reading = true;
     read_issued = clock_type::now();
@@ -299,7 +305,7 @@ struct mqtt_connector::impl {
     std::int64_t now = unix_time_ns();
     for (;;) {
       mqtt::frame f;
-      auto r = mqtt::next_frame(std::string_view(rbuf.data() + at, rlen - at), o.max_packet_bytes, f, error);
+      auto r = mqtt::next_frame(std::string_view(rbuf.data() + at, rlen - at), receive_limit(), f, error);
       if (r == mqtt::frame_result::need_more) break;
       if (r == mqtt::frame_result::error) return fail("protocol error from the broker: " + error), false;
       at += f.size;
@@ -356,8 +362,21 @@ struct mqtt_connector::impl {
         (p.qos ? messages_qos1 : messages_qos0).fetch_add(1, std::memory_order_relaxed);
         if (p.dup) redelivered.fetch_add(1, std::memory_order_relaxed);
         std::vector<rejection> rejected;
-        rules.map(p.topic, p.payload, now, open_batch->readings, rejected);
-        if (!rejected.empty()) letters.add("mqtt", "", std::move(rejected));
+        if (f.size > o.max_packet_bytes) {
+          // Over the limit (a broker whose own limit is larger): refused here, not applied.
+          too_large.fetch_add(1, std::memory_order_relaxed);
+          std::string topic(p.topic);
+          rejected.push_back({"too_large",
+                              "a message of " + std::to_string(f.size) + " bytes on " + topic +
+                                  " is larger than mqtt.max_packet_bytes (" + std::to_string(o.max_packet_bytes) +
+                                  "); send smaller messages, or raise the limit in doppel.yaml",
+                              topic + " (" + std::to_string(p.payload.size()) + " bytes of payload, not kept)"});
+        } else {
+          rules.map(p.topic, p.payload, now, open_batch->readings, rejected);
+        }
+        // Stored (one commit per read) before the batch is submitted, so before any of it is
+        // acknowledged.
+        for (auto& r : rejected) open_batch->refused.push_back(std::move(r));
         if (p.qos == 1) open_batch->acks.push_back(p.packet_id);
         return true;
       }
@@ -409,6 +428,13 @@ struct mqtt_connector::impl {
   void submit_open(std::uint64_t gen) {
     if (!open_batch || gen != generation) return;
     auto b = open_batch;
+    if (!b->refused.empty()) {
+      // If they cannot be stored, the connection is dropped and the broker delivers them again.
+      if (status st = letters.add("mqtt", "", std::move(b->refused)); !st) {
+        return fail("cannot store dead letters: " + st.message());
+      }
+      b->refused.clear();
+    }
     if (!b->submitted) {
       if (inflight.empty() || inflight.back() != b) inflight.push_back(b);
       inflight_batches.store(inflight.size());
@@ -604,6 +630,8 @@ void mqtt_connector::render_metrics(std::string& out) const {
   line("doppel_mqtt_messages_total", "", "counter", "{qos=\"1\"}", i.messages_qos1.load(), false);
   line("doppel_mqtt_redelivered_total", "QoS 1 messages the broker sent again (DUP)", "counter", "",
        i.redelivered.load());
+  line("doppel_mqtt_too_large_total", "messages over mqtt.max_packet_bytes, refused as dead letters (too_large)",
+       "counter", "", i.too_large.load());
   line("doppel_mqtt_acks_total", "PUBACKs sent after the pipeline applied the message", "counter", "", i.acks.load());
   line("doppel_mqtt_received_bytes_total", "bytes read from the broker", "counter", "", i.bytes.load());
   line("doppel_mqtt_connects_total", "successful connections (subscribed)", "counter", "", i.connects.load());

@@ -105,7 +105,8 @@ struct telemetry_pipeline::request {
     {
       std::lock_guard lock(mu);
       if (!failure.is_ok()) return done(failure);
-      for (std::size_t k = 0; k < rejected.size(); ++k) letters->add(source, twins[k], {rejected[k]});
+      // Stored (durably) before anyone is answered: an MQTT message is acknowledged after this.
+      if (status s = letters->add(source, twins, rejected); !s) return done(s);
       out.rejected = std::move(rejected);
     }
     done(std::move(out));
@@ -324,6 +325,15 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
                                   std::string(model::to_string(c->kind)) + ", not a telemetry or property");
         continue;
       }
+      if (c->kind == model::content_kind::property && !reportable(*m, r.name, *c)) {
+        refuse("not_reportable",
+               "\"" + r.name + "\" of model " + m->id +
+                   " is not writable and not declared device-reported, so telemetry may not change it (its value "
+                   "comes from the twin's declaration in twins/); if the device reports it, list it in doppel.yaml "
+                   "under ingest.device_reported: {\"" +
+                   m->id + "\": [" + r.name + "]}");
+        continue;
+      }
       model::normalize_integers(*c->type, r.value);
       s.errors.clear();
       if (!model::check_value(*c->type, r.value, s.errors, "$")) {
@@ -381,7 +391,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
       req->accepted.fetch_add(s.accepted_now.size(), std::memory_order_relaxed);
     }
     if (properties) {
-      // Reported state: devices may set read-only properties. Durable before the answer.
+      // Reported state (writable or declared device-reported properties). Durable before the answer.
       req->open.fetch_add(1, std::memory_order_relaxed);
       {
         std::lock_guard lock(writes_mu_);
@@ -407,6 +417,22 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
     }
     begin = end;
   }
+}
+
+bool telemetry_pipeline::reportable(const model::interface& m, const std::string& name, const model::content& c) const {
+  if (c.writable) return true;
+  auto dot = name.find('.');
+  const model::interface* comp = nullptr;
+  if (dot != std::string::npos) {
+    if (const model::content* holder = m.find(std::string_view(name).substr(0, dot))) comp = holder->component;
+  }
+  for (const auto& [model_id, declared] : options_.device_reported) {
+    if (declared == name && m.is_a(model_id)) return true;
+    if (comp && comp->is_a(model_id) && std::string_view(declared) == std::string_view(name).substr(dot + 1)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 result<nlohmann::json> telemetry_pipeline::latest(const std::string& twin) const {

@@ -1,7 +1,10 @@
 // The telemetry pipeline: readings from every connector go to the shard that owns their twin
 // (a hash of the twin id), and the shard's thread applies them against the twin's model:
 //   - a property's value becomes the twin's reported state (a JSON Patch through the twin graph,
-//     one per run of a twin's readings, durable before the submitter hears back);
+//     one per run of a twin's readings, durable before the submitter hears back), when the
+//     property is writable (the device reports what it applied) or declared device-reported
+//     (pipeline_options::device_reported); other properties are refused (not_reportable), so
+//     whoever can publish telemetry cannot change what only an admin may;
 //   - a telemetry value becomes the twin's latest telemetry (GET /digitaltwins/{id}/telemetry)
 //     and a `twin.telemetry` event for WebSocket subscribers;
 //   - anything else (unknown twin, name that is not a telemetry or property of the model, value
@@ -47,6 +50,12 @@ struct pipeline_options {
   // With history: a telemetry point older than its series' newest by more than this (ns) is
   // refused (dead letter too_late); 0 accepts any (late points are placed in time order).
   std::int64_t late_window_ns = 0;
+  // What a reading may change besides telemetry: writable properties (the device reports the
+  // value it applied) and the non-writable properties listed here as (interface id, name), a
+  // name being "prop" or "component.prop"; an entry counts for the interfaces that extend its
+  // interface, and an entry of a component's interface for that component's properties. Any
+  // other property is refused (dead letter not_reportable): only an admin's PATCH sets it.
+  std::vector<std::pair<std::string, std::string>> device_reported{};
 };
 
 struct ingest_result {
@@ -98,6 +107,8 @@ class telemetry_pipeline {
   std::size_t shard_of(const std::string& twin) const;  // the shard that owns a twin's readings
   void run(shard& s);
   void apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings);
+  // Whether a reading named `name` of a twin of model `m` may set property `c` (see options).
+  bool reportable(const model::interface& m, const std::string& name, const model::content& c) const;
 
   twin::twin_graph& graph_;
   dead_letters& letters_;

@@ -34,8 +34,8 @@ struct reading {
 // A message that could not become readings, or a reading the pipeline refused: why, where from,
 // and the raw text, for the dead-letter store.
 struct rejection {
-  std::string reason;   // malformed_json, too_deep, invalid_utf8, malformed_line, unknown_twin, unknown_name,
-                        // wrong_type, not_a_value
+  std::string reason;   // malformed_json, too_deep, invalid_utf8, number_out_of_range, malformed_line,
+                        // unknown_twin, unknown_name, wrong_type, not_a_value, not_reportable, too_large
   std::string message;  // what is wrong and how to fix it
   std::string raw;      // the payload, line or reading as received
 };

@@ -430,11 +430,12 @@ TEST_F(api_fixture, TelemetryOverHttpAndLineProtocol) {
   ASSERT_TRUE((*sub)->websocket("/events?twin=pump-1&type=twin.telemetry", tokens_["viewer"]));
 
   // One twin, JSON: telemetry becomes the latest values, a property the reported state.
-  response r = call("POST", "/telemetry/pump-1", "operator", R"({"speed": 1450.5, "running": true, "ratedFlow": 120})");
+  response r =
+      call("POST", "/telemetry/pump-1", "operator", R"({"speed": 1450.5, "running": true, "targetSpeed": 1400})");
   ASSERT_EQ(r.status, 204u) << r.body;
   json latest = body(call("GET", "/digitaltwins/pump-1/telemetry", "viewer"));
   EXPECT_EQ(latest["speed"]["value"], 1450.5) << latest;
-  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-1"))["ratedFlow"], 120);
+  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-1"))["targetSpeed"], 1400);
   auto msg = (*sub)->read_message(std::chrono::seconds(10));
   ASSERT_TRUE(msg) << msg.error().to_string();
   EXPECT_EQ(json::parse(*msg)["type"], "twin.telemetry");

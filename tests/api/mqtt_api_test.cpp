@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
 #include <thread>
+#include <tuple>
 
+#include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
 
@@ -23,6 +26,17 @@ unsigned short broker_port(const std::string& output) {
 
 class mqtt_api : public api_fixture {
  protected:
+  // A fleet credential on the managed broker (it refuses anonymous clients), made before start.
+  const std::string& fleet_password() {
+    if (fleet_password_.empty()) {
+      auto pw = ingest::add_device(data_ / "mqtt-devices.json", "fleet", {});
+      EXPECT_TRUE(pw) << pw.error().to_string();
+      if (pw) fleet_password_ = *pw;
+    }
+    return fleet_password_;
+  }
+  std::string fleet_password_;
+
   // Waits until the history of `name` of `twin` holds `n` points; returns the count seen.
   std::size_t wait_history(const std::string& twin, const std::string& name, std::size_t n,
                            std::chrono::seconds limit = 60s) {
@@ -62,10 +76,25 @@ TEST_F(mqtt_api, TelemetryPublishedToTheManagedBrokerReachesTwinAndHistory) {
   unsigned short port = broker_port(server_.output());
   ASSERT_NE(port, 0) << server_.output();
   EXPECT_NE(server_.output().find("mqtt: subscribed to doppel/twins/+/telemetry"), std::string::npos);
-  // The real mosquitto_pub, as the docs tell a user to run it.
-  auto [code, out] = shell("mosquitto_pub -h 127.0.0.1 -p " + std::to_string(port) +
-                           " -q 1 -t doppel/twins/pump-1/telemetry -m '{\"speed\": 1450.5, \"running\": true, "
-                           "\"$ts\": \"2026-11-25T10:00:00Z\"}' 2>&1");
+  // A device credential made by the CLI while the server runs, and the real mosquitto_pub, as the
+  // docs tell a user to run them.
+  auto [added, password] = shell(std::string(DOPPEL_BINARY) + " device add " + project_.string() + " --data " +
+                                 data_.string() + " --name sensors");
+  ASSERT_EQ(added, 0) << password;
+  while (!password.empty() && password.back() == '\n') password.pop_back();
+  std::string pub = "mosquitto_pub -h 127.0.0.1 -p " + std::to_string(port) +
+                    " -q 1 -t doppel/twins/pump-1/telemetry -m '{\"speed\": 1450.5, \"running\": true, "
+                    "\"$ts\": \"2026-11-25T10:00:00Z\"}'";
+  // Anonymous: refused (the broker used to take anyone).
+  auto [anonymous, refusal] = shell(pub + " 2>&1");
+  EXPECT_NE(anonymous, 0) << refusal;
+  // The server picks the new device up within seconds (the broker reloads its files).
+  int code = 1;
+  std::string out;
+  for (int k = 0; k < 100 && code != 0; ++k) {
+    std::tie(code, out) = shell(pub + " -u sensors -P " + password + " 2>&1");
+    if (code != 0) std::this_thread::sleep_for(100ms);
+  }
   ASSERT_EQ(code, 0) << out;
   ASSERT_EQ(wait_history("pump-1", "speed", 1, 20s), 1u);
   json h = body(call("GET", "/digitaltwins/pump-1/telemetry/speed"));
@@ -160,12 +189,13 @@ TEST_F(mqtt_api, HistoryAggregatesPerStep) {
 // keeps one point per series and time).
 TEST_F(mqtt_api, NothingAcknowledgedIsLostToKillDashNine) {
   constexpr int n = 20000;
+  fleet_password();
   start({"--mqtt", "managed", "--mqtt-listen", "127.0.0.1:0"});
   unsigned short port = broker_port(server_.output());
   ASSERT_NE(port, 0) << server_.output();
   {
     doppel::loadgen::mqtt_client pub;
-    ASSERT_TRUE(pub.connect(port, "device-kill")) << pub.error();
+    ASSERT_TRUE(pub.connect(port, "device-kill", ingest::mqtt::v5, "fleet", fleet_password())) << pub.error();
     for (int k = 0; k < n; ++k) ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", message(k), 1));
     ASSERT_TRUE(pub.wait_acks()) << pub.error();  // the broker holds all of them now
     pub.disconnect();
@@ -193,14 +223,22 @@ TEST_F(mqtt_api, BrokerRestartLosesNothing) {
   ingest::broker_options bo;
   bo.port = 0;
   bo.dir = broker_dir.path();
+  bo.devices_file = broker_dir.path() / "devices.json";
+  auto device_password = ingest::add_device(bo.devices_file, "restart", {"pump-2"});
+  ASSERT_TRUE(device_password) << device_password.error().to_string();
   auto broker = ingest::managed_broker::start(bo);
   ASSERT_TRUE(broker) << broker.error().to_string();
   unsigned short port = (*broker)->port();
   std::string url = (*broker)->url();
+  {
+    // This broker is not serve's own: Doppel logs in with the credentials from doppel.yaml.
+    std::ofstream yaml(project_ / "doppel.yaml", std::ios::app);
+    yaml << "mqtt:\n  username: " << (*broker)->username() << "\n  password: " << (*broker)->password() << "\n";
+  }
   start({"--mqtt", url});
   auto publish = [&](int from, int to) {
     doppel::loadgen::mqtt_client pub;
-    ASSERT_TRUE(pub.connect(port, "device-restart")) << pub.error();
+    ASSERT_TRUE(pub.connect(port, "device-restart", ingest::mqtt::v5, "restart", *device_password)) << pub.error();
     for (int k = from; k < to; ++k) ASSERT_TRUE(pub.publish("doppel/twins/pump-2/telemetry", message(k), 1));
     ASSERT_TRUE(pub.wait_acks()) << pub.error();
     pub.disconnect();
@@ -223,6 +261,7 @@ TEST_F(mqtt_api, BrokerRestartLosesNothing) {
 // payloads that are not JSON, at QoS 1. The server stays up,
 // acknowledges each (a bad message is handled: it is a dead letter) and counts every one.
 TEST_F(mqtt_api, RandomMalformedMessagesAreCountedAndTheServerStaysUp) {
+  fleet_password();
   start({"--mqtt", "managed", "--mqtt-listen", "127.0.0.1:0"});
   unsigned short port = broker_port(server_.output());
   ASSERT_NE(port, 0) << server_.output();
@@ -230,7 +269,7 @@ TEST_F(mqtt_api, RandomMalformedMessagesAreCountedAndTheServerStaysUp) {
   const std::string chars = "{}[]\":,0123456789.eE+-truefalsn \\$ts\x01\xff";
   constexpr int n = 100000;
   doppel::loadgen::mqtt_client pub;
-  ASSERT_TRUE(pub.connect(port, "device-junk")) << pub.error();
+  ASSERT_TRUE(pub.connect(port, "device-junk", ingest::mqtt::v5, "fleet", fleet_password())) << pub.error();
   for (int k = 0; k < n; ++k) {
     std::string junk = "{";
     for (std::size_t len = rng() % 60, i = 0; i < len; ++i) junk.push_back(chars[rng() % chars.size()]);

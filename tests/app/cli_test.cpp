@@ -70,7 +70,8 @@ const fs::path k_example = fs::path(DOPPEL_SOURCE_DIR) / "examples" / "pump-stat
 TEST(Cli, HelpListsEveryCommand) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* cmd : {"init", "validate", "serve", "token", "twin", "query", "export", "import", "--version"}) {
+  for (const char* cmd :
+       {"init", "validate", "serve", "token", "device", "twin", "query", "export", "import", "--version"}) {
     EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << "\n" << r.output;
   }
   for (const char* sub : {"init", "validate", "serve", "query", "export", "import"}) {
@@ -206,6 +207,61 @@ TEST(Cli, BadConfigIsReportedWithPosition) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find((proj / "doppel.yaml").string() + ":2:1: error: unknown key \"modles\""), std::string::npos)
       << r.output;
+}
+
+// ingest.device_reported names properties of loaded models; anything else is an error with the
+// position and what is wrong.
+TEST(Cli, DeviceReportedIsCheckedAgainstTheModels) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "p";
+  fs::copy(k_example, proj, fs::copy_options::recursive);
+  auto with = [&](const std::string& yaml) {
+    std::ofstream(proj / "doppel.yaml") << "name: p\ningest:\n  device_reported:\n" << yaml;
+    return run({"validate", proj.string()});
+  };
+  auto ok = with(
+      "    \"dtmi:doppel:example:Asset;1\": [serialNumber]\n    \"dtmi:doppel:example:Pump;1\": "
+      "[motor.ratedPower]\n");
+  EXPECT_EQ(ok.code, 0) << ok.output;
+  auto unknown_model = with("    \"dtmi:doppel:example:Nope;1\": [serialNumber]\n");
+  EXPECT_EQ(unknown_model.code, 1);
+  EXPECT_NE(unknown_model.output.find(":4:36: error: ingest.device_reported.dtmi:doppel:example:Nope;1: no model"),
+            std::string::npos)
+      << unknown_model.output;
+  auto unknown_name = with("    \"dtmi:doppel:example:Pump;1\": [serialNumbr]\n");
+  EXPECT_NE(unknown_name.output.find("has no property \"serialNumbr\""), std::string::npos) << unknown_name.output;
+  auto telemetry = with("    \"dtmi:doppel:example:Pump;1\": [speed]\n");
+  EXPECT_NE(telemetry.output.find("\"speed\" is a Telemetry, not a property"), std::string::npos) << telemetry.output;
+  auto component = with("    \"dtmi:doppel:example:Pump;1\": [rotor.ratedPower]\n");
+  EXPECT_NE(component.output.find("\"rotor\" is not a component"), std::string::npos) << component.output;
+  auto shape = with("    - serialNumber\n");
+  EXPECT_NE(shape.output.find("must map model ids to lists of property names"), std::string::npos) << shape.output;
+}
+
+// `doppel device add|list|remove`: the password is printed once, only its hash kept (0600).
+TEST(Cli, DeviceCredentials) {
+  temp_dir tmp;
+  fs::path proj = tmp.path() / "p";
+  fs::copy(k_example, proj, fs::copy_options::recursive);
+  auto added = run({"device", "add", proj.string(), "--name", "plc-1", "--twin", "pump-1", "--twin", "pump-2"});
+  ASSERT_EQ(added.code, 0) << added.output;
+  EXPECT_EQ(added.output.size(), 65u) << added.output;  // 64 hex digits and a newline
+  auto fleet = run({"device", "add", proj.string(), "--name", "gateway"});
+  ASSERT_EQ(fleet.code, 0) << fleet.output;
+  fs::path file = proj / ".doppel" / "mqtt-devices.json";
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find(added.output.substr(0, 64)), std::string::npos) << "the password itself is stored";
+  EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(run({"device", "list", proj.string()}).output, "plc-1\tpump-1,pump-2\ngateway\t*\n");
+  EXPECT_EQ(run({"device", "add", proj.string(), "--name", "gateway"}).code, 1);
+  EXPECT_NE(run({"device", "add", proj.string(), "--name", "doppel"}).output.find("Doppel's own connection"),
+            std::string::npos);
+  EXPECT_NE(run({"device", "add", proj.string(), "--name", "x", "--twin", "a/+"}).output.find("MQTT topic level"),
+            std::string::npos);
+  EXPECT_EQ(run({"device", "remove", proj.string(), "--name", "plc-1"}).code, 0);
+  EXPECT_EQ(run({"device", "remove", proj.string(), "--name", "plc-1"}).code, 1);
+  EXPECT_EQ(run({"device", "list", proj.string()}).output, "gateway\t*\n");
 }
 
 TEST(Cli, InitThenValidateThenServe) {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
 #include "twin/twin_test_util.h"
@@ -41,7 +42,7 @@ class mqtt_fixture : public twin::testing::live_graph {
                                 "motor": {"$metadata": {}}})");
     ASSERT_TRUE(graph_->put_twin("pump-1", pump, {}, {true}));
     ASSERT_TRUE(graph_->put_twin("pump-2", pump, {}, {true}));
-    pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, pipeline_options{2, 100000});
+    pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, pipeline_options{2, 100000, nullptr, 0, {}});
     start_broker(0);
   }
   void TearDown() override {
@@ -50,10 +51,18 @@ class mqtt_fixture : public twin::testing::live_graph {
     broker_.reset();
     live_graph::TearDown();
   }
-  void start_broker(unsigned short port) {
+  void start_broker(unsigned short port, std::size_t max_packet_bytes = 0, std::vector<std::string> filters = {}) {
     broker_options bo;
     bo.port = port;
+    bo.publish_filters = std::move(filters);
     bo.dir = dir_.path() / "mosquitto";
+    bo.devices_file = devices_file();
+    bo.max_packet_bytes = max_packet_bytes;
+    if (fleet_password_.empty()) {
+      auto pw = add_device(devices_file(), "fleet", {});
+      ASSERT_TRUE(pw) << pw.error().to_string();
+      fleet_password_ = *pw;
+    }
     auto b = managed_broker::start(bo);
     ASSERT_TRUE(b) << b.error().to_string();
     broker_ = std::move(*b);
@@ -62,6 +71,8 @@ class mqtt_fixture : public twin::testing::live_graph {
     mqtt_options o;
     o.url = broker_->url();
     o.client_id = "doppel-test";
+    o.username = broker_->username();
+    o.password = broker_->password();
     o.version = version;
     o.reconnect_min = 50ms;
     o.reconnect_max = 500ms;
@@ -76,6 +87,14 @@ class mqtt_fixture : public twin::testing::live_graph {
     return l ? *l : json();
   }
 
+  std::filesystem::path devices_file() const { return dir_.path() / "mqtt-devices.json"; }
+  // A device on the managed broker, with the fleet credential made at the first start.
+  bool connect_device(loadgen::mqtt_client& c, const std::string& id, unsigned short port = 0,
+                      std::uint8_t version = mqtt::v5) {
+    return c.connect(port ? port : broker_->port(), id, version, "fleet", fleet_password_);
+  }
+
+  std::string fleet_password_;
   dead_letters letters_{1000};
   std::unique_ptr<telemetry_pipeline> pipeline_;
   std::unique_ptr<managed_broker> broker_;
@@ -86,9 +105,9 @@ TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
   for (std::uint8_t version : {ingest::mqtt::v5, ingest::mqtt::v311}) {
     start_connector({}, version);
     loadgen::mqtt_client pub;
-    ASSERT_TRUE(pub.connect(broker_->port(), "device-1")) << pub.error();
+    ASSERT_TRUE(connect_device(pub, "device-1")) << pub.error();
     ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry",
-                            R"({"speed": )" + std::to_string(1000 + version) + R"(, "ratedFlow": 120})", 1));
+                            R"({"speed": )" + std::to_string(1000 + version) + R"(, "targetSpeed": 1234})", 1));
     ASSERT_TRUE(pub.wait_acks()) << pub.error();
     // The device's PUBACK comes from the broker; Doppel's follows the apply. Wait for Doppel's.
     ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 1000 + version; }));
@@ -98,7 +117,7 @@ TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
       return m.find("doppel_mqtt_acks_total 1") != std::string::npos ||
              m.find("doppel_mqtt_acks_total 2") != std::string::npos;
     }));
-    EXPECT_EQ((*graph_->get_twin("pump-1"))["ratedFlow"], 120);  // a reported property, durable
+    EXPECT_EQ((*graph_->get_twin("pump-1"))["targetSpeed"], 1234);  // a reported property, durable
     auto h = connector_->health();
     EXPECT_EQ(h["connected"], true);
     connector_->stop();
@@ -109,7 +128,7 @@ TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
 TEST_F(mqtt_fixture, BadMessagesAreDeadLettersAndDoNotStopTheFlow) {
   start_connector();
   loadgen::mqtt_client pub;
-  ASSERT_TRUE(pub.connect(broker_->port(), "device-2")) << pub.error();
+  ASSERT_TRUE(connect_device(pub, "device-2")) << pub.error();
   ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", "{not json", 1));
   ASSERT_TRUE(pub.publish("doppel/twins/ghost/telemetry", R"({"speed": 1})", 1));
   ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": "fast"})", 0));
@@ -132,7 +151,7 @@ TEST_F(mqtt_fixture, PersistentSessionDeliversWhatArrivedWhileDoppelWasAway) {
   connector_.reset();
   // Doppel is down; the device keeps publishing. The broker queues it for Doppel's session.
   loadgen::mqtt_client pub;
-  ASSERT_TRUE(pub.connect(broker_->port(), "device-3")) << pub.error();
+  ASSERT_TRUE(connect_device(pub, "device-3")) << pub.error();
   for (int k = 1; k <= 500; ++k) {
     ASSERT_TRUE(
         pub.publish("doppel/twins/pump-1/telemetry",
@@ -155,7 +174,7 @@ TEST_F(mqtt_fixture, ReconnectsAfterTheBrokerRestarts) {
   start_broker(port);
   ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
   loadgen::mqtt_client pub;
-  ASSERT_TRUE(pub.connect(port, "device-4")) << pub.error();
+  ASSERT_TRUE(connect_device(pub, "device-4", port)) << pub.error();
   ASSERT_TRUE(pub.publish("doppel/twins/pump-2/telemetry", R"({"speed": 42})", 1));
   ASSERT_TRUE(pub.wait_acks()) << pub.error();
   ASSERT_TRUE(eventually([&] { return latest("pump-2")["speed"]["value"] == 42; }));
@@ -169,9 +188,12 @@ TEST_F(mqtt_fixture, MappingRulesRouteTopicsToTwins) {
   r.topic = "plant/{site}/pump/{id}";
   r.twin = "pump-{id}";
   r.fields = {{"/d/rpm", "speed", 1, 0}};
+  // The broker lets fleet devices publish to the mapped topics (serve passes the rules' filters).
+  broker_.reset();
+  start_broker(0, 0, {"plant/+/pump/+"});
   start_connector({r});
   loadgen::mqtt_client pub;
-  ASSERT_TRUE(pub.connect(broker_->port(), "device-5")) << pub.error();
+  ASSERT_TRUE(connect_device(pub, "device-5")) << pub.error();
   ASSERT_TRUE(pub.publish("plant/north/pump/2", R"({"d": {"rpm": 99}})", 1));
   ASSERT_TRUE(pub.wait_acks()) << pub.error();
   ASSERT_TRUE(eventually([&] { return latest("pump-2")["speed"]["value"] == 99; }));
@@ -208,7 +230,7 @@ unsigned short free_loopback_port() {
 }
 
 // TLS and a user name with password, against a Mosquitto listener that demands both (a CA and
-// a server certificate for 127.0.0.1 made with openssl, a password file with mosquitto_passwd).
+// a server certificate for 127.0.0.1 made with openssl; the managed broker's own password file).
 TEST_F(mqtt_fixture, TlsAndPasswordToTheBroker) {
   auto dir = dir_.path() / "tls";
   std::filesystem::create_directories(dir);
@@ -220,18 +242,17 @@ TEST_F(mqtt_fixture, TlsAndPasswordToTheBroker) {
                     "2>/dev/null"
                     " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext"
                     " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-                    "-extfile san.ext -out server.pem 2>/dev/null"
-                    " && touch passwd && mosquitto_passwd -b passwd device s3cret";
+                    "-extfile san.ext -out server.pem 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  // The broker again, with a TLS listener added; a password file makes a client that gives a
-  // user name prove it (anonymous clients stay allowed, on both listeners).
+  // The broker again, with a TLS listener added; its password file holds on both listeners.
   broker_.reset();
   unsigned short tls_port = free_loopback_port();
   broker_options bo;
   bo.port = 0;
   bo.dir = dir_.path() / "mosquitto-tls";
-  bo.extra_config = "password_file " + d + "/passwd\nlistener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " + d +
-                    "/ca.pem\ncertfile " + d + "/server.pem\nkeyfile " + d + "/server.key\n";
+  bo.devices_file = devices_file();
+  bo.extra_config = "listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " + d + "/ca.pem\ncertfile " + d +
+                    "/server.pem\nkeyfile " + d + "/server.key\n";
   auto b = managed_broker::start(bo);
   ASSERT_TRUE(b) << b.error().to_string();
   broker_ = std::move(*b);
@@ -241,7 +262,7 @@ TEST_F(mqtt_fixture, TlsAndPasswordToTheBroker) {
     mqtt_options o;
     o.url = "mqtts://127.0.0.1:" + std::to_string(tls_port);
     o.client_id = "doppel-tls";
-    o.username = "device";
+    o.username = broker_->username();
     o.password = password;
     o.ca_file = ca;
     o.reconnect_min = 50ms;
@@ -260,21 +281,132 @@ TEST_F(mqtt_fixture, TlsAndPasswordToTheBroker) {
   EXPECT_FALSE(bad->subscribed());
   bad.reset();
   // A certificate the connector does not trust (the system CAs): the TLS handshake fails.
-  auto untrusted = connect_with("s3cret", "");
+  auto untrusted = connect_with(broker_->password(), "");
   ASSERT_TRUE(untrusted->start());
   ASSERT_TRUE(eventually([&] { return untrusted->health().contains("lastError"); }));
   EXPECT_NE(untrusted->health()["lastError"].get<std::string>().find("TLS handshake"), std::string::npos)
       << untrusted->health().dump();
   untrusted.reset();
   // The right CA and password: subscribed over TLS, and messages flow.
-  connector_ = connect_with("s3cret", d + "/ca.pem");
+  connector_ = connect_with(broker_->password(), d + "/ca.pem");
   ASSERT_TRUE(connector_->start());
   ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
-  loadgen::mqtt_client pub;  // plain, on the broker's loopback listener (anonymous there)
-  ASSERT_TRUE(pub.connect(broker_->port(), "device-tls")) << pub.error();
+  loadgen::mqtt_client pub;  // plain, on the broker's loopback listener
+  ASSERT_TRUE(connect_device(pub, "device-tls")) << pub.error();
   ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 77})", 1));
   ASSERT_TRUE(pub.wait_acks()) << pub.error();
   ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 77; }));
+}
+
+// Issue 19 item 6: the managed broker took anyone; a local process could subscribe to doppel/#
+// (or take Doppel's session by its client id) and publish for any twin.
+TEST_F(mqtt_fixture, BrokerLetsInOnlyDoppelAndDevicesWithinTheirTwins) {
+  start_connector();
+  // Anonymous, and Doppel's user name without its password: refused.
+  loadgen::mqtt_client anonymous;
+  EXPECT_FALSE(anonymous.connect(broker_->port(), "anonymous"));
+  loadgen::mqtt_client impostor;
+  EXPECT_FALSE(impostor.connect(broker_->port(), "impostor", mqtt::v5, broker_->username(), "guess"));
+  loadgen::mqtt_client nameless;
+  EXPECT_FALSE(nameless.connect(broker_->port(), "nameless", mqtt::v5, broker_->username()));
+  // A fleet device publishes for any twin, but may not subscribe to Doppel's topics.
+  loadgen::mqtt_client fleet;
+  ASSERT_TRUE(connect_device(fleet, "fleet-1")) << fleet.error();
+  // Mosquitto grants the subscription but delivers only what the ACL lets the device read: after
+  // a device's telemetry (acknowledged, so the broker has routed it) Doppel's user publishes a
+  // desired value; the first message the snooper gets is that one, never the telemetry.
+  loadgen::mqtt_client snooper;
+  ASSERT_TRUE(connect_device(snooper, "fleet-snooper")) << snooper.error();
+  ASSERT_TRUE(snooper.subscribe("doppel/#", 1)) << snooper.error();
+  ASSERT_TRUE(fleet.publish("doppel/twins/pump-2/telemetry", R"({"speed": 2})", 1));
+  ASSERT_TRUE(fleet.wait_acks()) << fleet.error();
+  ASSERT_TRUE(eventually([&] { return latest("pump-2")["speed"]["value"] == 2; }));
+  loadgen::mqtt_client doppel_user;
+  ASSERT_TRUE(
+      doppel_user.connect(broker_->port(), "doppel-desired", mqtt::v5, broker_->username(), broker_->password()))
+      << doppel_user.error();
+  ASSERT_TRUE(doppel_user.publish("doppel/twins/pump-2/desired", R"({"targetSpeed": 1})", 1));
+  ASSERT_TRUE(doppel_user.wait_acks()) << doppel_user.error();
+  std::string topic, payload;
+  ASSERT_TRUE(snooper.next_message(topic, payload)) << snooper.error();
+  EXPECT_EQ(topic, "doppel/twins/pump-2/desired") << payload;
+  // A device added while the broker runs, limited to pump-1: in within seconds (the files are
+  // written again and Mosquitto reloads them); it cannot publish for pump-2.
+  auto password = add_device(devices_file(), "plc-1", {"pump-1"});
+  ASSERT_TRUE(password) << password.error().to_string();
+  loadgen::mqtt_client plc;
+  ASSERT_TRUE(eventually([&] { return plc.connect(broker_->port(), "plc-1", mqtt::v5, "plc-1", *password); }))
+      << plc.error();
+  ASSERT_TRUE(plc.publish("doppel/twins/pump-2/telemetry", R"({"speed": 666})", 1));
+  ASSERT_TRUE(plc.publish("doppel/twins/pump-1/telemetry", R"({"speed": 11})", 1));
+  ASSERT_TRUE(plc.wait_acks()) << plc.error();
+  ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 11; }));
+  // The broker forwards one client's messages in order: had pump-2's passed, Doppel would have
+  // taken it before pump-1's. Two messages in all reached Doppel (fleet's and plc-1's pump-1).
+  EXPECT_EQ(latest("pump-2")["speed"]["value"], 2);
+  std::string m;
+  connector_->render_metrics(m);
+  EXPECT_NE(m.find("doppel_mqtt_messages_total{qos=\"1\"} 2\n"), std::string::npos) << m;
+  // Removed: refused from the next connection on.
+  ASSERT_TRUE(remove_device(devices_file(), "plc-1"));
+  ASSERT_TRUE(eventually([&] {
+    loadgen::mqtt_client again;
+    return !again.connect(broker_->port(), "plc-1b", mqtt::v5, "plc-1", *password);
+  }));
+  EXPECT_GE(broker_->reloads(), 2);
+}
+
+// Issue 19 item 14: a message over the limit was dropped by the broker for Doppel's session with
+// only a line in its log, while the publisher saw success. Now the broker refuses it at the door
+// (the publisher's connection ends: MQTT 5 with reason 0x95, 3.1.1 by a disconnect), and Doppel
+// keeps taking the next ones.
+TEST_F(mqtt_fixture, OversizeMessagesAreRefusedAtTheBrokerDoor) {
+  broker_.reset();
+  start_broker(0, 64 * 1024);
+  start_connector();
+  std::string big = R"({"speed": 1, "pad": ")" + std::string(100 * 1024, 'x') + "\"}";
+  for (std::uint8_t version : {mqtt::v5, mqtt::v311}) {
+    loadgen::mqtt_client pub;
+    ASSERT_TRUE(connect_device(pub, "big-" + std::to_string(version), 0, version)) << pub.error();
+    ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", big, 1));
+    EXPECT_FALSE(pub.wait_acks(10s)) << "the broker acknowledged a message over its limit";
+  }
+  loadgen::mqtt_client pub;
+  ASSERT_TRUE(connect_device(pub, "small")) << pub.error();
+  ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 5})", 1));
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 5; }));
+  EXPECT_EQ(connector_->health()["connected"], true);
+}
+
+// A broker whose limit is larger than Doppel's forwards a big message: Doppel acknowledges it and
+// keeps it as a dead letter (too_large) instead of dropping the connection or the message.
+TEST_F(mqtt_fixture, OversizeMessagesFromALargerBrokerAreDeadLetters) {
+  connector_.reset();
+  mqtt_options o;
+  o.url = broker_->url();
+  o.client_id = "doppel-small";
+  o.username = broker_->username();
+  o.password = broker_->password();
+  o.max_packet_bytes = 64 * 1024;
+  auto m = mapper::compile({});
+  ASSERT_TRUE(m);
+  connector_ = std::make_unique<mqtt_connector>(o, std::move(*m), *pipeline_, letters_);
+  ASSERT_TRUE(connector_->start());
+  ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
+  loadgen::mqtt_client pub;
+  ASSERT_TRUE(connect_device(pub, "big")) << pub.error();
+  ASSERT_TRUE(
+      pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 1, "pad": ")" + std::string(100000, 'x') + "\"}", 1));
+  ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", R"({"speed": 6})", 1));
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 6; }));
+  json letters = letters_.list(0, 10, "too_large")["value"];
+  ASSERT_EQ(letters.size(), 1u) << letters.dump();
+  EXPECT_NE(letters[0]["message"].get<std::string>().find("mqtt.max_packet_bytes"), std::string::npos);
+  std::string metrics;
+  connector_->render_metrics(metrics);
+  EXPECT_NE(metrics.find("doppel_mqtt_too_large_total 1\n"), std::string::npos) << metrics;
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ class pipeline_fixture : public twin::testing::live_graph {
                                 "motor": {"$metadata": {}}})");
     ASSERT_TRUE(graph_->put_twin("pump-1", pump, {}, {true}));
     ASSERT_TRUE(graph_->put_twin("pump-2", pump, {}, {true}));
-    pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, pipeline_options{2, 1000});
+    pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, pipeline_options{2, 1000, nullptr, 0, {}});
   }
   void TearDown() override {
     pipeline_.reset();
@@ -43,7 +43,7 @@ class pipeline_fixture : public twin::testing::live_graph {
 
 TEST_F(pipeline_fixture, TelemetryBecomesLatestAndPropertiesReportedState) {
   auto r = pipeline_->submit(
-      "http", json_readings(R"({"speed": 1450.5, "running": true, "ratedFlow": 120, "$ts": "2025-11-25T10:00:01Z"})",
+      "http", json_readings(R"({"speed": 1450.5, "running": true, "mode": "manual", "$ts": "2025-11-25T10:00:01Z"})",
                             "pump-1"));
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->accepted, 3u);
@@ -56,12 +56,54 @@ TEST_F(pipeline_fixture, TelemetryBecomesLatestAndPropertiesReportedState) {
   // A late reading with an older time does not replace the latest.
   ASSERT_TRUE(pipeline_->submit("http", json_readings(R"({"speed": 1, "$ts": "2025-11-25T09:00:00Z"})", "pump-1")));
   EXPECT_EQ((*pipeline_->latest("pump-1"))["speed"]["value"], 1450.5);
-  // ratedFlow is a read-only property: a device reports it, and it is durable once answered.
+  // mode is writable: the device reports the value it applied, durable once answered.
   reopen();
-  EXPECT_EQ((*graph_->get_twin("pump-1"))["ratedFlow"], 120);
+  EXPECT_EQ((*graph_->get_twin("pump-1"))["mode"], "manual");
+}
+
+// Issue 19 item 5: whoever could publish telemetry could set any property (serialNumber, a
+// component's ratedPower), which not even an admin may change through the API.
+TEST_F(pipeline_fixture, ReadOnlyPropertiesAreRefusedUnlessDeclaredDeviceReported) {
+  auto r = pipeline_->submit("http", json_readings(R"({"mode": "off", "serialNumber": "HACKED",
+                                                       "motor.ratedPower": 1, "speed": 2})",
+                                                   "pump-1"));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->accepted, 2u);  // mode (writable) and speed (telemetry)
+  ASSERT_EQ(r->rejected.size(), 2u);
+  for (const auto& x : r->rejected) {
+    EXPECT_EQ(x.reason, "not_reportable");
+    EXPECT_NE(x.message.find("ingest.device_reported"), std::string::npos) << x.message;
+  }
+  EXPECT_NE(r->rejected[0].message.find("serialNumber"), std::string::npos) << r->rejected[0].message;
+  auto twin = *graph_->get_twin("pump-1");
+  EXPECT_EQ(twin["mode"], "off");
+  EXPECT_FALSE(twin.contains("serialNumber"));
+  EXPECT_FALSE(twin["motor"].contains("ratedPower"));
+  EXPECT_EQ(letters_.list(0, 10, "not_reportable")["value"].size(), 2u);
+
+  // Declared on a base interface (Asset, which Pump extends) and as component.property.
+  pipeline_.reset();
+  pipeline_options o{2, 1000, nullptr, 0, {}};
+  o.device_reported = {{"dtmi:doppel:example:Asset;1", "serialNumber"},
+                       {"dtmi:doppel:example:Pump;1", "motor.ratedPower"}};
+  pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
+  r = pipeline_->submit(
+      "http", json_readings(R"({"serialNumber": "KSB-1", "motor.ratedPower": 75, "ratedFlow": 3})", "pump-1"));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->accepted, 2u);
+  ASSERT_EQ(r->rejected.size(), 1u);
+  EXPECT_EQ(r->rejected[0].reason, "not_reportable");  // ratedFlow is not declared
+  twin = *graph_->get_twin("pump-1");
+  EXPECT_EQ(twin["serialNumber"], "KSB-1");
+  EXPECT_EQ(twin["motor"]["ratedPower"], 75);
 }
 
 TEST_F(pipeline_fixture, ComponentContentsAreNamedComponentDotName) {
+  // ratedPower is read-only: declared device-reported here on the component's interface.
+  pipeline_.reset();
+  pipeline_options o{2, 1000, nullptr, 0, {}};
+  o.device_reported = {{"dtmi:doppel:example:Motor;1", "ratedPower"}};
+  pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
   auto r = pipeline_->submit("http", json_readings(R"({"motor.power": 55.5, "motor.ratedPower": 75,
                                                        "motor.nope": 1, "speed.x": 2})",
                                                    "pump-1"));

@@ -2,7 +2,8 @@
 // load and for the MQTT benchmark. Each message is one pump's nine telemetries as JSON on
 // doppel/twins/pump-N/telemetry, stamped with its own "$ts".
 //
-//   doppel-loadgen --port 1883 --twins 2 --first 1 --messages 1000 --qos 1   # pump-1, pump-2
+//   doppel-loadgen --port 1883 --twins 2 --first 1 --messages 1000 --qos 1 -u NAME -P PASSWORD
+//   (pump-1, pump-2; the managed broker wants a fleet credential from `doppel device add`)
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   unsigned short port = 1883;
   long twins = 10000, messages = 100000, first = 0;
   int qos = 1;
-  std::string prefix = "pump-";
+  std::string prefix = "pump-", username, password;
   app.add_option("--port", port, "The broker's port on 127.0.0.1")->capture_default_str();
   app.add_option("--twins", twins, "Simulated pumps, named PREFIX<first> .. PREFIX<first+N-1>")
       ->check(CLI::Range(1L, 10000000L));
@@ -24,10 +25,12 @@ int main(int argc, char** argv) {
   app.add_option("--qos", qos, "0 or 1")->check(CLI::Range(0, 1));
   app.add_option("--prefix", prefix, "Twin id prefix")->capture_default_str();
   app.add_option("--first", first, "Number of the first pump (PREFIX<first> ...)")->capture_default_str();
+  app.add_option("-u,--username", username, "MQTT user name (a fleet device of `doppel device add`)");
+  app.add_option("-P,--password", password, "MQTT password");
   CLI11_PARSE(app, argc, argv);
 
   doppel::loadgen::mqtt_client pub;
-  if (!pub.connect(port, "doppel-loadgen")) {
+  if (!pub.connect(port, "doppel-loadgen", doppel::ingest::mqtt::v5, username, password)) {
     std::fprintf(stderr, "doppel-loadgen: cannot connect to 127.0.0.1:%u: %s\n", port, pub.error().c_str());
     return 1;
   }

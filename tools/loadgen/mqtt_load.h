@@ -42,8 +42,13 @@ class mqtt_client {
   mqtt_client& operator=(const mqtt_client&) = delete;
   ~mqtt_client() { close_socket(); }
 
-  bool connect(unsigned short port, const std::string& client_id, std::uint8_t version = ingest::mqtt::v5) {
+  // `username` and `password` are sent when not empty (the managed broker wants them).
+  bool connect(unsigned short port, const std::string& client_id, std::uint8_t version = ingest::mqtt::v5,
+               const std::string& username = "", const std::string& password = "") {
     version_ = version;
+    close_socket();  // a client may try again after a refusal
+    in_.clear();
+    out_.clear();
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -57,6 +62,10 @@ class mqtt_client {
     o.client_id = client_id;
     o.clean_start = true;
     o.keepalive_s = 60;
+    o.has_username = !username.empty();
+    o.username = username;
+    o.has_password = !password.empty();
+    o.password = password;
     ingest::mqtt::encode_connect(o, out_);
     if (!flush()) return false;
     ingest::mqtt::frame f;
@@ -96,12 +105,16 @@ class mqtt_client {
     return true;
   }
 
-  // Subscribes (QoS 0 or 1) and waits for the SUBACK.
-  bool subscribe(const std::string& filter, std::uint8_t qos) {
+  // Subscribes (QoS 0 or 1) and waits for the SUBACK; `granted`, when given, is its code (the
+  // QoS granted, or 0x80 and up when refused).
+  bool subscribe(const std::string& filter, std::uint8_t qos, std::uint8_t* granted = nullptr) {
     ingest::mqtt::encode_subscribe(version_, 1, {{filter, qos}}, out_);
     if (!flush()) return false;
     ingest::mqtt::frame f;
     if (!next(f) || f.type != ingest::mqtt::packet_type::suback) return fail("no SUBACK");
+    ingest::mqtt::suback s;
+    std::string err;
+    if (granted && ingest::mqtt::parse_suback(f, version_, s, err) && !s.granted.empty()) *granted = s.granted[0];
     consume(f);
     return true;
   }
@@ -130,6 +143,26 @@ class mqtt_client {
       if (!flush()) break;
     }
     return seen;
+  }
+
+  // Waits for the next message (acknowledging it at QoS 1) and returns its topic and payload.
+  bool next_message(std::string& topic, std::string& payload,
+                    std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    for (;;) {
+      ingest::mqtt::frame f;
+      if (!next(f, wait)) return false;
+      if (f.type == ingest::mqtt::packet_type::publish) {
+        ingest::mqtt::publish p;
+        std::string err;
+        if (!ingest::mqtt::parse_publish(f, version_, p, err)) return fail(err);
+        topic = std::string(p.topic);
+        payload = std::string(p.payload);
+        if (p.qos == 1) ingest::mqtt::encode_puback(p.packet_id, out_);
+        consume(f);
+        return flush();
+      }
+      consume(f);
+    }
   }
 
   void disconnect() {
