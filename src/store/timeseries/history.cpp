@@ -733,18 +733,42 @@ struct history::impl {
     return dropped;
   }
 
+  // Where a record at `at` of `data` would end by its length field: 0 when the length is not
+  // plausible (0: writers never frame an empty payload, which also passes over zeroed stretches
+  // at once; or above k_max_record), data.size() + 1 when it runs past the end (a torn end).
+  static std::size_t record_end(std::string_view data, std::size_t at) {
+    if (data.size() - at < k_record_header) return data.size() + 1;
+    std::uint32_t len = 0;
+    std::memcpy(&len, data.data() + at, 4);
+    if (len == 0 || len > k_max_record) return 0;
+    if (data.size() - at - k_record_header < len) return data.size() + 1;
+    return at + k_record_header + len;
+  }
+
   // The length of the valid record at `at` of `data`, or 0 when there is none: its length is
   // plausible, it fits in the file, and its payload's XXH3 matches.
   static std::size_t record_at(std::string_view data, std::size_t at) {
-    if (data.size() - at < k_record_header) return 0;
-    std::uint32_t len = 0;
+    std::size_t end = record_end(data, at);
+    if (end == 0 || end > data.size()) return 0;
     std::uint64_t hash = 0;
-    std::memcpy(&len, data.data() + at, 4);
     std::memcpy(&hash, data.data() + at + 4, 8);
-    // Writers never frame an empty payload; this also passes over zeroed stretches at once.
-    if (len == 0 || len > k_max_record || data.size() - at - k_record_header < len) return 0;
+    std::size_t len = end - at - k_record_header;
     if (XXH3_64bits(data.data() + at + k_record_header, len) != hash) return 0;
-    return k_record_header + len;
+    return end - at;
+  }
+
+  // While looking for the next record after a damaged one: whether a record may start at `at`.
+  // Before its payload is hashed (costly when a random length field says tens of MB), the
+  // lengths of it and of the few records after it must chain up plausibly or reach the end.
+  // A length damaged within those few records makes this one fail too; the stretch skipped is
+  // then longer, and reported as such.
+  static std::size_t resync_at(std::string_view data, std::size_t at) {
+    std::size_t p = at;
+    for (int hop = 0; hop < 4 && p < data.size(); ++hop) {
+      p = record_end(data, p);
+      if (p == 0) return 0;
+    }
+    return record_at(data, at);
   }
 
   void skip(const std::filesystem::path& file, std::size_t offset, std::size_t bytes, std::string reason) {
@@ -773,7 +797,7 @@ struct history::impl {
       if (!n) {
         do {
           ++at;
-        } while (at < all.size() && !(n = record_at(all, at)));
+        } while (at < all.size() && !(n = resync_at(all, at)));
         if (!n) {  // no valid record after it: a torn end
           at = damaged;
           break;
