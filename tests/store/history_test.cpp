@@ -211,6 +211,42 @@ TEST(History, PointsOfASeriesDefinedInADamagedRecordAreReportedLost) {
   EXPECT_NE(rep.skipped[1].reason.find("undecodable"), std::string::npos);
 }
 
+TEST(History, ALostDefinitionCostsAtMostTheNext4MiBOfItsSeries) {
+  testing::temp_dir dir{"doppel-history-test"};
+  history_options o{dir.path(), 1};
+  o.seal_on_close = false;
+  o.sync = false;  // what is tested is the log's content, not its durability
+  o.checkpoint_bytes = 1ull << 40;
+  constexpr int appends = 800, per_append = 1000;  // ~10 bytes a point: ~8 MB of log
+  {
+    auto h = history::open(o);
+    ASSERT_TRUE(h);
+    std::vector<sample> batch(per_append);
+    for (int a = 0; a < appends; ++a) {
+      for (int k = 0; k < per_append; ++k) batch[k] = f64("p", "x", a * per_append + k, 1450.5 + k % 7);
+      ASSERT_TRUE((*h)->append(0, batch));
+    }
+  }
+  auto log = dir.path() / "log-0.wal";
+  ASSERT_GT(std::filesystem::file_size(log), 6u << 20);
+  overwrite(log, 13, "\xff");  // inside the first record's definition of p/x
+  auto h = history::open(o);
+  ASSERT_TRUE(h);
+  auto r = (*h)->read("p", "x", 0, INT64_MAX, appends * per_append);
+  ASSERT_TRUE(r);
+  // The records up to the first past 4 MiB cannot be decoded (p/x's id is unknown there) and are
+  // reported; from that one on, p/x is defined again and its points are back.
+  EXPECT_GT(r->size(), static_cast<std::size_t>(per_append) * appends / 3);
+  EXPECT_LT(r->size(), static_cast<std::size_t>(per_append) * appends);
+  EXPECT_EQ(r->t.back(), appends * per_append - 1);
+  const recovery_report& rep = (*h)->recovery();
+  EXPECT_EQ(rep.skipped_ranges * per_append + r->size(), static_cast<std::size_t>(per_append) * appends);
+  EXPECT_EQ(rep.skipped.size(), recovery_report::k_max_listed);
+  auto lines = rep.describe();
+  ASSERT_EQ(lines.size(), recovery_report::k_max_listed + 1);
+  EXPECT_NE(lines.back().find("more damaged range(s)"), std::string::npos) << lines.back();
+}
+
 TEST(History, CheckpointsSealHeadsIntoChunksAndQueriesMergeThem) {
   testing::temp_dir dir{"doppel-history-test"};
   constexpr std::int64_t s1 = 1000000000;  // 1 s in ns
