@@ -28,14 +28,16 @@
 // f64 (8 bytes) | zigzag varint | u8 | varint bytes + bytes for f64 | i64 | boolean | string.
 // A writer defines a series before its first point in a log, again after the log is emptied or
 // a write failed, and again in its first record past each 4 MiB of log (so a damaged definition
-// costs at most that much of its series). Replay reads records in order; where the length or hash
-// does not hold, it looks for the next record boundary byte by byte (the first offset whose length
-// fits in the file and whose payload's XXH3 matches) and skips what lies between; when none
-// follows, the rest is a torn end and is cut off (docs/formats/history-log.md). Fixed-size integers are little-endian
-// (the machine's order; the logs do not move between machines). Logs of the first format (wal-N.log, twin and name in
-// every entry) are replayed and sealed away at open.
+// costs at most that much of its series). Replay reads records in order; where a length or hash
+// does not hold, it looks byte by byte for the next offset where a valid record starts (its
+// length and the next few records' chain up, its payload's XXH3 matches) and skips what lies
+// between; when none follows, the rest is a torn end and is cut off. Fixed-size integers are
+// little-endian (the machine's order; the logs do not move between machines). Logs of the first
+// format (wal-N.log, twin and name in every entry) are replayed and sealed away at open.
+// The whole format: docs/formats/history-log.md.
 //
-// Callers: the telemetry pipeline (append, one writer per shard thread), the API (read).
+// Callers: the telemetry pipeline (append, one writer per shard thread), the API (read), the
+// server at start (recovery(), for its log and /healthz).
 // Threading: append(w, ...) from one thread per writer w; read from any thread.
 #pragma once
 
@@ -86,7 +88,7 @@ struct history_options {
 struct skipped_range {
   std::filesystem::path file;
   std::uint64_t offset = 0, bytes = 0;  // where in the file, and how many bytes
-  std::string reason;                   // "checksum mismatch", "undecodable record", ...
+  std::string reason;                   // "no valid record (length or checksum mismatch)", "undecodable record ..."
 };
 
 // What open() recovered from the logs, and what it had to leave out. Fixed once open() returns.
