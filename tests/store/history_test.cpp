@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include <xxhash.h>
@@ -86,12 +87,164 @@ TEST(History, ATornLogEndIsCutOffAndTheRestKept) {
     ASSERT_TRUE(h);
     EXPECT_EQ((*h)->read("p", "x", 0, 10, 10)->t, std::vector<std::int64_t>{1});
     EXPECT_GT((*h)->stats().torn_bytes, 0u);
+    EXPECT_TRUE((*h)->recovery().clean());                // a torn end is not damage: it was never acknowledged
     ASSERT_TRUE((*h)->append(0, {f64("p", "x", 3, 3)}));  // appends after the cut
   }
   { std::ofstream(log, std::ios::app) << "garbage!garbage!garbage!"; }
   auto h = history::open(crash_on_close);
   ASSERT_TRUE(h);
   EXPECT_EQ((*h)->read("p", "x", 0, 10, 10)->t, (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ((*h)->recovery().torn_bytes, 24u);
+  EXPECT_TRUE((*h)->recovery().clean());
+}
+
+// The offsets of a log's records (u32 payload length, u64 hash, payload), the file's size last.
+std::vector<std::uint64_t> record_offsets(const std::filesystem::path& log) {
+  std::ifstream in(log, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::uint64_t> at{0};
+  while (at.back() + 12 <= data.size()) {
+    std::uint32_t len = 0;
+    std::memcpy(&len, data.data() + at.back(), 4);
+    at.push_back(at.back() + 12 + len);
+  }
+  return at;
+}
+
+// Overwrites `bytes` at `offset` of `file`.
+void overwrite(const std::filesystem::path& file, std::uint64_t offset, std::string_view bytes) {
+  std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Five records of one point each (t = 1..5) in log-0.wal; their offsets, the file's size last.
+std::vector<std::uint64_t> five_records(const history_options& o) {
+  auto h = history::open(o);
+  EXPECT_TRUE(h);
+  for (int t = 1; t <= 5; ++t) EXPECT_TRUE((*h)->append(0, {f64("p", "x", t, t)}));
+  h->reset();
+  auto at = record_offsets(o.dir / "log-0.wal");
+  EXPECT_EQ(at.size(), 6u);
+  return at;
+}
+
+TEST(History, ADamagedRecordAmidTheLogIsSkippedAndTheRestKept) {
+  testing::temp_dir dir{"doppel-history-test"};
+  history_options crash_on_close{dir.path(), 1};
+  crash_on_close.seal_on_close = false;
+  auto at = five_records(crash_on_close);
+  auto log = dir.path() / "log-0.wal";
+  overwrite(log, at[2] + 14, "\xff\xfe");  // bytes in the third record's payload
+  auto h = history::open(crash_on_close);
+  ASSERT_TRUE(h) << h.error().to_string();
+  auto r = (*h)->read("p", "x", 0, 10, 10);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->t, (std::vector<std::int64_t>{1, 2, 4, 5}));  // the records after it are kept
+  const recovery_report& rep = (*h)->recovery();
+  EXPECT_FALSE(rep.clean());
+  EXPECT_EQ(rep.skipped_ranges, 1u);
+  EXPECT_EQ(rep.skipped_bytes, at[3] - at[2]);
+  ASSERT_EQ(rep.skipped.size(), 1u);
+  EXPECT_EQ(rep.skipped[0].file, log);
+  EXPECT_EQ(rep.skipped[0].offset, at[2]);
+  EXPECT_EQ(rep.skipped[0].bytes, at[3] - at[2]);
+  EXPECT_EQ(rep.torn_bytes, 0u);
+  EXPECT_EQ(rep.replayed, 4u);
+  EXPECT_EQ((*h)->stats().skipped_bytes, at[3] - at[2]);
+  ASSERT_EQ(rep.describe().size(), 1u);
+  EXPECT_NE(rep.describe()[0].find("at offset " + std::to_string(at[2]) + " of " + log.string()), std::string::npos)
+      << rep.describe()[0];
+  // The damaged log is left as it is (appends go on after it) and reported again at each open
+  // until a checkpoint empties it.
+  ASSERT_TRUE((*h)->append(0, {f64("p", "x", 6, 6)}));
+  h->reset();
+  h = history::open(crash_on_close);
+  ASSERT_TRUE(h);
+  EXPECT_EQ((*h)->read("p", "x", 0, 10, 10)->t, (std::vector<std::int64_t>{1, 2, 4, 5, 6}));
+  EXPECT_EQ((*h)->recovery().skipped_ranges, 1u);
+}
+
+TEST(History, ADamagedLengthFieldIsSkippedUpToTheNextValidRecord) {
+  for (std::uint32_t bad_len : {3u, 1000u, 0xfffffff0u, 0u}) {
+    testing::temp_dir dir{"doppel-history-test"};
+    history_options crash_on_close{dir.path(), 1};
+    crash_on_close.seal_on_close = false;
+    auto at = five_records(crash_on_close);
+    auto log = dir.path() / "log-0.wal";
+    overwrite(log, at[1], std::string_view(reinterpret_cast<const char*>(&bad_len), 4));  // the second record's
+    auto h = history::open(crash_on_close);
+    ASSERT_TRUE(h) << h.error().to_string();
+    EXPECT_EQ((*h)->read("p", "x", 0, 10, 10)->t, (std::vector<std::int64_t>{1, 3, 4, 5})) << bad_len;
+    const recovery_report& rep = (*h)->recovery();
+    EXPECT_EQ(rep.skipped_ranges, 1u) << bad_len;
+    ASSERT_EQ(rep.skipped.size(), 1u);
+    EXPECT_EQ(rep.skipped[0].offset, at[1]);
+    EXPECT_EQ(rep.skipped[0].bytes, at[2] - at[1]);
+    EXPECT_EQ(rep.torn_bytes, 0u);
+  }
+}
+
+TEST(History, PointsOfASeriesDefinedInADamagedRecordAreReportedLost) {
+  testing::temp_dir dir{"doppel-history-test"};
+  history_options crash_on_close{dir.path(), 1};
+  crash_on_close.seal_on_close = false;
+  {
+    auto h = history::open(crash_on_close);
+    ASSERT_TRUE(h);
+    ASSERT_TRUE((*h)->append(0, {f64("p", "x", 1, 1)}));
+    ASSERT_TRUE((*h)->append(0, {f64("q", "x", 1, 1)}));  // defines "q"
+    ASSERT_TRUE((*h)->append(0, {f64("q", "x", 2, 2), f64("p", "x", 2, 2)}));
+    ASSERT_TRUE((*h)->append(0, {f64("p", "x", 3, 3)}));
+  }
+  auto at = record_offsets(dir.path() / "log-0.wal");
+  overwrite(dir.path() / "log-0.wal", at[1] + 13, "\xff");  // "q"'s definition
+  auto h = history::open(crash_on_close);
+  ASSERT_TRUE(h);
+  // The third record's points after q's are lost with it; every other record is kept.
+  EXPECT_EQ((*h)->read("p", "x", 0, 10, 10)->t, (std::vector<std::int64_t>{1, 3}));
+  const recovery_report& rep = (*h)->recovery();
+  EXPECT_EQ(rep.skipped_ranges, 2u);
+  ASSERT_EQ(rep.skipped.size(), 2u);
+  EXPECT_EQ(rep.skipped[0].offset, at[1]);
+  EXPECT_EQ(rep.skipped[1].offset, at[2]);
+  EXPECT_NE(rep.skipped[1].reason.find("undecodable"), std::string::npos);
+}
+
+TEST(History, ALostDefinitionCostsAtMostTheNext4MiBOfItsSeries) {
+  testing::temp_dir dir{"doppel-history-test"};
+  history_options o{dir.path(), 1};
+  o.seal_on_close = false;
+  o.sync = false;  // what is tested is the log's content, not its durability
+  o.checkpoint_bytes = 1ull << 40;
+  constexpr int appends = 800, per_append = 1000;  // ~10 bytes a point: ~8 MB of log
+  {
+    auto h = history::open(o);
+    ASSERT_TRUE(h);
+    std::vector<sample> batch(per_append);
+    for (int a = 0; a < appends; ++a) {
+      for (int k = 0; k < per_append; ++k) batch[k] = f64("p", "x", a * per_append + k, 1450.5 + k % 7);
+      ASSERT_TRUE((*h)->append(0, batch));
+    }
+  }
+  auto log = dir.path() / "log-0.wal";
+  ASSERT_GT(std::filesystem::file_size(log), 6u << 20);
+  overwrite(log, 13, "\xff");  // inside the first record's definition of p/x
+  auto h = history::open(o);
+  ASSERT_TRUE(h);
+  auto r = (*h)->read("p", "x", 0, INT64_MAX, appends * per_append);
+  ASSERT_TRUE(r);
+  // The records up to the first past 4 MiB cannot be decoded (p/x's id is unknown there) and are
+  // reported; from that one on, p/x is defined again and its points are back.
+  EXPECT_GT(r->size(), static_cast<std::size_t>(per_append) * appends / 3);
+  EXPECT_LT(r->size(), static_cast<std::size_t>(per_append) * appends);
+  EXPECT_EQ(r->t.back(), appends * per_append - 1);
+  const recovery_report& rep = (*h)->recovery();
+  EXPECT_EQ(rep.skipped_ranges * per_append + r->size(), static_cast<std::size_t>(per_append) * appends);
+  EXPECT_EQ(rep.skipped.size(), recovery_report::k_max_listed);
+  auto lines = rep.describe();
+  ASSERT_EQ(lines.size(), recovery_report::k_max_listed + 1);
+  EXPECT_NE(lines.back().find("more damaged range(s)"), std::string::npos) << lines.back();
 }
 
 TEST(History, CheckpointsSealHeadsIntoChunksAndQueriesMergeThem) {

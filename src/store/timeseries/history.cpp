@@ -3,9 +3,7 @@
 #include "store/timeseries/rollup.h"
 #include "store/timeseries/varint.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -35,7 +33,10 @@ auto end_of_range(const Times& times, std::int64_t to) {
 
 constexpr std::size_t k_record_header = 12;         // u32 length + u64 hash
 constexpr std::uint32_t k_max_record = 256u << 20;  // a larger length is corruption
-constexpr const char* k_carry = "carry.wal";        // unsealed points a checkpoint kept
+// A writer defines its series anew past each this many bytes of its log, so a damaged record's
+// definitions cost at most this much of the points that use them (see replay()).
+constexpr std::uint64_t k_redefine_bytes = 4u << 20;
+constexpr const char* k_carry = "carry.wal";  // unsealed points a checkpoint kept
 // Logs are log-N.wal (writer N); wal-N.log and wal-carry.log are the first format's, replayed at
 // open and sealed away at once.
 bool is_log(std::string_view name) { return name.starts_with("log-") && name.ends_with(".wal"); }
@@ -191,7 +192,8 @@ void slice(const column_batch& c, std::size_t at, std::size_t end, column_batch&
 
 struct history::impl {
   history_options o;
-  std::vector<int> fds;  // one log per writer
+  std::shared_ptr<file_io> io;
+  std::vector<std::unique_ptr<log_file>> logs;  // one per writer
   // Per writer, reused by its appends: the log record, a key, the series of each sample.
   struct scratch {
     std::string record, key;
@@ -203,6 +205,7 @@ struct history::impl {
     // Series defined in this writer's log since it was last emptied: defined[index] == epoch.
     std::vector<std::uint32_t> defined;
     std::uint32_t epoch = 1;
+    std::uint64_t redefine_at = 0;  // the log size past which series are defined anew
   };
   std::uint32_t next_index = 0;     // guarded by map_mu
   std::vector<series*> replay_ids;  // log ids of the file being replayed
@@ -228,14 +231,12 @@ struct history::impl {
   std::atomic<std::uint64_t> expired{0};
   std::string last_checkpoint_error;          // guarded by checkpoint_mu (exclusive)
   std::atomic<std::uint64_t> carry_bytes{0};  // the carry log's size after the last checkpoint
-  std::uint64_t replayed = 0, torn = 0;
+  recovery_report report;                     // written by open() only
+  std::uint64_t replayed = 0;
   std::string replay_key;
   double replay_seconds = 0;
 
   ~impl() {
-    for (int fd : fds) {
-      if (fd >= 0) ::close(fd);
-    }
     sqlite3_finalize(select_chunk);
     sqlite3_finalize(select_rollup);
     if (db) sqlite3_close(db);
@@ -422,12 +423,15 @@ struct history::impl {
       last_checkpoint_error = st.message();
       return st;
     }
-    for (int fd : fds) {
-      if (::ftruncate(fd, 0) != 0 || ::fdatasync(fd) != 0) {
-        return status::io_error(std::string("cannot empty a history log: ") + std::strerror(errno));
-      }
+    for (auto& log : logs) {
+      status st = log->truncate(0);
+      if (st) st = log->sync();
+      if (!st) return status::io_error("cannot empty a history log: " + st.message());
     }
-    for (scratch& w : scratches) ++w.epoch;  // the emptied logs define no series now
+    for (scratch& w : scratches) {  // the emptied logs define no series now
+      ++w.epoch;
+      w.redefine_at = k_redefine_bytes;
+    }
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(o.dir, ec)) {
       auto name = e.path().filename().string();
@@ -469,14 +473,14 @@ struct history::impl {
     auto tmp = o.dir / "carry.tmp";
     auto final_path = o.dir / k_carry;
     std::string rec;
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return status::io_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
-    bool ok = true;
+    auto file = io->open(tmp, true);
+    if (!file) return status::io_error("cannot write the history's carry log: " + file.error().message());
+    status st;
     bytes = 0;
     auto flush = [&] {
       if (rec.size() <= k_record_header) return;
       seal_record(rec);
-      ok = ok && ::write(fd, rec.data(), rec.size()) == static_cast<ssize_t>(rec.size());
+      if (st) st = (*file)->append(rec);
       bytes += rec.size();
       rec.assign(k_record_header, '\0');
     };
@@ -503,17 +507,13 @@ struct history::impl {
       }
     }
     flush();
-    ok = ok && ::fdatasync(fd) == 0;
-    ::close(fd);
-    if (!ok || std::rename(tmp.c_str(), final_path.c_str()) != 0) {
-      return status::io_error("cannot write the history's carry log " + final_path.string() + ": " +
-                              std::strerror(errno));
-    }
-    int dfd = ::open(o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    if (st) st = (*file)->sync();
+    file->reset();
+    if (st) st = io->rename(tmp, final_path);
+    // The rename must be durable before the writers' logs are emptied, or a crash could bring
+    // back the old carry log without the points the emptied logs held.
+    if (st) st = io->sync_dir(o.dir);
+    if (!st) return status::io_error("cannot write the history's carry log: " + st.message());
     return status::ok();
   }
 
@@ -733,47 +733,93 @@ struct history::impl {
     return dropped;
   }
 
-  // Replays one log; cuts a torn or corrupt tail off.
+  // Where a record at `at` of `data` would end by its length field: 0 when the length is not
+  // plausible (0: writers never frame an empty payload, which also passes over zeroed stretches
+  // at once; or above k_max_record), data.size() + 1 when it runs past the end (a torn end).
+  static std::size_t record_end(std::string_view data, std::size_t at) {
+    if (data.size() - at < k_record_header) return data.size() + 1;
+    std::uint32_t len = 0;
+    std::memcpy(&len, data.data() + at, 4);
+    if (len == 0 || len > k_max_record) return 0;
+    if (data.size() - at - k_record_header < len) return data.size() + 1;
+    return at + k_record_header + len;
+  }
+
+  // The length of the valid record at `at` of `data`, or 0 when there is none: its length is
+  // plausible, it fits in the file, and its payload's XXH3 matches.
+  static std::size_t record_at(std::string_view data, std::size_t at) {
+    std::size_t end = record_end(data, at);
+    if (end == 0 || end > data.size()) return 0;
+    std::uint64_t hash = 0;
+    std::memcpy(&hash, data.data() + at + 4, 8);
+    std::size_t len = end - at - k_record_header;
+    if (XXH3_64bits(data.data() + at + k_record_header, len) != hash) return 0;
+    return end - at;
+  }
+
+  // While looking for the next record after a damaged one: whether a record may start at `at`.
+  // Before its payload is hashed (costly when a random length field says tens of MB), the
+  // lengths of it and of the few records after it must chain up plausibly or reach the end.
+  // A length damaged within those few records makes this one fail too; the stretch skipped is
+  // then longer, and reported as such.
+  static std::size_t resync_at(std::string_view data, std::size_t at) {
+    std::size_t p = at;
+    for (int hop = 0; hop < 4 && p < data.size(); ++hop) {
+      p = record_end(data, p);
+      if (p == 0) return 0;
+    }
+    return record_at(data, at);
+  }
+
+  void skip(const std::filesystem::path& file, std::size_t offset, std::size_t bytes, std::string reason) {
+    ++report.skipped_ranges;
+    report.skipped_bytes += bytes;
+    if (report.skipped.size() < recovery_report::k_max_listed) {
+      report.skipped.push_back({file, offset, bytes, std::move(reason)});
+    }
+  }
+
+  // Replays one log. Records are checked one by one: a damaged one amid good ones is skipped
+  // (reported in `report`), replay going on at the next offset where a valid record starts; a
+  // damaged stretch that no valid record follows is a torn end (a crash in mid-write) and is cut
+  // off. The next record boundary after a damaged length is unknown, hence the search byte by
+  // byte; it hashes only where a length fits, so a zeroed or garbage stretch passes quickly.
   status replay(const std::filesystem::path& file) {
     bool v1 = is_v1_log(file.filename().string());
     replay_ids.clear();
-    int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return status::io_error("cannot open " + file.string() + ": " + std::strerror(errno));
     std::string data;
-    char buf[1 << 16];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0) {
-        ::close(fd);
-        return status::io_error("cannot read " + file.string() + ": " + std::strerror(errno));
+    if (status st = io->read(file, data); !st) return st;
+    std::string_view all = data;
+    std::size_t at = 0;
+    while (at < all.size()) {
+      std::size_t n = record_at(all, at);
+      std::size_t damaged = at;
+      if (!n) {
+        do {
+          ++at;
+        } while (at < all.size() && !(n = resync_at(all, at)));
+        if (!n) {  // no valid record after it: a torn end
+          at = damaged;
+          break;
+        }
+        skip(file, damaged, at - damaged, "no valid record (length or checksum mismatch)");
       }
-      if (n == 0) break;
-      data.append(buf, static_cast<std::size_t>(n));
-    }
-    std::string_view in = data;
-    std::size_t good = 0;
-    while (in.size() >= k_record_header) {
-      std::string_view rec = in;
-      std::uint32_t len = 0;
-      std::uint64_t hash = 0;
-      detail::get_raw(rec, len);
-      detail::get_raw(rec, hash);
-      if (len > k_max_record || rec.size() < len) break;
-      std::string_view payload = rec.substr(0, len);
-      if (XXH3_64bits(payload.data(), payload.size()) != hash) break;
-      if (!(v1 ? replay_record_v1(payload) : replay_record(payload))) break;
-      in.remove_prefix(k_record_header + len);
-      good += k_record_header + len;
-    }
-    if (good < data.size()) {
-      torn += data.size() - good;
-      if (::ftruncate(fd, static_cast<off_t>(good)) != 0) {
-        ::close(fd);
-        return status::io_error("cannot cut the torn end of " + file.string() + ": " + std::strerror(errno));
+      std::string_view payload = all.substr(at + k_record_header, n - k_record_header);
+      // A record whose checksum holds but which does not decode: written so (a bug), or its
+      // points belong to a series defined in a skipped record. Its decoded points are kept.
+      if (!(v1 ? replay_record_v1(payload) : replay_record(payload))) {
+        skip(file, at, n, "undecodable record (a series defined in a skipped record?)");
       }
+      at += n;
     }
-    log_bytes.fetch_add(good);
-    ::close(fd);
+    if (at < all.size()) {
+      report.torn_bytes += all.size() - at;
+      auto log = io->open(file, false);
+      status st = log ? (*log)->truncate(at) : log.error();
+      if (st) st = (*log)->sync();
+      if (!st) return status::io_error("cannot cut the torn end of " + file.string() + ": " + st.message());
+    }
+    log_bytes.fetch_add(at);
     return status::ok();
   }
 
@@ -885,6 +931,7 @@ result<std::unique_ptr<history>> history::open(history_options options) {
   auto i = std::make_unique<impl>();
   i->o = std::move(options);
   if (i->o.writers < 1) i->o.writers = 1;
+  i->io = i->o.io ? i->o.io : real_files();
   std::error_code ec;
   std::filesystem::create_directories(i->o.dir, ec);
   if (ec) return status::io_error("cannot create " + i->o.dir.string() + ": " + ec.message());
@@ -908,19 +955,15 @@ result<std::unique_ptr<history>> history::open(history_options options) {
     if (status s = i->replay(l); !s) return s;
   }
   i->replay_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  i->report.replayed = i->replayed;
   for (int w = 0; w < i->o.writers; ++w) {
-    auto path = i->o.dir / ("log-" + std::to_string(w) + ".wal");
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return status::io_error("cannot open " + path.string() + ": " + std::strerror(errno));
-    i->fds.push_back(fd);
+    auto log = i->io->open(i->o.dir / ("log-" + std::to_string(w) + ".wal"), false);
+    if (!log) return log.error();
+    i->logs.push_back(std::move(*log));
   }
   i->scratches.resize(static_cast<std::size_t>(i->o.writers));
   // The directory entries of new logs must survive a crash too.
-  int dfd = ::open(i->o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  if (status st = i->io->sync_dir(i->o.dir); !st) return st;
   // Logs of the first format are sealed (or carried into the new format) at once.
   if (v1) {
     if (status st = i->checkpoint(true); !st) return st;
@@ -950,6 +993,12 @@ status history::append(int writer, const std::vector<sample>& samples) {
     }
     w.series_of.push_back(se);
   }
+  log_file& log = *i.logs[static_cast<std::size_t>(writer)];
+  std::uint64_t end = log.size();
+  if (end >= w.redefine_at) {  // this record defines its series again (see k_redefine_bytes)
+    ++w.epoch;
+    w.redefine_at = end + k_redefine_bytes;
+  }
   std::string& rec = w.record;
   rec.assign(k_record_header, '\0');
   std::int64_t prev_t = 0;
@@ -963,26 +1012,17 @@ status history::append(int writer, const std::vector<sample>& samples) {
     put_point(rec, se.index, prev_t, samples[k]);
   }
   seal_record(rec);
-  int fd = i.fds[static_cast<std::size_t>(writer)];
-  off_t end = ::lseek(fd, 0, SEEK_END);
   // A failed write or sync: the record is cut off again (a later record must not follow half of
-  // one, which replay would take for a torn end) and this writer defines its series anew.
-  auto undo = [&](const char* what) {
-    int err = errno;
-    if (end >= 0) (void)!::ftruncate(fd, end);
+  // one; were the cut to fail too, replay skips the half record and reports it) and this writer
+  // defines its series anew. The points are not applied: the caller acknowledges nothing.
+  auto undo = [&](const char* what, const status& cause) {
+    (void)log.truncate(end);
     ++w.epoch;
-    return status::io_error(std::string(what) + std::strerror(err));
+    return status::io_error(std::string(what) + cause.message());
   };
-  for (std::size_t at = 0; at < rec.size();) {
-    ssize_t n = ::write(fd, rec.data() + at, rec.size() - at);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return undo("cannot write the telemetry log: ");
-    }
-    at += static_cast<std::size_t>(n);
-  }
+  if (status st = log.append(rec); !st) return undo("cannot write the telemetry log: ", st);
   if (i.o.sync) {
-    if (::fdatasync(fd) != 0) return undo("cannot sync the telemetry log: ");
+    if (status st = log.sync(); !st) return undo("cannot sync the telemetry log: ", st);
     i.syncs.fetch_add(1, std::memory_order_relaxed);
   }
   i.log_bytes.fetch_add(rec.size(), std::memory_order_relaxed);
@@ -1138,6 +1178,21 @@ std::vector<std::string> history::series_of(std::string_view twin) const {
   return out;
 }
 
+const recovery_report& history::recovery() const { return impl_->report; }
+
+std::vector<std::string> recovery_report::describe() const {
+  std::vector<std::string> out;
+  for (const skipped_range& r : skipped) {
+    out.push_back("history: skipped " + std::to_string(r.bytes) + " damaged bytes at offset " +
+                  std::to_string(r.offset) + " of " + r.file.string() + " (" + r.reason + ")");
+  }
+  if (skipped_ranges > skipped.size()) {
+    out.push_back("history: ... and " + std::to_string(skipped_ranges - skipped.size()) + " more damaged range(s), " +
+                  std::to_string(skipped_bytes) + " bytes skipped in all");
+  }
+  return out;
+}
+
 history_stats history::stats() const {
   const auto& i = *impl_;
   history_stats s;
@@ -1151,7 +1206,9 @@ history_stats history::stats() const {
   s.log_bytes = i.log_bytes.load();
   s.replayed = i.replayed;
   s.replay_seconds = i.replay_seconds;
-  s.torn_bytes = i.torn;
+  s.torn_bytes = i.report.torn_bytes;
+  s.skipped_ranges = i.report.skipped_ranges;
+  s.skipped_bytes = i.report.skipped_bytes;
   s.chunks = i.chunk_count.load();
   s.chunk_bytes = i.chunk_bytes.load();
   s.tier_bytes = i.tier_bytes.load();

@@ -1,8 +1,11 @@
 // Telemetry history, first stage of the embedded time-series store: a write-ahead log per writer
 // and an in-memory head per series (twin, telemetry name). An append is durable (written and
 // fdatasync'd) before it returns, so whoever acknowledges after it (the MQTT connector's PUBACK, an
-// HTTP 204) never acknowledges a point a crash could lose. At open, the logs are replayed into the
-// heads; a torn record at a log's end (a crash in mid-write) is cut off, everything before it kept.
+// HTTP 204) never acknowledges a point a crash could lose; a failed write or sync returns io_error
+// and nothing of that append is kept. At open, the logs are replayed into the heads: a torn record
+// at a log's end (a crash in mid-write) is cut off; a damaged record amid good ones is skipped and
+// replay goes on at the next record whose checksum holds (recovery() says what was skipped).
+// The logs' file I/O goes through file_io.h, so tests can inject faults.
 //
 // Points of a series are kept in time order; a late point is placed where it belongs, and a point
 // with the time of one already held replaces it (a QoS 1 redelivery of the same message is stored
@@ -23,12 +26,18 @@
 // varint twin bytes, twin, varint name bytes, name. h even: a point of series h >> 1: varint
 // zigzag(time - the previous point's time in this record, the first's from 0; wrapping), then
 // f64 (8 bytes) | zigzag varint | u8 | varint bytes + bytes for f64 | i64 | boolean | string.
-// A writer defines a series before its first point in a log, and again after the log is emptied
-// or a write failed. Fixed-size integers are little-endian (the machine's order; the logs do not
-// move between machines). Logs of the first format (wal-N.log, twin and name in every entry)
-// are replayed and sealed away at open.
+// A writer defines a series before its first point in a log, again after the log is emptied or
+// a write failed, and again in its first record past each 4 MiB of log (so a damaged definition
+// costs at most that much of its series). Replay reads records in order; where a length or hash
+// does not hold, it looks byte by byte for the next offset where a valid record starts (its
+// length and the next few records' chain up, its payload's XXH3 matches) and skips what lies
+// between; when none follows, the rest is a torn end and is cut off. Fixed-size integers are
+// little-endian (the machine's order; the logs do not move between machines). Logs of the first
+// format (wal-N.log, twin and name in every entry) are replayed and sealed away at open.
+// The whole format: docs/formats/history-log.md.
 //
-// Callers: the telemetry pipeline (append, one writer per shard thread), the API (read).
+// Callers: the telemetry pipeline (append, one writer per shard thread), the API (read), the
+// server at start (recovery(), for its log and /healthz).
 // Threading: append(w, ...) from one thread per writer w; read from any thread.
 #pragma once
 
@@ -45,6 +54,7 @@
 #include "core/status.h"
 #include "store/timeseries/aggregate.h"
 #include "store/timeseries/chunk.h"
+#include "store/timeseries/file_io.h"
 
 namespace doppel::ts {
 
@@ -70,6 +80,31 @@ struct history_options {
   // every retention_interval (the first time one interval after open); empty: everything is kept.
   std::function<std::int64_t(std::string_view twin)> retention{};
   std::chrono::milliseconds retention_interval{60000};
+  // The logs' file I/O; empty: real_files(). Tests pass one that injects faults.
+  std::shared_ptr<file_io> io{};
+};
+
+// A stretch of a log that open() skipped because it did not hold a valid record.
+struct skipped_range {
+  std::filesystem::path file;
+  std::uint64_t offset = 0, bytes = 0;  // where in the file, and how many bytes
+  std::string reason;                   // "no valid record (length or checksum mismatch)", "undecodable record ..."
+};
+
+// What open() recovered from the logs, and what it had to leave out. Fixed once open() returns.
+struct recovery_report {
+  std::uint64_t replayed = 0;          // points replayed
+  std::uint64_t torn_bytes = 0;        // cut off torn log ends (a crash in mid-write: never acknowledged)
+  std::uint64_t skipped_ranges = 0;    // damaged stretches amid good records, skipped
+  std::uint64_t skipped_bytes = 0;     // their bytes: the points in them are lost
+  std::vector<skipped_range> skipped;  // the first k_max_listed of them, in replay order
+  static constexpr std::size_t k_max_listed = 16;
+
+  // Nothing was skipped (a torn end is not damage: its append was never acknowledged).
+  bool clean() const { return skipped_ranges == 0; }
+  // One line per skipped range (at most k_max_listed, then "... and N more"), for the server log:
+  // "history: skipped 40 damaged bytes at offset 112 of DIR/log-0.wal (checksum mismatch)".
+  std::vector<std::string> describe() const;
 };
 
 struct history_stats {
@@ -81,6 +116,7 @@ struct history_stats {
   std::uint64_t replayed = 0;   // points replayed at open
   double replay_seconds = 0;
   std::uint64_t torn_bytes = 0;                                  // bytes cut off torn log ends at open
+  std::uint64_t skipped_ranges = 0, skipped_bytes = 0;           // damaged log stretches skipped at open
   std::uint64_t chunks = 0, chunk_bytes = 0, sealed_points = 0;  // in the chunk store
   std::uint64_t tier_bytes = 0;                                  // rollups of the downsampling tiers
   std::uint64_t checkpoints = 0;                                 // since open
@@ -90,11 +126,16 @@ struct history_stats {
 
 class history {
  public:
+  // Replays the logs in options.dir (created when missing) into the heads and opens one log per
+  // writer. A damaged record amid a log is skipped, not fatal (recovery() says where); io_error
+  // when a log or the chunk store cannot be read or written.
   static result<std::unique_ptr<history>> open(history_options options);
   ~history();
 
   // Appends durably, then makes the points readable. A point whose type differs from its
-  // series' is refused (invalid_argument) before anything is written.
+  // series' is refused (invalid_argument) before anything is written. io_error when the log
+  // cannot be written or synced (a full disk, a failing device): the record is cut off again, the
+  // points are not kept, and a later append may succeed (e.g. once there is space).
   status append(int writer, const std::vector<sample>& samples);
 
   // Points of a series with from <= t < to (to = INT64_MAX: no end, the point at INT64_MAX
@@ -125,6 +166,9 @@ class history {
   std::vector<std::string> series_of(std::string_view twin) const;
 
   history_stats stats() const;
+
+  // What open() replayed and skipped (for /healthz and the server's log).
+  const recovery_report& recovery() const;
 
   // Seals heads into compressed chunks (chunk.h) in the chunk store (DIR/chunks.db, SQLite),
   // durably: every head when `everything`, else those holding at least `seal_points` points (a
