@@ -507,6 +507,20 @@ void router::get_healthz(context& c) {
                {"twins", graph_.twin_count()},
                {"uptimeSeconds", std::chrono::duration<double>(clock::now() - started_).count()}};
   if (!h) body["reason"] = h.message();
+  if (history_) {
+    // What the last start could not replay from the telemetry logs (docs/formats/history-log.md).
+    const ts::recovery_report& rr = history_->recovery();
+    json skipped = json::array();
+    for (const ts::skipped_range& s : rr.skipped) {
+      skipped.push_back(
+          {{"file", s.file.filename().string()}, {"offset", s.offset}, {"bytes", s.bytes}, {"reason", s.reason}});
+    }
+    body["history"] = {{"replayedPoints", rr.replayed},
+                       {"tornBytes", rr.torn_bytes},
+                       {"skippedRanges", rr.skipped_ranges},
+                       {"skippedBytes", rr.skipped_bytes},
+                       {"skipped", std::move(skipped)}};
+  }
   if (!health_sources_.empty()) {
     body["connectors"] = json::array();
     for (const auto& source : health_sources_) body["connectors"].push_back(source());

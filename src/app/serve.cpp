@@ -395,6 +395,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
           << " s" << (hs.torn_bytes ? " (a torn log end of " + std::to_string(hs.torn_bytes) + " bytes cut off)" : "")
           << "\n";
     }
+    for (const std::string& line : (*history)->recovery().describe()) err << line << "\n";
   }
   out << "project " << cfg.name << ": " << r.interfaces << " interface(s), " << (*graph)->twin_count() << " twin(s) ("
       << added << " twins and relationships added from twins/), data in " << data.string() << "\n";
