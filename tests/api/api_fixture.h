@@ -13,6 +13,7 @@
 #include "api/client.h"
 #include "common/server_process.h"
 #include "common/temp_dir.h"
+#include "ingest/broker_auth.h"
 
 namespace doppel::api {
 
@@ -68,6 +69,16 @@ class api_fixture : public ::testing::Test {
     }
     return "";
   }
+  // A fleet device credential on the managed broker (which refuses anonymous clients), made
+  // before start; the user name is "fleet".
+  const std::string& fleet_password() {
+    if (fleet_password_.empty()) {
+      auto pw = ingest::add_device(data_ / "mqtt-devices.json", "fleet", {});
+      EXPECT_TRUE(pw) << pw.error().to_string();
+      if (pw) fleet_password_ = *pw;
+    }
+    return fleet_password_;
+  }
   // Every error has the API's shape.
   static void expect_error(const response& r, unsigned status, const std::string& code) {
     EXPECT_EQ(r.status, status) << r.body;
@@ -83,6 +94,7 @@ class api_fixture : public ::testing::Test {
   std::map<std::string, std::string> tokens_;
   doppel::testing::server_process server_;
   std::unique_ptr<http_client> client_;
+  std::string fleet_password_;
 };
 
 }  // namespace doppel::api

@@ -421,7 +421,7 @@ TEST_F(bounds_fixture, AFullStoreStartsReadOnlyAndWritesAre503) {
   expect_error(
       call("PATCH", "/digitaltwins/pump-1", "admin", R"([{"op": "replace", "path": "/targetSpeed", "value": 3}])"), 503,
       "unavailable");
-  expect_error(call("POST", "/telemetry/pump-1", "operator", R"({"ratedFlow": 130})"), 503, "unavailable");
+  expect_error(call("POST", "/telemetry/pump-1", "operator", R"({"targetSpeed": 1300})"), 503, "unavailable");
   // With room again it starts healthy, with the same state.
   server_.kill(SIGTERM);
   configure("");

@@ -71,7 +71,7 @@ class hardening_input : public api_fixture {
   }
   void publish(unsigned short port, const std::string& payload) {
     doppel::loadgen::mqtt_client pub;
-    ASSERT_TRUE(pub.connect(port, "device-hardening")) << pub.error();
+    ASSERT_TRUE(pub.connect(port, "device-hardening", ingest::mqtt::v5, "fleet", fleet_password())) << pub.error();
     ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry", payload, 1));
     ASSERT_TRUE(pub.wait_acks()) << pub.error();
     pub.disconnect();
@@ -86,6 +86,7 @@ class hardening_input : public api_fixture {
 // Item 1: 100,000 nested arrays published at QoS 1 overflowed the stack, were never
 // acknowledged and crashed the server again at every restart.
 TEST_F(hardening_input, DeepMqttPayloadIsADeadLetterNotACrash) {
+  fleet_password();  // the device credential exists before the broker starts
   start({"--mqtt", "managed", "--mqtt-listen", "127.0.0.1:0"});
   unsigned short port = broker_port(server_.output());
   ASSERT_NE(port, 0) << server_.output();

@@ -26,17 +26,6 @@ unsigned short broker_port(const std::string& output) {
 
 class mqtt_api : public api_fixture {
  protected:
-  // A fleet credential on the managed broker (it refuses anonymous clients), made before start.
-  const std::string& fleet_password() {
-    if (fleet_password_.empty()) {
-      auto pw = ingest::add_device(data_ / "mqtt-devices.json", "fleet", {});
-      EXPECT_TRUE(pw) << pw.error().to_string();
-      if (pw) fleet_password_ = *pw;
-    }
-    return fleet_password_;
-  }
-  std::string fleet_password_;
-
   // Waits until the history of `name` of `twin` holds `n` points; returns the count seen.
   std::size_t wait_history(const std::string& twin, const std::string& name, std::size_t n,
                            std::chrono::seconds limit = 60s) {
