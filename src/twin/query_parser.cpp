@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/json_input.h"
 #include "core/text.h"
 #include "model/dtmi.h"
 #include "twin/detail/query_ast.h"
@@ -62,42 +63,6 @@ bool iequals(std::string_view a, std::string_view b) {
 bool is_reserved(std::string_view word) {
   return std::any_of(std::begin(k_reserved), std::end(k_reserved),
                      [&](std::string_view k) { return iequals(k, word); });
-}
-
-// Offset of the first byte that is not valid UTF-8 (no overlong forms, surrogates or code
-// points above U+10FFFF), or npos. Error messages and results quote the text, and JSON output
-// must be valid UTF-8.
-std::size_t bad_utf8_at(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      lo = c == 0xE0 ? 0xA0 : 0x80;
-      hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      lo = c == 0xF0 ? 0x90 : 0x80;
-      hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-      return i;
-    }
-    if (i + len > text.size() || s[i + 1] < lo || s[i + 1] > hi) return i;
-    for (std::size_t k = 2; k < len; ++k) {
-      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
 }
 
 class lexer {
@@ -917,7 +882,7 @@ result<query_ast> parse_query(std::string_view text, const query_limits& limits)
     return status::invalid_argument("the query is " + std::to_string(text.size()) + " bytes long; at most " +
                                     std::to_string(limits.max_text_bytes) + " are allowed");
   }
-  if (std::size_t bad = bad_utf8_at(text); bad != std::string_view::npos) {
+  if (std::size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {
     text_pos p;
     for (std::size_t i = 0; i < bad; ++i) {
       if (text[i] == '\n') {
