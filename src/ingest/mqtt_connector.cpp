@@ -113,6 +113,7 @@ struct mqtt_connector::impl {
   std::string wbuf, wpending;
   std::deque<std::shared_ptr<batch>> inflight;
   std::shared_ptr<batch> open_batch;
+  bool deferred = false;  // a whole frame waits in rbuf: the open batch had no room for it
   clock_type::time_point last_rx, last_tx, connect_started, read_issued;
   std::mt19937 rng{std::random_device{}()};
   std::promise<void> stopped;
@@ -174,6 +175,7 @@ struct mqtt_connector::impl {
     ping_timer.cancel();
     submit_timer.cancel();
     open_batch.reset();
+    deferred = false;
     // Batches still in the pipeline finish there; their acks die with the connection and the
     // broker redelivers those messages on the next one.
     inflight.clear();
@@ -308,9 +310,10 @@ struct mqtt_connector::impl {
       auto r = mqtt::next_frame(std::string_view(rbuf.data() + at, rlen - at), receive_limit(), f, error);
       if (r == mqtt::frame_result::need_more) break;
       if (r == mqtt::frame_result::error) return fail("protocol error from the broker: " + error), false;
-      at += f.size;
       if (!handle(f, now, error)) return fail(error), false;
       if (gen != generation) return false;
+      if (deferred) break;  // this frame is handled again once the open batch is submitted
+      at += f.size;
     }
     if (at > 0) {
       std::memmove(rbuf.data(), rbuf.data() + at, rlen - at);
@@ -359,9 +362,28 @@ struct mqtt_connector::impl {
           open_batch = std::make_shared<batch>();
           open_batch->generation = generation;
         }
+        std::vector<rejection> rejected;
+        std::vector<ingest::reading> mapped;
+        if (f.size <= o.max_packet_bytes) rules.map(p.topic, p.payload, now, mapped, rejected);
+        // A batch must fit a shard's queue, or the pipeline could never take it: a message that
+        // would overfill the open batch waits (unread) for the next one.
+        std::size_t room = pipeline.max_readings();
+        if (!open_batch->readings.empty() && open_batch->readings.size() + mapped.size() > room) {
+          deferred = true;
+          return true;
+        }
         (p.qos ? messages_qos1 : messages_qos0).fetch_add(1, std::memory_order_relaxed);
         if (p.dup) redelivered.fetch_add(1, std::memory_order_relaxed);
-        std::vector<rejection> rejected;
+        if (mapped.size() > room) {
+          // One message alone holds more readings than a shard's queue: refused, not retried.
+          too_large.fetch_add(1, std::memory_order_relaxed);
+          rejected.push_back({"too_large",
+                              "a message on " + std::string(p.topic) + " holds " + std::to_string(mapped.size()) +
+                                  " readings; at most " + std::to_string(room) +
+                                  " fit in one (ingest.queue_readings): send smaller messages",
+                              std::string(p.payload.substr(0, 4096))});
+          mapped.clear();
+        }
         if (f.size > o.max_packet_bytes) {
           // Over the limit (a broker whose own limit is larger): refused here, not applied.
           too_large.fetch_add(1, std::memory_order_relaxed);
@@ -372,7 +394,7 @@ struct mqtt_connector::impl {
                                   "); send smaller messages, or raise the limit in doppel.yaml",
                               topic + " (" + std::to_string(p.payload.size()) + " bytes of payload, not kept)"});
         } else {
-          rules.map(p.topic, p.payload, now, open_batch->readings, rejected);
+          for (auto& r : mapped) open_batch->readings.push_back(std::move(r));
         }
         // Stored (one commit per read) before the batch is submitted, so before any of it is
         // acknowledged.
@@ -466,6 +488,12 @@ struct mqtt_connector::impl {
       b->submitted = true;
     }
     open_batch.reset();
+    if (deferred) {
+      // Frames left in the buffer by a full batch start the next one.
+      deferred = false;
+      if (!process(gen)) return;
+      return submit_open(gen);
+    }
     read(gen);
   }
 

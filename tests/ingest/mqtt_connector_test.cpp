@@ -165,6 +165,46 @@ TEST_F(mqtt_fixture, PersistentSessionDeliversWhatArrivedWhileDoppelWasAway) {
   EXPECT_NE(m.find("doppel_mqtt_messages_total{qos=\"1\"} 500"), std::string::npos) << m;
 }
 
+// Issue 19, item 15 for MQTT: one socket read can carry more readings than a shard's queue
+// holds; such a batch never fit and the connector retried it forever. Now a batch stops at the
+// queue's size and the rest waits for the next one; a single message larger than that is a dead
+// letter (too_large), acknowledged.
+TEST_F(mqtt_fixture, AReadLargerThanAShardQueueIsTakenInBatchesThatFit) {
+  pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, pipeline_options{1, 4, nullptr, 0, {}});
+  start_connector();
+  connector_->stop();
+  connector_.reset();
+  // Queued while Doppel is away, so the broker delivers them back to back (many per read).
+  loadgen::mqtt_client pub;
+  ASSERT_TRUE(connect_device(pub, "device-burst")) << pub.error();
+  for (int k = 1; k <= 100; ++k) {
+    std::string v = std::to_string(k);
+    ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry",
+                            R"({"speed": )" + v + R"(, "flow": )" + v + R"(, "vibration": )" + v + "}", 1));
+  }
+  ASSERT_TRUE(pub.publish("doppel/twins/pump-2/telemetry",
+                          R"({"speed": 1, "flow": 2, "vibration": 3, "dischargePressure": 4, "suctionPressure": 5})",
+                          1));
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  start_connector();
+  ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 100; })) << latest("pump-1").dump();
+  EXPECT_EQ(latest("pump-1")["vibration"]["value"], 100);
+  json list;
+  ASSERT_TRUE(eventually([&] {
+    list = letters_.list(0, 10, "too_large")["value"];
+    return list.size() == 1;
+  })) << list.dump();
+  EXPECT_NE(list[0]["message"].get<std::string>().find("holds 5 readings; at most 4"), std::string::npos)
+      << list.dump();
+  EXPECT_TRUE(latest("pump-2").is_null()) << latest("pump-2").dump();
+  std::string m;
+  ASSERT_TRUE(eventually([&] {
+    m.clear();
+    connector_->render_metrics(m);
+    return m.find("doppel_mqtt_acks_total 101") != std::string::npos;
+  })) << m;
+}
+
 TEST_F(mqtt_fixture, ReconnectsAfterTheBrokerRestarts) {
   start_connector();
   unsigned short port = broker_->port();
