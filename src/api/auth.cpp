@@ -1,10 +1,8 @@
 #include "api/auth.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -73,17 +71,7 @@ namespace {
 
 // Written to a temporary file and renamed, so a running server never reads half a file.
 status write_token_file(const fs::path& file, const nlohmann::json& j) {
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  fs::path tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return status::io_error("cannot write " + tmp.string());
-  std::string text = j.dump(2) + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) return status::io_error("cannot write " + file.string());
-  return status::ok();
+  return write_private_file(file, j.dump(2) + "\n");
 }
 
 }  // namespace

@@ -18,6 +18,10 @@ result<std::string> read_file(const std::filesystem::path& path);
 // Writes bytes to path, replacing it. io_error names the path and the OS reason.
 status write_file(const std::filesystem::path& path, std::string_view bytes);
 
+// Writes a file only its owner may read (mode 0600: tokens, passwords), creating its folder:
+// to PATH.tmp, fsynced, then renamed over PATH, so a reader never sees half of it.
+status write_private_file(const std::filesystem::path& path, std::string_view bytes);
+
 // The number of Unicode code points in valid UTF-8 text (continuation bytes are not counted).
 std::size_t utf8_length(std::string_view text);
 

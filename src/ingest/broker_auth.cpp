@@ -1,15 +1,14 @@
 #include "ingest/broker_auth.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
 
+#include "core/json_input.h"
 #include "core/text.h"
 
 namespace doppel::ingest {
@@ -48,8 +47,9 @@ result<nlohmann::json> read_device_file(const fs::path& file) {
   if (!fs::exists(file, ec)) return nlohmann::json{{"devices", nlohmann::json::array()}};
   auto text = read_file(file);
   if (!text) return text.error();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("devices") || !j["devices"].is_array()) {
+  auto parsed = parse_json(*text);  // the one input policy (core/json_input.h)
+  nlohmann::json j = parsed ? std::move(*parsed) : nlohmann::json();
+  if (!parsed || !j.is_object() || !j.contains("devices") || !j["devices"].is_array()) {
     return status::invalid_argument(file.string() + " is not a device file ({\"devices\": [...]}); restore it, or " +
                                     "remove it and add the devices again");
   }
@@ -57,19 +57,6 @@ result<nlohmann::json> read_device_file(const fs::path& file) {
 }
 
 }  // namespace
-
-status write_private_file(const fs::path& file, const std::string& text) {
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  fs::path tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return status::io_error("cannot write " + tmp.string());
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) return status::io_error("cannot write " + file.string());
-  return status::ok();
-}
 
 std::string random_secret() {
   unsigned char raw[32];

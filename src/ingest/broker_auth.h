@@ -43,10 +43,6 @@ result<std::vector<broker_device>> list_devices(const std::filesystem::path& fil
 // Removes a device; a running managed broker refuses it within a few seconds. not_found when none.
 status remove_device(const std::filesystem::path& file, const std::string& name);
 
-// Writes `text` to `file` with mode 0600 through a temporary file and a rename (a reader never
-// sees half a file). io_error when it cannot.
-status write_private_file(const std::filesystem::path& file, const std::string& text);
-
 // Mosquitto's ACL file: Doppel's user reads and writes everything ($SYS included); a fleet device
 // publishes to doppel/twins/+/telemetry and to `extra_publish` (the project's mapped topic
 // filters) and reads doppel/twins/+/desired and doppel/twins/+/commands/#; a device limited to

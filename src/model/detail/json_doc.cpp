@@ -10,6 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/json_input.h"
+
 namespace doppel::model::detail {
 
 const jnode* jnode::find(std::string_view key) const {
@@ -86,51 +88,6 @@ class position_tracker {
   std::uint32_t line_ = 1;
   std::size_t line_start_ = 0;
 };
-
-// The offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or npos. Checked once up front, with a fast path for
-// ASCII, instead of by the reader character by character.
-std::size_t invalid_utf8_at(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
-    if (i + 8 <= n) {
-      std::uint64_t word;
-      std::memcpy(&word, s + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
-    for (std::size_t k = 2; k < len; ++k) {
-      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 // Builds the tree. RapidJSON reports each token after consuming it; the token's first byte
 // is the first byte after the previous token that is not whitespace, ':' or ','.
@@ -330,7 +287,7 @@ json_parse_result parse_json(std::string_view text, std::uint32_t max_depth) {
   // The stream reads up to a NUL byte; a copy guarantees one at the end, and an
   // embedded NUL is reported as trailing garbage at its position rather than silently ignored.
   json_parse_result out;
-  if (std::size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+  if (std::size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {
     position_tracker tracker(text);
     auto [l, c] = tracker.at(bad);
     out.error = {"invalid JSON: the text is not valid UTF-8 at this byte", l, c};
