@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.h"
 #include "core/text.h"
 #include "ingest/broker_auth.h"
 
@@ -138,10 +139,14 @@ struct managed_broker::impl {
     std::error_code ec;
     if (std::filesystem::exists(file, ec)) {
       auto text = read_file(file);
-      auto j = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
-      if (j.is_object() && j.value("password", "").size() >= 32 && j.value("client_suffix", "").size() >= 8) {
-        password = j["password"].get<std::string>();
-        client_suffix = j["client_suffix"].get<std::string>();
+      auto parsed = text ? parse_json(*text) : result<nlohmann::json>(text.error());
+      // A damaged file (not an object, members that are not strings) makes new credentials.
+      const nlohmann::json* pw = parsed && parsed->is_object() ? &(*parsed)["password"] : nullptr;
+      const nlohmann::json* suffix = pw ? &(*parsed)["client_suffix"] : nullptr;
+      if (pw && pw->is_string() && suffix->is_string() && pw->get_ref<const std::string&>().size() >= 32 &&
+          suffix->get_ref<const std::string&>().size() >= 8) {
+        password = pw->get<std::string>();
+        client_suffix = suffix->get<std::string>();
         return status::ok();
       }
     }
