@@ -27,14 +27,27 @@ bool admissible(std::string_view payload, std::vector<rejection>& rejected) {
   return false;
 }
 
-// A refusal of `payload` for `why`; when the payload is not JSON at all, nlohmann's parse says
-// where and why instead, in the words HTTP bodies get (core/json_input.h; 1e400 is
-// number_out_of_range). Only on this error path: simdjson stays the parser of good payloads.
-rejection refusal(std::string_view payload, std::string why) {
-  json_check check;
-  if (parse_json(payload, &check)) return {"malformed_json", std::move(why), cut(payload)};
-  return {std::string(to_string(check.kind)), "the payload: " + check.message, cut(payload)};
-}
+// Refusals of one payload. When the payload is not JSON at all, nlohmann's parse says where and
+// why instead of `why`, in the words HTTP bodies get (core/json_input.h; 1e400 is
+// number_out_of_range). Only on the error path, and once per payload however many of its batch
+// entries are refused: simdjson stays the parser of good payloads.
+class refusals {
+ public:
+  explicit refusals(std::string_view payload) : payload_(payload) {}
+  rejection operator()(std::string why) {
+    if (!checked_) {
+      checked_ = true;
+      if (parse_json(payload_, &check_)) check_ = {};
+    }
+    if (check_.ok()) return {"malformed_json", std::move(why), cut(payload_)};
+    return {std::string(to_string(check_.kind)), "the payload: " + check_.message, cut(payload_)};
+  }
+
+ private:
+  std::string_view payload_;
+  bool checked_ = false;
+  json_check check_;
+};
 
 int digits(std::string_view s, std::size_t at, std::size_t n) {
   int v = 0;
@@ -209,7 +222,7 @@ void parse_json_fields(std::string_view payload, const std::string& twin, const 
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(payload.data(), payload.size()).get(doc)) {
-    return rejected.push_back(refusal(payload, "the payload is not valid JSON"));
+    return rejected.push_back(refusals(payload)("the payload is not valid JSON"));
   }
   std::int64_t ts = now_ns;
   simdjson::dom::element tv;
@@ -235,7 +248,8 @@ void parse_sparkplug_readings(std::string_view payload, const std::string& twin,
   if (!admissible(payload, rejected)) return;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  auto reject = [&](std::string why) { rejected.push_back(refusal(payload, std::move(why))); };
+  refusals refusal(payload);
+  auto reject = [&](std::string why) { rejected.push_back(refusal(std::move(why))); };
   if (parser.parse(payload.data(), payload.size()).get(doc)) return reject("the payload is not valid JSON");
   simdjson::dom::array metrics;
   if (!doc.is_object() || doc["metrics"].get(metrics)) {
@@ -312,7 +326,8 @@ void parse_json_readings(std::string_view payload, const std::string& twin, std:
   simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
   std::string message;
-  auto reject = [&](std::string why) { rejected.push_back(refusal(payload, std::move(why))); };
+  refusals refusal(payload);
+  auto reject = [&](std::string why) { rejected.push_back(refusal(std::move(why))); };
   if (parser.iterate(padded).get(doc)) return reject("the payload is not valid JSON");
   simdjson::ondemand::json_type type;
   if (doc.type().get(type)) return reject("the payload is not valid JSON");
@@ -339,7 +354,7 @@ void parse_json_readings(std::string_view payload, const std::string& twin, std:
       if (!read_object(obj, "", now_ns, out, message)) {
         // The other entries still count; the dead letter holds the whole payload.
         out.resize(entry_start);
-        rejected.push_back(refusal(payload, "entry " + std::to_string(index) + ": " + message));
+        rejected.push_back(refusal("entry " + std::to_string(index) + ": " + message));
       }
       ++index;
     }
