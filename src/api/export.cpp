@@ -7,6 +7,7 @@
 
 #include "api/router.h"
 #include "core/text.h"
+#include "core/time.h"
 #include "ingest/export_format.h"
 #include "ingest/readings.h"
 
@@ -84,7 +85,7 @@ std::optional<response> read_params(const std::vector<std::pair<std::string, std
     return bad_request("format " + quote(format) + " is not lp (InfluxDB line protocol) or csv");
   }
   p.csv = format == "csv";
-  if (!ingest::parse_time_bound(from, INT64_MIN, p.from) || !ingest::parse_time_bound(to, INT64_MAX, p.to)) {
+  if (!parse_time_bound(from, INT64_MIN, p.from) || !parse_time_bound(to, INT64_MAX, p.to)) {
     return bad_request("from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds");
   }
   if (!limit.empty()) {

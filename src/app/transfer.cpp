@@ -10,7 +10,7 @@
 #include <memory>
 #include <thread>
 
-#include "core/text.h"
+#include "core/time.h"
 #include "ingest/export_format.h"
 #include "ingest/line_protocol.h"
 

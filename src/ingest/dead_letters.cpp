@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "core/text.h"
+#include "core/time.h"
 
 namespace doppel::ingest {
 

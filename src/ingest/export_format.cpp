@@ -5,6 +5,7 @@
 
 #include "core/json_input.h"
 #include "core/text.h"
+#include "core/time.h"
 #include "ingest/readings.h"
 
 namespace doppel::ingest {

@@ -7,7 +7,6 @@
 #include <chrono>
 
 #include "core/json_input.h"
-#include "model/conformance.h"
 
 namespace doppel::ingest {
 
@@ -48,12 +47,6 @@ class refusals {
   bool checked_ = false;
   json_check check_;
 };
-
-int digits(std::string_view s, std::size_t at, std::size_t n) {
-  int v = 0;
-  for (std::size_t k = 0; k < n; ++k) v = v * 10 + (s[at + k] - '0');
-  return v;
-}
 
 // A JSON value as nlohmann holds it. Objects and arrays (values of Object, Map or Array
 // schemas) go through their raw text.
@@ -281,41 +274,6 @@ void parse_sparkplug_readings(std::string_view payload, const std::string& twin,
     out.push_back(std::move(r));
     ++index;
   }
-}
-
-bool parse_time_bound(std::string_view v, std::int64_t fallback, std::int64_t& ns) {
-  if (v.empty()) return ns = fallback, true;
-  if (parse_rfc3339_ns(v, ns)) return true;
-  std::int64_t ms = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-  // Every millisecond the int64 nanosecond range holds, ends included.
-  return ec == std::errc() && ptr == v.data() + v.size() && !__builtin_mul_overflow(ms, 1000000, &ns);
-}
-
-bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
-  if (!model::is_valid_date_time(s)) return false;  // shape and calendar; below only reads it
-  using namespace std::chrono;
-  year_month_day date{year(digits(s, 0, 4)), month(static_cast<unsigned>(digits(s, 5, 2))),
-                      day(static_cast<unsigned>(digits(s, 8, 2)))};
-  std::int64_t secs = duration_cast<seconds>(sys_days(date).time_since_epoch()).count() + digits(s, 11, 2) * 3600 +
-                      digits(s, 14, 2) * 60 + std::min(digits(s, 17, 2), 59);
-  std::size_t at = 19;
-  std::int64_t frac = 0;
-  if (at < s.size() && s[at] == '.') {
-    std::int64_t scale = 100000000;
-    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at) {
-      frac += (s[at] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
-    std::int64_t offset = digits(s, at + 1, 2) * 3600 + digits(s, at + 4, 2) * 60;
-    secs -= s[at] == '+' ? offset : -offset;
-  }
-  // Nanoseconds since 1970 reach only from 1677 to 2262. Before 1970 the fraction is borrowed
-  // from the next second first, so the first nanosecond of the range (INT64_MIN) is reachable.
-  if (secs < 0 && frac > 0) ++secs, frac -= 1000000000;
-  return !__builtin_mul_overflow(secs, 1000000000, &ns) && !__builtin_add_overflow(ns, frac, &ns);
 }
 
 void parse_json_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,

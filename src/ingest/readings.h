@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/time.h"
 #include "ingest/line_protocol.h"
 
 namespace doppel::ingest {
@@ -76,12 +77,9 @@ nlohmann::json lp_value(const lp_field& f);
 void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std::vector<reading>& out,
                                  std::vector<rejection>& rejected, std::string_view twin = {});
 
-// RFC 3339 date-time ("2026-11-25T10:00:00.5Z", "...+01:00") as Unix nanoseconds; false when it
-// is not one or lies outside what nanoseconds hold (1677-2262).
-bool parse_rfc3339_ns(std::string_view text, std::int64_t& ns);
-
-// A time bound of the history routes: RFC 3339 (as above) or Unix milliseconds; `fallback` when
-// `text` is empty. False when it is neither.
-bool parse_time_bound(std::string_view text, std::int64_t fallback, std::int64_t& ns);
+// The time parsers moved to core/time.h; these names stay until the callers that spell them
+// ingest::parse_time_bound (src/api/router.cpp) switch over.
+using doppel::parse_rfc3339_ns;
+using doppel::parse_time_bound;
 
 }  // namespace doppel::ingest

@@ -8,57 +8,12 @@
 #include <limits>
 
 #include "core/text.h"
+#include "core/time.h"
 #include "model/dtmi.h"
 
 namespace doppel::model {
 
 namespace {
-
-bool digits(std::string_view s, std::size_t pos, std::size_t n) {
-  if (pos + n > s.size()) return false;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-  }
-  return true;
-}
-int num(std::string_view s, std::size_t pos, std::size_t n) {
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) v = v * 10 + (s[i] - '0');
-  return v;
-}
-
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-// hh:mm:ss[.fff](Z|+hh:mm|-hh:mm) starting at pos, to the end of s.
-bool valid_time_at(std::string_view s, std::size_t pos) {
-  if (!digits(s, pos, 2) || s.size() < pos + 8 || s[pos + 2] != ':' || !digits(s, pos + 3, 2) || s[pos + 5] != ':' ||
-      !digits(s, pos + 6, 2)) {
-    return false;
-  }
-  if (num(s, pos, 2) > 23 || num(s, pos + 3, 2) > 59 || num(s, pos + 6, 2) > 60) return false;
-  std::size_t i = pos + 8;
-  if (i < s.size() && s[i] == '.') {
-    std::size_t start = ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == start) return false;
-  }
-  if (i == s.size()) return false;  // a zone is required
-  if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size();
-  if (s[i] != '+' && s[i] != '-') return false;
-  return s.size() == i + 6 && digits(s, i + 1, 2) && s[i + 3] == ':' && digits(s, i + 4, 2) && num(s, i + 1, 2) <= 23 &&
-         num(s, i + 4, 2) <= 59;
-}
-
-bool valid_date_prefix(std::string_view s) {
-  if (!digits(s, 0, 4) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' || !digits(s, 8, 2)) {
-    return false;
-  }
-  int y = num(s, 0, 4), m = num(s, 5, 2), d = num(s, 8, 2);
-  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1) return false;
-  int max = days[m - 1] + (m == 2 && leap(y) ? 1 : 0);
-  return d <= max;
-}
 
 std::string type_name(const nlohmann::json& v) {
   if (v.is_null()) return "null";
@@ -216,13 +171,11 @@ std::string child_path(const std::string& path, const std::string& key) {
 
 }  // namespace
 
-bool is_valid_date(std::string_view s) { return s.size() == 10 && valid_date_prefix(s); }
+bool is_valid_date(std::string_view s) { return is_rfc3339_date(s); }
 
-bool is_valid_date_time(std::string_view s) {
-  return s.size() > 11 && valid_date_prefix(s) && (s[10] == 'T' || s[10] == 't') && valid_time_at(s, 11);
-}
+bool is_valid_date_time(std::string_view s) { return is_rfc3339_date_time(s); }
 
-bool is_valid_time(std::string_view s) { return valid_time_at(s, 0); }
+bool is_valid_time(std::string_view s) { return is_rfc3339_time(s); }
 
 bool is_valid_duration(std::string_view s) {
   // PnYnMnWnDTnHnMnS with at least one component; only the last may have a fraction.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/text.h"
+#include "core/time.h"
 
 namespace doppel::store {
 

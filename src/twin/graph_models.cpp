@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/text.h"
+#include "core/time.h"
 #include "twin/detail/graph_util.h"
 #include "twin/graph.h"
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <thread>
 
 #include <xxhash.h>
 
@@ -454,6 +456,38 @@ TEST(History, RetentionDropsOldChunksAndHeadPoints) {
   EXPECT_EQ((*h)->read("short", "v", 0, 10000 * s1, 100000)->size(), 2000u);
   EXPECT_EQ(*(*h)->drop_expired(9500 * s1), 0u);
   EXPECT_EQ((*h)->read("short", "v", 0, 10000 * s1, 100000)->size(), 100u);
+}
+
+// Retention runs on the clock it is given: its interval on the monotonic reading, expiry against
+// now(). The manual clock says 7,000 s after 1970 while the system's says 2026, which would
+// expire every point; nothing runs until the clock has moved by an interval.
+TEST(History, RetentionRunsOnTheGivenClock) {
+  testing::temp_dir dir{"doppel-history-test"};
+  constexpr std::int64_t s1 = 1000000000;
+  auto clock = std::make_shared<manual_clock>(6999 * s1);
+  history_options o{dir.path(), 1};
+  o.retention = [](std::string_view) -> std::int64_t { return 3600 * s1; };
+  o.retention_interval = std::chrono::hours(1);
+  o.clock = clock;
+  auto h = history::open(o);
+  ASSERT_TRUE(h);
+  for (int part = 0; part < 3; ++part) {  // chunks of 0-1,999 s and 2,000-3,999 s, a head of 4,000-5,999 s
+    std::vector<sample> batch;
+    for (int k = part * 2000; k < part * 2000 + 2000; ++k) batch.push_back(f64("pump-1", "v", k * s1, k));
+    ASSERT_TRUE((*h)->append(0, batch));
+    if (part < 2) {
+      ASSERT_TRUE((*h)->checkpoint());
+    }
+  }
+  clock->advance(3599 * s1);  // 10,598 s: due at 3,600 s on the monotonic reading
+  clock->set(7000 * s1);      // a jump of the wall clock does not make the pass due
+  EXPECT_EQ((*h)->stats().expired_chunks, 0u);
+  clock->advance(s1);  // the interval is over: the pass expires against now() = 7,001 s
+  for (int k = 0; k < 10000 && (*h)->stats().expired_chunks == 0; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the background thread's pass
+  }
+  EXPECT_EQ((*h)->stats().expired_chunks, 1u);
+  EXPECT_EQ((*h)->read("pump-1", "v", 0, 10000 * s1, 100000)->t.front(), 2000 * s1);
 }
 
 // A data folder of the first log format (twin and name spelled out in every entry): replayed,

@@ -522,10 +522,11 @@ struct history::impl {
 
   void run_sealer() {
     std::unique_lock lock(sealer_mu);
-    auto next_retention = std::chrono::steady_clock::now() + o.retention_interval;
+    const std::int64_t interval = std::chrono::duration_cast<std::chrono::nanoseconds>(o.retention_interval).count();
+    std::int64_t next_retention = o.clock->monotonic() + interval;
     for (;;) {
       if (o.retention) {
-        sealer_cv.wait_until(lock, next_retention, [&] { return stopping || due(); });
+        o.clock->wait_until(lock, sealer_cv, next_retention, [&] { return stopping || due(); });
       } else {
         sealer_cv.wait(lock, [&] { return stopping || due(); });
       }
@@ -533,12 +534,10 @@ struct history::impl {
       lock.unlock();
       status st;
       if (due()) st = checkpoint(false);
-      if (o.retention && std::chrono::steady_clock::now() >= next_retention) {
+      if (o.retention && o.clock->monotonic() >= next_retention) {
         // A failed pass is tried again at the next; nothing is lost by waiting.
-        (void)drop_expired(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count());
-        next_retention = std::chrono::steady_clock::now() + o.retention_interval;
+        (void)drop_expired(o.clock->now());
+        next_retention = o.clock->monotonic() + interval;
       }
       lock.lock();
       // A failed checkpoint is retried later; the logs still hold everything.
@@ -932,6 +931,7 @@ result<std::unique_ptr<history>> history::open(history_options options) {
   i->o = std::move(options);
   if (i->o.writers < 1) i->o.writers = 1;
   i->io = i->o.io ? i->o.io : real_files();
+  if (!i->o.clock) i->o.clock = real_clock();
   std::error_code ec;
   std::filesystem::create_directories(i->o.dir, ec);
   if (ec) return status::io_error("cannot create " + i->o.dir.string() + ": " + ec.message());

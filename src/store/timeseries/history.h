@@ -51,6 +51,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "store/timeseries/aggregate.h"
 #include "store/timeseries/chunk.h"
@@ -77,9 +78,12 @@ struct history_options {
   std::size_t seal_points = 1024;  // a head is sealed by a periodic checkpoint from this many points
   bool seal_on_close = true;       // false: close as a crash would (tests of recovery)
   // How long a twin's history is kept (ns; 0 or less: forever), asked from the background thread
-  // every retention_interval (the first time one interval after open); empty: everything is kept.
+  // every retention_interval of the clock's monotonic reading (the first time one interval after
+  // open), expiring against the clock's now(); empty: everything is kept.
   std::function<std::int64_t(std::string_view twin)> retention{};
   std::chrono::milliseconds retention_interval{60000};
+  // The clock retention runs on; empty: real_clock(). Tests pass a manual_clock.
+  std::shared_ptr<doppel::clock> clock{};
   // The logs' file I/O; empty: real_files(). Tests pass one that injects faults.
   std::shared_ptr<file_io> io{};
 };

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "core/text.h"
+#include "core/time.h"
 #include "model/conformance.h"
 
 namespace doppel::twin::detail {

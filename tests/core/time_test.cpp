@@ -1,17 +1,18 @@
-#include "ingest/readings.h"
+#include "core/time.h"
 
 #include <gtest/gtest.h>
 
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <string>
 
-#include "core/text.h"
-
 // The RFC 3339 text users see (history pages, exports, $metadata, refusals) and the times they
-// may send, pinned before the parser and formatters moved to one place: edges of the
-// nanosecond range, before 1970, leap days and seconds, fractional digits, Z and offsets.
-namespace doppel::ingest {
+// may send, pinned before the parser and formatters moved here from core/text, ingest/readings
+// and model/conformance: edges of the nanosecond range, before 1970, leap days and seconds,
+// fractional digits, Z and offsets.
+namespace doppel {
 namespace {
 
 constexpr std::int64_t s1 = 1000000000;
@@ -25,6 +26,29 @@ std::int64_t parsed(std::string_view text) {
 bool refused(std::string_view text) {
   std::int64_t ns = 0;
   return !parse_rfc3339_ns(text, ns);
+}
+
+TEST(TimeText, Rfc3339MillisecondsAgainstGmtime) {
+  EXPECT_EQ(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(rfc3339_ms(1764064800123), "2025-11-25T10:00:00.123Z");
+  EXPECT_EQ(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+  // Every day of the ns range's years against gmtime: leap years, centuries, 2000, before 1970.
+  for (std::int64_t day = -106751; day <= 106750; day += 1) {
+    std::int64_t secs = day * 86400 + 45296;  // 12:34:56
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char want[96];  // sized for any int fields, so GCC can prove no truncation
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT12:34:56.007Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    ASSERT_EQ(rfc3339_ms(secs * 1000 + 7), want) << day;
+  }
+  EXPECT_EQ(rfc3339_ns(1764064800123000001), "2025-11-25T10:00:00.123000001Z");
+  EXPECT_EQ(rfc3339_ns(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(rfc3339_ns(INT64_MIN), "1677-09-21T00:12:43.145224192Z");
+  EXPECT_EQ(rfc3339_ns(INT64_MAX), "2262-04-11T23:47:16.854775807Z");
+  // Beyond RFC 3339's years the year is written as it is, without overflow.
+  EXPECT_EQ(rfc3339_ms(INT64_MIN).substr(0, 1), "-");
+  EXPECT_EQ(rfc3339_ms(INT64_MAX).back(), 'Z');
 }
 
 TEST(TimeText, FormatsBefore1970AndLeapDays) {
@@ -100,5 +124,21 @@ TEST(TimeText, TimeBoundsAreRfc3339OrUnixMilliseconds) {
   EXPECT_FALSE(parse_time_bound("+5", 0, ns));
 }
 
+TEST(TimeText, DatesAndTimesOfTheDtdlSchemas) {
+  EXPECT_TRUE(is_rfc3339_date("2024-02-29"));
+  EXPECT_FALSE(is_rfc3339_date("2023-02-29"));
+  EXPECT_FALSE(is_rfc3339_date("2024-02-29T00:00:00Z"));
+  EXPECT_TRUE(is_rfc3339_time("23:59:60.5+05:30"));
+  EXPECT_FALSE(is_rfc3339_time("23:59:60"));
+  EXPECT_TRUE(is_rfc3339_date_time("2024-02-29t23:59:60Z"));
+  EXPECT_FALSE(is_rfc3339_date_time("2024-02-29"));
+}
+
+TEST(TimeText, FloorToMilliseconds) {
+  EXPECT_EQ(rfc3339_floor_ms(1999999), "1970-01-01T00:00:00.001Z");
+  EXPECT_EQ(rfc3339_floor_ms(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(rfc3339_floor_ms(INT64_MIN), "1677-09-21T00:12:43.145Z");
+}
+
 }  // namespace
-}  // namespace doppel::ingest
+}  // namespace doppel
