@@ -1,6 +1,8 @@
 #include "api/metrics.h"
 
-#include <cstdio>
+#include <string>
+
+#include "core/prometheus.h"
 
 namespace doppel::api {
 
@@ -27,23 +29,24 @@ void metrics::record(std::size_t route, std::string_view method, unsigned status
 }
 
 void metrics::render(std::string& out) const {
-  char line[512];
-  out += "# HELP doppel_http_requests_total HTTP requests answered, by route pattern, method and status.\n";
-  out += "# TYPE doppel_http_requests_total counter\n";
+  prometheus::writer w(out);
+  w.family("doppel_http_requests_total", "HTTP requests answered, by route pattern, method and status.",
+           prometheus::metric_type::counter);
   for (std::size_t r = 0; r < slots_.size(); ++r) {
     for (std::size_t m = 0; m < k_methods.size(); ++m) {
       for (std::size_t s = 0; s < k_statuses.size(); ++s) {
         std::uint64_t n = slots_[r].count[m][s].load(std::memory_order_relaxed);
         if (!n) continue;
-        std::snprintf(line, sizeof line, "doppel_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
-                      routes_[r].c_str(), k_methods[m], k_statuses[s] ? std::to_string(k_statuses[s]).c_str() : "other",
-                      static_cast<unsigned long long>(n));
-        out += line;
+        w.sample("doppel_http_requests_total",
+                 {{"route", routes_[r]},
+                  {"method", k_methods[m]},
+                  {"status", k_statuses[s] ? std::to_string(k_statuses[s]) : "other"}},
+                 n);
       }
     }
   }
-  out += "# HELP doppel_http_request_duration_seconds Time from a request's arrival to its response, by route.\n";
-  out += "# TYPE doppel_http_request_duration_seconds histogram\n";
+  w.family("doppel_http_request_duration_seconds", "Time from a request's arrival to its response, by route.",
+           prometheus::metric_type::histogram);
   for (std::size_t r = 0; r < slots_.size(); ++r) {
     std::uint64_t cumulative = 0;
     for (std::size_t b = 0; b <= k_buckets.size(); ++b) cumulative += slots_[r].bucket[b].load();
@@ -51,17 +54,12 @@ void metrics::render(std::string& out) const {
     cumulative = 0;
     for (std::size_t b = 0; b <= k_buckets.size(); ++b) {
       cumulative += slots_[r].bucket[b].load(std::memory_order_relaxed);
-      std::string le = b < k_buckets.size() ? std::to_string(k_buckets[b]) : "+Inf";
-      std::snprintf(line, sizeof line, "doppel_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
-                    routes_[r].c_str(), le.c_str(), static_cast<unsigned long long>(cumulative));
-      out += line;
+      std::string le = b < k_buckets.size() ? prometheus::format_double(k_buckets[b]) : "+Inf";
+      w.sample("doppel_http_request_duration_seconds_bucket", {{"route", routes_[r]}, {"le", le}}, cumulative);
     }
-    std::snprintf(line, sizeof line,
-                  "doppel_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-                  "doppel_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                  routes_[r].c_str(), static_cast<double>(slots_[r].micros.load()) / 1e6, routes_[r].c_str(),
-                  static_cast<unsigned long long>(cumulative));
-    out += line;
+    w.sample("doppel_http_request_duration_seconds_sum", {{"route", routes_[r]}},
+             static_cast<double>(slots_[r].micros.load()) / 1e6);
+    w.sample("doppel_http_request_duration_seconds_count", {{"route", routes_[r]}}, cumulative);
   }
 }
 

@@ -1,7 +1,8 @@
 #include "api/query_executor.h"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "core/prometheus.h"
 
 namespace doppel::api {
 
@@ -73,24 +74,16 @@ void query_executor::work() {
 
 void query_executor::render_metrics(std::string& out) const {
   std::lock_guard lock(mu_);
-  char buf[1200];
-  std::snprintf(buf, sizeof buf,
-                "# HELP doppel_queries_running Queries running on the query workers.\n"
-                "# TYPE doppel_queries_running gauge\ndoppel_queries_running %zu\n"
-                "# HELP doppel_queries_queued Queries waiting for a query worker.\n"
-                "# TYPE doppel_queries_queued gauge\ndoppel_queries_queued %zu\n"
-                "# HELP doppel_query_workers Threads that run queries (api.query_workers).\n"
-                "# TYPE doppel_query_workers gauge\ndoppel_query_workers %zu\n"
-                "# HELP doppel_queries_total Queries the workers finished.\n"
-                "# TYPE doppel_queries_total counter\ndoppel_queries_total %llu\n"
-                "# HELP doppel_queries_refused_total Queries refused: the wait queue was full (503) or the token "
-                "ran its limit (429).\n"
-                "# TYPE doppel_queries_refused_total counter\n"
-                "doppel_queries_refused_total{reason=\"queue_full\"} %llu\n"
-                "doppel_queries_refused_total{reason=\"token_busy\"} %llu\n",
-                running_, queue_.size(), options_.workers, static_cast<unsigned long long>(done_),
-                static_cast<unsigned long long>(refused_full_), static_cast<unsigned long long>(refused_token_));
-  out += buf;
+  prometheus::writer w(out);
+  w.gauge("doppel_queries_running", "Queries running on the query workers.", running_);
+  w.gauge("doppel_queries_queued", "Queries waiting for a query worker.", queue_.size());
+  w.gauge("doppel_query_workers", "Threads that run queries (api.query_workers).", options_.workers);
+  w.counter("doppel_queries_total", "Queries the workers finished.", done_);
+  w.family("doppel_queries_refused_total",
+           "Queries refused: the wait queue was full (503) or the token ran its limit (429).",
+           prometheus::metric_type::counter)
+      .sample("doppel_queries_refused_total", {{"reason", "queue_full"}}, refused_full_)
+      .sample("doppel_queries_refused_total", {{"reason", "token_busy"}}, refused_token_);
 }
 
 }  // namespace doppel::api

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/prometheus.h"
 #include "core/text.h"
 
 namespace doppel::api {
@@ -185,30 +186,21 @@ class connection_tracker {
       std::lock_guard lock(mu_);
       total = total_;
     }
-    char buf[1800];
-    std::snprintf(
-        buf, sizeof buf,
-        "# HELP doppel_http_connections Open HTTP and WebSocket connections.\n"
-        "# TYPE doppel_http_connections gauge\ndoppel_http_connections %zu\n"
-        "# HELP doppel_http_max_connections The cap on connections (api.max_connections).\n"
-        "# TYPE doppel_http_max_connections gauge\ndoppel_http_max_connections %zu\n"
-        "# HELP doppel_http_unauthenticated_connections Connections that have not completed a request.\n"
-        "# TYPE doppel_http_unauthenticated_connections gauge\ndoppel_http_unauthenticated_connections %zu\n"
-        "# HELP doppel_http_queued_bytes Bytes of answers waiting to be sent, over all connections.\n"
-        "# TYPE doppel_http_queued_bytes gauge\ndoppel_http_queued_bytes %zu\n"
-        "# HELP doppel_http_queued_peak_bytes The most one connection has had queued.\n"
-        "# TYPE doppel_http_queued_peak_bytes gauge\ndoppel_http_queued_peak_bytes %zu\n"
-        "# HELP doppel_http_connections_refused_total Connections refused: over the total cap (503) or over "
-        "their token's (429).\n"
-        "# TYPE doppel_http_connections_refused_total counter\n"
-        "doppel_http_connections_refused_total{reason=\"total\"} %llu\n"
-        "doppel_http_connections_refused_total{reason=\"token\"} %llu\n"
-        "# HELP doppel_http_connections_evicted_total Connections without a request closed to admit new ones.\n"
-        "# TYPE doppel_http_connections_evicted_total counter\ndoppel_http_connections_evicted_total %llu\n",
-        total, options_.max_connections, unauthenticated_.load(), queued_bytes_.load(), peak_bytes_.load(),
-        static_cast<unsigned long long>(refused_total_.load()), static_cast<unsigned long long>(refused_token_.load()),
-        static_cast<unsigned long long>(evicted_.load()));
-    out += buf;
+    prometheus::writer w(out);
+    w.gauge("doppel_http_connections", "Open HTTP and WebSocket connections.", total);
+    w.gauge("doppel_http_max_connections", "The cap on connections (api.max_connections).", options_.max_connections);
+    w.gauge("doppel_http_unauthenticated_connections", "Connections that have not completed a request.",
+            unauthenticated_.load());
+    w.gauge("doppel_http_queued_bytes", "Bytes of answers waiting to be sent, over all connections.",
+            queued_bytes_.load());
+    w.gauge("doppel_http_queued_peak_bytes", "The most one connection has had queued.", peak_bytes_.load());
+    w.family("doppel_http_connections_refused_total",
+             "Connections refused: over the total cap (503) or over their token's (429).",
+             prometheus::metric_type::counter)
+        .sample("doppel_http_connections_refused_total", {{"reason", "total"}}, refused_total_.load())
+        .sample("doppel_http_connections_refused_total", {{"reason", "token"}}, refused_token_.load());
+    w.counter("doppel_http_connections_evicted_total", "Connections without a request closed to admit new ones.",
+              evicted_.load());
   }
 
   const server_options& options() const { return options_; }

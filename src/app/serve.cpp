@@ -14,6 +14,7 @@
 #include "api/router.h"
 #include "api/server.h"
 #include "app/project.h"
+#include "core/prometheus.h"
 #include "core/text.h"
 #include "ingest/broker_auth.h"
 #include "ingest/dead_letters.h"
@@ -335,42 +336,22 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     pipeline->render_metrics(text);
     letters.render_metrics(text);
     ts::history_stats hs = (*history)->stats();
-    char buf[1400];
-    std::snprintf(buf, sizeof buf,
-                  "# HELP doppel_history_series Telemetry series with history.\n"
-                  "# TYPE doppel_history_series gauge\ndoppel_history_series %zu\n"
-                  "# HELP doppel_history_points Points held in the history heads.\n"
-                  "# TYPE doppel_history_points gauge\ndoppel_history_points %llu\n"
-                  "# HELP doppel_history_log_bytes Bytes in the history write-ahead logs.\n"
-                  "# TYPE doppel_history_log_bytes gauge\ndoppel_history_log_bytes %llu\n"
-                  "# HELP doppel_history_syncs_total fdatasync calls of the history logs.\n"
-                  "# TYPE doppel_history_syncs_total counter\ndoppel_history_syncs_total %llu\n"
-                  "# HELP doppel_history_sealed_points Points in compressed chunks.\n"
-                  "# TYPE doppel_history_sealed_points gauge\ndoppel_history_sealed_points %llu\n"
-                  "# HELP doppel_history_chunk_bytes Bytes of the compressed chunks.\n"
-                  "# TYPE doppel_history_chunk_bytes gauge\ndoppel_history_chunk_bytes %llu\n"
-                  "# HELP doppel_history_checkpoints_total Checkpoints that sealed heads into chunks.\n"
-                  "# TYPE doppel_history_checkpoints_total counter\ndoppel_history_checkpoints_total %llu\n",
-                  hs.series, static_cast<unsigned long long>(hs.points), static_cast<unsigned long long>(hs.log_bytes),
-                  static_cast<unsigned long long>(hs.syncs), static_cast<unsigned long long>(hs.sealed_points),
-                  static_cast<unsigned long long>(hs.chunk_bytes), static_cast<unsigned long long>(hs.checkpoints));
-    text += buf;
+    prometheus::writer w(text);
+    w.gauge("doppel_history_series", "Telemetry series with history.", hs.series);
+    w.gauge("doppel_history_points", "Points held in the history heads.", hs.points);
+    w.gauge("doppel_history_log_bytes", "Bytes in the history write-ahead logs.", hs.log_bytes);
+    w.counter("doppel_history_syncs_total", "fdatasync calls of the history logs.", hs.syncs);
+    w.gauge("doppel_history_sealed_points", "Points in compressed chunks.", hs.sealed_points);
+    w.gauge("doppel_history_chunk_bytes", "Bytes of the compressed chunks.", hs.chunk_bytes);
+    w.counter("doppel_history_checkpoints_total", "Checkpoints that sealed heads into chunks.", hs.checkpoints);
   });
   routes.add_metrics_source([&store = **store](std::string& text) {
     store::store_stats st = store.stats();
-    char buf[900];
-    std::snprintf(buf, sizeof buf,
-                  "# HELP doppel_store_commits_total Metadata store transactions (group commits).\n"
-                  "# TYPE doppel_store_commits_total counter\ndoppel_store_commits_total %llu\n"
-                  "# HELP doppel_store_writes_total Durable write requests (several share a commit).\n"
-                  "# TYPE doppel_store_writes_total counter\ndoppel_store_writes_total %llu\n"
-                  "# HELP doppel_store_commit_seconds_total Time in store transactions, fsync included.\n"
-                  "# TYPE doppel_store_commit_seconds_total counter\ndoppel_store_commit_seconds_total %.6f\n"
-                  "# HELP doppel_store_queue Write requests waiting for the next transaction.\n"
-                  "# TYPE doppel_store_queue gauge\ndoppel_store_queue %zu\n",
-                  static_cast<unsigned long long>(st.commits), static_cast<unsigned long long>(st.requests),
-                  st.commit_seconds, st.queued);
-    text += buf;
+    prometheus::writer w(text);
+    w.counter("doppel_store_commits_total", "Metadata store transactions (group commits).", st.commits);
+    w.counter("doppel_store_writes_total", "Durable write requests (several share a commit).", st.requests);
+    w.counter("doppel_store_commit_seconds_total", "Time in store transactions, fsync included.", st.commit_seconds);
+    w.gauge("doppel_store_queue", "Write requests waiting for the next transaction.", st.queued);
   });
   // MQTT: the managed broker (or the project's), and the connector subscribed to it.
   std::unique_ptr<ingest::managed_broker> broker;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/prometheus.h"
 #include "core/time.h"
 
 namespace doppel::ingest {
@@ -210,20 +211,15 @@ nlohmann::json dead_letters::list(std::uint64_t after, std::size_t limit, const 
 
 void dead_letters::render_metrics(std::string& out) const {
   std::lock_guard lock(mu_);
-  out += "# HELP doppel_ingest_dead_letters_total Messages and readings refused, by reason.\n";
-  out += "# TYPE doppel_ingest_dead_letters_total counter\n";
-  for (const auto& [reason, n] : counts_) {
-    out += "doppel_ingest_dead_letters_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
-  }
-  out += "# HELP doppel_ingest_dead_letters_kept Dead letters held for GET /deadletters.\n";
-  out += "# TYPE doppel_ingest_dead_letters_kept gauge\n";
-  out += "doppel_ingest_dead_letters_kept " + std::to_string(kept_) + "\n";
-  out += "# HELP doppel_ingest_dead_letters_kept_bytes Bytes (raw text and messages) of the dead letters held.\n";
-  out += "# TYPE doppel_ingest_dead_letters_kept_bytes gauge\n";
-  out += "doppel_ingest_dead_letters_kept_bytes " + std::to_string(kept_bytes_) + "\n";
-  out += "# HELP doppel_ingest_dead_letters_dropped_total Dead letters dropped (oldest first) to stay in bounds.\n";
-  out += "# TYPE doppel_ingest_dead_letters_dropped_total counter\n";
-  out += "doppel_ingest_dead_letters_dropped_total " + std::to_string(dropped_) + "\n";
+  prometheus::writer w(out);
+  w.family("doppel_ingest_dead_letters_total", "Messages and readings refused, by reason.",
+           prometheus::metric_type::counter);
+  for (const auto& [reason, n] : counts_) w.sample("doppel_ingest_dead_letters_total", {{"reason", reason}}, n);
+  w.gauge("doppel_ingest_dead_letters_kept", "Dead letters held for GET /deadletters.", kept_);
+  w.gauge("doppel_ingest_dead_letters_kept_bytes", "Bytes (raw text and messages) of the dead letters held.",
+          kept_bytes_);
+  w.counter("doppel_ingest_dead_letters_dropped_total", "Dead letters dropped (oldest first) to stay in bounds.",
+            dropped_);
 }
 
 }  // namespace doppel::ingest
