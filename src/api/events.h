@@ -88,7 +88,7 @@ class event_hub {
   twin::event_bus& bus_;
   const model::model_registry& models_;
   std::size_t bound_, max_bytes_;
-  std::shared_ptr<twin::subscription> bus_sub_;
+  std::shared_ptr<twin::bus_subscription> bus_sub_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<subscription>> subs_;  // guarded by mu_
   std::mutex wake_mu_;

@@ -60,7 +60,7 @@ std::optional<event_kind> parse_event_kind(std::string_view wire) {
   return std::nullopt;
 }
 
-event_batch subscription::take() {
+event_batch bus_subscription::take() {
   event_batch b;
   std::lock_guard lock(mu_);
   b.events.swap(queue_);
@@ -90,7 +90,7 @@ void event_bus::publish(change_event&& e) {
 
 void event_bus::publish(std::shared_ptr<event> e) {
   const kind_set bit = kind_bit(e->kind);
-  std::vector<std::shared_ptr<subscription>> to_wake;  // usually stays empty (no allocation)
+  std::vector<std::shared_ptr<bus_subscription>> to_wake;  // usually stays empty (no allocation)
   {
     // Numbering and queuing are one step: a publisher that took a seq cannot be overtaken by
     // another before its event is in every queue, so every queue is in seq order.
@@ -139,8 +139,8 @@ void event_bus::publish(std::shared_ptr<event> e) {
   }
 }
 
-std::shared_ptr<subscription> event_bus::subscribe(subscriber_options o, std::function<void()> wake) {
-  auto s = std::make_shared<subscription>();
+std::shared_ptr<bus_subscription> event_bus::subscribe(subscriber_options o, std::function<void()> wake) {
+  auto s = std::make_shared<bus_subscription>();
   s->name_ = std::move(o.name);
   s->max_events_ = std::max<std::size_t>(1, o.max_events);
   s->max_bytes_ = o.max_bytes;
@@ -152,14 +152,14 @@ std::shared_ptr<subscription> event_bus::subscribe(subscriber_options o, std::fu
   return s;
 }
 
-std::uint64_t event_bus::set_kinds(const std::shared_ptr<subscription>& s, kind_set kinds) {
+std::uint64_t event_bus::set_kinds(const std::shared_ptr<bus_subscription>& s, kind_set kinds) {
   std::lock_guard lock(mu_);
   s->kinds_ = kinds & all_kinds;
   update_wanted();
   return seq_;
 }
 
-void event_bus::unsubscribe(const std::shared_ptr<subscription>& s) {
+void event_bus::unsubscribe(const std::shared_ptr<bus_subscription>& s) {
   {
     std::lock_guard lock(mu_);
     subs_.erase(std::remove(subs_.begin(), subs_.end(), s), subs_.end());
@@ -186,7 +186,7 @@ std::size_t event_bus::subscribers() const {
 }
 
 void event_bus::render_metrics(std::string& out) const {
-  std::vector<std::shared_ptr<subscription>> subs;
+  std::vector<std::shared_ptr<bus_subscription>> subs;
   {
     std::lock_guard lock(mu_);
     subs = subs_;
@@ -220,13 +220,13 @@ void event_bus::render_metrics(std::string& out) const {
     }
   };
   family("doppel_bus_subscriber_events_total", "counter", "Events queued to a bus subscriber.",
-         [](const subscription& s) { return s.received_.load(std::memory_order_relaxed); });
+         [](const bus_subscription& s) { return s.received_.load(std::memory_order_relaxed); });
   family("doppel_bus_subscriber_queued", "gauge", "Events waiting in a bus subscriber's queue.",
-         [](const subscription& s) { return s.queued_.load(std::memory_order_relaxed); });
+         [](const bus_subscription& s) { return s.queued_.load(std::memory_order_relaxed); });
   family("doppel_bus_subscriber_dropped_total", "counter", "Events a bus subscriber lost because its queue overflowed.",
-         [](const subscription& s) { return s.dropped_.load(std::memory_order_relaxed); });
+         [](const bus_subscription& s) { return s.dropped_.load(std::memory_order_relaxed); });
   family("doppel_bus_subscriber_overflows_total", "counter", "Times a bus subscriber's queue overflowed.",
-         [](const subscription& s) { return s.overflows_.load(std::memory_order_relaxed); });
+         [](const bus_subscription& s) { return s.overflows_.load(std::memory_order_relaxed); });
 }
 
 }  // namespace doppel::twin

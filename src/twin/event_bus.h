@@ -94,7 +94,7 @@ struct event_batch {
 class event_bus;
 
 // One subscriber's queue. Made by event_bus::subscribe(); shared by the bus and the subscriber.
-class subscription {
+class bus_subscription {
  public:
   // Takes everything queued. Runs on the subscriber's thread; never blocks on publishers for
   // longer than one publish's queue push.
@@ -142,14 +142,14 @@ class event_bus {
   // queued to it. `wake` runs on a publishing thread, outside the bus's lock, when events arrive
   // and no wake is pending since the last take(); it must be quick, and must not call
   // unsubscribe() of its own subscription.
-  std::shared_ptr<subscription> subscribe(subscriber_options o, std::function<void()> wake);
+  std::shared_ptr<bus_subscription> subscribe(subscriber_options o, std::function<void()> wake);
   // Changes the kinds queued to `s` (0: none; wanted() stops counting it). Returns the seq of
   // the last event published before the change, so the subscriber knows which events queued
   // from now on were published after the change (seq greater than that).
-  std::uint64_t set_kinds(const std::shared_ptr<subscription>& s, kind_set kinds);
+  std::uint64_t set_kinds(const std::shared_ptr<bus_subscription>& s, kind_set kinds);
   // Removes a subscriber and drops its queue. Once it returns, nothing is queued to it and its
   // wake is not running and will not run again.
-  void unsubscribe(const std::shared_ptr<subscription>& s);
+  void unsubscribe(const std::shared_ptr<bus_subscription>& s);
 
   std::size_t subscribers() const;
   std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
@@ -161,9 +161,9 @@ class event_bus {
   void update_wanted();  // mu_ held
 
   mutable std::mutex mu_;
-  std::vector<std::shared_ptr<subscription>> subs_;  // guarded by mu_
-  std::uint64_t seq_ = 0;                            // guarded by mu_
-  std::atomic<kind_set> wanted_{0};                  // the union of subs_' kinds
+  std::vector<std::shared_ptr<bus_subscription>> subs_;  // guarded by mu_
+  std::uint64_t seq_ = 0;                                // guarded by mu_
+  std::atomic<kind_set> wanted_{0};                      // the union of subs_' kinds
   std::atomic<std::uint64_t> published_{0};
 };
 

@@ -74,7 +74,7 @@ TEST(EventBus, AnEventNobodyWantsIsNeitherQueuedNorNumbered) {
 
 TEST(EventBus, EverySubscriberGetsTheSameEventWithoutFilters) {
   event_bus bus;
-  std::vector<std::shared_ptr<subscription>> subs;
+  std::vector<std::shared_ptr<bus_subscription>> subs;
   for (int i = 0; i < 3; ++i) subs.push_back(bus.subscribe(opts("s" + std::to_string(i)), nullptr));
   change_event e = change(event_kind::relationship_create, "pump-1", {{"$targetId", "tank-1"}});
   e.relationship = "r1";
@@ -165,7 +165,7 @@ TEST(EventBus, EverySubscriberSeesSeqInPublicationOrderUnderConcurrentPublishers
   constexpr int k_events = 5000;  // per publisher
   event_bus bus;
   struct consumer {
-    std::shared_ptr<subscription> sub;
+    std::shared_ptr<bus_subscription> sub;
     std::mutex mu;
     std::condition_variable cv;
     bool woken = false;
