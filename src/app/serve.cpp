@@ -22,6 +22,7 @@
 #include "ingest/mqtt_connector.h"
 #include "ingest/pipeline.h"
 #include "store/metadata_store.h"
+#include "twin/event_bus.h"
 #include "twin/graph.h"
 
 namespace doppel::app {
@@ -288,8 +289,11 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     err << "doppel serve: " << s.message() << "\n";
     return 1;
   }
-  api::event_hub hub(registry, 1024, cfg.api.events_queue_bytes);
-  (*graph)->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
+  // Change events: the graph and the pipeline publish on the bus once a change is durable; the
+  // WebSocket hub is one subscriber. Both outlive the publishers (reset below, before return).
+  twin::event_bus bus;
+  api::event_hub hub(bus, registry, 1024, cfg.api.events_queue_bytes);
+  (*graph)->set_listener([&bus](const twin::change_event& e) { bus.publish(e); }, [&bus] { return bus.wanted(); });
   api::api_options ao;
   ao.cors_origins = cfg.api.cors_origins;
   ao.rate_per_second = cfg.api.rate_limit;
@@ -328,10 +332,14 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   ingest::pipeline_options po{shards, cfg.ingest.queue_readings, history->get(), hc.late_window_ns, {}};
   for (const auto& e : cfg.ingest.device_reported) po.device_reported.emplace_back(e.model, e.name);
   pipeline.emplace(**graph, letters, std::move(po));
-  pipeline->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
+  pipeline->set_listener([&bus](const twin::change_event& e) { bus.publish(e); },
+                         [&bus] { return bus.wanted(twin::event_kind::twin_telemetry); });
   api::router routes(**graph, registry, tokens, ao);
   routes.set_ingest(&*pipeline, &letters, history->get());
-  routes.add_metrics_source([&hub](std::string& text) { hub.render_metrics(text); });
+  routes.add_metrics_source([&bus, &hub](std::string& text) {
+    bus.render_metrics(text);
+    hub.render_metrics(text);
+  });
   routes.add_metrics_source([&](std::string& text) {
     pipeline->render_metrics(text);
     letters.render_metrics(text);
@@ -392,9 +400,9 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   (*server)->stop();
   (*server)->wait();
   routes.stop_queries();  // their answers go to the server's connections: before it goes
-  // The graph goes before the event hub (declared after it): its destructor waits for queued
-  // writes, whose completions still publish there. The pipeline, which writes to the graph,
-  // goes before the graph.
+  // The graph goes before the event bus and hub (declared after it): its destructor waits for
+  // queued writes, whose completions still publish there. The pipeline, which writes to the
+  // graph and publishes on the bus, goes before the graph.
   // The connector stops taking messages and acknowledges what the pipeline finished; then the
   // pipeline drains; the broker keeps the rest for the next start.
   if (mqtt) mqtt->stop();

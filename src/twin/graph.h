@@ -42,10 +42,11 @@ struct condition {
   bool if_none_match_any = false;  // "If-None-Match: *": the target must not exist (create only)
 };
 
-// What changed, delivered to the change listener once it is durable.
+// What changed, delivered to the change listener once it is durable (serve.cpp publishes it
+// on the event bus, twin/event_bus.h).
 struct change_event {
-  std::string kind;          // twin.create, twin.update, twin.delete, relationship.create,
-                             // relationship.update, relationship.delete
+  std::string kind;          // a wire name of event_bus.h's event_kind: twin.create, twin.update,
+                             // twin.delete, relationship.create/update/delete, twin.telemetry
   std::string twin;          // the twin, or the relationship's source
   std::string relationship;  // the relationship id (relationship events)
   std::string model;         // the twin's (the source's) model DTMI
