@@ -12,6 +12,7 @@
 
 #include "api/events.h"
 #include "api/router.h"
+#include "api/routes.h"
 #include "api/server.h"
 #include "app/project.h"
 #include "core/text.h"
@@ -328,8 +329,16 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   for (const auto& e : cfg.ingest.device_reported) po.device_reported.emplace_back(e.model, e.name);
   pipeline.emplace(**graph, letters, std::move(po));
   pipeline->set_listener([&hub](const twin::change_event& e) { hub.publish(e); }, [&hub] { return hub.wanted(); });
-  api::router routes(**graph, registry, tokens, ao);
-  routes.set_ingest(&*pipeline, &letters, history->get());
+  api::router routes(tokens, ao);
+  // The route areas, in table order (api/routes.h); a new layer adds its area's call here.
+  api::add_system_routes(routes, **graph, **history);
+  api::add_model_routes(routes, **graph, registry);
+  api::add_query_routes(routes, **graph);
+  api::add_twin_routes(routes, **graph);
+  api::add_history_routes(routes, **graph, **history);
+  api::add_export_routes(routes, **graph, **history);
+  api::add_telemetry_routes(routes, *pipeline, letters);
+  api::add_event_routes(routes);
   routes.add_metrics_source([&hub](std::string& text) { hub.render_metrics(text); });
   routes.add_metrics_source([&](std::string& text) {
     pipeline->render_metrics(text);
