@@ -14,6 +14,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "api/routes.h"
 #include "ingest/dead_letters.h"
 #include "ingest/pipeline.h"
 #include "model/registry.h"
@@ -52,7 +53,7 @@ struct world {
     token = *t;
     tokens = std::make_unique<doppel::api::token_store>(dir / "tokens.json");
     if (!tokens->load()) __builtin_trap();
-    routes = std::make_unique<doppel::api::router>(*graph, models, *tokens, doppel::api::api_options{});
+    routes = std::make_unique<doppel::api::router>(*tokens, doppel::api::api_options{});
     doppel::ts::history_options ho;
     ho.dir = dir / "history";
     ho.sync = false;  // the fuzzer looks for crashes, not for durability
@@ -64,7 +65,15 @@ struct world {
     history = std::move(*h);
     pipeline = std::make_unique<doppel::ingest::telemetry_pipeline>(
         *graph, letters, doppel::ingest::pipeline_options{1, 100000, history.get()});
-    routes->set_ingest(pipeline.get(), &letters, history.get());
+    // The route areas as `doppel serve` adds them (src/app/serve.cpp).
+    doppel::api::add_system_routes(*routes, *graph, *history);
+    doppel::api::add_model_routes(*routes, *graph, models);
+    doppel::api::add_query_routes(*routes, *graph);
+    doppel::api::add_twin_routes(*routes, *graph);
+    doppel::api::add_history_routes(*routes, *graph, *history);
+    doppel::api::add_export_routes(*routes, *graph, *history);
+    doppel::api::add_telemetry_routes(*routes, *pipeline, letters);
+    doppel::api::add_event_routes(*routes);
     auto pump = nlohmann::json::parse(
         R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "targetSpeed": 1, "motor": {"$metadata": {}}})");
     auto station = nlohmann::json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:PumpStation;1"}})");

@@ -118,6 +118,7 @@ struct http_client::impl {
     if (ec) return status::io_error("cannot send the request: " + ec.message());
     http::response_parser<http::string_body> parser;
     parser.body_limit(1ull << 30);
+    parser.skip(req.method == "HEAD");  // its Content-Length is the GET's; no body follows
     http::read(s, buffer, parser, ec);
     if (ec) return status::io_error("no response: " + ec.message());
     auto& m = parser.get();

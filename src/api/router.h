@@ -1,8 +1,15 @@
-// The API's routes: Azure-Digital-Twins-shaped twins, relationships, models and query, Doppel's
-// desired state, /healthz, /metrics and /openapi.json; with bearer-token auth, roles, a
-// per-token rate limit, CORS and the JSON error shape
+// The API's router: one table of routes (method, path pattern, role, summary, handler) and what
+// every request goes through before its handler: routing (404, 405 with Allow), %-decoding and
+// UTF-8 checks, bearer-token auth and roles (401, 403), a per-token rate limit (429), CORS, and
+// the JSON error shape
 //   {"error": {"code": "...", "message": "...", "details": [{"path": "...", "message": "..."}]}}
-// Every route is listed in one table (routes()), which /openapi.json and /metrics are built from.
+// /openapi.json and the request metrics are built from the same table. The routes themselves are
+// added by each area from its own file (api/routes.h); a request no route matches may go to the
+// static files (api/static_files.h), so API routes always win.
+//
+// Order of calls: construct; add() every route and set_static_files() (the composition root,
+// src/app/serve.cpp, calls the areas' add_*_routes); then handle() from any thread. The table is
+// fixed by the first handle(): add() after it is a caller bug and aborts.
 //
 // Callers: the HTTP server, once per request, on its I/O threads. Threading: handle() is safe
 // to call concurrently. Its completion runs once, on the calling thread or, for writes, on the
@@ -10,6 +17,7 @@
 // to the connection's executor.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,13 +27,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "api/auth.h"
 #include "api/http.h"
 #include "api/metrics.h"
 #include "api/query_executor.h"
-#include "ingest/dead_letters.h"
-#include "ingest/pipeline.h"
-#include "model/registry.h"
 #include "twin/graph.h"
 
 namespace doppel::api {
@@ -42,26 +49,59 @@ struct api_options {
   std::uint64_t query_max_work = 20'000'000;  // evaluation steps per page; past it: 400
 };
 
+// Where a route's handler runs.
+enum class execution {
+  io_thread,     // at once, on the I/O thread that read the request: for work of microseconds
+  query_worker,  // on a query worker (query_executor.h), admitted per token: for work of seconds
+};
+
 struct route_info {
   std::string method;
   std::string pattern;  // "/digitaltwins/{id}"
   role needs = role::viewer;
   bool public_ = false;  // no token needed
   std::string summary;
+  execution runs = execution::io_thread;
+};
+
+// One request as its handler sees it. The handler answers exactly once, through send() (or a
+// copy of `done` handed to a completion, e.g. a durable write's), on any thread.
+struct route_context {
+  request req;
+  std::vector<std::string> params;                         // the "{..}" segments, %-decoded, in pattern order
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in request order
+  token_info who;                                          // the caller's token; empty for public routes
+  std::function<void(response)> done;
+
+  // The first value of a query parameter, or "".
+  std::string query_param(std::string_view name) const;
+  void send(response r) { done(std::move(r)); }
+  // Parses the body as JSON (core/json_input.h's policy); on failure answers 400 and returns false.
+  bool body_json(nlohmann::json& out);
+  // If-Match / If-None-Match: * of the request.
+  twin::condition condition() const;
 };
 
 class router {
  public:
-  router(twin::twin_graph& graph, const model::model_registry& models, token_store& tokens, api_options options);
+  router(token_store& tokens, api_options options);
 
-  // Telemetry ingestion (POST /telemetry, /write, GET /deadletters, .../telemetry). Without it
-  // those routes answer 503. Set before serving; both must outlive the router's use.
-  void set_ingest(ingest::telemetry_pipeline* pipeline, ingest::dead_letters* letters,
-                  const ts::history* history = nullptr) {
-    pipeline_ = pipeline;
-    letters_ = letters;
-    history_ = history;
-  }
+  const api_options& options() const { return options_; }
+
+  // Adds a route. Patterns are matched segment by segment ("{..}" matches one non-empty
+  // segment); when several match a path, the first added decides its metrics label and the
+  // order of Allow, so add areas in a fixed order. `fn` must stay callable, and what it
+  // references alive, while the router serves. Precondition: before the first handle().
+  using handler = std::function<void(route_context&)>;
+  void add(std::string method, std::string pattern, role needs, bool is_public, std::string summary, handler fn,
+           execution runs = execution::io_thread);
+
+  // Answers the GET and HEAD requests that no route matches, outside the API paths
+  // (is_api_path), e.g. with api/static_files.h: public, never rate-limited, counted under the
+  // metrics label "static". Without it they are 404s. Set before serving.
+  // `path` is the request's path as sent (%-encoded, no query string).
+  using fallback = std::function<response(const request& req, std::string_view path)>;
+  void set_static_files(fallback files) { static_files_ = std::move(files); }
 
   using reply = std::function<void(response)>;
   void handle(request req, reply done);
@@ -78,6 +118,9 @@ class router {
 
   const std::vector<route_info>& routes() const { return routes_; }
   std::string openapi() const;
+  // Whether `path`'s first segment is one that a route starts with ("/digitaltwins/x/y" is an
+  // API path even where no route matches it): such paths never fall back to the web app.
+  bool is_api_path(std::string_view path) const;
 
   // Waits for the queries running on the query workers and drops those waiting. Call after
   // the server has stopped and before it is destroyed: their answers go to its connections.
@@ -89,13 +132,17 @@ class router {
   // that is down does not make the server unhealthy; it reconnects on its own).
   void add_health_source(std::function<nlohmann::json()> source);
 
+  // For GET /metrics (routes/system.cpp): the request families, then the added sources.
+  void render_request_metrics(std::string& out) const;
+  void render_metric_sources(std::string& out) const;
+  // For GET /healthz: one entry per health source; an empty array when there are none.
+  nlohmann::json connector_health() const;
+
   // Builds an error response in the API's shape.
   static response error(unsigned status, std::string_view code, std::string message,
                         const std::string& details_json = "[]");
 
  private:
-  struct context;
-  using handler = void (router::*)(context&);
   struct entry {
     route_info info;
     std::vector<std::string> segments;  // "{..}" matches one segment
@@ -103,62 +150,25 @@ class router {
     std::size_t pattern_index = 0;  // the metrics slot of its pattern
   };
 
-  void add(std::string method, std::string pattern, role needs, bool is_public, std::string summary, handler fn);
   bool rate_allows(const std::string& token);
   void add_cors(const std::string& origin, response& res) const;
+  // Fixes the table: metrics slots per pattern. Runs once, at the first handle().
+  void seal();
 
-  void get_healthz(context& c);
-  void get_events(context& c);
-  void get_metrics(context& c);
-  void get_openapi(context& c);
-  void list_models(context& c);
-  void get_model(context& c);
-  void post_models(context& c);
-  void patch_model(context& c);
-  void delete_model(context& c);
-  void get_twin(context& c);
-  void put_twin(context& c);
-  void patch_twin(context& c);
-  void delete_twin(context& c);
-  void get_desired(context& c);
-  void patch_desired(context& c);
-  void list_relationships(context& c);
-  void list_incoming(context& c);
-  void get_relationship(context& c);
-  void put_relationship(context& c);
-  void patch_relationship(context& c);
-  void delete_relationship(context& c);
-  void post_query(context& c);
-  void post_telemetry(context& c);
-  void post_telemetry_batch(context& c);
-  void post_write(context& c);
-  void get_telemetry(context& c);
-  void get_telemetry_history(context& c);
-  void post_query_telemetry(context& c);
-  void get_telemetry_export(context& c);
-  void send_aggregates(context& c, const std::string& twin, const std::string& name, std::int64_t from, std::int64_t to,
-                       std::size_t limit, const std::string& format, const std::string& step_text,
-                       const std::string& agg_text);
-  void get_deadletters(context& c);
-  // Hands parsed readings to the pipeline and answers for them and for `refused` (parse errors).
-  void ingest(context& c, const std::string& source, std::vector<ingest::reading> readings,
-              std::vector<ingest::rejection> refused, bool malformed);
-
-  twin::twin_graph& graph_;
-  const model::model_registry& models_;
   token_store& tokens_;
   api_options options_;
   std::vector<entry> table_;
   std::vector<route_info> routes_;
-  ingest::telemetry_pipeline* pipeline_ = nullptr;
-  ingest::dead_letters* letters_ = nullptr;
-  const ts::history* history_ = nullptr;
+  std::vector<std::string> api_prefixes_;  // first segments of the patterns
+  fallback static_files_;
+  std::once_flag sealed_once_;
+  std::atomic<bool> sealed_{false};
+  std::size_t static_slot_ = 0;       // the metrics slot of the static files
   std::unique_ptr<metrics> metrics_;  // built once the table is known
   // Runs a query route's handler on a query worker, or refuses (503 queue full, 429 token busy).
-  void run_query(std::shared_ptr<context> ctx, handler fn);
+  void run_query(std::shared_ptr<route_context> ctx, const handler& fn);
   std::vector<std::function<void(std::string&)>> metric_sources_;
   std::vector<std::function<nlohmann::json()>> health_sources_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   struct bucket {
     double tokens = 0;

@@ -41,7 +41,8 @@ namespace {
 // A response as the bytes on the wire. Written by hand rather than by Beast's serializer so
 // that the answers ready on a connection go out in one gather write (one syscall for a whole
 // pipelined batch). Header values come from the server itself; CR and LF are dropped anyway.
-std::string to_wire(const response& r, unsigned version, bool keep_alive) {
+// `head`: the answer to a HEAD request, whose body is left out (its Content-Length stays).
+std::string to_wire(const response& r, unsigned version, bool keep_alive, bool head = false) {
   std::string out;
   out.reserve(160 + r.body.size());
   auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
@@ -58,10 +59,11 @@ std::string to_wire(const response& r, unsigned version, bool keep_alive) {
   for (const auto& [k, v] : r.headers) header(k, v);
   if (!keep_alive && version != 10) header("Connection", "close");
   if (keep_alive && version == 10) header("Connection", "keep-alive");
-  // RFC 9110: no Content-Length on 1xx and 204 (whose bodies are empty).
-  if (r.status >= 200 && r.status != 204) header("Content-Length", std::to_string(r.body.size()));
+  // RFC 9110: no Content-Length on 1xx and 204 (whose bodies are empty), nor on 304 (where it
+  // would have to be the 200's length).
+  if (r.status >= 200 && r.status != 204 && r.status != 304) header("Content-Length", std::to_string(r.body.size()));
   out.append("\r\n");
-  if (r.status != 204) out.append(r.body);
+  if (r.status != 204 && r.status != 304 && !head) out.append(r.body);
   return out;
 }
 
@@ -504,13 +506,14 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>>, 
     }
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
+    bool head = req.method() == http::verb::head;
     std::uint64_t seq = next_seq_++;
     slots_.push_back({seq, std::nullopt, !keep_alive});
     if (!keep_alive) stopped_reading_ = true;
     // The router may answer on another thread (a durable write): hop back to this connection.
-    router_.handle(std::move(r), [self = shared_from_this(), seq, version, keep_alive](response res) {
-      net::post(self->stream_.get_executor(), [self, seq, version, keep_alive, res = std::move(res)]() mutable {
-        self->ready(seq, to_wire(res, version, keep_alive));
+    router_.handle(std::move(r), [self = shared_from_this(), seq, version, keep_alive, head](response res) {
+      net::post(self->stream_.get_executor(), [self, seq, version, keep_alive, head, res = std::move(res)]() mutable {
+        self->ready(seq, to_wire(res, version, keep_alive, head));
       });
     });
     read();

@@ -142,8 +142,8 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
     ck.error(n.Mark(), "api must be a mapping such as `api: {listen: 127.0.0.1:8080}`, not " + checker::shape(n));
     return;
   }
-  static const std::set<std::string, std::less<>> known{"listen",     "cors_origins",   "rate_limit",
-                                                        "rate_burst", "max_body_bytes", "tls"};
+  static const std::set<std::string, std::less<>> known{"listen",         "cors_origins", "rate_limit", "rate_burst",
+                                                        "max_body_bytes", "tls",          "web_root"};
   std::set<std::string, std::less<>> seen;
   for (const auto& kv : n) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
@@ -155,7 +155,7 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
     if (!known.count(key)) {
       ck.error(kv.first.Mark(), "unknown key " + quote(key) +
                                     " in api; known keys are listen, cors_origins, rate_limit, rate_burst, "
-                                    "max_body_bytes, tls, events_queue_bytes, connection_queue_bytes, "
+                                    "max_body_bytes, tls, web_root, events_queue_bytes, connection_queue_bytes, "
                                     "max_connections, max_connections_per_token, max_unauthenticated, "
                                     "query_workers, query_queue, queries_per_token, query_max_work");
       continue;
@@ -187,6 +187,15 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
       }
       ck.scalar_string(v["cert"], "api.tls.cert", api.tls_cert);
       ck.scalar_string(v["key"], "api.tls.key", api.tls_key);
+    } else if (key == "web_root") {
+      if (ck.scalar_string(v, "api.web_root", api.web_root)) {
+        if (api.web_root.empty()) {
+          ck.error(v.Mark(), "api.web_root is empty; write a folder relative to the project, or off");
+        } else if (std::filesystem::path(api.web_root).is_absolute()) {
+          ck.error(v.Mark(), "api.web_root " + quote(api.web_root) +
+                                 " is absolute; write it relative to the project folder so the project can move");
+        }
+      }
     } else if (key == "max_body_bytes") {
       if (number(ck, v, "api.max_body_bytes", 1024, 1 << 30, d)) api.max_body_bytes = static_cast<std::size_t>(d);
     }

@@ -57,6 +57,9 @@ struct api_config {
   double rate_burst = 0;
   std::size_t max_body_bytes = 4 << 20;
   std::string tls_cert, tls_key;  // PEM files relative to the project; both or neither
+  // The web app's folder, served at / (api/static_files.h): relative to the project; "off": none;
+  // empty (the default): the `web` folder beside the doppel binary, when there is one.
+  std::string web_root;
   // Resource bounds (docs/project.md); 0 where noted means "derived".
   std::size_t events_queue_bytes = std::size_t(16) << 20;     // per WebSocket subscriber
   std::size_t connection_queue_bytes = std::size_t(8) << 20;  // answers queued per connection

@@ -12,7 +12,9 @@
 
 #include "api/events.h"
 #include "api/router.h"
+#include "api/routes.h"
 #include "api/server.h"
+#include "api/static_files.h"
 #include "app/project.h"
 #include "core/prometheus.h"
 #include "core/text.h"
@@ -30,6 +32,14 @@ namespace doppel::app {
 namespace fs = std::filesystem;
 
 namespace {
+
+// `name` in the folder of the running binary (build/bin/web for build/bin/doppel); empty when
+// the binary's path cannot be read.
+fs::path beside_binary(const std::string& name) {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : self.parent_path() / name;
+}
 
 // Adds the declared twins and relationships the graph does not hold yet. Twins changed through
 // the API since are left as they are: the store, not the file, is the live state.
@@ -231,6 +241,21 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     err << "doppel serve: --listen " << o.listen << " must be HOST:PORT, e.g. 127.0.0.1:8080\n";
     return 2;
   }
+  // The web app (api/static_files.h): a folder the project names, or the one installed beside
+  // the binary; none leaves GET / to the API (a 404).
+  std::optional<api::static_files> web;
+  if (cfg.api.web_root != "off") {
+    fs::path folder = cfg.api.web_root.empty() ? beside_binary("web") : fs::path(o.dir) / cfg.api.web_root;
+    std::error_code web_ec;
+    if (!cfg.api.web_root.empty() || (!folder.empty() && fs::is_directory(folder, web_ec))) {
+      auto opened = api::static_files::open(folder);
+      if (!opened) {
+        err << "doppel serve: " << opened.error().message() << "\n";
+        return 1;
+      }
+      web.emplace(std::move(*opened));
+    }
+  }
   fs::path data = data_folder(o.dir, o.data);
   std::error_code ec;
   fs::create_directories(data, ec);
@@ -334,8 +359,19 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   pipeline.emplace(**graph, letters, std::move(po));
   pipeline->set_listener([&bus](const twin::change_event& e) { bus.publish(e); },
                          [&bus] { return bus.wanted(twin::event_kind::twin_telemetry); });
-  api::router routes(**graph, registry, tokens, ao);
-  routes.set_ingest(&*pipeline, &letters, history->get());
+  api::router routes(tokens, ao);
+  // The route areas, in table order (api/routes.h); a new layer adds its area's call here.
+  api::add_system_routes(routes, **graph, **history);
+  api::add_model_routes(routes, **graph, registry);
+  api::add_query_routes(routes, **graph);
+  api::add_twin_routes(routes, **graph);
+  api::add_history_routes(routes, **graph, **history);
+  api::add_export_routes(routes, **graph, **history);
+  api::add_telemetry_routes(routes, *pipeline, letters);
+  api::add_event_routes(routes);
+  if (web) {
+    routes.set_static_files([&web](const api::request& req, std::string_view path) { return web->serve(req, path); });
+  }
   routes.add_metrics_source([&bus, &hub](std::string& text) {
     bus.render_metrics(text);
     hub.render_metrics(text);
@@ -392,6 +428,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     out << "no API tokens yet: create one with `doppel token create " << o.dir
         << " --role admin --name me` (the server sees it at once)\n";
   }
+  if (web) out << "web app: " << web->root().string() << " served at /\n";
   out << "listening on " << (*server)->url() << std::endl;
 
   int sig = 0;

@@ -75,6 +75,19 @@ TEST(Config, ApiBoundsAndStoreSection) {
       << bad.errors[0].message;
 }
 
+TEST(Config, WebRoot) {
+  EXPECT_EQ(parse_config("name: p\n", "doppel.yaml").config.api.web_root, "");  // beside the binary
+  auto r = parse_config("name: p\napi: {web_root: web/dist}\n", "doppel.yaml");
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.config.api.web_root, "web/dist");
+  EXPECT_EQ(parse_config("name: p\napi: {web_root: off}\n", "doppel.yaml").config.api.web_root, "off");
+  for (const char* bad : {"name: p\napi: {web_root: /srv/web}\n", "name: p\napi: {web_root: \"\"}\n"}) {
+    auto b = parse_config(bad, "doppel.yaml");
+    ASSERT_EQ(b.errors.size(), 1u) << bad;
+    EXPECT_NE(b.errors[0].message.find("api.web_root"), std::string::npos) << b.errors[0].message;
+  }
+}
+
 TEST(Config, HistorySection) {
   auto r = parse_config(
       "name: a\nhistory:\n  retention: 90d\n  late_window: PT30M\n  retention_by_model: {\"dtmi:x:Pump;1\": 12h}\n",

@@ -1,0 +1,55 @@
+// The API's routes, by area: each area's file (src/api/routes/*.cpp) adds its routes to the
+// router with the parts it needs, passed in here. The composition root (src/app/serve.cpp) calls
+// them in the order below, which is the route table's order (/openapi.json sorts it anyway; it
+// decides the Allow header's order and which pattern labels the metrics of a path two patterns
+// match, e.g. /telemetry/export before POST /telemetry/{id}).
+//
+// A new layer (simulation, control, ...) adds its routes the same way: a file
+// src/api/routes/<area>.cpp with its add_<area>_routes, declared here, and one call in serve.cpp;
+// the router core does not change. Handlers use route_context (api/router.h) and answer through
+// it; errors in the API's shape (router::error).
+//
+// Callers: the composition root, before serving (router.h's order of calls). Every referenced
+// part must outlive the router's use; the handlers are safe for concurrent use as far as the
+// parts they call are (the graph, pipeline, dead letters and history all are).
+#pragma once
+
+#include "api/router.h"
+#include "ingest/dead_letters.h"
+#include "ingest/pipeline.h"
+#include "model/registry.h"
+#include "store/timeseries/history.h"
+#include "twin/graph.h"
+
+namespace doppel::api {
+
+// GET /healthz (public), /metrics, /openapi.json (public): the server itself. /healthz reports
+// the graph's health, the history's recovery and the router's health sources; /metrics the
+// router's request metrics, the graph's gauges and the router's metrics sources.
+void add_system_routes(router& r, const twin::twin_graph& graph, const ts::history& history);
+
+// /models and /models/{id}: upload (all or nothing), list, read, decommission, delete.
+void add_model_routes(router& r, twin::twin_graph& graph, const model::model_registry& models);
+
+// POST /query, on a query worker, within r.options().query_max_work steps a page.
+void add_query_routes(router& r, twin::twin_graph& graph);
+
+// /digitaltwins/{id} (with If-Match), .../desired, .../relationships, .../incomingrelationships.
+void add_twin_routes(router& r, twin::twin_graph& graph);
+
+// GET /digitaltwins/{id}/telemetry/{name} (raw or aggregated history) and POST /query/telemetry
+// (aggregated across the twins a query selects, on a query worker).
+void add_history_routes(router& r, const twin::twin_graph& graph, const ts::history& history);
+
+// GET /telemetry/export (api/export.h).
+void add_export_routes(router& r, const twin::twin_graph& graph, const ts::history& history);
+
+// POST /telemetry/{id}, /telemetry, /write (InfluxDB line protocol), GET /deadletters and
+// GET /digitaltwins/{id}/telemetry (the latest values).
+void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters);
+
+// GET /events: listed for /openapi.json; a plain GET is told to upgrade (server.cpp serves the
+// WebSocket, api/events.h).
+void add_event_routes(router& r);
+
+}  // namespace doppel::api

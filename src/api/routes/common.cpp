@@ -1,0 +1,85 @@
+#include "api/routes/common.h"
+
+namespace doppel::api::detail {
+
+using nlohmann::json;
+
+// The HTTP status and error code of a status from the lower layers.
+std::pair<unsigned, std::string_view> http_status(status_code code) {
+  switch (code) {
+    case status_code::ok: return {200, "ok"};
+    case status_code::invalid_argument: return {422, "validation_failed"};
+    case status_code::not_found: return {404, "not_found"};
+    case status_code::already_exists: return {409, "conflict"};
+    case status_code::failed_precondition: return {409, "conflict"};
+    case status_code::precondition_mismatch: return {412, "precondition_failed"};
+    case status_code::io_error: return {503, "unavailable"};
+    case status_code::unavailable: return {503, "unavailable"};
+    case status_code::internal: return {500, "internal"};
+  }
+  return {500, "internal"};
+}
+
+namespace {
+
+// Validation messages from the twin layer are "path: message" joined by "; " (twin/graph.cpp);
+// each becomes one entry of "details".
+json details_of(const std::string& message) {
+  json out = json::array();
+  std::size_t start = 0;
+  while (start < message.size()) {
+    std::size_t next = message.find("; $", start);
+    std::string part = message.substr(start, next == std::string::npos ? std::string::npos : next - start);
+    std::size_t colon = part.find(": ");
+    if (!part.empty() && part[0] == '$' && colon != std::string::npos) {
+      out.push_back({{"path", part.substr(0, colon)}, {"message", part.substr(colon + 2)}});
+    }
+    if (next == std::string::npos) break;
+    start = next + 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+response from_status(const status& s) {
+  auto [code, name] = http_status(s.code());
+  return error(code, name, s.message(), details_of(s.message()).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+response json_response(unsigned code, const json& body) {
+  response r;
+  r.status = code;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+// The completion of a write: the stored document with its ETag, or the error.
+twin::completion<json> respond_with(std::function<void(response)> send, unsigned ok_status) {
+  return [send = std::move(send), ok_status](result<json> r) {
+    if (!r) return send(from_status(r.error()));
+    if (r->is_null()) {
+      response res;
+      res.status = 204;
+      res.content_type.clear();
+      return send(std::move(res));
+    }
+    response res = json_response(ok_status, *r);
+    if (r->contains("$etag")) res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
+    send(std::move(res));
+  };
+}
+
+// The completion of a PATCH, as ADT answers it: 204 with the new ETag.
+twin::completion<json> etag_only(std::function<void(response)> send) {
+  return [send = std::move(send)](result<json> r) {
+    if (!r) return send(from_status(r.error()));
+    response res;
+    res.status = 204;
+    res.content_type.clear();
+    res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
+    send(std::move(res));
+  };
+}
+
+}  // namespace doppel::api::detail

@@ -1,0 +1,46 @@
+// What the route areas (routes/*.cpp) share: statuses of the lower layers as HTTP answers, JSON
+// answers, the completions of durable writes, and binding an area's member functions as handlers.
+// Internal to doppel_api. Threading: free functions without state.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "api/router.h"
+#include "core/status.h"
+#include "twin/graph.h"
+
+namespace doppel::api::detail {
+
+// router::error under the short name the handlers use.
+inline response error(unsigned status, std::string_view code, std::string message,
+                      const std::string& details_json = "[]") {
+  return router::error(status, code, std::move(message), details_json);
+}
+
+// The HTTP status and error code of a status from the lower layers.
+std::pair<unsigned, std::string_view> http_status(status_code code);
+// A lower layer's failure as an error response (validation messages become "details").
+response from_status(const status& s);
+// `body` as a JSON response (invalid UTF-8 replaced).
+response json_response(unsigned code, const nlohmann::json& body);
+
+// The completion of a write: the stored document with its ETag (status `ok_status`), 204 for
+// null, or the error.
+twin::completion<nlohmann::json> respond_with(std::function<void(response)> send, unsigned ok_status);
+// The completion of a PATCH, as ADT answers it: 204 with the new ETag.
+twin::completion<nlohmann::json> etag_only(std::function<void(response)> send);
+
+// A member function of an area's handler object as a route handler; the handler shares the
+// object, which lives as long as the router's table.
+template <class Area>
+router::handler bind_route(std::shared_ptr<Area> area, void (Area::*fn)(route_context&)) {
+  return [area = std::move(area), fn](route_context& c) { ((*area).*fn)(c); };
+}
+
+}  // namespace doppel::api::detail
