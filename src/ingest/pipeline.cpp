@@ -294,6 +294,9 @@ void telemetry_pipeline::run(shard& s) {
       n += readings.size();
       apply(s, req, readings);
     }
+    // One check per pass that no sample's series holds another type: a mismatch would make
+    // the history refuse the whole append, failing every submit of the pass for one reading.
+    if (options_.history && !s.samples.empty()) drop_type_changes(s);
     // Texts moved while `texts` grew: point string samples at their final place now.
     for (std::size_t k = 0; k < s.samples.size(); ++k) {
       if (s.samples[k].type == ts::value_type::string) s.samples[k].s = s.texts[k];
@@ -392,7 +395,6 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         s.accepted.push_back(&r);
       }
     }
-    if (options_.history && s.samples.size() > run_first) drop_type_changes(s, *req, run_first);
     if (s.samples.size() > run_first) s.runs.push_back({req.get(), m, run_first, s.samples.size()});
     if (properties) {
       // Reported state (writable or declared device-reported properties). Durable before the answer.
@@ -423,39 +425,46 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
   }
 }
 
-void telemetry_pipeline::drop_type_changes(shard& s, request& req, std::size_t first) {
+void telemetry_pipeline::drop_type_changes(shard& s) {
   s.mismatched.clear();
-  std::span<const ts::sample> run(s.samples.data() + first, s.samples.size() - first);
-  if (status st = options_.history->check_types(s.index, run, s.mismatched); !st) {
-    req.fail(st);  // not the data's fault (a wrong writer index): the submit fails and is retried
+  if (status st = options_.history->check_types(s.index, s.samples, s.mismatched); !st) {
+    // Not the data's fault (a wrong writer index): the pass fails and is retried.
+    for (const shard::accepted_run& run : s.runs) run.req->fail(st);
     return;
   }
   if (s.mismatched.empty()) return;
-  std::size_t out = first, next = 0;
-  for (std::size_t k = first; k < s.samples.size(); ++k) {
-    if (next < s.mismatched.size() && s.mismatched[next].first == k - first) {
-      const reading& r = *s.accepted[k];
-      const ts::value_type held = s.mismatched[next++].second;
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      req.reject(r.twin,
-                 {"type_changed",
-                  "\"" + r.name + "\" of twin \"" + r.twin + "\" is " + std::string(ts::to_string(s.samples[k].type)) +
-                      " in the twin's model now, but its history holds " + std::string(ts::to_string(held)) +
-                      " values (a series keeps the type of its first point): give the telemetry its "
-                      "former schema again, or a new name for the new type",
-                  describe(r)});
-      continue;
+  // Compacts the samples, runs shrinking around the refused ones (an emptied run goes).
+  std::size_t out = 0, next = 0, kept_runs = 0;
+  for (shard::accepted_run run : s.runs) {
+    const std::size_t first = out;
+    for (std::size_t k = run.first; k < run.last; ++k) {
+      if (next < s.mismatched.size() && s.mismatched[next].first == k) {
+        const reading& r = *s.accepted[k];
+        const ts::value_type held = s.mismatched[next++].second;
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+        run.req->reject(
+            r.twin,
+            {"type_changed",
+             "\"" + r.name + "\" of twin \"" + r.twin + "\" is " + std::string(ts::to_string(s.samples[k].type)) +
+                 " in the twin's model now, but its history holds " + std::string(ts::to_string(held)) +
+                 " values (a series keeps the type of its first point): give the telemetry "
+                 "its former schema again, or a new name for the new type",
+             describe(r)});
+        continue;
+      }
+      if (out != k) {
+        s.samples[out] = s.samples[k];
+        s.texts[out] = std::move(s.texts[k]);
+        s.accepted[out] = s.accepted[k];
+      }
+      ++out;
     }
-    if (out != k) {
-      s.samples[out] = s.samples[k];
-      s.texts[out] = std::move(s.texts[k]);
-      s.accepted[out] = s.accepted[k];
-    }
-    ++out;
+    if (out > first) s.runs[kept_runs++] = {run.req, run.model, first, out};
   }
   s.samples.resize(out);
   s.texts.resize(out);
   s.accepted.resize(out);
+  s.runs.resize(kept_runs);
 }
 
 void telemetry_pipeline::publish(shard& s) {

@@ -122,9 +122,9 @@ class telemetry_pipeline {
   struct request;
   void run(shard& s);
   void apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings);
-  // Refuses (type_changed) the telemetry samples from `first` on whose history series holds
-  // another type, and drops them from the pass.
-  void drop_type_changes(shard& s, request& req, std::size_t first);
+  // Refuses (type_changed) the pass's telemetry samples whose history series holds another
+  // type, and drops them from the pass.
+  void drop_type_changes(shard& s);
   // Once the pass's telemetry is durable: latest values, stages, events and counts.
   void publish(shard& s);
   // Whether a reading named `name` of a twin of model `m` may set property `c` (see options).
