@@ -33,14 +33,6 @@ const model::content* find_value(const model::interface& m, const std::string& n
   return comp->component->find(std::string_view(name).substr(dot + 1));
 }
 
-// The JSON Pointer of a property's value in the twin: /name, or /component/name.
-std::string pointer_of(const std::string& name) {
-  std::string p = "/" + name;
-  auto dot = p.find('.');
-  if (dot != std::string::npos) p[dot] = '/';
-  return p;
-}
-
 // A telemetry value as history holds it: numbers and booleans as themselves, anything else
 // (enums, objects, dates, ...) as its JSON text, or its text when it is a string. The sample's
 // views point into `r`; a string's text goes to `texts` (views into it are set before the append).
@@ -332,8 +324,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
     while (end < readings.size() && readings[end].twin == readings[begin].twin) ++end;
     const std::string& twin = readings[begin].twin;
     const model::interface* m = graph_.model_of(twin);
-    nlohmann::json patch;
-    std::size_t properties = 0;
+    std::vector<twin::reported_value> reported;
     const std::size_t run_first = s.samples.size();
     for (std::size_t k = begin; k < end; ++k) {
       reading& r = readings[k];
@@ -378,9 +369,12 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         continue;
       }
       if (c->kind == model::content_kind::property) {
-        if (patch.is_null()) patch = nlohmann::json::array();
-        patch.push_back({{"op", "add"}, {"path", pointer_of(r.name)}, {"value", std::move(r.value)}});
-        ++properties;
+        auto dot = r.name.find('.');
+        if (dot == std::string::npos) {
+          reported.push_back({"", r.name, std::move(r.value)});
+        } else {
+          reported.push_back({r.name.substr(0, dot), r.name.substr(dot + 1), std::move(r.value)});
+        }
       } else {
         if (options_.late_window_ns > 0 && options_.history) {
           auto newest = options_.history->newest(twin, r.name);
@@ -396,14 +390,16 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
       }
     }
     if (s.samples.size() > run_first) s.runs.push_back({req.get(), m, run_first, s.samples.size()});
-    if (properties) {
-      // Reported state (writable or declared device-reported properties). Durable before the answer.
+    if (!reported.empty()) {
+      // Reported state (writable or declared device-reported properties), already checked above:
+      // the graph's typed report path installs it. Durable before the answer.
+      std::size_t properties = reported.size();
       req->open.fetch_add(1, std::memory_order_relaxed);
       {
         std::lock_guard lock(writes_mu_);
         ++writes_;
       }
-      graph_.patch_twin(twin, patch, {}, {true, false}, [this, req, twin, properties](result<nlohmann::json> r) {
+      graph_.report(twin, *m, std::move(reported), [this, req, twin, properties](result<nlohmann::json> r) {
         if (r) {
           accepted_.fetch_add(properties, std::memory_order_relaxed);
           req->accepted.fetch_add(properties, std::memory_order_relaxed);

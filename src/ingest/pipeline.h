@@ -1,7 +1,8 @@
 // The telemetry pipeline: readings from every connector go to the shard that owns their twin
 // (a hash of the twin id), and the shard's thread applies them against the twin's model:
-//   - a property's value becomes the twin's reported state (a JSON Patch through the twin graph,
-//     one per run of a twin's readings, durable before the submitter hears back), when the
+//   - a property's value becomes the twin's reported state (twin_graph::report, the typed path
+//     that installs checked values without a JSON Patch, one write per run of a twin's readings,
+//     durable before the submitter hears back), when the
 //     property is writable (the device reports what it applied) or declared device-reported
 //     (pipeline_options::device_reported); other properties are refused (not_reportable), so
 //     whoever can publish telemetry cannot change what only an admin may;
