@@ -23,6 +23,7 @@
 #include "ingest/managed_broker.h"
 #include "ingest/mqtt_connector.h"
 #include "ingest/pipeline.h"
+#include "ingest/reading_counter.h"
 #include "store/metadata_store.h"
 #include "twin/event_bus.h"
 #include "twin/graph.h"
@@ -356,6 +357,9 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   std::optional<ingest::telemetry_pipeline> pipeline;
   ingest::pipeline_options po{shards, cfg.ingest.queue_readings, history->get(), hc.late_window_ns, {}};
   for (const auto& e : cfg.ingest.device_reported) po.device_reported.emplace_back(e.model, e.name);
+  // Stages on the shard threads (stage.h), for every twin; the counter is the first of them.
+  auto readings_counted = std::make_shared<ingest::reading_counter>();
+  po.stages.push_back({readings_counted, ""});
   pipeline.emplace(**graph, letters, std::move(po));
   pipeline->set_listener([&bus](const twin::change_event& e) { bus.publish(e); },
                          [&bus] { return bus.wanted(twin::event_kind::twin_telemetry); });

@@ -7,10 +7,12 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
 #include "core/text.h"
+#include "ingest/stage.h"
 #include "model/conformance.h"
 
 namespace doppel::ingest {
@@ -29,14 +31,6 @@ const model::content* find_value(const model::interface& m, const std::string& n
   const model::content* comp = m.find(std::string_view(name).substr(0, dot));
   if (!comp || comp->kind != model::content_kind::component || !comp->component) return nullptr;
   return comp->component->find(std::string_view(name).substr(dot + 1));
-}
-
-// The JSON Pointer of a property's value in the twin: /name, or /component/name.
-std::string pointer_of(const std::string& name) {
-  std::string p = "/" + name;
-  auto dot = p.find('.');
-  if (dot != std::string::npos) p[dot] = '/';
-  return p;
 }
 
 // A telemetry value as history holds it: numbers and booleans as themselves, anything else
@@ -120,7 +114,23 @@ struct latest_value {
   std::int64_t time_ns = 0;
 };
 
+// What one stage cost on one shard. Single writer (the shard thread): load + store, no RMW.
+struct stage_stats {
+  std::atomic<std::uint64_t> ns{0}, readings{0};
+  void add(std::uint64_t t, std::uint64_t n) {
+    ns.store(ns.load(std::memory_order_relaxed) + t, std::memory_order_relaxed);
+    readings.store(readings.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
 struct telemetry_pipeline::shard {
+  // One run of a twin's readings whose telemetry was accepted: samples [first, last) of its pass.
+  struct accepted_run {
+    request* req = nullptr;  // the pass holds it
+    const model::interface* model = nullptr;
+    std::size_t first = 0, last = 0;
+  };
+
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::pair<std::shared_ptr<request>, std::vector<reading>>> queue;  // guarded by mu
@@ -133,13 +143,19 @@ struct telemetry_pipeline::shard {
   bool stopping = false;   // guarded by mu
   std::thread thread;
   int index = 0;
-  // Shard thread only, reused: telemetry applied in the current pass for the history (views into
-  // the pass's readings, which live until it is answered; texts[k] holds sample k's text when it
-  // is a string), and scratch for one run of readings.
+  // Shard thread only, reused: the telemetry accepted in the current pass, held back until the
+  // pass's append is durable (then it becomes latest, events and stage input). samples[k] is the
+  // typed value of reading *accepted[k] (views into the pass's readings, which live until it is
+  // answered; texts[k] holds its text when it is a string); runs group them by run of a twin's
+  // readings. The rest is scratch for one run.
   std::vector<ts::sample> samples;
   std::vector<std::string> texts;
-  std::vector<std::size_t> accepted_now;
+  std::vector<reading*> accepted;
+  std::vector<accepted_run> runs;
+  std::vector<std::pair<std::size_t, ts::value_type>> mismatched;
   std::vector<model::value_error> errors;
+  // Time and readings per stage (options.stages' order); written by the shard thread only.
+  std::unique_ptr<stage_stats[]> stages;
   mutable std::mutex latest_mu;
   std::unordered_map<std::string, std::vector<latest_value>> latest;  // by twin; guarded by latest_mu
 };
@@ -150,7 +166,9 @@ telemetry_pipeline::telemetry_pipeline(twin::twin_graph& graph, dead_letters& le
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<shard>());
     shards_.back()->index = i;
+    shards_.back()->stages = std::make_unique<stage_stats[]>(options_.stages.size());
   }
+  for (const stage_entry& e : options_.stages) e.stage->start(n);
   for (auto& s : shards_) s->thread = std::thread([this, raw = s.get()] { run(*raw); });
 }
 
@@ -268,19 +286,27 @@ void telemetry_pipeline::run(shard& s) {
       n += readings.size();
       apply(s, req, readings);
     }
-    // One durable append for everything this pass applied, before any of it is answered.
-    if (options_.history && !s.samples.empty()) {
-      // Texts moved while `texts` grew: point string samples at their final place now.
-      for (std::size_t k = 0; k < s.samples.size(); ++k) {
-        if (s.samples[k].type == ts::value_type::string) s.samples[k].s = s.texts[k];
-      }
-      status st = options_.history->append(s.index, s.samples);
-      if (!st) {
-        for (auto& w : work) w.first->fail(st);
-      }
+    // One check per pass that no sample's series holds another type: a mismatch would make
+    // the history refuse the whole append, failing every submit of the pass for one reading.
+    if (options_.history && !s.samples.empty()) drop_type_changes(s);
+    // Texts moved while `texts` grew: point string samples at their final place now.
+    for (std::size_t k = 0; k < s.samples.size(); ++k) {
+      if (s.samples[k].type == ts::value_type::string) s.samples[k].s = s.texts[k];
+    }
+    // One durable append for everything this pass accepted, before any of it is answered, seen
+    // (latest, events, stages) or counted: a failed append fails every submit of the pass, which
+    // the senders retry, so nothing of it may show.
+    status st;
+    if (options_.history && !s.samples.empty()) st = options_.history->append(s.index, s.samples);
+    if (st) {
+      publish(s);
+    } else {
+      for (auto& w : work) w.first->fail(st);
     }
     s.samples.clear();
     s.texts.clear();
+    s.accepted.clear();
+    s.runs.clear();
     {
       std::lock_guard lock(s.mu);
       s.queued -= n;
@@ -291,7 +317,6 @@ void telemetry_pipeline::run(shard& s) {
 }
 
 void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings) {
-  bool listening = listener_ && (!wanted_ || wanted_());
   // Runs of one twin's readings, in submit order (collectors send a twin's values together; a
   // twin in several runs is applied run after run, still in order).
   for (std::size_t begin = 0; begin < readings.size();) {
@@ -299,9 +324,8 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
     while (end < readings.size() && readings[end].twin == readings[begin].twin) ++end;
     const std::string& twin = readings[begin].twin;
     const model::interface* m = graph_.model_of(twin);
-    nlohmann::json patch;
-    std::size_t properties = 0;
-    s.accepted_now.clear();
+    std::vector<twin::reported_value> reported;
+    const std::size_t run_first = s.samples.size();
     for (std::size_t k = begin; k < end; ++k) {
       reading& r = readings[k];
       auto refuse = [&](const char* reason, std::string message) {
@@ -345,9 +369,12 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         continue;
       }
       if (c->kind == model::content_kind::property) {
-        if (patch.is_null()) patch = nlohmann::json::array();
-        patch.push_back({{"op", "add"}, {"path", pointer_of(r.name)}, {"value", std::move(r.value)}});
-        ++properties;
+        auto dot = r.name.find('.');
+        if (dot == std::string::npos) {
+          reported.push_back({"", r.name, std::move(r.value)});
+        } else {
+          reported.push_back({r.name.substr(0, dot), r.name.substr(dot + 1), std::move(r.value)});
+        }
       } else {
         if (options_.late_window_ns > 0 && options_.history) {
           auto newest = options_.history->newest(twin, r.name);
@@ -358,46 +385,21 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
             continue;
           }
         }
-        if (options_.history) keep_sample(s.samples, s.texts, r, *c->type);
-        s.accepted_now.push_back(k);
+        keep_sample(s.samples, s.texts, r, *c->type);
+        s.accepted.push_back(&r);
       }
     }
-    if (!s.accepted_now.empty()) {
-      nlohmann::json event;
-      if (listening) {
-        event = nlohmann::json::object();
-        for (std::size_t k : s.accepted_now) {
-          const reading& r = readings[k];
-          event[r.name] = {{"value", r.value}, {"time", rfc3339_floor_ms(r.time_ns)}};
-        }
-      }
-      {
-        std::lock_guard lock(s.latest_mu);
-        std::vector<latest_value>& held = s.latest[twin];
-        for (std::size_t k : s.accepted_now) {
-          reading& r = readings[k];
-          auto it = std::find_if(held.begin(), held.end(), [&](const latest_value& l) { return l.name == r.name; });
-          if (it == held.end()) {
-            held.push_back({r.name, std::move(r.value), r.time_ns});
-          } else if (it->time_ns <= r.time_ns) {
-            // A reading older than the one held (a late or replayed message) does not replace it.
-            it->value = std::move(r.value);
-            it->time_ns = r.time_ns;
-          }
-        }
-      }
-      if (listening) listener_({"twin.telemetry", twin, "", m->id, std::move(event)});
-      accepted_.fetch_add(s.accepted_now.size(), std::memory_order_relaxed);
-      req->accepted.fetch_add(s.accepted_now.size(), std::memory_order_relaxed);
-    }
-    if (properties) {
-      // Reported state (writable or declared device-reported properties). Durable before the answer.
+    if (s.samples.size() > run_first) s.runs.push_back({req.get(), m, run_first, s.samples.size()});
+    if (!reported.empty()) {
+      // Reported state (writable or declared device-reported properties), already checked above:
+      // the graph's typed report path installs it. Durable before the answer.
+      std::size_t properties = reported.size();
       req->open.fetch_add(1, std::memory_order_relaxed);
       {
         std::lock_guard lock(writes_mu_);
         ++writes_;
       }
-      graph_.patch_twin(twin, patch, {}, {true, false}, [this, req, twin, properties](result<nlohmann::json> r) {
+      graph_.report(twin, *m, std::move(reported), [this, req, twin, properties](result<nlohmann::json> r) {
         if (r) {
           accepted_.fetch_add(properties, std::memory_order_relaxed);
           req->accepted.fetch_add(properties, std::memory_order_relaxed);
@@ -416,6 +418,93 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
       });
     }
     begin = end;
+  }
+}
+
+void telemetry_pipeline::drop_type_changes(shard& s) {
+  s.mismatched.clear();
+  if (status st = options_.history->check_types(s.index, s.samples, s.mismatched); !st) {
+    // Not the data's fault (a wrong writer index): the pass fails and is retried.
+    for (const shard::accepted_run& run : s.runs) run.req->fail(st);
+    return;
+  }
+  if (s.mismatched.empty()) return;
+  // Compacts the samples, runs shrinking around the refused ones (an emptied run goes).
+  std::size_t out = 0, next = 0, kept_runs = 0;
+  for (shard::accepted_run run : s.runs) {
+    const std::size_t first = out;
+    for (std::size_t k = run.first; k < run.last; ++k) {
+      if (next < s.mismatched.size() && s.mismatched[next].first == k) {
+        const reading& r = *s.accepted[k];
+        const ts::value_type held = s.mismatched[next++].second;
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+        run.req->reject(
+            r.twin,
+            {"type_changed",
+             "\"" + r.name + "\" of twin \"" + r.twin + "\" is " + std::string(ts::to_string(s.samples[k].type)) +
+                 " in the twin's model now, but its history holds " + std::string(ts::to_string(held)) +
+                 " values (a series keeps the type of its first point): give the telemetry "
+                 "its former schema again, or a new name for the new type",
+             describe(r)});
+        continue;
+      }
+      if (out != k) {
+        s.samples[out] = s.samples[k];
+        s.texts[out] = std::move(s.texts[k]);
+        s.accepted[out] = s.accepted[k];
+      }
+      ++out;
+    }
+    if (out > first) s.runs[kept_runs++] = {run.req, run.model, first, out};
+  }
+  s.samples.resize(out);
+  s.texts.resize(out);
+  s.accepted.resize(out);
+  s.runs.resize(kept_runs);
+}
+
+void telemetry_pipeline::publish(shard& s) {
+  const bool listening = listener_ && (!wanted_ || wanted_());
+  for (const shard::accepted_run& run : s.runs) {
+    const std::string& twin = s.accepted[run.first]->twin;
+    nlohmann::json event;
+    if (listening) {
+      event = nlohmann::json::object();
+      for (std::size_t k = run.first; k < run.last; ++k) {
+        const reading& r = *s.accepted[k];
+        event[r.name] = {{"value", r.value}, {"time", rfc3339_floor_ms(r.time_ns)}};
+      }
+    }
+    if (!options_.stages.empty()) {
+      twin_readings view{twin, *run.model, {s.samples.data() + run.first, run.last - run.first}};
+      auto t = std::chrono::steady_clock::now();
+      for (std::size_t i = 0; i < options_.stages.size(); ++i) {
+        const stage_entry& e = options_.stages[i];
+        if (!e.model.empty() && !run.model->is_a(e.model)) continue;
+        e.stage->run(s.index, view);
+        auto t1 = std::chrono::steady_clock::now();
+        s.stages[i].add(static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t).count()), run.last - run.first);
+        t = t1;
+      }
+    }
+    {
+      std::lock_guard lock(s.latest_mu);
+      std::vector<latest_value>& held = s.latest[twin];
+      for (std::size_t k = run.first; k < run.last; ++k) {
+        reading& r = *s.accepted[k];
+        auto it = std::find_if(held.begin(), held.end(), [&](const latest_value& l) { return l.name == r.name; });
+        if (it == held.end()) {
+          held.push_back({r.name, std::move(r.value), r.time_ns});
+        } else if (it->time_ns <= r.time_ns) {
+          // A reading older than the one held (a late or replayed message) does not replace it.
+          it->value = std::move(r.value);
+          it->time_ns = r.time_ns;
+        }
+      }
+    }
+    if (listening) listener_({"twin.telemetry", twin, "", run.model->id, std::move(event)});
+    accepted_.fetch_add(run.last - run.first, std::memory_order_relaxed);
+    run.req->accepted.fetch_add(run.last - run.first, std::memory_order_relaxed);
   }
 }
 
@@ -459,6 +548,27 @@ void telemetry_pipeline::render_metrics(std::string& out) const {
     std::lock_guard lock(shards_[i]->mu);
     out += "doppel_ingest_queue_readings{shard=\"" + std::to_string(i) + "\"} " + std::to_string(shards_[i]->queued) +
            "\n";
+  }
+  if (!options_.stages.empty()) {
+    out += "# HELP doppel_stage_seconds_total Time the shards spent in each stage.\n";
+    out += "# TYPE doppel_stage_seconds_total counter\n";
+    for (std::size_t i = 0; i < options_.stages.size(); ++i) {
+      std::uint64_t ns = 0;
+      for (const auto& sh : shards_) ns += sh->stages[i].ns.load(std::memory_order_relaxed);
+      char line[64];
+      std::snprintf(line, sizeof line, "%.9f", static_cast<double>(ns) / 1e9);
+      out +=
+          "doppel_stage_seconds_total{stage=\"" + std::string(options_.stages[i].stage->name()) + "\"} " + line + "\n";
+    }
+    out += "# HELP doppel_stage_readings_total Telemetry readings each stage was given.\n";
+    out += "# TYPE doppel_stage_readings_total counter\n";
+    for (std::size_t i = 0; i < options_.stages.size(); ++i) {
+      std::uint64_t n = 0;
+      for (const auto& sh : shards_) n += sh->stages[i].readings.load(std::memory_order_relaxed);
+      out += "doppel_stage_readings_total{stage=\"" + std::string(options_.stages[i].stage->name()) + "\"} " +
+             std::to_string(n) + "\n";
+    }
+    for (const stage_entry& e : options_.stages) e.stage->render_metrics(out);
   }
   out += "# HELP doppel_ingest_lag_seconds How long the oldest reading a shard holds has waited (0 when idle).\n";
   out += "# TYPE doppel_ingest_lag_seconds gauge\n";

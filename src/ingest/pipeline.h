@@ -1,14 +1,18 @@
 // The telemetry pipeline: readings from every connector go to the shard that owns their twin
 // (a hash of the twin id), and the shard's thread applies them against the twin's model:
-//   - a property's value becomes the twin's reported state (a JSON Patch through the twin graph,
-//     one per run of a twin's readings, durable before the submitter hears back), when the
+//   - a property's value becomes the twin's reported state (twin_graph::report, the typed path
+//     that installs checked values without a JSON Patch, one write per run of a twin's readings,
+//     durable before the submitter hears back), when the
 //     property is writable (the device reports what it applied) or declared device-reported
 //     (pipeline_options::device_reported); other properties are refused (not_reportable), so
 //     whoever can publish telemetry cannot change what only an admin may;
-//   - a telemetry value becomes the twin's latest telemetry (GET /digitaltwins/{id}/telemetry)
-//     and a `twin.telemetry` event for WebSocket subscribers;
+//   - a telemetry value is appended to the twin's history, and once that is durable becomes the
+//     twin's latest telemetry (GET /digitaltwins/{id}/telemetry), runs through the stages
+//     registered for the twin's model (stage.h) and is sent as a `twin.telemetry` event;
 //   - anything else (unknown twin, name that is not a telemetry or property of the model, value
-//     that does not fit the schema) is refused with a reason and goes to the dead-letter store.
+//     that does not fit the schema, a telemetry whose history holds another type than the model
+//     now gives it) is refused with a reason and goes to the dead-letter store. A refusal touches
+//     only its reading: the others of the same submit and pass are applied.
 // Because one thread owns a twin's readings, they are applied in the order they were submitted.
 //
 // Backpressure: each shard's queue is bounded (in readings); a submit that does not fit is
@@ -18,6 +22,10 @@
 // Telemetry history: a shard appends the telemetry of everything it applied in one pass to the
 // history's log (one fdatasync for the lot) before any of those submits is answered, so an
 // acknowledged reading survives a crash. Reported properties are durable through the twin graph.
+// Nothing of a pass is visible (latest, events, stages, counts) before its append succeeded; when
+// it fails (io_error), every submit of the pass fails and nothing of it is visible, so a retry
+// shows each reading once. Before the append, each telemetry is checked against its series' type
+// (the shard is the only writer of its twins' series), so one reading can never fail the append.
 //
 // Callers: the connectors (submit), the API (latest, metrics), `doppel serve` (wiring).
 // Threading: submit, latest and render_metrics are safe from any thread. The completion of a
@@ -37,6 +45,7 @@
 #include "core/status.h"
 #include "ingest/dead_letters.h"
 #include "ingest/readings.h"
+#include "ingest/stage.h"
 #include "store/timeseries/history.h"
 #include "twin/graph.h"
 
@@ -56,6 +65,9 @@ struct pipeline_options {
   // interface, and an entry of a component's interface for that component's properties. Any
   // other property is refused (dead letter not_reportable): only an admin's PATCH sets it.
   std::vector<std::pair<std::string, std::string>> device_reported{};
+  // Run on each run of a twin's accepted telemetry once it is durable, in this order, on the
+  // twin's shard (stage.h). Fixed for the pipeline's life. Empty by default.
+  std::vector<stage_entry> stages{};
 };
 
 struct ingest_result {
@@ -94,19 +106,28 @@ class telemetry_pipeline {
   // not_found when the twin has sent none.
   result<nlohmann::json> latest(const std::string& twin) const;
 
-  // Called for each applied batch of telemetry of one twin (on a shard thread); `wanted`, when
-  // given, says whether anyone listens. Set before the first submit.
+  // Called for each applied run of telemetry of one twin (on its shard's thread) once it is
+  // durable in the history and is the twin's latest telemetry; `wanted`, when given, says
+  // whether anyone listens. Set before the first submit.
   void set_listener(std::function<void(const twin::change_event&)> listener, std::function<bool()> wanted = nullptr);
 
-  // doppel_ingest_* metric families: readings by outcome, queue depth per shard.
+  // doppel_ingest_* metric families: readings by outcome, queue depth per shard; with stages,
+  // doppel_stage_seconds_total and doppel_stage_readings_total per stage, and the stages' own.
   void render_metrics(std::string& out) const;
+
+  // The shard that owns a twin's readings (0 .. shard_count - 1).
+  std::size_t shard_of(const std::string& twin) const;
 
  private:
   struct shard;
   struct request;
-  std::size_t shard_of(const std::string& twin) const;  // the shard that owns a twin's readings
   void run(shard& s);
   void apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings);
+  // Refuses (type_changed) the pass's telemetry samples whose history series holds another
+  // type, and drops them from the pass.
+  void drop_type_changes(shard& s);
+  // Once the pass's telemetry is durable: latest values, stages, events and counts.
+  void publish(shard& s);
   // Whether a reading named `name` of a twin of model `m` may set property `c` (see options).
   bool reportable(const model::interface& m, const std::string& name, const model::content& c) const;
 

@@ -503,4 +503,34 @@ result<nlohmann::json> twin_graph::query(std::string_view text, const query_opti
   return run_query(text, query_reader(*this), options);
 }
 
+void twin_graph::report(const std::string& id, const model::interface& checked, std::vector<reported_value> values,
+                        completion<nlohmann::json> done) {
+  std::unique_lock lock(mu_);
+  if (status h = health(); !h) return done(h);
+  auto it = twins_.find(id);
+  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+  if (it->second.model != &checked) {
+    return done(status::invalid_argument("twin " + quote(id) + " was given another model (" + it->second.model->id +
+                                         ") after its readings were checked against " + checked.id +
+                                         "; send them again"));
+  }
+  // The values fit their schemas and the rest of the twin is valid for its model already, so
+  // setting them keeps the twin valid: no patch, no check of the whole twin.
+  nlohmann::json after = it->second.body;
+  for (reported_value& v : values) {
+    nlohmann::json* holder = &after;
+    if (!v.component.empty()) {
+      auto comp = after.find(v.component);
+      if (comp == after.end() || !comp->is_object()) {
+        return done(status::invalid_argument("twin " + quote(id) + " has no component " + quote(v.component) +
+                                             " to report " + quote(v.component + "." + v.name) +
+                                             " in; give the twin the component first (PATCH or PUT)"));
+      }
+      holder = &*comp;
+    }
+    (*holder)[v.name] = std::move(v.value);
+  }
+  store_twin(id, std::move(after), checked, &it->second.body, false, done, true);
+}
+
 }  // namespace doppel::twin

@@ -56,6 +56,14 @@ struct change_event {
 template <typename T>
 using completion = std::function<void(result<T>)>;
 
+// A property value a device reported (twin_graph::report), already checked against the schema of
+// the twin's model by whoever reports it (the telemetry pipeline).
+struct reported_value {
+  std::string component;  // empty: a property of the twin itself; else its component's name
+  std::string name;
+  nlohmann::json value;
+};
+
 class twin_graph {
  public:
   // Loads the models uploaded earlier into `models` (next to the project's, already loaded),
@@ -87,6 +95,14 @@ class twin_graph {
                                     const check_options& options);
   void patch_twin(const std::string& id, const nlohmann::json& patch, const condition& c, const check_options& options,
                   completion<nlohmann::json> done);
+  // Reported state, the typed path for devices: installs `values`, already checked against
+  // `checked` (the twin's model when they were checked), and stamps their $metadata, without a
+  // JSON Patch and without checking the whole twin again. not_found when the twin does not
+  // exist; invalid_argument when its model is no longer `checked` (it was replaced meanwhile) or
+  // a value's component is missing from the twin; io_error when the store fails. Replies with
+  // $dtId and the new $etag once durable.
+  void report(const std::string& id, const model::interface& checked, std::vector<reported_value> values,
+              completion<nlohmann::json> done);
   // Deletes a twin; failed_precondition (naming them) while relationships start or end at it.
   status delete_twin(const std::string& id, const condition& c);
   void delete_twin(const std::string& id, const condition& c, completion<nlohmann::json> done);

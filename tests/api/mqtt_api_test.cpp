@@ -205,6 +205,53 @@ TEST_F(mqtt_api, NothingAcknowledgedIsLostToKillDashNine) {
   for (int k = 0; k < n; ++k) ASSERT_EQ(h["value"][k]["value"], k);
 }
 
+// Issue 20: a twin replaced with a model in which a telemetry has another type made every later
+// message with that telemetry fail its whole shard pass; the connector dropped its connection and
+// the broker redelivered the message forever, holding back the messages behind it. Now the
+// reading is one dead letter (type_changed), the message is acknowledged once, and the stream
+// goes on on the same connection.
+TEST_F(mqtt_api, AReadingWhoseTypeChangedIsOneDeadLetterAndTheStreamGoesOn) {
+  fleet_password();
+  start({"--mqtt", "managed", "--mqtt-listen", "127.0.0.1:0"});
+  unsigned short port = broker_port(server_.output());
+  ASSERT_NE(port, 0) << server_.output();
+  std::string pump = R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "motor": {"$metadata": {}}})";
+  ASSERT_EQ(call("PUT", "/digitaltwins/pump-9", "admin", pump).status, 200u);
+  doppel::loadgen::mqtt_client pub;
+  ASSERT_TRUE(pub.connect(port, "device-poison", ingest::mqtt::v5, "fleet", fleet_password())) << pub.error();
+  ASSERT_TRUE(pub.publish("doppel/twins/pump-9/telemetry", message(0), 1));
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  ASSERT_EQ(wait_history("pump-9", "speed", 1, 20s), 1u);  // its history holds f64 values now
+  // The same twin, now of a model in which speed is a string.
+  std::string v2 = R"([{"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Pump;2", "@type": "Interface",
+    "contents": [{"@type": "Telemetry", "name": "speed", "schema": "string"},
+                 {"@type": "Telemetry", "name": "flow", "schema": "double"}]}])";
+  ASSERT_EQ(call("POST", "/models", "admin", v2).status, 201u);
+  ASSERT_EQ(call("PUT", "/digitaltwins/pump-9", "admin", R"({"$metadata": {"$model": "dtmi:test:Pump;2"}})").status,
+            200u);
+  ASSERT_TRUE(pub.publish("doppel/twins/pump-9/telemetry",
+                          R"({"speed": "fast", "flow": 2.5, "$ts": )" + std::to_string(1764064800001LL) + "}", 1));
+  for (int k = 1; k <= 10; ++k) ASSERT_TRUE(pub.publish("doppel/twins/pump-2/telemetry", message(k), 1));
+  ASSERT_TRUE(pub.wait_acks()) << pub.error();
+  // The messages behind it flow, and the poison message's good reading applied.
+  ASSERT_EQ(wait_history("pump-2", "speed", 10, 20s), 10u);
+  ASSERT_EQ(wait_history("pump-9", "flow", 1, 20s), 1u);
+  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-9/telemetry/speed"))["value"].size(), 1u);
+  // One dead letter, saying what happened and how to fix it; nothing redelivered, no reconnect.
+  json letters = body(call("GET", "/deadletters?reason=type_changed", "operator"));
+  ASSERT_EQ(letters["value"].size(), 1u) << letters.dump();
+  EXPECT_EQ(letters["value"][0]["twin"], "pump-9");
+  std::string why = letters["value"][0]["message"];
+  EXPECT_NE(why.find("f64"), std::string::npos) << why;
+  EXPECT_NE(why.find("former schema"), std::string::npos) << why;
+  std::string metrics = call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("doppel_ingest_dead_letters_total{reason=\"type_changed\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("doppel_mqtt_connects_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("doppel_mqtt_messages_total{qos=\"1\"} 12\n"), std::string::npos) << metrics;
+  EXPECT_EQ(body(call("GET", "/healthz", ""))["connectors"][0]["connected"], true);
+}
+
 // The broker restarts while Doppel consumes: Doppel reconnects and loses nothing at QoS 1.
 TEST_F(mqtt_api, BrokerRestartLosesNothing) {
   constexpr int n = 10000;

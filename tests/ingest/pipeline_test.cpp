@@ -3,9 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "common/temp_dir.h"
+#include "ingest/reading_counter.h"
+#include "store/fault_files.h"
 #include "twin/twin_test_util.h"
 
 namespace doppel::ingest {
@@ -98,6 +104,44 @@ TEST_F(pipeline_fixture, ReadOnlyPropertiesAreRefusedUnlessDeclaredDeviceReporte
   EXPECT_EQ(twin["motor"]["ratedPower"], 75);
 }
 
+// Reported properties take the graph's typed report path: values checked by the pipeline are
+// installed and stamped in $metadata without a JSON Patch; the graph refuses them when the twin's
+// model changed since they were checked.
+TEST_F(pipeline_fixture, ReportedPropertiesAreStampedThroughTheTypedReportPath) {
+  std::string etag = (*graph_->get_twin("pump-1"))["$etag"];
+  auto r = pipeline_->submit("http", json_readings(R"({"mode": "off", "targetSpeed": 1200})", "pump-1"));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->accepted, 2u);
+  json twin = *graph_->get_twin("pump-1");
+  EXPECT_NE(twin["$etag"], etag);
+  EXPECT_EQ(twin["mode"], "off");
+  EXPECT_EQ(twin["targetSpeed"], 1200);
+  EXPECT_TRUE(twin["$metadata"]["mode"].contains("lastUpdateTime")) << twin.dump();
+
+  const model::interface* pump = graph_->model_of("pump-1");
+  ASSERT_NE(pump, nullptr);
+  auto report = [&](const std::string& id, const model::interface& m, std::vector<twin::reported_value> values) {
+    std::promise<result<json>> p;
+    graph_->report(id, m, std::move(values), [&](result<json> x) { p.set_value(std::move(x)); });
+    return p.get_future().get();
+  };
+  EXPECT_EQ(report("ghost", *pump, {{"", "mode", "auto"}}).error().code(), status_code::not_found);
+  const model::interface* tank = registry_->find("dtmi:doppel:example:Tank;1");
+  ASSERT_NE(tank, nullptr);
+  auto changed = report("pump-1", *tank, {{"", "mode", "auto"}});
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error().code(), status_code::invalid_argument);
+  EXPECT_NE(changed.error().message().find("send them again"), std::string::npos) << changed.error().message();
+  auto component = report("pump-1", *pump, {{"motor", "ratedPower", 75}});  // checked by the caller
+  ASSERT_TRUE(component) << component.error().to_string();
+  EXPECT_EQ((*graph_->get_twin("pump-1"))["motor"]["ratedPower"], 75);
+  EXPECT_EQ((*graph_->get_twin("pump-1"))["mode"], "off");  // nothing of a refused report is kept
+  // Durable: a restart reads the reported value back.
+  pipeline_.reset();
+  reopen();
+  EXPECT_EQ((*graph_->get_twin("pump-1"))["targetSpeed"], 1200);
+}
+
 TEST_F(pipeline_fixture, ComponentContentsAreNamedComponentDotName) {
   // ratedPower is read-only: declared device-reported here on the component's interface.
   pipeline_.reset();
@@ -135,8 +179,20 @@ TEST_F(pipeline_fixture, RefusalsHaveReasonsAndGoToDeadLetters) {
 }
 
 TEST_F(pipeline_fixture, OrderIsKeptPerTwinUnderConcurrentSubmits) {
-  // Two threads submit one reading at a time, each to its own twin, in order: each twin ends
-  // with its thread's last value, and every reading is applied once.
+  // Two threads submit one reading at a time, each to its own twin, in order: each twin sees its
+  // thread's values in order, each applied exactly once (as events, and as the readings a stage
+  // counts), and ends with its thread's last value.
+  pipeline_.reset();
+  auto counter = std::make_shared<reading_counter>();
+  pipeline_options o{2, 1000, nullptr, 0, {}};
+  o.stages = {{counter, ""}};
+  pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
+  std::mutex mu;
+  std::map<std::string, std::vector<json>> applied;  // by twin, in the order of their events
+  pipeline_->set_listener([&](const twin::change_event& e) {
+    std::lock_guard lock(mu);
+    applied[e.twin].push_back(e.data["speed"]["value"]);
+  });
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
@@ -154,6 +210,16 @@ TEST_F(pipeline_fixture, OrderIsKeptPerTwinUnderConcurrentSubmits) {
     });
   }
   for (auto& t : threads) t.join();
+  std::vector<json> expected;
+  for (int i = 0; i < 200; ++i) expected.push_back(double(i));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(applied["pump-1"], expected);
+    EXPECT_EQ(applied["pump-2"], expected);
+  }
+  EXPECT_EQ(counter->count("pump-1"), 200u);
+  EXPECT_EQ(counter->count("pump-2"), 200u);
+  EXPECT_EQ(counter->total(), 400u);
   EXPECT_EQ((*pipeline_->latest("pump-1"))["speed"]["value"], 199.0);
   EXPECT_EQ((*pipeline_->latest("pump-2"))["speed"]["value"], 199.0);
   EXPECT_EQ(pipeline_->latest("pump-3").error().code(), status_code::not_found);
@@ -193,6 +259,230 @@ TEST_F(pipeline_fixture, EventsForTelemetry) {
   EXPECT_EQ(seen[0].twin, "pump-2");
   EXPECT_EQ(seen[0].model, "dtmi:doppel:example:Pump;1");
   EXPECT_EQ(seen[0].data["flow"]["value"], 4);
+}
+
+// ---------------------------------------------------------------- with history
+
+// A pipeline over a real history whose file I/O can fail on demand.
+class history_pipeline : public pipeline_fixture {
+ protected:
+  void SetUp() override {
+    pipeline_fixture::SetUp();
+    pipeline_.reset();
+    files_ = doppel::testing::fault_files::make();
+    ts::history_options ho;
+    ho.dir = history_dir_.path();
+    ho.writers = 2;
+    ho.io = files_;
+    auto h = ts::history::open(ho);
+    ASSERT_TRUE(h) << h.error().to_string();
+    history_ = std::move(*h);
+  }
+  void TearDown() override {
+    pipeline_.reset();
+    history_.reset();
+    pipeline_fixture::TearDown();
+  }
+  void start(pipeline_options o = {2, 1000, nullptr, 0, {}}) {
+    o.history = history_.get();
+    pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
+  }
+  // The values of a series' points, oldest first; empty when it has none.
+  std::vector<double> points(const std::string& twin, const std::string& name) {
+    auto b = history_->read(twin, name, INT64_MIN, INT64_MAX, 1000);
+    return b ? b->f : std::vector<double>{};
+  }
+
+  doppel::testing::temp_dir history_dir_{"doppel-pipeline-history"};
+  std::shared_ptr<doppel::testing::fault_files> files_;
+  std::unique_ptr<ts::history> history_;
+};
+
+// Issue 20: the twin.telemetry event and the latest value were set before the pass's append was
+// durable: a subscriber heard of (and GET .../telemetry showed) readings a failed sync then
+// refused, which the sender sent again.
+TEST_F(history_pipeline, EventsAndLatestOnlyOnceTheAppendIsDurable) {
+  start();
+  std::mutex mu;
+  std::vector<double> events;       // speed of each event
+  std::vector<bool> in_history;     // whether the history held it when its event came
+  std::vector<bool> latest_had_it;  // whether latest() showed it when its event came
+  pipeline_->set_listener([&](const twin::change_event& e) {
+    double v = e.data["speed"]["value"].get<double>();
+    std::vector<double> held = points("pump-1", "speed");
+    auto latest = pipeline_->latest("pump-1");
+    std::lock_guard lock(mu);
+    events.push_back(v);
+    in_history.push_back(!held.empty() && held.back() == v);
+    latest_had_it.push_back(latest && (*latest)["speed"]["value"] == v);
+  });
+  ASSERT_TRUE(pipeline_->submit("http", {{"pump-1", "speed", json(1.0), k_now}}));
+  files_->fail_next_sync();
+  auto failed = pipeline_->submit("http", {{"pump-1", "speed", json(2.0), k_now + 1}});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), status_code::io_error);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(events, std::vector<double>{1.0});  // nothing of the failed pass was sent
+  }
+  EXPECT_EQ((*pipeline_->latest("pump-1"))["speed"]["value"], 1.0);
+  EXPECT_EQ(points("pump-1", "speed"), std::vector<double>{1.0});
+  // Sent again, as a sender does after an error: applied and sent once.
+  ASSERT_TRUE(pipeline_->submit("http", {{"pump-1", "speed", json(2.0), k_now + 1}}));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(events, (std::vector<double>{1.0, 2.0}));
+  EXPECT_EQ(in_history, (std::vector<bool>{true, true}));
+  EXPECT_EQ(latest_had_it, (std::vector<bool>{true, true}));
+  EXPECT_EQ((*pipeline_->latest("pump-1"))["speed"]["value"], 2.0);
+}
+
+// A model upload for the poison-message tests: speed is a string in it (a double in Pump).
+const char* const k_pump_v2 = R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Pump;2", "@type": "Interface",
+  "contents": [{"@type": "Telemetry", "name": "speed", "schema": "string"},
+               {"@type": "Telemetry", "name": "flow", "schema": "double"}]})";
+
+// Issue 20: a twin replaced with a model in which a telemetry has another type made the history
+// refuse the whole shard pass, so every submit of it failed and MQTT redelivered the message
+// forever. Now that one reading is a dead letter and its neighbours are applied.
+TEST_F(history_pipeline, ATelemetryWhoseTypeChangedIsADeadLetterAndItsNeighboursApply) {
+  start();
+  ASSERT_TRUE(pipeline_->submit("http", {{"pump-1", "speed", json(1.5), k_now}}));
+  ASSERT_TRUE(graph_->add_models({{"pump-v2.json", k_pump_v2}}));
+  ASSERT_TRUE(graph_->put_twin("pump-1", json::parse(R"({"$metadata": {"$model": "dtmi:test:Pump;2"}})"), {}, {true}));
+  // One submit: the poison reading between good ones of the same twin and of another twin.
+  auto r = pipeline_->submit("http", {{"pump-1", "flow", json(2.0), k_now + 1},
+                                      {"pump-1", "speed", json("fast"), k_now + 1},
+                                      {"pump-1", "flow", json(3.0), k_now + 2},
+                                      {"pump-2", "speed", json(7.0), k_now + 1}});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->accepted, 3u);
+  ASSERT_EQ(r->rejected.size(), 1u);
+  EXPECT_EQ(r->rejected[0].reason, "type_changed");
+  const std::string& m = r->rejected[0].message;
+  for (const char* part : {"\"speed\"", "pump-1", "string", "f64", "former schema"}) {
+    EXPECT_NE(m.find(part), std::string::npos) << part << " not in: " << m;
+  }
+  EXPECT_EQ(points("pump-1", "flow"), (std::vector<double>{2.0, 3.0}));
+  EXPECT_EQ(points("pump-1", "speed"), std::vector<double>{1.5});
+  EXPECT_EQ(points("pump-2", "speed"), std::vector<double>{7.0});
+  EXPECT_EQ((*pipeline_->latest("pump-1"))["speed"]["value"], 1.5);  // the refused one is not latest
+  EXPECT_EQ(letters_.list(0, 10, "type_changed")["value"].size(), 1u);
+  // The shard goes on: the next readings apply.
+  auto next = pipeline_->submit("http", {{"pump-1", "flow", json(4.0), k_now + 3}});
+  ASSERT_TRUE(next) << next.error().to_string();
+  EXPECT_EQ(next->accepted, 1u);
+}
+
+// ---------------------------------------------------------------- stages
+
+// Records each run it is given: the shard and thread it ran on and the readings it saw.
+class recording_stage final : public stage {
+ public:
+  struct seen {
+    std::string stage;
+    int shard = 0;
+    std::thread::id thread;
+    std::string twin;
+    std::vector<std::string> names;
+    std::vector<double> values;
+  };
+  recording_stage(std::string name, std::mutex& mu, std::vector<seen>& log) : name_(name), mu_(mu), log_(log) {}
+  std::string_view name() const override { return name_; }
+  void start(int shards) override { shards_ = shards; }
+  void run(int shard, const twin_readings& r) override {
+    seen s{name_, shard, std::this_thread::get_id(), std::string(r.twin), {}, {}};
+    EXPECT_TRUE(r.model.is_a("dtmi:doppel:example:Pump;1"));
+    for (const ts::sample& x : r.samples) {
+      s.names.emplace_back(x.name);
+      s.values.push_back(x.type == ts::value_type::f64 ? x.f : x.type == ts::value_type::boolean ? x.i : -1);
+    }
+    std::lock_guard lock(mu_);
+    log_.push_back(std::move(s));
+  }
+  int shards_ = 0;
+
+ private:
+  std::string name_;
+  std::mutex& mu_;
+  std::vector<seen>& log_;
+};
+
+TEST_F(pipeline_fixture, StagesRunInOrderOnTheOwningShardWithValidatedReadingsOnly) {
+  std::mutex mu;
+  std::vector<recording_stage::seen> log;
+  auto first = std::make_shared<recording_stage>("first", mu, log);
+  auto second = std::make_shared<recording_stage>("second", mu, log);
+  auto assets = std::make_shared<recording_stage>("assets", mu, log);  // Pump extends Asset
+  auto tanks = std::make_shared<recording_stage>("tanks", mu, log);    // never a pump
+  auto counter = std::make_shared<reading_counter>();
+  pipeline_.reset();
+  pipeline_options o{2, 1000, nullptr, 0, {}};
+  o.stages = {{first, ""},
+              {second, ""},
+              {assets, "dtmi:doppel:example:Asset;1"},
+              {tanks, "dtmi:doppel:example:Tank;1"},
+              {counter, ""}};
+  pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
+  EXPECT_EQ(first->shards_, 2);
+  EXPECT_EQ(tanks->shards_, 2);
+  std::vector<reading> in = json_readings(R"({"speed": 1, "nope": 2, "flow": "fast", "mode": "off", "running": true,
+                                             "motor.power": 3})",
+                                          "pump-1");
+  auto more = json_readings(R"({"speed": 5, "flow": 6})", "pump-2");
+  in.insert(in.end(), more.begin(), more.end());
+  more = json_readings(R"({"speed": 8})", "pump-1");
+  in.insert(in.end(), more.begin(), more.end());
+  auto r = pipeline_->submit("http", in);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->accepted, 7u);  // mode is a property: reported state, not a stage's input
+  EXPECT_EQ(r->rejected.size(), 2u);
+
+  std::lock_guard lock(mu);
+  // Runs of one twin's readings, each through first, second, assets in that order: pump-1's
+  // readings are one run, or two when pump-2's sit between them on the same shard.
+  bool together = pipeline_->shard_of("pump-1") == pipeline_->shard_of("pump-2");
+  std::vector<std::string> order_1, order_2, run = {"first", "second", "assets"};
+  for (const auto& s : log) (s.twin == "pump-1" ? order_1 : order_2).push_back(s.stage);
+  std::vector<std::string> twice = run;
+  twice.insert(twice.end(), run.begin(), run.end());
+  EXPECT_EQ(order_1, together ? twice : run);
+  EXPECT_EQ(order_2, run);
+  std::map<int, std::thread::id> thread_of_shard;
+  for (const auto& s : log) {
+    EXPECT_EQ(static_cast<std::size_t>(s.shard), pipeline_->shard_of(s.twin)) << s.twin;
+    EXPECT_NE(s.thread, std::this_thread::get_id());
+    auto [it, added] = thread_of_shard.emplace(s.shard, s.thread);
+    EXPECT_EQ(it->second, s.thread) << "shard " << s.shard << " ran on two threads";
+  }
+  // Only the accepted telemetry, typed, in submit order.
+  auto seen_by = [&](const std::string& stage_name, const std::string& twin) {
+    recording_stage::seen all;
+    for (const auto& s : log) {
+      if (s.stage != stage_name || s.twin != twin) continue;
+      all.names.insert(all.names.end(), s.names.begin(), s.names.end());
+      all.values.insert(all.values.end(), s.values.begin(), s.values.end());
+    }
+    return all;
+  };
+  for (const char* name : {"first", "second", "assets"}) {
+    auto p1 = seen_by(name, "pump-1");
+    EXPECT_EQ(p1.names, (std::vector<std::string>{"speed", "running", "motor.power", "speed"})) << name;
+    EXPECT_EQ(p1.values, (std::vector<double>{1, 1, 3, 8})) << name;
+    EXPECT_EQ(seen_by(name, "pump-2").values, (std::vector<double>{5, 6})) << name;
+  }
+  EXPECT_EQ(counter->count("pump-1"), 4u);
+  EXPECT_EQ(counter->count("pump-2"), 2u);
+  EXPECT_EQ(counter->count("ghost"), 0u);
+
+  std::string metrics;
+  pipeline_->render_metrics(metrics);
+  for (const char* line :
+       {"doppel_stage_readings_total{stage=\"first\"} 6\n", "doppel_stage_readings_total{stage=\"assets\"} 6\n",
+        "doppel_stage_readings_total{stage=\"tanks\"} 0\n",
+        "doppel_stage_readings_total{stage=\"reading_counter\"} 6\n", "doppel_twin_readings_total 6\n",
+        "doppel_twin_readings_twins 2\n", "doppel_stage_seconds_total{stage=\"first\"} "}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << " not in:\n" << metrics;
+  }
 }
 
 // ---------------------------------------------------------------- payload forms

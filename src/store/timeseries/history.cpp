@@ -313,4 +313,17 @@ history_stats history::stats() const {
   return s;
 }
 
+status history::check_types(int writer, std::span<const sample> samples,
+                            std::vector<std::pair<std::size_t, value_type>>& mismatched) {
+  auto& i = *impl_;
+  if (writer < 0 || writer >= i.o.writers) return status::internal("history writer out of range");
+  std::shared_lock cp(i.checkpoint_mu);  // as append(): the writer's scratch and series stay put
+  auto& w = i.scratches[static_cast<std::size_t>(writer)];
+  for (std::size_t k = 0; k < samples.size(); ++k) {
+    const series* se = i.writer_series(w, samples[k]);
+    if (se->points.type != samples[k].type) mismatched.emplace_back(k, se->points.type);
+  }
+  return status::ok();
+}
+
 }  // namespace doppel::ts

@@ -47,8 +47,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -141,6 +143,15 @@ class history {
   // cannot be written or synced (a full disk, a failing device): the record is cut off again, the
   // points are not kept, and a later append may succeed (e.g. once there is space).
   status append(int writer, const std::vector<sample>& samples);
+
+  // For a writer checking its points before append(writer, ...), on the same thread: appends to
+  // `mismatched` the index of each of `samples` whose series holds another type (append() would
+  // refuse the whole append for it), with the type its series holds, in order. A series that
+  // does not exist yet is created here with its first sample's type, as append() would, so two
+  // samples of one new series with different types are caught too. internal when `writer` is
+  // out of range.
+  status check_types(int writer, std::span<const sample> samples,
+                     std::vector<std::pair<std::size_t, value_type>>& mismatched);
 
   // Points of a series with from <= t < to (to = INT64_MAX: no end, the point at INT64_MAX
   // included), oldest first, at most `limit` (`truncated` says whether more were left).

@@ -1,0 +1,57 @@
+// Stages: what the layers above ingestion (detectors, rules, simulation inputs) plug into the
+// shard threads. After a pass's telemetry is validated and durable (in the history, when there
+// is one), the pipeline hands each run of a twin's accepted telemetry (its readings that came
+// together in one submit) to the stages registered for the twin's model, in registration order,
+// on the shard thread that owns the twin: a twin's readings reach a stage in the order they were
+// applied, never from two threads at once, and never a reading that was refused.
+// Callers: the telemetry pipeline (pipeline.h) runs them; `doppel serve` registers them through
+// pipeline_options::stages before the pipeline starts (the list is fixed from then on, so the
+// shards read it without a lock).
+// Threading: run(shard, ...) is called from shard `shard`'s thread only; render_metrics from any
+// thread. A stage keeps per-shard state (start() says how many shards) so that run() needs no
+// lock; it must be quick, must not block, and should not allocate per reading.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "model/model.h"
+#include "store/timeseries/history.h"
+
+namespace doppel::ingest {
+
+// The accepted telemetry of one run of a twin's readings. Views: valid during run() only.
+struct twin_readings {
+  std::string_view twin;
+  const model::interface& model;  // the twin's model when its readings were checked
+  // Typed values, as history holds them (ts::sample): twin and telemetry name ("power" or
+  // "motor.power" for a component's), time, and an f64, i64 or boolean; values of any other
+  // schema (strings, enums, objects, dates) are `string`, as their text (a string's) or JSON text.
+  // In the order they were submitted.
+  std::span<const ts::sample> samples;
+};
+
+class stage {
+ public:
+  virtual ~stage() = default;
+
+  // Names the stage in /metrics (doppel_stage_seconds_total{stage="..."}); must not change.
+  virtual std::string_view name() const = 0;
+  // Called once, before any run(), with the number of shards (shard indexes 0..shards-1).
+  virtual void start(int /*shards*/) {}
+  // Called on shard `shard`'s thread with accepted, durable telemetry of one twin.
+  virtual void run(int shard, const twin_readings& readings) = 0;
+  // Appends the stage's own metric families (Prometheus text) to `out`; any thread.
+  virtual void render_metrics(std::string& /*out*/) const {}
+};
+
+// A stage and the twins it runs for.
+struct stage_entry {
+  std::shared_ptr<ingest::stage> stage;
+  // Empty: every twin. Else a model DTMI: the twins whose model is or extends it.
+  std::string model{};
+};
+
+}  // namespace doppel::ingest
