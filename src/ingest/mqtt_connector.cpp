@@ -599,7 +599,7 @@ struct mqtt_connector::impl {
       --out_messages;
       out_bytes -= size;
     }
-    published[qos & 1][st.is_ok() ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+    published[qos ? 1 : 0][st.is_ok() ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
     if (done) done(std::move(st));
   }
 
@@ -833,7 +833,7 @@ void mqtt_connector::stop() {
 status mqtt_connector::publish(std::string topic, std::string payload, std::uint8_t qos, bool retain, completion done) {
   auto& i = *impl_;
   auto refuse = [&i, qos](status st) {
-    i.published[qos & 1][2].fetch_add(1, std::memory_order_relaxed);
+    i.published[qos ? 1 : 0][2].fetch_add(1, std::memory_order_relaxed);
     return st;
   };
   if (qos > 1) {
