@@ -18,6 +18,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <list>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -362,7 +363,11 @@ class mqtt_outbound : public twin::testing::live_graph {
     ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
   }
 
+  // Kept by the fixture: a connector a failed assertion leaves running completes into them later.
+  outcomes& fresh_outcomes() { return outcomes_.emplace_back(); }
+
   std::string fleet_password_;
+  std::list<outcomes> outcomes_;  // outlives connector_
   dead_letters letters_{1000};
   std::unique_ptr<telemetry_pipeline> pipeline_;
   std::unique_ptr<managed_broker> broker_;
@@ -380,7 +385,7 @@ TEST_F(mqtt_outbound, PublishedMessagesReachASubscriberInOrder) {
     ASSERT_TRUE(device.connect(broker_->port(), "pump-1-device", mqtt::v5, "fleet", fleet_password_)) << device.error();
     ASSERT_TRUE(device.subscribe("doppel/twins/+/desired", 1)) << device.error();
     start_connector(options(broker_->url(), version));
-    outcomes done;
+    outcomes& done = fresh_outcomes();
     constexpr int n = 200;
     for (int k = 0; k < n; ++k) {
       std::uint8_t qos = k < n / 2 ? 1 : 0;
@@ -412,7 +417,7 @@ TEST_F(mqtt_outbound, Qos1CompletesOnlyOnceTheBrokerAcknowledges) {
     ASSERT_TRUE(connector_->start());
     ASSERT_TRUE(broker.accept(version));
     ASSERT_TRUE(eventually([&] { return connector_->subscribed(); }));
-    outcomes done;
+    outcomes& done = fresh_outcomes();
     ASSERT_TRUE(connector_->publish(k_desired, R"({"targetSpeed": 1500})", 1, true, done.of(1)));
     scripted_broker::message m;
     ASSERT_TRUE(broker.next_publish(m));
@@ -460,7 +465,7 @@ TEST_F(mqtt_outbound, UnacknowledgedMessagesAreSentAgainWithDupInOrder) {
   ASSERT_TRUE(connector_->start());
   ASSERT_TRUE(broker.accept(mqtt::v5, receive_maximum_3));
   ASSERT_TRUE(eventually([&] { return connector_->subscribed(); }));
-  outcomes done;
+  outcomes& done = fresh_outcomes();
   for (int k = 0; k < 5; ++k)
     ASSERT_TRUE(connector_->publish(k_desired, "m" + std::to_string(k), 1, false, done.of(k)));
   std::vector<scripted_broker::message> first(3);
@@ -510,7 +515,7 @@ TEST_F(mqtt_outbound, AFullQueueRefusesAtOnceAndWhatItHeldIsDelivered) {
   o.out_queue_bytes = 3000;
   o.max_packet_bytes = 2000;
   make_connector(o);  // not started yet: disconnected
-  outcomes done;
+  outcomes& done = fresh_outcomes();
   std::string big(1400, 'x');
   EXPECT_TRUE(connector_->publish(k_desired, "1:" + big, 1, false, done.of(1)));
   EXPECT_TRUE(connector_->publish(k_desired, "2:" + big, 1, false, done.of(2)));
@@ -560,7 +565,7 @@ TEST_F(mqtt_outbound, StopCompletesEveryUnfinishedMessageOnce) {
   ASSERT_TRUE(connector_->start());
   ASSERT_TRUE(broker.accept(mqtt::v5, std::string("\x21\x00\x02", 3)));
   ASSERT_TRUE(eventually([&] { return connector_->subscribed(); }));
-  outcomes done;
+  outcomes& done = fresh_outcomes();
   for (int k = 0; k < 5; ++k) ASSERT_TRUE(connector_->publish(k_desired, std::to_string(k), 1, false, done.of(k)));
   scripted_broker::message m;
   ASSERT_TRUE(broker.next_publish(m));
@@ -594,7 +599,7 @@ TEST_F(mqtt_outbound, BrokerKilledMidStreamLosesNoAcknowledgedOrQueuedMessage) {
   start_connector(options("mqtt://127.0.0.1:" + std::to_string(port)));
 
   constexpr int n = 600, kill_at = 200;
-  outcomes done;
+  outcomes& done = fresh_outcomes();
   int next = 0;
   // Paced (at most 50 unfinished) so the kill lands mid-stream.
   while (done.ok() < std::size_t{kill_at}) {
