@@ -35,7 +35,7 @@ class connector {
 // publish() accepted them.
 //
 // Threading: publish is safe to call from any thread and never blocks; completions run on the
-// connector's own thread (keep them short, never wait in them).
+// connector's own thread (keep them short, never wait in them, never stop the connector from one).
 class outbound {
  public:
   // Called exactly once for each accepted message: ok once the message is delivered as its QoS

@@ -152,6 +152,8 @@ struct mqtt_connector::impl {
   std::vector<bool> id_in_use = std::vector<bool>(65536, false);
   std::uint16_t next_id = 2;  // 1 is the SUBSCRIBE's
   std::size_t out_window = 1, broker_max_packet = 0;
+  std::uint8_t broker_max_qos = 1;
+  bool broker_retain = true;
   std::vector<written_qos0> qos0_pending, qos0_writing;  // in wpending, in wbuf
   // published[qos][outcome]: 0 ok, 1 failed (completed with an error), 2 refused (by publish()).
   std::atomic<std::uint64_t> published[2][3] = {{0, 0, 0}, {0, 0, 0}};
@@ -378,6 +380,8 @@ struct mqtt_connector::impl {
         }
         out_window = std::max<std::size_t>(1, std::min<std::size_t>(o.max_inflight_out, c.receive_maximum));
         broker_max_packet = c.maximum_packet_size;
+        broker_max_qos = c.maximum_qos;
+        broker_retain = c.retain_available;
         std::vector<mqtt::subscription> subs;
         for (const auto& filter : rules.filters()) subs.push_back({filter, o.qos});
         mqtt::encode_subscribe(o.version, 1, subs, wpending);
@@ -634,12 +638,9 @@ struct mqtt_connector::impl {
       }
     }
     for (auto& m : taken) {
-      if (broker_max_packet &&
-          mqtt::publish_size(o.version, m.topic.size(), m.payload.size(), m.qos) > broker_max_packet) {
-        complete(
-            m.qos, m.bytes(), m.done,
-            status::invalid_argument("a message to " + m.topic + " is larger than the broker's maximum packet size (" +
-                                     std::to_string(broker_max_packet) + " bytes); send a smaller payload"));
+      // What the broker's MQTT 5 CONNACK rules out would end the connection (a protocol error).
+      if (std::string why = broker_refuses(m); !why.empty()) {
+        complete(m.qos, m.bytes(), m.done, status::invalid_argument(why));
         continue;
       }
       if (m.qos == 0) {
@@ -654,6 +655,19 @@ struct mqtt_connector::impl {
     }
     out_inflight_n.store(out_inflight.size(), std::memory_order_relaxed);
     write();
+  }
+
+  std::string broker_refuses(const out_message& m) const {
+    if (broker_max_packet &&
+        mqtt::publish_size(o.version, m.topic.size(), m.payload.size(), m.qos) > broker_max_packet) {
+      return "a message to " + m.topic + " is larger than the broker's maximum packet size (" +
+             std::to_string(broker_max_packet) + " bytes); send a smaller payload";
+    }
+    if (m.qos > broker_max_qos) return "the broker takes messages at QoS 0 only; publish to " + m.topic + " at QoS 0";
+    if (m.retain && !broker_retain) {
+      return "the broker does not keep retained messages; publish to " + m.topic + " without retain";
+    }
+    return {};
   }
 
   // After a reconnect: what the broker had not acknowledged goes again, first, in its order.

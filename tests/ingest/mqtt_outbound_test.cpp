@@ -557,6 +557,34 @@ TEST_F(mqtt_outbound, AFullQueueRefusesAtOnceAndWhatItHeldIsDelivered) {
   ASSERT_TRUE(eventually([&] { return done.count() == 4; }));
 }
 
+// What a broker's MQTT 5 CONNACK rules out (larger packets, QoS 1, retained messages) completes
+// with a reason instead of being sent, which would end the connection.
+TEST_F(mqtt_outbound, TheBrokersConnackLimitsAreKept) {
+  scripted_broker broker;
+  make_connector(options(broker.url()));
+  ASSERT_TRUE(connector_->start());
+  // Maximum packet size 100, maximum QoS 0, retain not available.
+  ASSERT_TRUE(broker.accept(mqtt::v5, std::string("\x27\x00\x00\x00\x64\x24\x00\x25\x00", 9)));
+  ASSERT_TRUE(eventually([&] { return connector_->subscribed(); }));
+  outcomes& done = fresh_outcomes();
+  ASSERT_TRUE(connector_->publish(k_desired, std::string(200, 'x'), 0, false, done.of(0)));
+  ASSERT_TRUE(connector_->publish(k_desired, "kept", 0, true, done.of(1)));
+  ASSERT_TRUE(connector_->publish(k_desired, "acknowledged", 1, false, done.of(2)));
+  ASSERT_TRUE(connector_->publish(k_desired, "fits", 0, false, done.of(3)));
+  scripted_broker::message m;
+  ASSERT_TRUE(broker.next_publish(m));
+  EXPECT_EQ(m.payload, "fits");
+  ASSERT_TRUE(eventually([&] { return done.count() == 4; }));
+  auto all = done.all();
+  for (std::size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(all[k].second.code(), status_code::invalid_argument) << k << ": " << all[k].second.to_string();
+  }
+  EXPECT_NE(all[0].second.message().find("maximum packet size (100 bytes)"), std::string::npos);
+  EXPECT_NE(all[1].second.message().find("retain"), std::string::npos);
+  EXPECT_NE(all[2].second.message().find("QoS 0 only"), std::string::npos);
+  EXPECT_TRUE(all[3].second.is_ok());
+}
+
 // Stopping the connector completes every message not yet completed — in flight or still queued —
 // exactly once, with `unavailable`; publish refuses from then on.
 TEST_F(mqtt_outbound, StopCompletesEveryUnfinishedMessageOnce) {
