@@ -76,7 +76,6 @@ struct out_message {
   std::string topic, payload;
   std::uint8_t qos = 0;
   bool retain = false;
-  bool sent = false;            // written once: a resend carries DUP
   std::uint16_t packet_id = 0;  // QoS 1, from the first send on
   outbound::completion done;
   std::size_t bytes() const { return topic.size() + payload.size(); }
@@ -144,6 +143,7 @@ struct mqtt_connector::impl {
   // Outbound, shared with publish() callers.
   mutable std::mutex out_mu;
   std::deque<out_message> out_queue;            // guarded by out_mu: accepted, not yet taken by the I/O thread
+  std::size_t out_queued_bytes = 0;             // guarded by out_mu: of out_queue
   std::size_t out_messages = 0, out_bytes = 0;  // guarded by out_mu: accepted and not yet completed
   bool out_open = true;                         // guarded by out_mu: false from stop() on
   bool out_posted = false;                      // guarded by out_mu: a take_out is posted
@@ -633,6 +633,7 @@ struct mqtt_connector::impl {
       std::size_t qos1 = out_inflight.size();
       while (!out_queue.empty() && (out_queue.front().qos == 0 || qos1 < out_window)) {
         qos1 += out_queue.front().qos;
+        out_queued_bytes -= out_queue.front().bytes();
         taken.push_back(std::move(out_queue.front()));
         out_queue.pop_front();
       }
@@ -649,7 +650,6 @@ struct mqtt_connector::impl {
         continue;
       }
       m.packet_id = take_packet_id();
-      m.sent = true;
       mqtt::encode_publish(o.version, m.topic, m.payload, 1, m.packet_id, m.retain, false, wpending);
       out_inflight.push_back(std::move(m));
     }
@@ -701,6 +701,7 @@ struct mqtt_connector::impl {
       std::lock_guard lock(out_mu);
       for (auto it = out_queue.begin(); it != out_queue.end();) {
         if (it->qos == 0) {
+          out_queued_bytes -= it->bytes();
           dropped.push_back(std::move(*it));
           it = out_queue.erase(it);
         } else {
@@ -717,15 +718,17 @@ struct mqtt_connector::impl {
 
   // After the I/O thread ended (or never ran): every message not completed fails.
   void fail_all_out() {
+    // Oldest first: in flight, then queued.
     std::vector<out_message> left;
+    for (auto& m : out_inflight) left.push_back(std::move(m));
+    out_inflight.clear();
     {
       std::lock_guard lock(out_mu);
       out_open = false;
       for (auto& m : out_queue) left.push_back(std::move(m));
       out_queue.clear();
+      out_queued_bytes = 0;
     }
-    for (auto& m : out_inflight) left.push_back(std::move(m));
-    out_inflight.clear();
     out_inflight_n.store(0);
     for (auto& m : qos0_writing) complete(0, m.bytes, m.done, status::unavailable("the MQTT connector stopped"));
     for (auto& m : qos0_pending) complete(0, m.bytes, m.done, status::unavailable("the MQTT connector stopped"));
@@ -882,7 +885,8 @@ status mqtt_connector::publish(std::string topic, std::string payload, std::uint
   }
   ++i.out_messages;
   i.out_bytes += bytes;
-  i.out_queue.push_back({std::move(topic), std::move(payload), qos, retain, false, 0, std::move(done)});
+  i.out_queued_bytes += bytes;
+  i.out_queue.push_back({std::move(topic), std::move(payload), qos, retain, 0, std::move(done)});
   if (!i.out_posted) {
     i.out_posted = true;
     asio::post(i.io, [&i] { i.take_out(); });
@@ -952,7 +956,7 @@ void mqtt_connector::render_metrics(std::string& out) const {
   {
     std::lock_guard lock(i.out_mu);
     queued = i.out_queue.size();
-    for (const auto& m : i.out_queue) queued_bytes += m.bytes();
+    queued_bytes = i.out_queued_bytes;
   }
   line("doppel_mqtt_publish_queued_messages", "messages accepted for publishing, waiting to be sent", "gauge", "",
        queued);

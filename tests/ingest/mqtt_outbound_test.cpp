@@ -538,6 +538,7 @@ TEST_F(mqtt_outbound, AFullQueueRefusesAtOnceAndWhatItHeldIsDelivered) {
   EXPECT_EQ(done.count(), 0u);
   std::string m = metrics_of(*connector_);
   EXPECT_NE(m.find("doppel_mqtt_publish_queued_messages 3\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("doppel_mqtt_publish_queued_bytes 2886\n"), std::string::npos) << m;  // 2 x (27 + 1402) + 27 + 1
   EXPECT_NE(m.find("doppel_mqtt_published_total{qos=\"1\",outcome=\"refused\"} 5\n"), std::string::npos) << m;
   EXPECT_NE(m.find("doppel_mqtt_published_total{qos=\"0\",outcome=\"refused\"} 1\n"), std::string::npos) << m;
 
