@@ -416,7 +416,9 @@ void parse_mqtt(checker& ck, const YAML::Node& n, mqtt_config& m) {
       ck, n, "mqtt",
       {"broker", "listen", "client_id", "username", "password", "password_env", "version", "qos", "keepalive",
        "session_expiry", "max_packet_bytes", "reconnect_min_ms", "reconnect_max_ms", "ca", "cert", "key", "insecure",
-       "topics", "max_inflight_out", "out_queue_messages", "out_queue_bytes"},
+       "topics",
+       // the outbound path (publishing to devices)
+       "max_inflight_out", "out_queue_messages", "out_queue_bytes"},
       [&](const std::string& key, const YAML::Node& v) {
         double d = 0;
         if (key == "broker") {
