@@ -1,8 +1,8 @@
 // libFuzzer target for what the MQTT connector reads from a broker and maps: the input is a byte
 // stream of MQTT packets (as a broker would send them, in either protocol version); each framed
 // PUBLISH goes through the mapping rules (default topic, a template with JSON fields, Sparkplug,
-// line protocol). Never a crash; every frame lies inside the input; every view a parsed packet
-// holds lies inside its frame.
+// line protocol); a PUBACK is decoded as the answer to a message Doppel published. Never a crash; every frame lies
+// inside the input; every view a parsed packet holds lies inside its frame.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -80,6 +80,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case mqtt::packet_type::suback: {
         mqtt::suback s;
         mqtt::parse_suback(f, version, s, error);
+        break;
+      }
+      case mqtt::packet_type::puback: {
+        // The answer to a message Doppel published (the outbound path): MQTT 5 reason and
+        // properties, then the same bytes as a topic to publish to (never a crash; a topic the
+        // check lets through has no wildcard and is UTF-8).
+        mqtt::puback a;
+        if (mqtt::parse_puback(f, version, a, error) && a.packet_id == 0) __builtin_trap();
+        mqtt::puback_reason_text(a.reason);
+        if (mqtt::check_publish_topic(f.body).empty()) {
+          if (f.body.find_first_of("+#") != std::string_view::npos || !doppel::is_valid_utf8(f.body)) __builtin_trap();
+        }
         break;
       }
       default: {

@@ -425,7 +425,9 @@ void parse_mqtt(checker& ck, const YAML::Node& n, mqtt_config& m) {
       ck, n, "mqtt",
       {"broker", "listen", "client_id", "username", "password", "password_env", "version", "qos", "keepalive",
        "session_expiry", "max_packet_bytes", "reconnect_min_ms", "reconnect_max_ms", "ca", "cert", "key", "insecure",
-       "topics"},
+       "topics",
+       // the outbound path (publishing to devices)
+       "max_inflight_out", "out_queue_messages", "out_queue_bytes"},
       [&](const std::string& key, const YAML::Node& v) {
         double d = 0;
         if (key == "broker") {
@@ -468,6 +470,14 @@ void parse_mqtt(checker& ck, const YAML::Node& n, mqtt_config& m) {
         } else if (key == "max_packet_bytes") {
           if (number(ck, v, "mqtt.max_packet_bytes", 1024, 268435455, d))
             m.max_packet_bytes = static_cast<std::size_t>(d);
+        } else if (key == "max_inflight_out") {
+          if (number(ck, v, "mqtt.max_inflight_out", 1, 65534, d)) m.max_inflight_out = static_cast<int>(d);
+        } else if (key == "out_queue_messages") {
+          if (number(ck, v, "mqtt.out_queue_messages", 1, 10000000, d))
+            m.out_queue_messages = static_cast<std::size_t>(d);
+        } else if (key == "out_queue_bytes") {
+          if (number(ck, v, "mqtt.out_queue_bytes", 1024, 4294967295.0, d))
+            m.out_queue_bytes = static_cast<std::size_t>(d);
         } else if (key == "reconnect_min_ms") {
           if (number(ck, v, "mqtt.reconnect_min_ms", 1, 3600000, d)) m.reconnect_min_ms = static_cast<int>(d);
         } else if (key == "reconnect_max_ms") {

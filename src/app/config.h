@@ -86,6 +86,11 @@ struct mqtt_config {
   std::uint32_t session_expiry_s = 7 * 24 * 3600;
   std::size_t max_packet_bytes = 1 << 20;
   int reconnect_min_ms = 100, reconnect_max_ms = 30000;
+  // Outbound (docs/ingest.md, "Publishing to devices"): QoS 1 messages in flight, and the
+  // outgoing queue's bounds.
+  int max_inflight_out = 100;
+  std::size_t out_queue_messages = 10000;
+  std::size_t out_queue_bytes = 16 << 20;
   std::string ca, cert, key;  // PEM files relative to the project (mqtts://)
   bool insecure = false;
   std::vector<ingest::mapping_rule> topics;  // empty: doppel/twins/{twin}/telemetry

@@ -138,6 +138,9 @@ status start_mqtt(const serve_options& o, const project_config& cfg, const std::
   mo.max_packet_bytes = m.max_packet_bytes;
   mo.reconnect_min = std::chrono::milliseconds(m.reconnect_min_ms);
   mo.reconnect_max = std::chrono::milliseconds(m.reconnect_max_ms);
+  mo.max_inflight_out = static_cast<std::uint16_t>(m.max_inflight_out);
+  mo.out_queue_messages = m.out_queue_messages;
+  mo.out_queue_bytes = m.out_queue_bytes;
   auto project_file = [&](const std::string& f) { return f.empty() ? f : (std::filesystem::path(o.dir) / f).string(); };
   mo.ca_file = project_file(m.ca);
   mo.cert_file = project_file(m.cert);

@@ -1,5 +1,9 @@
 #include "ingest/mqtt_codec.h"
 
+#include <algorithm>
+
+#include "core/json_input.h"
+
 namespace doppel::ingest::mqtt {
 
 namespace {
@@ -84,6 +88,78 @@ struct reader {
     at += n;
     return true;
   }
+  bool u32(std::uint32_t& v) {
+    std::uint16_t hi = 0, lo = 0;
+    if (!u16(hi) || !u16(lo)) return false;
+    v = (std::uint32_t{hi} << 16) | lo;
+    return true;
+  }
+  // MQTT 5 properties, each decoded by its type (MQTT 2.2.2.2) and handed to `use(id, number)`
+  // when it is a number (strings, binary data and pairs are checked and skipped).
+  template <class Use>
+  bool properties(Use use) {
+    std::size_t n = 0;
+    if (!varint(n)) return false;
+    if (left() < n) return fail("the properties are longer than the packet");
+    reader p{in.substr(at, n), 0, error};
+    at += n;
+    while (p.left() > 0) {
+      std::size_t id = 0;
+      if (!p.varint(id)) return false;
+      std::uint8_t b = 0;
+      std::uint16_t h = 0;
+      std::uint32_t w = 0;
+      std::size_t v = 0;
+      std::string_view s;
+      switch (id) {
+        case 0x01:
+        case 0x17:
+        case 0x19:
+        case 0x24:
+        case 0x25:
+        case 0x28:
+        case 0x29:
+        case 0x2A:
+          if (!p.u8(b)) return false;
+          use(id, b);
+          break;
+        case 0x13:
+        case 0x21:
+        case 0x22:
+        case 0x23:
+          if (!p.u16(h)) return false;
+          use(id, h);
+          break;
+        case 0x02:
+        case 0x11:
+        case 0x18:
+        case 0x27:
+          if (!p.u32(w)) return false;
+          use(id, w);
+          break;
+        case 0x0B:
+          if (!p.varint(v)) return false;
+          use(id, v);
+          break;
+        case 0x03:
+        case 0x08:
+        case 0x09:
+        case 0x12:
+        case 0x15:
+        case 0x16:
+        case 0x1A:
+        case 0x1C:
+        case 0x1F:
+          if (!p.str(s)) return false;
+          break;
+        case 0x26:
+          if (!p.str(s) || !p.str(s)) return false;
+          break;
+        default: return fail("unknown property " + std::to_string(id));
+      }
+    }
+    return true;
+  }
 };
 
 }  // namespace
@@ -135,14 +211,25 @@ void encode_subscribe(std::uint8_t version, std::uint16_t packet_id, const std::
 
 void encode_publish(std::uint8_t version, std::string_view topic, std::string_view payload, std::uint8_t qos,
                     std::uint16_t packet_id, bool retain, std::string& out) {
+  encode_publish(version, topic, payload, qos, packet_id, retain, false, out);
+}
+
+void encode_publish(std::uint8_t version, std::string_view topic, std::string_view payload, std::uint8_t qos,
+                    std::uint16_t packet_id, bool retain, bool dup, std::string& out) {
   std::size_t body = 2 + topic.size() + (qos ? 2 : 0) + (version == v5 ? 1 : 0) + payload.size();
-  out.push_back(
-      static_cast<char>((static_cast<std::uint8_t>(packet_type::publish) << 4) | ((qos & 3) << 1) | (retain ? 1 : 0)));
+  out.push_back(static_cast<char>((static_cast<std::uint8_t>(packet_type::publish) << 4) | (dup ? 8 : 0) |
+                                  ((qos & 3) << 1) | (retain ? 1 : 0)));
   put_varint(body, out);
   put_str(topic, out);
   if (qos) put_u16(packet_id, out);
   if (version == v5) out.push_back(0);
   out.append(payload);
+}
+
+std::size_t publish_size(std::uint8_t version, std::size_t topic_bytes, std::size_t payload_bytes, std::uint8_t qos) {
+  std::size_t body = 2 + topic_bytes + (qos ? 2 : 0) + (version == v5 ? 1 : 0) + payload_bytes;
+  std::size_t length_bytes = body < 128 ? 1 : body < 16384 ? 2 : body < 2097152 ? 3 : 4;
+  return 1 + length_bytes + body;
 }
 
 void encode_puback(std::uint16_t packet_id, std::string& out) {
@@ -199,7 +286,14 @@ bool parse_connack(const frame& f, std::uint8_t version, connack& out, std::stri
   std::uint8_t flags = 0;
   if (!r.u8(flags) || !r.u8(out.reason)) return false;
   out.session_present = flags & 1;
-  if (version == v5 && r.left() > 0 && !r.skip_properties()) return false;
+  if (version == v5 && r.left() > 0) {
+    return r.properties([&out](std::size_t id, std::uint32_t v) {
+      if (id == 0x21) out.receive_maximum = static_cast<std::uint16_t>(v);
+      if (id == 0x27) out.maximum_packet_size = v;
+      if (id == 0x24) out.maximum_qos = static_cast<std::uint8_t>(v);
+      if (id == 0x25) out.retain_available = v != 0;
+    });
+  }
   return true;
 }
 
@@ -234,6 +328,20 @@ bool parse_puback(const frame& f, std::uint16_t& packet_id, std::string& error) 
   return r.u16(packet_id);
 }
 
+bool parse_puback(const frame& f, std::uint8_t version, puback& out, std::string& error) {
+  reader r{f.body, 0, &error};
+  if (!r.u16(out.packet_id)) return false;
+  if (out.packet_id == 0) return r.fail("a PUBACK has packet identifier 0");
+  out.reason = 0;
+  // MQTT 5: the reason code and the properties may each be left out (MQTT 3.4.2.1).
+  if (version == v5 && r.left() > 0) {
+    if (!r.u8(out.reason)) return false;
+    if (r.left() > 0 && !r.properties([](std::size_t, std::uint32_t) {})) return false;
+  }
+  if (r.left() > 0) return r.fail("a PUBACK is longer than its fields");
+  return true;
+}
+
 std::uint8_t disconnect_reason(const frame& f) { return f.body.empty() ? 0 : static_cast<std::uint8_t>(f.body[0]); }
 
 std::string connack_reason_text(std::uint8_t version, std::uint8_t code) {
@@ -266,6 +374,38 @@ std::string connack_reason_text(std::uint8_t version, std::uint8_t code) {
     case 0x9F: return "connection rate exceeded";
     default: return "refused with reason code " + std::to_string(code);
   }
+}
+
+std::string puback_reason_text(std::uint8_t code) {
+  switch (code) {
+    case 0x00: return "success";
+    case 0x10: return "no matching subscribers";
+    case 0x80: return "unspecified error";
+    case 0x83: return "implementation specific error";
+    case 0x87: return "not authorized (check the broker's ACL for this topic)";
+    case 0x90: return "topic name invalid";
+    case 0x91: return "packet identifier in use";
+    case 0x97: return "quota exceeded";
+    case 0x99: return "payload format invalid";
+    default: return "refused with reason code " + std::to_string(code);
+  }
+}
+
+std::string check_publish_topic(std::string_view topic) {
+  if (topic.empty()) return "a topic must not be empty";
+  if (topic.size() > 65535) {
+    return "a topic has " + std::to_string(topic.size()) + " bytes; MQTT allows at most 65,535";
+  }
+  if (!is_valid_utf8(topic)) return "a topic is not valid UTF-8; topics are UTF-8 text";
+  // Shown whole up to 200 bytes, cut at a character boundary.
+  std::size_t cut = std::min<std::size_t>(topic.size(), 200);
+  while (cut < topic.size() && (static_cast<std::uint8_t>(topic[cut]) & 0xC0) == 0x80) --cut;
+  std::string shown = "\"" + std::string(topic.substr(0, cut)) + (cut < topic.size() ? "...\"" : "\"");
+  if (topic.find('\0') != std::string_view::npos) return "the topic " + shown + " holds a NUL character";
+  if (topic.find_first_of("+#") != std::string_view::npos) {
+    return "the topic " + shown + " holds a wildcard ('+' or '#'); a message goes to one topic, without wildcards";
+  }
+  return {};
 }
 
 bool topic_matches(std::string_view filter, std::string_view topic) {

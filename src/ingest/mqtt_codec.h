@@ -1,6 +1,7 @@
 // MQTT 3.1.1 and 5 packets, as much of the protocol as a subscriber that acknowledges late needs
 // (CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH, PUBACK, PINGREQ/PINGRESP, DISCONNECT), plus the
-// publisher's side of PUBLISH/PUBACK for the load generator and the tests.
+// publisher's side of PUBLISH/PUBACK (QoS 0 and 1, DUP on a resend) for the connector's outbound
+// path, the load generator and the tests.
 //
 // Why hand-written: Doppel must send a QoS 1 PUBACK only after the message is durably in the
 // pipeline, and must do so at the broker's speed. libmosquitto acknowledges before its message
@@ -68,6 +69,12 @@ void encode_subscribe(std::uint8_t version, std::uint16_t packet_id, const std::
                       std::string& out);
 void encode_publish(std::uint8_t version, std::string_view topic, std::string_view payload, std::uint8_t qos,
                     std::uint16_t packet_id, bool retain, std::string& out);
+// The same with the DUP flag: set on a QoS 1 message sent again after a reconnect (MQTT 3.3.1.1).
+void encode_publish(std::uint8_t version, std::string_view topic, std::string_view payload, std::uint8_t qos,
+                    std::uint16_t packet_id, bool retain, bool dup, std::string& out);
+// Bytes encode_publish writes for a topic and payload of these sizes (no properties): what is
+// compared with a maximum packet size.
+std::size_t publish_size(std::uint8_t version, std::size_t topic_bytes, std::size_t payload_bytes, std::uint8_t qos);
 void encode_puback(std::uint16_t packet_id, std::string& out);
 void encode_pingreq(std::string& out);
 void encode_disconnect(std::uint8_t version, std::string& out);
@@ -90,6 +97,17 @@ frame_result next_frame(std::string_view in, std::size_t max_packet, frame& out,
 struct connack {
   bool session_present = false;
   std::uint8_t reason = 0;  // 0: accepted (3.1.1 return code or MQTT 5 reason code)
+  // MQTT 5 properties that limit what the client may publish (3.1.1: the defaults).
+  std::uint16_t receive_maximum = 65535;  // QoS 1 messages the broker takes unacknowledged
+  std::uint32_t maximum_packet_size = 0;  // 0: no limit announced
+  std::uint8_t maximum_qos = 2;
+  bool retain_available = true;
+};
+
+// The broker's answer to a QoS 1 PUBLISH of ours.
+struct puback {
+  std::uint16_t packet_id = 0;
+  std::uint8_t reason = 0;  // MQTT 5 reason code (0: success; 0x10: no subscribers, also success); 3.1.1: 0
 };
 
 struct publish {
@@ -110,11 +128,19 @@ bool parse_connack(const frame& f, std::uint8_t version, connack& out, std::stri
 bool parse_publish(const frame& f, std::uint8_t version, publish& out, std::string& error);
 bool parse_suback(const frame& f, std::uint8_t version, suback& out, std::string& error);
 bool parse_puback(const frame& f, std::uint16_t& packet_id, std::string& error);
+// The same with the MQTT 5 reason code and properties (checked, skipped).
+bool parse_puback(const frame& f, std::uint8_t version, puback& out, std::string& error);
 // MQTT 5 DISCONNECT from the broker: its reason code (0 when none is given).
 std::uint8_t disconnect_reason(const frame& f);
 
 // Why a broker refused a connection, in words ("bad user name or password", ...).
 std::string connack_reason_text(std::uint8_t version, std::uint8_t code);
+// Why a broker refused a message (an MQTT 5 PUBACK reason code of 0x80 or more), in words.
+std::string puback_reason_text(std::uint8_t code);
+
+// Why `topic` cannot be published to (empty, longer than 65,535 bytes, invalid UTF-8, a NUL, or a
+// '+' or '#' wildcard), in words naming the topic; empty when it can.
+std::string check_publish_topic(std::string_view topic);
 
 // MQTT topic filter matching ('+' one level, '#' the rest), as the broker does it.
 bool topic_matches(std::string_view filter, std::string_view topic);

@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -70,6 +71,22 @@ struct batch {
   bool submitted = false, done = false;
 };
 
+// A message publish() accepted, until its completion.
+struct out_message {
+  std::string topic, payload;
+  std::uint8_t qos = 0;
+  bool retain = false;
+  std::uint16_t packet_id = 0;  // QoS 1, from the first send on
+  outbound::completion done;
+  std::size_t bytes() const { return topic.size() + payload.size(); }
+};
+
+// A QoS 0 message written with the bytes of one write: completed when that write is.
+struct written_qos0 {
+  std::size_t bytes = 0;
+  outbound::completion done;
+};
+
 // Lets a pipeline completion that outlives the connector find it gone instead of posting to a
 // destroyed I/O context.
 struct gate {
@@ -123,6 +140,24 @@ struct mqtt_connector::impl {
   std::atomic<bool> connected{false}, ever_subscribed{false};
   std::atomic<std::uint64_t> messages_qos0{0}, messages_qos1{0}, redelivered{0}, bytes{0}, acks{0}, connects{0},
       connection_failures{0}, busy_waits{0}, inflight_batches{0}, too_large{0};
+  // Outbound, shared with publish() callers.
+  mutable std::mutex out_mu;
+  std::deque<out_message> out_queue;            // guarded by out_mu: accepted, not yet taken by the I/O thread
+  std::size_t out_queued_bytes = 0;             // guarded by out_mu: of out_queue
+  std::size_t out_messages = 0, out_bytes = 0;  // guarded by out_mu: accepted and not yet completed
+  bool out_open = true;                         // guarded by out_mu: false from stop() on
+  bool out_posted = false;                      // guarded by out_mu: a take_out is posted
+  // Outbound, I/O thread only.
+  std::deque<out_message> out_inflight;  // QoS 1 written, awaiting PUBACK, in the order first sent
+  std::vector<bool> id_in_use = std::vector<bool>(65536, false);
+  std::uint16_t next_id = 2;  // 1 is the SUBSCRIBE's
+  std::size_t out_window = 1, broker_max_packet = 0;
+  std::uint8_t broker_max_qos = 1;
+  bool broker_retain = true;
+  std::vector<written_qos0> qos0_pending, qos0_writing;  // in wpending, in wbuf
+  // published[qos][outcome]: 0 ok, 1 failed (completed with an error), 2 refused (by publish()).
+  std::atomic<std::uint64_t> published[2][3] = {{0, 0, 0}, {0, 0, 0}};
+  std::atomic<std::uint64_t> resent{0}, out_inflight_n{0};
   mutable std::mutex health_mu;
   std::string last_error;                                  // guarded by health_mu
   std::int64_t last_error_ms = 0, connected_since_ms = 0;  // guarded by health_mu
@@ -180,6 +215,7 @@ struct mqtt_connector::impl {
     // broker redelivers those messages on the next one.
     inflight.clear();
     inflight_batches.store(0);
+    drop_queued_qos0();
     if (state == phase::stopping) return finish_stop();
     state = phase::connecting;
     auto base = std::min<double>(static_cast<double>(o.reconnect_max.count()),
@@ -205,6 +241,16 @@ struct mqtt_connector::impl {
     wbuf.clear();
     wpending.clear();
     rlen = 0;
+    // QoS 0 messages not (known to be) written are not sent again.
+    auto lost = std::move(qos0_writing);
+    for (auto& m : qos0_pending) lost.push_back(std::move(m));
+    qos0_writing.clear();
+    qos0_pending.clear();
+    for (auto& m : lost) {
+      complete(0, m.bytes, m.done,
+               status::unavailable("the connection to the broker was lost before the QoS 0 "
+                                   "message was written; it is not sent again"));
+    }
   }
 
   // ---- connecting ------------------------------------------------------------------------------
@@ -332,6 +378,10 @@ struct mqtt_connector::impl {
           error = "the broker refused the connection: " + mqtt::connack_reason_text(o.version, c.reason);
           return false;
         }
+        out_window = std::max<std::size_t>(1, std::min<std::size_t>(o.max_inflight_out, c.receive_maximum));
+        broker_max_packet = c.maximum_packet_size;
+        broker_max_qos = c.maximum_qos;
+        broker_retain = c.retain_available;
         std::vector<mqtt::subscription> subs;
         for (const auto& filter : rules.filters()) subs.push_back({filter, o.qos});
         mqtt::encode_subscribe(o.version, 1, subs, wpending);
@@ -403,7 +453,12 @@ struct mqtt_connector::impl {
         return true;
       }
       case mqtt::packet_type::pingresp: return true;
-      case mqtt::packet_type::puback: return true;  // Doppel publishes nothing at QoS 1 yet
+      case mqtt::packet_type::puback: {
+        mqtt::puback a;
+        if (!mqtt::parse_puback(f, o.version, a, error)) return false;
+        on_puback(a);
+        return true;
+      }
       case mqtt::packet_type::disconnect: {
         error = "the broker disconnected (reason " + std::to_string(mqtt::disconnect_reason(f)) + ")";
         return false;
@@ -423,6 +478,8 @@ struct mqtt_connector::impl {
       connected_since_ms = unix_time_ms();
     }
     schedule_ping(generation);
+    resend_out();
+    pump_out();
   }
 
   void schedule_ping(std::uint64_t gen) {
@@ -517,6 +574,8 @@ struct mqtt_connector::impl {
     if (writing || wpending.empty() || (!plain && !tls)) return;
     wbuf.swap(wpending);
     wpending.clear();
+    qos0_writing.swap(qos0_pending);
+    qos0_pending.clear();
     writing = true;
     last_tx = clock_type::now();
     auto gen = generation;
@@ -525,9 +584,161 @@ struct mqtt_connector::impl {
       writing = false;
       wbuf.clear();
       if (ec) return fail("writing to the broker failed: " + ec.message());
+      auto written = std::move(qos0_writing);
+      qos0_writing.clear();
+      for (auto& m : written) complete(0, m.bytes, m.done, status::ok());
+      if (gen != generation) return;  // a completion may have stopped the connector
       if (state == phase::stopping) return maybe_finish_stop();
       write();
     });
+  }
+
+  // ---- outbound --------------------------------------------------------------------------------
+
+  // Ends one accepted message: its bytes leave the queue's bounds, its completion runs (outside
+  // out_mu, which a completion may take again by publishing).
+  void complete(std::uint8_t qos, std::size_t size, outbound::completion& done, status st) {
+    {
+      std::lock_guard lock(out_mu);
+      --out_messages;
+      out_bytes -= size;
+    }
+    published[qos ? 1 : 0][st.is_ok() ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+    if (done) done(std::move(st));
+  }
+
+  // Posted by publish(): takes what the callers queued.
+  void take_out() {
+    {
+      std::lock_guard lock(out_mu);
+      out_posted = false;
+    }
+    pump_out();
+  }
+
+  std::uint16_t take_packet_id() {
+    while (id_in_use[next_id]) next_id = next_id == 65535 ? 2 : static_cast<std::uint16_t>(next_id + 1);
+    std::uint16_t id = next_id;
+    id_in_use[id] = true;
+    next_id = next_id == 65535 ? 2 : static_cast<std::uint16_t>(next_id + 1);
+    return id;
+  }
+
+  // Moves queued messages onto the connection, in order, while the QoS 1 window has room.
+  void pump_out() {
+    if (state != phase::subscribed || (!plain && !tls)) return;
+    std::vector<out_message> taken;
+    {
+      std::lock_guard lock(out_mu);
+      std::size_t qos1 = out_inflight.size();
+      while (!out_queue.empty() && (out_queue.front().qos == 0 || qos1 < out_window)) {
+        qos1 += out_queue.front().qos;
+        out_queued_bytes -= out_queue.front().bytes();
+        taken.push_back(std::move(out_queue.front()));
+        out_queue.pop_front();
+      }
+    }
+    for (auto& m : taken) {
+      // What the broker's MQTT 5 CONNACK rules out would end the connection (a protocol error).
+      if (std::string why = broker_refuses(m); !why.empty()) {
+        complete(m.qos, m.bytes(), m.done, status::invalid_argument(why));
+        continue;
+      }
+      if (m.qos == 0) {
+        mqtt::encode_publish(o.version, m.topic, m.payload, 0, 0, m.retain, wpending);
+        qos0_pending.push_back({m.bytes(), std::move(m.done)});
+        continue;
+      }
+      m.packet_id = take_packet_id();
+      mqtt::encode_publish(o.version, m.topic, m.payload, 1, m.packet_id, m.retain, false, wpending);
+      out_inflight.push_back(std::move(m));
+    }
+    out_inflight_n.store(out_inflight.size(), std::memory_order_relaxed);
+    write();
+  }
+
+  std::string broker_refuses(const out_message& m) const {
+    if (broker_max_packet &&
+        mqtt::publish_size(o.version, m.topic.size(), m.payload.size(), m.qos) > broker_max_packet) {
+      return "a message to " + m.topic + " is larger than the broker's maximum packet size (" +
+             std::to_string(broker_max_packet) + " bytes); send a smaller payload";
+    }
+    if (m.qos > broker_max_qos) return "the broker takes messages at QoS 0 only; publish to " + m.topic + " at QoS 0";
+    if (m.retain && !broker_retain) {
+      return "the broker does not keep retained messages; publish to " + m.topic + " without retain";
+    }
+    return {};
+  }
+
+  // After a reconnect: what the broker had not acknowledged goes again, first, in its order.
+  void resend_out() {
+    for (auto& m : out_inflight) {
+      mqtt::encode_publish(o.version, m.topic, m.payload, 1, m.packet_id, m.retain, true, wpending);
+      resent.fetch_add(1, std::memory_order_relaxed);
+    }
+    write();
+  }
+
+  void on_puback(const mqtt::puback& a) {
+    auto it = std::find_if(out_inflight.begin(), out_inflight.end(),
+                           [&a](const out_message& m) { return m.packet_id == a.packet_id; });
+    if (it == out_inflight.end()) return;  // not ours (any more): nothing waits for it
+    out_message m = std::move(*it);
+    out_inflight.erase(it);
+    id_in_use[m.packet_id] = false;
+    out_inflight_n.store(out_inflight.size(), std::memory_order_relaxed);
+    status st = a.reason < 0x80 ? status::ok()
+                                : status::failed_precondition("the broker refused the message to " + m.topic + ": " +
+                                                              mqtt::puback_reason_text(a.reason));
+    complete(1, m.bytes(), m.done, std::move(st));
+    pump_out();
+  }
+
+  // The connection dropped: queued QoS 0 messages are not kept for the next one.
+  void drop_queued_qos0() {
+    std::vector<out_message> dropped;
+    {
+      std::lock_guard lock(out_mu);
+      for (auto it = out_queue.begin(); it != out_queue.end();) {
+        if (it->qos == 0) {
+          out_queued_bytes -= it->bytes();
+          dropped.push_back(std::move(*it));
+          it = out_queue.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& m : dropped) {
+      complete(0, m.bytes(), m.done,
+               status::unavailable("the connection to the broker was lost before the QoS 0 message to " + m.topic +
+                                   " was sent; it is not kept"));
+    }
+  }
+
+  // After the I/O thread ended (or never ran): every message not completed fails.
+  void fail_all_out() {
+    // Oldest first: in flight, then queued.
+    std::vector<out_message> left;
+    for (auto& m : out_inflight) left.push_back(std::move(m));
+    out_inflight.clear();
+    {
+      std::lock_guard lock(out_mu);
+      out_open = false;
+      for (auto& m : out_queue) left.push_back(std::move(m));
+      out_queue.clear();
+      out_queued_bytes = 0;
+    }
+    out_inflight_n.store(0);
+    for (auto& m : qos0_writing) complete(0, m.bytes, m.done, status::unavailable("the MQTT connector stopped"));
+    for (auto& m : qos0_pending) complete(0, m.bytes, m.done, status::unavailable("the MQTT connector stopped"));
+    qos0_writing.clear();
+    qos0_pending.clear();
+    for (auto& m : left) {
+      complete(m.qos, m.bytes(), m.done,
+               status::unavailable("the MQTT connector stopped before the message to " + m.topic +
+                                   (m.qos ? " was acknowledged by the broker" : " was sent")));
+    }
   }
 
   // ---- stopping --------------------------------------------------------------------------------
@@ -552,11 +763,16 @@ struct mqtt_connector::impl {
       mqtt::encode_disconnect(o.version, wpending);
       wbuf.swap(wpending);
       wpending.clear();
-      boost::system::error_code ignored;
+      boost::system::error_code ec;
       if (tls) {
-        asio::write(*tls, asio::buffer(wbuf), ignored);
+        asio::write(*tls, asio::buffer(wbuf), ec);
       } else {
-        asio::write(*plain, asio::buffer(wbuf), ignored);
+        asio::write(*plain, asio::buffer(wbuf), ec);
+      }
+      if (!ec) {
+        auto written = std::move(qos0_pending);
+        qos0_pending.clear();
+        for (auto& m : written) complete(0, m.bytes, m.done, status::ok());
       }
     }
     ++generation;
@@ -618,12 +834,64 @@ status mqtt_connector::start() {
 
 void mqtt_connector::stop() {
   auto& i = *impl_;
-  if (!i.thread.joinable()) return;
+  {
+    std::lock_guard lock(i.out_mu);
+    i.out_open = false;
+  }
+  if (!i.thread.joinable()) return i.fail_all_out();
   auto done = i.stopped.get_future();
   asio::post(i.io, [&i] { i.begin_stop(); });
   // Batches in the pipeline get a few seconds to be acknowledged; the broker redelivers the rest.
   if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) i.io.stop();
   i.thread.join();
+  i.fail_all_out();
+}
+
+status mqtt_connector::publish(std::string topic, std::string payload, std::uint8_t qos, bool retain, completion done) {
+  auto& i = *impl_;
+  auto refuse = [&i, qos](status st) {
+    i.published[qos ? 1 : 0][2].fetch_add(1, std::memory_order_relaxed);
+    return st;
+  };
+  if (qos > 1) {
+    return refuse(
+        status::invalid_argument("QoS " + std::to_string(qos) + " is not supported for publishing; use 0 or 1"));
+  }
+  if (auto why = mqtt::check_publish_topic(topic); !why.empty()) return refuse(status::invalid_argument(why));
+  std::size_t size = mqtt::publish_size(i.o.version, topic.size(), payload.size(), qos);
+  if (size > i.o.max_packet_bytes) {
+    return refuse(status::invalid_argument(
+        "a message of " + std::to_string(size) + " bytes to " + topic + " is larger than mqtt.max_packet_bytes (" +
+        std::to_string(i.o.max_packet_bytes) + "); send a smaller payload, or raise the limit in doppel.yaml"));
+  }
+  std::size_t bytes = topic.size() + payload.size();
+  if (bytes > i.o.out_queue_bytes) {
+    return refuse(status::invalid_argument("a message of " + std::to_string(bytes) + " bytes to " + topic +
+                                           " can never fit the outgoing queue (mqtt.out_queue_bytes, " +
+                                           std::to_string(i.o.out_queue_bytes) + "); raise it in doppel.yaml"));
+  }
+  std::lock_guard lock(i.out_mu);
+  if (!i.out_open) return refuse(status::unavailable("the MQTT connector is stopped; nothing more is sent"));
+  if (qos == 0 && !i.connected.load()) {
+    return refuse(status::unavailable("not connected to the broker " + i.o.url +
+                                      "; QoS 0 messages are not queued while disconnected (use QoS 1, or try again)"));
+  }
+  if (i.out_messages + 1 > i.o.out_queue_messages || i.out_bytes + bytes > i.o.out_queue_bytes) {
+    return refuse(status::unavailable("the outgoing MQTT queue is full (" + std::to_string(i.out_messages) +
+                                      " messages, " + std::to_string(i.out_bytes) +
+                                      " bytes; limits mqtt.out_queue_messages " +
+                                      std::to_string(i.o.out_queue_messages) + ", mqtt.out_queue_bytes " +
+                                      std::to_string(i.o.out_queue_bytes) + "); try again once the broker caught up"));
+  }
+  ++i.out_messages;
+  i.out_bytes += bytes;
+  i.out_queued_bytes += bytes;
+  i.out_queue.push_back({std::move(topic), std::move(payload), qos, retain, 0, std::move(done)});
+  if (!i.out_posted) {
+    i.out_posted = true;
+    asio::post(i.io, [&i] { i.take_out(); });
+  }
+  return status::ok();
 }
 
 bool mqtt_connector::subscribed() const { return impl_->connected.load(); }
@@ -635,7 +903,12 @@ nlohmann::json mqtt_connector::health() const {
                    {"clientId", i.o.client_id},
                    {"connected", i.connected.load()},
                    {"messages", i.messages_qos0.load() + i.messages_qos1.load()},
-                   {"unacknowledgedBatches", i.inflight_batches.load()}};
+                   {"unacknowledgedBatches", i.inflight_batches.load()},
+                   {"publishInFlight", i.out_inflight_n.load()}};
+  {
+    std::lock_guard lock(i.out_mu);
+    h["publishQueued"] = i.out_queue.size();
+  }
   std::lock_guard lock(i.health_mu);
   if (i.connected_since_ms) h["connectedSince"] = rfc3339_ms(i.connected_since_ms);
   if (!i.last_error.empty()) {
@@ -669,6 +942,30 @@ void mqtt_connector::render_metrics(std::string& out) const {
        i.busy_waits.load());
   line("doppel_mqtt_unacknowledged_batches", "batches in the pipeline, not yet acknowledged", "gauge", "",
        i.inflight_batches.load());
+  static const char* outcomes[] = {"ok", "failed", "refused"};
+  for (int q = 0; q < 2; ++q) {
+    for (int k = 0; k < 3; ++k) {
+      line("doppel_mqtt_published_total",
+           "messages published by Doppel, by QoS and outcome (ok: written at QoS 0, acknowledged at QoS 1; failed: "
+           "completed with an error; refused: by publish, at once)",
+           "counter", "{qos=\"" + std::to_string(q) + "\",outcome=\"" + outcomes[k] + "\"}", i.published[q][k].load(),
+           q == 0 && k == 0);
+    }
+  }
+  std::size_t queued = 0, queued_bytes = 0;
+  {
+    std::lock_guard lock(i.out_mu);
+    queued = i.out_queue.size();
+    queued_bytes = i.out_queued_bytes;
+  }
+  line("doppel_mqtt_publish_queued_messages", "messages accepted for publishing, waiting to be sent", "gauge", "",
+       queued);
+  line("doppel_mqtt_publish_queued_bytes", "topic and payload bytes of the messages waiting to be sent", "gauge", "",
+       queued_bytes);
+  line("doppel_mqtt_publish_inflight", "QoS 1 messages sent and not yet acknowledged by the broker", "gauge", "",
+       i.out_inflight_n.load());
+  line("doppel_mqtt_publish_resent_total", "QoS 1 messages sent again (DUP) after a reconnect", "counter", "",
+       i.resent.load());
 }
 
 }  // namespace doppel::ingest

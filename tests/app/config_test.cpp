@@ -123,6 +123,9 @@ mqtt:
   version: "3.1.1"
   qos: 0
   password_env: MQTT_PASSWORD
+  max_inflight_out: 20
+  out_queue_messages: 50
+  out_queue_bytes: 65536
   topics:
     - topic: plant/{site}/pump/{id}/telemetry
       twin: pump-{id}
@@ -138,6 +141,9 @@ mqtt:
   EXPECT_EQ(m.broker, "mqtt://10.0.0.5:1883");
   EXPECT_EQ(m.version, 4);
   EXPECT_EQ(m.qos, 0);
+  EXPECT_EQ(m.max_inflight_out, 20);
+  EXPECT_EQ(m.out_queue_messages, 50u);
+  EXPECT_EQ(m.out_queue_bytes, 65536u);
   ASSERT_EQ(m.topics.size(), 2u);
   EXPECT_EQ(m.topics[0].twin, "pump-{id}");
   ASSERT_EQ(m.topics[0].fields.size(), 1u);
@@ -159,6 +165,9 @@ TEST(Config, MqttMistakesSayWhereAndWhat) {
             std::string::npos);
   EXPECT_NE(first_error("name: p\nmqtt: {qos: 2}\n").find("mqtt.qos must be a number from 0 to 1"), std::string::npos);
   EXPECT_NE(first_error("name: p\nmqtt: {version: 4}\n").find("mqtt.version must be 5 or \"3.1.1\""),
+            std::string::npos);
+  EXPECT_NE(first_error("name: p\nmqtt: {max_inflight_out: 0}\n")
+                .find("mqtt.max_inflight_out must be a number from 1 to 65534"),
             std::string::npos);
   EXPECT_NE(first_error("name: p\nmqtt: {brokr: managed}\n").find("doppel.yaml:2:8: error: unknown key \"brokr\""),
             std::string::npos);

@@ -144,6 +144,112 @@ TEST(MqttCodec, BrokerAnswers) {
   EXPECT_EQ(s.granted[1], 0x80);
 }
 
+// The outbound path: a QoS 1 message sent again after a reconnect carries DUP (MQTT 3.3.1.1) and
+// its original packet identifier; publish_size is what the encoder writes, across the remaining
+// length's byte boundaries (what the connector checks against max_packet_bytes).
+TEST(MqttCodec, PublishResendCarriesDupAndSizeIsExact) {
+  for (std::uint8_t version : {v311, v5}) {
+    std::string out;
+    encode_publish(version, "doppel/twins/p1/desired", R"({"targetSpeed": 1})", 1, 4242, false, true, out);
+    frame f = one_frame(out);
+    EXPECT_EQ(f.flags, 0x0A);  // DUP, QoS 1, not retained
+    publish p;
+    std::string err;
+    ASSERT_TRUE(parse_publish(f, version, p, err)) << err;
+    EXPECT_TRUE(p.dup);
+    EXPECT_EQ(p.packet_id, 4242);
+    EXPECT_EQ(p.payload, R"({"targetSpeed": 1})");
+    out.clear();
+    encode_publish(version, "t", "x", 0, 0, true, out);  // the older form: never DUP
+    EXPECT_EQ(one_frame(out).flags, 0x01);
+    for (std::size_t n : {0, 100, 120, 121, 122, 16370, 16376, 16377, 2097140, 2097145}) {
+      for (std::uint8_t qos : {0, 1}) {
+        out.clear();
+        encode_publish(version, "a/b", std::string(n, 'p'), qos, 7, false, out);
+        EXPECT_EQ(publish_size(version, 3, n, qos), out.size()) << n << " bytes, QoS " << int(qos);
+      }
+    }
+  }
+}
+
+// PUBACK for a message of ours: 3.1.1 holds only the packet identifier; MQTT 5 may add a reason
+// code and properties, each optional (MQTT 3.4.2.1).
+TEST(MqttCodec, PubackInBothVersions) {
+  std::string err;
+  puback a;
+  frame f = one_frame(std::string("\x40\x02\x01\x02", 4));
+  ASSERT_TRUE(parse_puback(f, v311, a, err)) << err;
+  EXPECT_EQ(a.packet_id, 0x0102);
+  EXPECT_EQ(a.reason, 0);
+  ASSERT_TRUE(parse_puback(f, v5, a, err)) << err;
+  EXPECT_EQ(a.reason, 0);
+  f = one_frame(std::string("\x40\x03\x00\x05\x10", 5));  // no matching subscribers: still success
+  ASSERT_TRUE(parse_puback(f, v5, a, err)) << err;
+  EXPECT_EQ(a.packet_id, 5);
+  EXPECT_EQ(a.reason, 0x10);
+  // Not authorized, with a reason string and a user property.
+  f = one_frame(std::string("\x40\x10\x00\x06\x87\x0c\x1f\x00\x02no\x26\x00\x01k\x00\x01v", 18));
+  ASSERT_TRUE(parse_puback(f, v5, a, err)) << err;
+  EXPECT_EQ(a.packet_id, 6);
+  EXPECT_EQ(a.reason, 0x87);
+  EXPECT_NE(puback_reason_text(0x87).find("not authorized"), std::string::npos);
+  EXPECT_NE(puback_reason_text(0x97).find("quota"), std::string::npos);
+  // Malformed: cut short, identifier 0, properties past the end, an unknown property, and bytes
+  // after the fields.
+  f = one_frame(std::string("\x40\x01\x00", 3));
+  EXPECT_FALSE(parse_puback(f, v5, a, err));
+  f = one_frame(std::string("\x40\x02\x00\x00", 4));
+  EXPECT_FALSE(parse_puback(f, v311, a, err));
+  EXPECT_NE(err.find("identifier 0"), std::string::npos);
+  f = one_frame(std::string("\x40\x05\x00\x06\x00\x05\x1f", 7));
+  EXPECT_FALSE(parse_puback(f, v5, a, err));
+  f = one_frame(std::string("\x40\x06\x00\x06\x00\x02\x7f\x00", 8));
+  EXPECT_FALSE(parse_puback(f, v5, a, err));
+  EXPECT_NE(err.find("unknown property"), std::string::npos);
+  f = one_frame(std::string("\x40\x03\x00\x06\x00", 5));
+  EXPECT_FALSE(parse_puback(f, v311, a, err));
+}
+
+// What a broker's MQTT 5 CONNACK says about what Doppel may send.
+TEST(MqttCodec, ConnackCarriesTheBrokersLimits) {
+  std::string err;
+  connack c;
+  // Receive maximum 20, maximum packet size 65536, maximum QoS 1, retain not available, an
+  // assigned client identifier (a string, skipped).
+  std::string body("\x00\x00\x11\x21\x00\x14\x27\x00\x01\x00\x00\x24\x01\x25\x00\x12\x00\x02id", 20);
+  frame f = one_frame(std::string("\x20", 1) + static_cast<char>(body.size()) + body);
+  ASSERT_TRUE(parse_connack(f, v5, c, err)) << err;
+  EXPECT_EQ(c.receive_maximum, 20);
+  EXPECT_EQ(c.maximum_packet_size, 65536u);
+  EXPECT_EQ(c.maximum_qos, 1);
+  EXPECT_FALSE(c.retain_available);
+  // 3.1.1 (and MQTT 5 without properties): the defaults, no limit.
+  c = connack{};
+  f = one_frame(std::string("\x20\x02\x00\x00", 4));
+  ASSERT_TRUE(parse_connack(f, v311, c, err)) << err;
+  EXPECT_EQ(c.receive_maximum, 65535);
+  EXPECT_EQ(c.maximum_packet_size, 0u);
+  // A property cut short.
+  f = one_frame(std::string("\x20\x05\x00\x00\x02\x21\x00", 7));
+  EXPECT_FALSE(parse_connack(f, v5, c, err));
+}
+
+TEST(MqttCodec, PublishTopicsAreCheckedBeforeSending) {
+  EXPECT_EQ(check_publish_topic("doppel/twins/pump-1/desired"), "");
+  EXPECT_EQ(check_publish_topic("plant/n\xc3\xa4rd/cmd"), "");  // UTF-8
+  EXPECT_NE(check_publish_topic("").find("empty"), std::string::npos);
+  EXPECT_NE(check_publish_topic("doppel/+/desired").find("wildcard"), std::string::npos);
+  EXPECT_NE(check_publish_topic("doppel/#").find("wildcard"), std::string::npos);
+  EXPECT_NE(check_publish_topic("a\xff").find("UTF-8"), std::string::npos);
+  EXPECT_NE(check_publish_topic(std::string("a\0b", 3)).find("NUL"), std::string::npos);
+  EXPECT_NE(check_publish_topic(std::string(70000, 'a')).find("65,535"), std::string::npos);
+  // A long topic is shown cut at a character boundary, so the message stays UTF-8.
+  std::string long_topic = std::string(199, 'a') + "\xc3\xa4" + "+";
+  std::string why = check_publish_topic(long_topic);
+  EXPECT_NE(why.find("wildcard"), std::string::npos);
+  EXPECT_EQ(why.find("\xc3\""), std::string::npos);
+}
+
 TEST(MqttCodec, TopicFilters) {
   EXPECT_TRUE(topic_matches("doppel/twins/+/telemetry", "doppel/twins/p1/telemetry"));
   EXPECT_FALSE(topic_matches("doppel/twins/+/telemetry", "doppel/twins/p1/x/telemetry"));

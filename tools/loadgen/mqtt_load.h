@@ -43,8 +43,9 @@ class mqtt_client {
   ~mqtt_client() { close_socket(); }
 
   // `username` and `password` are sent when not empty (the managed broker wants them).
+  // `clean_start` false keeps the session (with MQTT 3.1.1; MQTT 5 would need a session expiry).
   bool connect(unsigned short port, const std::string& client_id, std::uint8_t version = ingest::mqtt::v5,
-               const std::string& username = "", const std::string& password = "") {
+               const std::string& username = "", const std::string& password = "", bool clean_start = true) {
     version_ = version;
     close_socket();  // a client may try again after a refusal
     in_.clear();
@@ -60,7 +61,7 @@ class mqtt_client {
     ingest::mqtt::connect_options o;
     o.version = version;
     o.client_id = client_id;
-    o.clean_start = true;
+    o.clean_start = clean_start;
     o.keepalive_s = 60;
     o.has_username = !username.empty();
     o.username = username;
