@@ -45,8 +45,9 @@ void add_history_routes(router& r, const twin::twin_graph& graph, const ts::hist
 void add_export_routes(router& r, const twin::twin_graph& graph, const ts::history& history);
 
 // POST /telemetry/{id}, /telemetry, /write (InfluxDB line protocol), GET /deadletters and
-// GET /digitaltwins/{id}/telemetry (the latest values).
-void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters);
+// GET /digitaltwins/{id}/telemetry (the latest values, from the twins' telemetry state).
+void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
+                          const twin::telemetry_state& latest);
 
 // GET /events: listed for /openapi.json; a plain GET is told to upgrade (server.cpp serves the
 // WebSocket, api/events.h).

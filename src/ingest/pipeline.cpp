@@ -3,24 +3,21 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <future>
 #include <mutex>
 #include <span>
 #include <thread>
-#include <unordered_map>
 
+#include "core/prometheus.h"
 #include "core/text.h"
+#include "core/time.h"
 #include "ingest/stage.h"
 #include "model/conformance.h"
 
 namespace doppel::ingest {
 
 namespace {
-
-// Nanoseconds floored to milliseconds (the floor, also before 1970).
-std::string rfc3339_floor_ms(std::int64_t ns) { return rfc3339_ms(ns / 1000000 - (ns % 1000000 < 0 ? 1 : 0)); }
 
 // The content a reading names: "speed", or "motor.power" for a component's (DTDL names hold no
 // '.', so the split is never ambiguous).
@@ -107,13 +104,6 @@ struct telemetry_pipeline::request {
   }
 };
 
-// The newest value of one telemetry of a twin.
-struct latest_value {
-  std::string name;
-  nlohmann::json value;
-  std::int64_t time_ns = 0;
-};
-
 // What one stage cost on one shard. Single writer (the shard thread): load + store, no RMW.
 struct stage_stats {
   std::atomic<std::uint64_t> ns{0}, readings{0};
@@ -154,10 +144,9 @@ struct telemetry_pipeline::shard {
   std::vector<accepted_run> runs;
   std::vector<std::pair<std::size_t, ts::value_type>> mismatched;
   std::vector<model::value_error> errors;
+  std::vector<twin::telemetry_update> updates;  // one run's, for the twin's latest telemetry
   // Time and readings per stage (options.stages' order); written by the shard thread only.
   std::unique_ptr<stage_stats[]> stages;
-  mutable std::mutex latest_mu;
-  std::unordered_map<std::string, std::vector<latest_value>> latest;  // by twin; guarded by latest_mu
 };
 
 telemetry_pipeline::telemetry_pipeline(twin::twin_graph& graph, dead_letters& letters, pipeline_options options)
@@ -487,21 +476,15 @@ void telemetry_pipeline::publish(shard& s) {
         t = t1;
       }
     }
-    {
-      std::lock_guard lock(s.latest_mu);
-      std::vector<latest_value>& held = s.latest[twin];
-      for (std::size_t k = run.first; k < run.last; ++k) {
-        reading& r = *s.accepted[k];
-        auto it = std::find_if(held.begin(), held.end(), [&](const latest_value& l) { return l.name == r.name; });
-        if (it == held.end()) {
-          held.push_back({r.name, std::move(r.value), r.time_ns});
-        } else if (it->time_ns <= r.time_ns) {
-          // A reading older than the one held (a late or replayed message) does not replace it.
-          it->value = std::move(r.value);
-          it->time_ns = r.time_ns;
-        }
-      }
+    // The twin's latest telemetry lives beside its properties (twin/telemetry_state.h); an
+    // array's or object's JSON text is already in the sample, made for the history.
+    s.updates.clear();
+    for (std::size_t k = run.first; k < run.last; ++k) {
+      const reading& r = *s.accepted[k];
+      const bool structured = r.value.is_array() || r.value.is_object();
+      s.updates.push_back({r.name, r.time_ns, &r.value, structured ? s.samples[k].s : std::string_view()});
     }
+    graph_.telemetry().record(twin, s.updates);
     if (listening) listener_({"twin.telemetry", twin, "", run.model->id, std::move(event)});
     accepted_.fetch_add(run.last - run.first, std::memory_order_relaxed);
     run.req->accepted.fetch_add(run.last - run.first, std::memory_order_relaxed);
@@ -524,67 +507,54 @@ bool telemetry_pipeline::reportable(const model::interface& m, const std::string
   return false;
 }
 
-result<nlohmann::json> telemetry_pipeline::latest(const std::string& twin) const {
-  const shard& s = *shards_[shard_of(twin)];
-  std::lock_guard lock(s.latest_mu);
-  auto it = s.latest.find(twin);
-  if (it == s.latest.end()) return status::not_found("twin \"" + twin + "\" has sent no telemetry");
-  nlohmann::json out = nlohmann::json::object();
-  for (const latest_value& l : it->second) out[l.name] = {{"value", l.value}, {"time", rfc3339_floor_ms(l.time_ns)}};
-  return out;
-}
-
 void telemetry_pipeline::render_metrics(std::string& out) const {
-  out += "# HELP doppel_ingest_readings_total Readings applied (accepted) or refused (rejected).\n";
-  out += "# TYPE doppel_ingest_readings_total counter\n";
-  out += "doppel_ingest_readings_total{outcome=\"accepted\"} " + std::to_string(accepted_.load()) + "\n";
-  out += "doppel_ingest_readings_total{outcome=\"rejected\"} " + std::to_string(rejected_.load()) + "\n";
-  out += "# HELP doppel_ingest_busy_total Submits refused because the shard queues were full.\n";
-  out += "# TYPE doppel_ingest_busy_total counter\n";
-  out += "doppel_ingest_busy_total " + std::to_string(refused_busy_.load()) + "\n";
-  out += "# HELP doppel_ingest_queue_readings Readings waiting in each shard's queue.\n";
-  out += "# TYPE doppel_ingest_queue_readings gauge\n";
+  prometheus::writer w(out);
+  w.family("doppel_ingest_readings_total", "Readings applied (accepted) or refused (rejected).",
+           prometheus::metric_type::counter);
+  w.sample("doppel_ingest_readings_total", {{"outcome", "accepted"}}, accepted_.load());
+  w.sample("doppel_ingest_readings_total", {{"outcome", "rejected"}}, rejected_.load());
+  w.counter("doppel_ingest_busy_total", "Submits refused because the shard queues were full.", refused_busy_.load());
+  w.family("doppel_ingest_queue_readings", "Readings waiting in each shard's queue.", prometheus::metric_type::gauge);
   for (std::size_t i = 0; i < shards_.size(); ++i) {
-    std::lock_guard lock(shards_[i]->mu);
-    out += "doppel_ingest_queue_readings{shard=\"" + std::to_string(i) + "\"} " + std::to_string(shards_[i]->queued) +
-           "\n";
+    std::size_t queued = 0;
+    {
+      std::lock_guard lock(shards_[i]->mu);
+      queued = shards_[i]->queued;
+    }
+    w.sample("doppel_ingest_queue_readings", {{"shard", std::to_string(i)}}, queued);
   }
   if (!options_.stages.empty()) {
-    out += "# HELP doppel_stage_seconds_total Time the shards spent in each stage.\n";
-    out += "# TYPE doppel_stage_seconds_total counter\n";
+    w.family("doppel_stage_seconds_total", "Time the shards spent in each stage.", prometheus::metric_type::counter);
     for (std::size_t i = 0; i < options_.stages.size(); ++i) {
       std::uint64_t ns = 0;
       for (const auto& sh : shards_) ns += sh->stages[i].ns.load(std::memory_order_relaxed);
-      char line[64];
-      std::snprintf(line, sizeof line, "%.9f", static_cast<double>(ns) / 1e9);
-      out +=
-          "doppel_stage_seconds_total{stage=\"" + std::string(options_.stages[i].stage->name()) + "\"} " + line + "\n";
+      w.sample("doppel_stage_seconds_total", {{"stage", options_.stages[i].stage->name()}},
+               static_cast<double>(ns) / 1e9);
     }
-    out += "# HELP doppel_stage_readings_total Telemetry readings each stage was given.\n";
-    out += "# TYPE doppel_stage_readings_total counter\n";
+    w.family("doppel_stage_readings_total", "Telemetry readings each stage was given.",
+             prometheus::metric_type::counter);
     for (std::size_t i = 0; i < options_.stages.size(); ++i) {
       std::uint64_t n = 0;
       for (const auto& sh : shards_) n += sh->stages[i].readings.load(std::memory_order_relaxed);
-      out += "doppel_stage_readings_total{stage=\"" + std::string(options_.stages[i].stage->name()) + "\"} " +
-             std::to_string(n) + "\n";
+      w.sample("doppel_stage_readings_total", {{"stage", options_.stages[i].stage->name()}}, n);
     }
     for (const stage_entry& e : options_.stages) e.stage->render_metrics(out);
   }
-  out += "# HELP doppel_ingest_lag_seconds How long the oldest reading a shard holds has waited (0 when idle).\n";
-  out += "# TYPE doppel_ingest_lag_seconds gauge\n";
+  w.family("doppel_ingest_lag_seconds", "How long the oldest reading a shard holds has waited (0 when idle).",
+           prometheus::metric_type::gauge);
   auto now = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     shard& sh = *shards_[i];
-    std::lock_guard lock(sh.mu);
     double lag = 0;
-    if (sh.busy) {
-      lag = std::chrono::duration<double>(now - sh.pass_oldest).count();
-    } else if (!sh.queued_at.empty()) {
-      lag = std::chrono::duration<double>(now - sh.queued_at.front()).count();
+    {
+      std::lock_guard lock(sh.mu);
+      if (sh.busy) {
+        lag = std::chrono::duration<double>(now - sh.pass_oldest).count();
+      } else if (!sh.queued_at.empty()) {
+        lag = std::chrono::duration<double>(now - sh.queued_at.front()).count();
+      }
     }
-    char line[96];
-    std::snprintf(line, sizeof line, "doppel_ingest_lag_seconds{shard=\"%zu\"} %.6f\n", i, lag);
-    out += line;
+    w.sample("doppel_ingest_lag_seconds", {{"shard", std::to_string(i)}}, lag);
   }
 }
 

@@ -7,7 +7,8 @@
 //     (pipeline_options::device_reported); other properties are refused (not_reportable), so
 //     whoever can publish telemetry cannot change what only an admin may;
 //   - a telemetry value is appended to the twin's history, and once that is durable becomes the
-//     twin's latest telemetry (GET /digitaltwins/{id}/telemetry), runs through the stages
+//     twin's latest telemetry (twin_graph::telemetry(), which the graph owns beside the twin's
+//     properties; GET /digitaltwins/{id}/telemetry reads it there), runs through the stages
 //     registered for the twin's model (stage.h) and is sent as a `twin.telemetry` event;
 //   - anything else (unknown twin, name that is not a telemetry or property of the model, value
 //     that does not fit the schema, a telemetry whose history holds another type than the model
@@ -27,8 +28,8 @@
 // shows each reading once. Before the append, each telemetry is checked against its series' type
 // (the shard is the only writer of its twins' series), so one reading can never fail the append.
 //
-// Callers: the connectors (submit), the API (latest, metrics), `doppel serve` (wiring).
-// Threading: submit, latest and render_metrics are safe from any thread. The completion of a
+// Callers: the connectors (submit), the API (metrics), `doppel serve` (wiring).
+// Threading: submit and render_metrics are safe from any thread. The completion of a
 // submit runs on a shard thread or on the metadata store's writer thread: it must be quick.
 #pragma once
 
@@ -101,10 +102,6 @@ class telemetry_pipeline {
   // The most readings one submit may hold (a shard's queue bound): a batch larger than this
   // could never be queued, so callers split it or refuse it (HTTP: 413).
   std::size_t max_readings() const { return options_.queue_readings; }
-
-  // The latest value and time of each telemetry of a twin: {"name": {"value": v, "time": t}}.
-  // not_found when the twin has sent none.
-  result<nlohmann::json> latest(const std::string& twin) const;
 
   // Called for each applied run of telemetry of one twin (on its shard's thread) once it is
   // durable in the history and is the twin's latest telemetry; `wanted`, when given, says

@@ -53,6 +53,7 @@ result<std::unique_ptr<twin_graph>> twin_graph::open(model::model_registry& mode
     }
     const twin_entry& e = g->twins_[t.id] = {std::move(body), m};
     g->index_.update(t.id, nullptr, &e.body, m);
+    g->telemetry_.add_twin(t.id);
   }
   for (const auto& r : store.all_relationships()) {
     auto body = nlohmann::json::parse(r.body, nullptr, false);
@@ -164,6 +165,7 @@ void twin_graph::store_twin(const std::string& id, nlohmann::json body, const mo
   // it changes only $metadata, which is not indexed).
   index_.update(id, before, &body, &model);
   nlohmann::json reply = reply_with_body ? body : nlohmann::json{{"$dtId", id}, {"$etag", body["$etag"]}};
+  if (!before) telemetry_.add_twin(id);
   twins_[id] = {std::move(body), &model};
   commit(std::move(w), std::move(reply), std::move(event), done);
 }
@@ -280,6 +282,7 @@ void twin_graph::delete_twin(const std::string& id, const condition& c, completi
   if (listening()) event = {"twin.delete", id, "", it->second.model->id, it->second.body};
   index_.update(id, &it->second.body, nullptr, nullptr);
   twins_.erase(it);
+  telemetry_.remove_twin(id);  // a twin created again under this id starts without values
   commit(std::move(w), nullptr, std::move(event), done);
 }
 

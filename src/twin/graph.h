@@ -33,6 +33,7 @@
 #include "twin/document.h"
 #include "twin/index.h"
 #include "twin/query.h"
+#include "twin/telemetry_state.h"
 
 namespace doppel::twin {
 
@@ -171,6 +172,12 @@ class twin_graph {
   // (copied) while it returns false.
   void set_listener(std::function<void(const change_event&)> listener, std::function<bool()> wanted = nullptr);
 
+  // The latest telemetry of each twin, beside its properties. The graph gives a twin its entry
+  // when it creates or loads it and drops it when it deletes it; the telemetry pipeline records
+  // into it, the API reads it (telemetry_state.h: safe for concurrent use).
+  telemetry_state& telemetry() { return telemetry_; }
+  const telemetry_state& telemetry() const { return telemetry_; }
+
   // ok, or why writes are refused (the store failed a write, or could not checkpoint at open:
   // metadata_store::health()). Writes then answer io_error with this message.
   status health() const;
@@ -216,6 +223,9 @@ class twin_graph {
   std::map<rel_key, nlohmann::json> relationships_;               // guarded by mu_
   std::multimap<std::string, rel_key> incoming_;                  // target -> relationship; guarded by mu_
   twin_index index_;                                              // models and values of twins_; guarded by mu_
+  // A twin's entry comes and goes with it in twins_, under mu_ held exclusively (the graph's
+  // lock before a stripe's), so a reading checked before a delete cannot revive the entry.
+  telemetry_state telemetry_;
   std::atomic<std::uint64_t> etag_counter_{0};
   std::uint64_t etag_epoch_ = 0;  // differs between runs
   std::function<void(const change_event&)> listener_;

@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "ingest/line_protocol.h"
 #include "ingest/readings.h"
+#include "twin/telemetry_state.h"
 
 namespace doppel::api {
 
@@ -27,8 +28,9 @@ using detail::json_response;
 // refused messages (GET /deadletters).
 class telemetry_routes {
  public:
-  telemetry_routes(ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters)
-      : pipeline_(&pipeline), letters_(&letters) {}
+  telemetry_routes(ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
+                   const twin::telemetry_state& latest)
+      : pipeline_(&pipeline), letters_(&letters), latest_(&latest) {}
   void post_telemetry(route_context& c);
   void post_telemetry_batch(route_context& c);
   void post_write(route_context& c);
@@ -42,6 +44,7 @@ class telemetry_routes {
 
   ingest::telemetry_pipeline* pipeline_;
   ingest::dead_letters* letters_;
+  const twin::telemetry_state* latest_;
 };
 
 void telemetry_routes::ingest(route_context& c, const std::string& source, std::vector<ingest::reading> readings,
@@ -140,15 +143,16 @@ void telemetry_routes::get_deadletters(route_context& c) {
 }
 
 void telemetry_routes::get_telemetry(route_context& c) {
-  auto r = pipeline_->latest(c.params[0]);
+  auto r = latest_->latest(c.params[0]);
   if (!r) return c.send(from_status(r.error()));
   c.send(json_response(200, *r));
 }
 
 }  // namespace
 
-void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters) {
-  auto h = std::make_shared<telemetry_routes>(pipeline, letters);
+void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
+                          const twin::telemetry_state& latest) {
+  auto h = std::make_shared<telemetry_routes>(pipeline, letters, latest);
   r.add("GET", "/digitaltwins/{id}/telemetry", role::viewer, false,
         "The latest value and time of each telemetry the twin sent", bind_route(h, &telemetry_routes::get_telemetry));
   r.add("POST", "/telemetry/{id}", role::operator_, false,
