@@ -3,7 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
+
+#include "core/prometheus.h"
 
 namespace doppel::api {
 
@@ -227,31 +228,18 @@ std::size_t event_hub::subscribers() const {
 }
 
 void event_hub::render_metrics(std::string& out) const {
-  char buf[768];
-  std::snprintf(buf, sizeof buf,
-                "# HELP doppel_events_published_total Change events the WebSocket hub took from the event bus "
-                "(none are built while nobody subscribes).\n"
-                "# TYPE doppel_events_published_total counter\ndoppel_events_published_total %llu\n"
-                "# HELP doppel_events_queued_total Events queued to WebSocket subscribers.\n"
-                "# TYPE doppel_events_queued_total counter\ndoppel_events_queued_total %llu\n"
-                "# HELP doppel_events_dropped_subscribers_total Subscribers dropped for falling behind.\n"
-                "# TYPE doppel_events_dropped_subscribers_total counter\n"
-                "doppel_events_dropped_subscribers_total %llu\n"
-                "# HELP doppel_events_subscribers WebSocket subscribers connected.\n"
-                "# TYPE doppel_events_subscribers gauge\ndoppel_events_subscribers %zu\n",
-                static_cast<unsigned long long>(received_.load()), static_cast<unsigned long long>(delivered_.load()),
-                static_cast<unsigned long long>(dropped_subscribers_.load()), subscribers());
-  out += buf;
-  std::snprintf(buf, sizeof buf,
-                "# HELP doppel_events_queued_bytes Bytes of events waiting in subscribers' queues.\n"
-                "# TYPE doppel_events_queued_bytes gauge\ndoppel_events_queued_bytes %zu\n"
-                "# HELP doppel_events_queue_peak_bytes The most one subscriber's queue has held.\n"
-                "# TYPE doppel_events_queue_peak_bytes gauge\ndoppel_events_queue_peak_bytes %zu\n"
-                "# HELP doppel_events_queue_max_bytes The bound of each subscriber's queue "
-                "(api.events_queue_bytes).\n"
-                "# TYPE doppel_events_queue_max_bytes gauge\ndoppel_events_queue_max_bytes %zu\n",
-                queued_bytes_.load(), peak_bytes_.load(), max_bytes_);
-  out += buf;
+  prometheus::writer w(out);
+  w.counter("doppel_events_published_total",
+            "Change events the WebSocket hub took from the event bus (none are built while nobody subscribes).",
+            received_.load());
+  w.counter("doppel_events_queued_total", "Events queued to WebSocket subscribers.", delivered_.load());
+  w.counter("doppel_events_dropped_subscribers_total", "Subscribers dropped for falling behind.",
+            dropped_subscribers_.load());
+  w.gauge("doppel_events_subscribers", "WebSocket subscribers connected.", subscribers());
+  w.gauge("doppel_events_queued_bytes", "Bytes of events waiting in subscribers' queues.", queued_bytes_.load());
+  w.gauge("doppel_events_queue_peak_bytes", "The most one subscriber's queue has held.", peak_bytes_.load());
+  w.gauge("doppel_events_queue_max_bytes", "The bound of each subscriber's queue (api.events_queue_bytes).",
+          max_bytes_);
 }
 
 }  // namespace doppel::api

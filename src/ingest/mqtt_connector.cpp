@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "core/prometheus.h"
 #include "core/text.h"
 #include "ingest/mqtt_codec.h"
 
@@ -919,37 +920,33 @@ nlohmann::json mqtt_connector::health() const {
 }
 
 void mqtt_connector::render_metrics(std::string& out) const {
+  using prometheus::metric_type;
   const auto& i = *impl_;
-  auto line = [&out](const char* name, const char* help, const char* type, const std::string& labels, std::uint64_t v,
-                     bool header = true) {
-    if (header) out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-    out += std::string(name) + labels + " " + std::to_string(v) + "\n";
-  };
-  line("doppel_mqtt_connected", "1 while subscribed to the broker", "gauge", "", i.connected.load() ? 1 : 0);
-  line("doppel_mqtt_messages_total", "MQTT messages received, by QoS", "counter", "{qos=\"0\"}",
-       i.messages_qos0.load());
-  line("doppel_mqtt_messages_total", "", "counter", "{qos=\"1\"}", i.messages_qos1.load(), false);
-  line("doppel_mqtt_redelivered_total", "QoS 1 messages the broker sent again (DUP)", "counter", "",
-       i.redelivered.load());
-  line("doppel_mqtt_too_large_total", "messages over mqtt.max_packet_bytes, refused as dead letters (too_large)",
-       "counter", "", i.too_large.load());
-  line("doppel_mqtt_acks_total", "PUBACKs sent after the pipeline applied the message", "counter", "", i.acks.load());
-  line("doppel_mqtt_received_bytes_total", "bytes read from the broker", "counter", "", i.bytes.load());
-  line("doppel_mqtt_connects_total", "successful connections (subscribed)", "counter", "", i.connects.load());
-  line("doppel_mqtt_connection_failures_total", "connections lost or refused", "counter", "",
-       i.connection_failures.load());
-  line("doppel_mqtt_busy_waits_total", "times reading paused because the pipeline was full", "counter", "",
-       i.busy_waits.load());
-  line("doppel_mqtt_unacknowledged_batches", "batches in the pipeline, not yet acknowledged", "gauge", "",
-       i.inflight_batches.load());
-  static const char* outcomes[] = {"ok", "failed", "refused"};
-  for (int q = 0; q < 2; ++q) {
-    for (int k = 0; k < 3; ++k) {
-      line("doppel_mqtt_published_total",
+  prometheus::writer w(out);
+  w.gauge("doppel_mqtt_connected", "1 while subscribed to the broker", i.connected.load() ? 1 : 0);
+  w.family("doppel_mqtt_messages_total", "MQTT messages received, by QoS", metric_type::counter)
+      .sample("doppel_mqtt_messages_total", {{"qos", "0"}}, i.messages_qos0.load())
+      .sample("doppel_mqtt_messages_total", {{"qos", "1"}}, i.messages_qos1.load());
+  w.counter("doppel_mqtt_redelivered_total", "QoS 1 messages the broker sent again (DUP)", i.redelivered.load());
+  w.counter("doppel_mqtt_too_large_total", "messages over mqtt.max_packet_bytes, refused as dead letters (too_large)",
+            i.too_large.load());
+  w.counter("doppel_mqtt_acks_total", "PUBACKs sent after the pipeline applied the message", i.acks.load());
+  w.counter("doppel_mqtt_received_bytes_total", "bytes read from the broker", i.bytes.load());
+  w.counter("doppel_mqtt_connects_total", "successful connections (subscribed)", i.connects.load());
+  w.counter("doppel_mqtt_connection_failures_total", "connections lost or refused", i.connection_failures.load());
+  w.counter("doppel_mqtt_busy_waits_total", "times reading paused because the pipeline was full", i.busy_waits.load());
+  w.gauge("doppel_mqtt_unacknowledged_batches", "batches in the pipeline, not yet acknowledged",
+          i.inflight_batches.load());
+  w.family("doppel_mqtt_published_total",
            "messages published by Doppel, by QoS and outcome (ok: written at QoS 0, acknowledged at QoS 1; failed: "
            "completed with an error; refused: by publish, at once)",
-           "counter", "{qos=\"" + std::to_string(q) + "\",outcome=\"" + outcomes[k] + "\"}", i.published[q][k].load(),
-           q == 0 && k == 0);
+           metric_type::counter);
+  static constexpr std::string_view qos_names[] = {"0", "1"};
+  static constexpr std::string_view outcomes[] = {"ok", "failed", "refused"};
+  for (int q = 0; q < 2; ++q) {
+    for (int k = 0; k < 3; ++k) {
+      w.sample("doppel_mqtt_published_total", {{"qos", qos_names[q]}, {"outcome", outcomes[k]}},
+               i.published[q][k].load());
     }
   }
   std::size_t queued = 0, queued_bytes = 0;
@@ -958,14 +955,12 @@ void mqtt_connector::render_metrics(std::string& out) const {
     queued = i.out_queue.size();
     queued_bytes = i.out_queued_bytes;
   }
-  line("doppel_mqtt_publish_queued_messages", "messages accepted for publishing, waiting to be sent", "gauge", "",
-       queued);
-  line("doppel_mqtt_publish_queued_bytes", "topic and payload bytes of the messages waiting to be sent", "gauge", "",
-       queued_bytes);
-  line("doppel_mqtt_publish_inflight", "QoS 1 messages sent and not yet acknowledged by the broker", "gauge", "",
-       i.out_inflight_n.load());
-  line("doppel_mqtt_publish_resent_total", "QoS 1 messages sent again (DUP) after a reconnect", "counter", "",
-       i.resent.load());
+  w.gauge("doppel_mqtt_publish_queued_messages", "messages accepted for publishing, waiting to be sent", queued);
+  w.gauge("doppel_mqtt_publish_queued_bytes", "topic and payload bytes of the messages waiting to be sent",
+          queued_bytes);
+  w.gauge("doppel_mqtt_publish_inflight", "QoS 1 messages sent and not yet acknowledged by the broker",
+          i.out_inflight_n.load());
+  w.counter("doppel_mqtt_publish_resent_total", "QoS 1 messages sent again (DUP) after a reconnect", i.resent.load());
 }
 
 }  // namespace doppel::ingest

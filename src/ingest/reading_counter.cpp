@@ -1,5 +1,7 @@
 #include "ingest/reading_counter.h"
 
+#include "core/prometheus.h"
+
 namespace doppel::ingest {
 
 namespace {
@@ -47,12 +49,9 @@ void reading_counter::render_metrics(std::string& out) const {
     std::lock_guard lock(c->mu);
     twins += c->by_twin.size();
   }
-  out += "# HELP doppel_twin_readings_total Telemetry readings accepted, counted per twin (sum over twins).\n";
-  out += "# TYPE doppel_twin_readings_total counter\n";
-  out += "doppel_twin_readings_total " + std::to_string(total()) + "\n";
-  out += "# HELP doppel_twin_readings_twins Twins that have sent telemetry since the start.\n";
-  out += "# TYPE doppel_twin_readings_twins gauge\n";
-  out += "doppel_twin_readings_twins " + std::to_string(twins) + "\n";
+  prometheus::writer(out)
+      .counter("doppel_twin_readings_total", "Telemetry readings accepted, counted per twin (sum over twins).", total())
+      .gauge("doppel_twin_readings_twins", "Twins that have sent telemetry since the start.", twins);
 }
 
 }  // namespace doppel::ingest

@@ -132,10 +132,10 @@ status sqlite_error(sqlite3* db, const std::string& what) { return status::io_er
 // the connection's message may already read "not an error".
 status sqlite_error(int rc, const std::string& what) { return status::io_error(what + ": " + sqlite3_errstr(rc)); }
 
-result<sqlite3*> open_connection(const std::filesystem::path& file) {
+result<sqlite3*> open_connection(const std::filesystem::path& file, const std::string& vfs) {
   sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -458,7 +458,7 @@ metadata_store::~metadata_store() = default;
 result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesystem::path& file, store_options options) {
   auto i = std::make_unique<impl>();
   i->options = options;
-  auto w = open_connection(file);
+  auto w = open_connection(file, options.vfs);
   if (!w) return w.error();
   i->writer = *w;
   // Migrate under an exclusive transaction so that two processes cannot both apply a step.
@@ -487,7 +487,7 @@ result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesyst
     exec(i->writer, "ROLLBACK");
     return s;
   }
-  auto r = open_connection(file);
+  auto r = open_connection(file, options.vfs);
   if (!r) return r.error();
   i->reader = *r;
   i->put_twin = statement(i->writer,

@@ -100,6 +100,9 @@ struct store_options {
   // file's size keeps it from growing at all (as a full disk would). Writes past it fail with
   // io_error ("database or disk is full").
   std::uint64_t max_bytes = 0;
+  // The SQLite VFS to open the database with, by name; empty (the default): SQLite's own. Tests
+  // name a sqlite_faults (sqlite_faults.h) here to count syncs and inject I/O faults.
+  std::string vfs;
 };
 
 class metadata_store {

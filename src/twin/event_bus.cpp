@@ -4,7 +4,8 @@
 #include <array>
 #include <cassert>
 #include <chrono>
-#include <cstdio>
+
+#include "core/prometheus.h"
 
 namespace doppel::twin {
 
@@ -191,41 +192,22 @@ void event_bus::render_metrics(std::string& out) const {
     std::lock_guard lock(mu_);
     subs = subs_;
   }
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "# HELP doppel_bus_events_published_total Events published on the event bus.\n"
-                "# TYPE doppel_bus_events_published_total counter\ndoppel_bus_events_published_total %llu\n",
-                static_cast<unsigned long long>(published()));
-  out += buf;
-  std::snprintf(buf, sizeof buf,
-                "# HELP doppel_bus_subscribers Subscribers of the event bus.\n"
-                "# TYPE doppel_bus_subscribers gauge\ndoppel_bus_subscribers %zu\n",
-                subs.size());
-  out += buf;
-  // Subscriber names are fixed strings chosen in the code (no user input), so no escaping.
-  auto family = [&](const char* name, const char* type, const char* help, auto value) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-    for (const auto& s : subs) {
-      std::snprintf(buf, sizeof buf, "%s{subscriber=\"%s\"} %llu\n", name, s->name_.c_str(),
-                    static_cast<unsigned long long>(value(*s)));
-      out += buf;
-    }
+  prometheus::writer w(out);
+  w.counter("doppel_bus_events_published_total", "Events published on the event bus.", published());
+  w.gauge("doppel_bus_subscribers", "Subscribers of the event bus.", subs.size());
+  auto family = [&](std::string_view name, prometheus::metric_type type, std::string_view help, auto value) {
+    w.family(name, help, type);
+    for (const auto& s : subs) w.sample(name, {{"subscriber", s->name_}}, value(*s));
   };
-  family("doppel_bus_subscriber_events_total", "counter", "Events queued to a bus subscriber.",
+  using prometheus::metric_type;
+  family("doppel_bus_subscriber_events_total", metric_type::counter, "Events queued to a bus subscriber.",
          [](const bus_subscription& s) { return s.received_.load(std::memory_order_relaxed); });
-  family("doppel_bus_subscriber_queued", "gauge", "Events waiting in a bus subscriber's queue.",
+  family("doppel_bus_subscriber_queued", metric_type::gauge, "Events waiting in a bus subscriber's queue.",
          [](const bus_subscription& s) { return s.queued_.load(std::memory_order_relaxed); });
-  family("doppel_bus_subscriber_dropped_total", "counter", "Events a bus subscriber lost because its queue overflowed.",
+  family("doppel_bus_subscriber_dropped_total", metric_type::counter,
+         "Events a bus subscriber lost because its queue overflowed.",
          [](const bus_subscription& s) { return s.dropped_.load(std::memory_order_relaxed); });
-  family("doppel_bus_subscriber_overflows_total", "counter", "Times a bus subscriber's queue overflowed.",
+  family("doppel_bus_subscriber_overflows_total", metric_type::counter, "Times a bus subscriber's queue overflowed.",
          [](const bus_subscription& s) { return s.overflows_.load(std::memory_order_relaxed); });
 }
 

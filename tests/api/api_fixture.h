@@ -2,7 +2,11 @@
 // real `doppel serve` binary on a loopback port and an HTTP client to it.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -31,6 +35,54 @@ inline std::pair<int, std::string> shell(const std::string& cmd) {
   int st = pclose(p);
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
+
+// A plain TCP connection to the server, for clients that misbehave (never read, never finish).
+class raw_socket {
+ public:
+  explicit raw_socket(unsigned short port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~raw_socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  raw_socket(const raw_socket&) = delete;
+  raw_socket& operator=(const raw_socket&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  bool send_all(const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  // Reads until `enough` says so or the connection ends (or `timeout` passes between reads).
+  template <class Pred>
+  std::string read_until(Pred enough, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    timeval tv{static_cast<time_t>(timeout.count()), 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    char buf[65536];
+    while (!enough(out)) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 class api_fixture : public ::testing::Test {
  protected:

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
+#include "store/sqlite_faults.h"
 #include "twin/twin_test_util.h"
 
 namespace doppel::ingest {
@@ -36,6 +38,7 @@ bool eventually(F f, std::chrono::milliseconds limit = 10s) {
 
 class mqtt_fixture : public twin::testing::live_graph {
  protected:
+  mqtt_fixture() { store_options_.vfs = faults_.name(); }
   void SetUp() override {
     live_graph::SetUp();
     auto pump = json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "targetSpeed": 1450,
@@ -46,6 +49,7 @@ class mqtt_fixture : public twin::testing::live_graph {
     start_broker(0);
   }
   void TearDown() override {
+    faults_.hold_syncs(false);
     connector_.reset();
     pipeline_.reset();
     broker_.reset();
@@ -94,6 +98,15 @@ class mqtt_fixture : public twin::testing::live_graph {
     return c.connect(port ? port : broker_->port(), id, version, "fleet", fleet_password_);
   }
 
+  // The value of a counter in the connector's metrics; -1 when it is missing.
+  long metric(const std::string& name) {
+    std::string m;
+    connector_->render_metrics(m);
+    auto at = m.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stol(m.substr(at + name.size() + 2));
+  }
+
+  store::sqlite_faults faults_;  // the metadata store's I/O; outlives the store (TearDown)
   std::string fleet_password_;
   dead_letters letters_{1000};
   std::unique_ptr<telemetry_pipeline> pipeline_;
@@ -101,23 +114,42 @@ class mqtt_fixture : public twin::testing::live_graph {
   std::unique_ptr<mqtt_connector> connector_;
 };
 
+// The message reports a property, so applying it is a metadata store commit. That commit is held
+// in its sync: while it is held Doppel must not have acknowledged the message, and when it became
+// durable no PUBACK had been sent. A connector that acknowledges on receipt, or a pipeline that
+// answers before the write is durable, fails this.
 TEST_F(mqtt_fixture, QoS1MessageIsAppliedBeforeItIsAcknowledged) {
+  std::atomic<long> acks_when_durable{-2};
+  graph_->set_listener([&](const twin::change_event& e) {
+    if (e.twin == "pump-1" && e.kind == "twin.update") acks_when_durable = metric("doppel_mqtt_acks_total");
+  });
   for (std::uint8_t version : {ingest::mqtt::v5, ingest::mqtt::v311}) {
+    SCOPED_TRACE("MQTT version " + std::to_string(version));
     start_connector({}, version);
+    ASSERT_EQ(metric("doppel_mqtt_acks_total"), 0);
+    acks_when_durable = -2;
+    faults_.hold_syncs(true);
     loadgen::mqtt_client pub;
     ASSERT_TRUE(connect_device(pub, "device-1")) << pub.error();
     ASSERT_TRUE(pub.publish("doppel/twins/pump-1/telemetry",
-                            R"({"speed": )" + std::to_string(1000 + version) + R"(, "targetSpeed": 1234})", 1));
-    ASSERT_TRUE(pub.wait_acks()) << pub.error();
-    // The device's PUBACK comes from the broker; Doppel's follows the apply. Wait for Doppel's.
-    ASSERT_TRUE(eventually([&] { return latest("pump-1")["speed"]["value"] == 1000 + version; }));
-    EXPECT_TRUE(eventually([&] {
-      std::string m;
-      connector_->render_metrics(m);
-      return m.find("doppel_mqtt_acks_total 1") != std::string::npos ||
-             m.find("doppel_mqtt_acks_total 2") != std::string::npos;
-    }));
-    EXPECT_EQ((*graph_->get_twin("pump-1"))["targetSpeed"], 1234);  // a reported property, durable
+                            R"({"speed": )" + std::to_string(1000 + version) + R"(, "targetSpeed": )" +
+                                std::to_string(1200 + version) + "}",
+                            1));
+    ASSERT_TRUE(pub.wait_acks()) << pub.error();  // the device's PUBACK comes from the broker
+    faults_.wait_for_held_sync();                 // Doppel applies it: its write waits on the sync
+    // Not durable, so not acknowledged; a connector that acknowledged on receipt already has.
+    // (Watching a while longer catches one that acknowledges in parallel with the apply.)
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_EQ(metric("doppel_mqtt_acks_total"), 0) << "acknowledged before the write was durable";
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(acks_when_durable.load(), -2);
+    faults_.hold_syncs(false);
+    ASSERT_TRUE(eventually([&] { return metric("doppel_mqtt_acks_total") == 1; }))
+        << "acks: " << metric("doppel_mqtt_acks_total");
+    EXPECT_EQ(acks_when_durable.load(), 0) << "a PUBACK was sent before the write was durable";
+    EXPECT_EQ(latest("pump-1")["speed"]["value"], 1000 + version);
+    EXPECT_EQ((*graph_->get_twin("pump-1"))["targetSpeed"], 1200 + version);  // a reported property, durable
     auto h = connector_->health();
     EXPECT_EQ(h["connected"], true);
     connector_->stop();
@@ -218,9 +250,7 @@ TEST_F(mqtt_fixture, ReconnectsAfterTheBrokerRestarts) {
   ASSERT_TRUE(pub.publish("doppel/twins/pump-2/telemetry", R"({"speed": 42})", 1));
   ASSERT_TRUE(pub.wait_acks()) << pub.error();
   ASSERT_TRUE(eventually([&] { return latest("pump-2")["speed"]["value"] == 42; }));
-  std::string m;
-  connector_->render_metrics(m);
-  EXPECT_NE(m.find("doppel_mqtt_connects_total 2"), std::string::npos) << m;
+  EXPECT_EQ(metric("doppel_mqtt_connects_total"), 2);
 }
 
 TEST_F(mqtt_fixture, MappingRulesRouteTopicsToTwins) {

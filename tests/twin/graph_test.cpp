@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "common/temp_dir.h"
+#include "store/sqlite_faults.h"
 
 #include "twin_test_util.h"
 
@@ -21,11 +23,20 @@ using testing::pump_station;
 
 class graph_fixture : public testing::live_graph {
  protected:
+  graph_fixture() { store_options_.vfs = faults_.name(); }
+  void TearDown() override {
+    faults_.hold_syncs(false);
+    live_graph::TearDown();
+  }
+
   static json pump() {
     return json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "targetSpeed": 1450,
                            "motor": {"$metadata": {}}})");
   }
   static json station() { return json::parse(R"({"$metadata": {"$model": "dtmi:doppel:example:PumpStation;1"}})"); }
+  static json speed(int v) { return json::array({{{"op", "replace"}, {"path", "/targetSpeed"}, {"value", v}}}); }
+
+  store::sqlite_faults faults_;  // the store's I/O, with faults to arm; outlives the store (TearDown)
 };
 
 const check_options k_api{false};
@@ -245,6 +256,9 @@ TEST_F(graph_fixture, DesiredStateIsChecked) {
   EXPECT_EQ(graph_->set_desired("nobody", json::object(), {}).error().code(), status_code::not_found);
 }
 
+// The writer is held inside a commit (its sync waits) while every writer queues a write, so the
+// next transaction holds them all: commits are strictly fewer than writes, with no timing
+// involved. One transaction per write (no group commit) fails this.
 TEST_F(graph_fixture, ConcurrentWritersShareCommitsAndEventsFollowCommitOrder) {
   std::vector<change_event> events;
   std::mutex events_mu;
@@ -255,19 +269,34 @@ TEST_F(graph_fixture, ConcurrentWritersShareCommitsAndEventsFollowCommitOrder) {
   constexpr int k_twins = 8, k_writes = 50;
   for (int t = 0; t < k_twins; ++t) ASSERT_TRUE(graph_->put_twin("p" + std::to_string(t), pump(), {}, k_api));
   std::uint64_t commits_before = store_->commits();
+  // The gate: p0 goes to -1 (the writers then count 0, 1, ... on each twin) in a commit held in
+  // its sync.
+  faults_.hold_syncs(true);
+  std::promise<void> gate_done;
+  graph_->patch_twin("p0", speed(-1), {}, k_api, [&](result<json> r) {
+    EXPECT_TRUE(r);
+    gate_done.set_value();
+  });
+  faults_.wait_for_held_sync();
   std::vector<std::thread> writers;
   for (int t = 0; t < k_twins; ++t) {
     writers.emplace_back([&, t] {
-      for (int i = 0; i < k_writes; ++i) {
-        json patch = json::array({{{"op", "replace"}, {"path", "/targetSpeed"}, {"value", i}}});
-        EXPECT_TRUE(graph_->patch_twin("p" + std::to_string(t), patch, {}, k_api));
-      }
+      for (int i = 0; i < k_writes; ++i) EXPECT_TRUE(graph_->patch_twin("p" + std::to_string(t), speed(i), {}, k_api));
     });
   }
+  // Every writer's first write waits in the queue behind the held commit.
+  while (store_->stats().queued < static_cast<std::size_t>(k_twins)) std::this_thread::yield();
+  faults_.hold_syncs(false);
   for (auto& w : writers) w.join();
-  EXPECT_LE(store_->commits() - commits_before, static_cast<std::uint64_t>(k_twins * k_writes));
+  gate_done.get_future().get();
+  constexpr std::uint64_t k_all = 1 + k_twins * k_writes;
+  std::uint64_t commits = store_->commits() - commits_before;
+  // The gate's commit, one for the eight queued first writes, at most one per write after.
+  EXPECT_LE(commits, k_all - (k_twins - 1));
+  EXPECT_LT(commits, k_all);
+  RecordProperty("commits", static_cast<int>(commits));
   std::lock_guard lock(events_mu);
-  ASSERT_EQ(events.size(), static_cast<std::size_t>(k_twins + k_twins * k_writes));
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(k_twins + k_all));
   EXPECT_EQ(events[0].kind, "twin.create");
   EXPECT_EQ(events[0].model, "dtmi:doppel:example:Pump;1");
   // Per twin, the events arrive in write order.
@@ -281,9 +310,69 @@ TEST_F(graph_fixture, ConcurrentWritersShareCommitsAndEventsFollowCommitOrder) {
     }
     last[events[i].twin] = v;
   }
+  EXPECT_EQ(last["p0"], k_writes - 1);
   reopen();
   for (int t = 0; t < k_twins; ++t)
     EXPECT_EQ(graph_->get_twin("p" + std::to_string(t))->at("targetSpeed"), k_writes - 1);
+}
+
+// An acknowledged write was synced: the sync count rose before its completion ran.
+// synchronous=NORMAL (no sync per commit in WAL mode) fails this.
+TEST_F(graph_fixture, AnAcknowledgedWriteWasSynced) {
+  ASSERT_TRUE(graph_->put_twin("pump-1", pump(), {}, k_api));
+  for (int i = 0; i < 3; ++i) {
+    std::uint64_t before = faults_.syncs();
+    std::promise<std::uint64_t> seen;
+    graph_->patch_twin("pump-1", speed(i), {}, k_api, [&](result<json> r) {
+      EXPECT_TRUE(r);
+      seen.set_value(faults_.syncs());
+    });
+    EXPECT_GT(seen.get_future().get(), before) << "write " << i << " was acknowledged before any sync";
+  }
+}
+
+// A write whose sync failed answers io_error, and the graph refuses every write after it (its
+// memory may be ahead of the disk) and says why in health().
+TEST_F(graph_fixture, AFailedSyncIsNeverAcknowledgedAndStopsWrites) {
+  ASSERT_TRUE(graph_->put_twin("pump-1", pump(), {}, k_api));
+  ASSERT_TRUE(graph_->health());
+  faults_.fail_next_sync();
+  auto r = graph_->patch_twin("pump-1", speed(7), {}, k_api);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), status_code::io_error);
+  status h = graph_->health();
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.code(), status_code::io_error);
+  EXPECT_NE(h.message().find("the metadata store failed a write"), std::string::npos) << h.message();
+  EXPECT_NE(h.message().find("restart doppel"), std::string::npos) << h.message();
+  // Later writes are refused with that message, even ones the disk could take now.
+  auto later = graph_->put_twin("pump-2", pump(), {}, k_api);
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code(), status_code::io_error);
+  EXPECT_EQ(later.error().message(), h.message());
+  EXPECT_EQ(graph_->delete_twin("pump-1", {}).code(), status_code::io_error);
+  // Reads go on.
+  EXPECT_TRUE(graph_->get_twin("pump-1"));
+  reopen();  // a restart writes again; the refused write is not there
+  ASSERT_TRUE(graph_->health());
+  EXPECT_FALSE(graph_->get_twin("pump-2"));
+  EXPECT_TRUE(graph_->patch_twin("pump-1", speed(8), {}, k_api));
+}
+
+// A full disk is an error the caller sees (io_error, "database or disk is full"), not a crash.
+TEST_F(graph_fixture, ADiskFullIsAnErrorNotACrash) {
+  ASSERT_TRUE(graph_->put_twin("pump-1", pump(), {}, k_api));
+  faults_.set_disk_full(true);
+  auto r = graph_->put_twin("pump-2", pump(), {}, k_api);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), status_code::io_error);
+  EXPECT_NE(r.error().message().find("database or disk is full"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(graph_->health());
+  EXPECT_EQ(graph_->get_twin("pump-1")->at("targetSpeed"), 1450);
+  faults_.set_disk_full(false);
+  reopen();
+  EXPECT_TRUE(graph_->health());
+  EXPECT_TRUE(graph_->put_twin("pump-2", pump(), {}, k_api));
 }
 
 TEST_F(graph_fixture, AsyncWritesCompleteBeforeTheGraphGoes) {

@@ -40,7 +40,7 @@ class live_graph : public ::testing::Test {
     store_.reset();
     registry_ = std::make_unique<model::model_registry>();
     load_models(*registry_);
-    auto s = store::metadata_store::open(dir_.path() / "doppel.db");
+    auto s = store::metadata_store::open(dir_.path() / "doppel.db", store_options_);
     ASSERT_TRUE(s) << s.error().to_string();
     store_ = std::move(*s);
     auto g = twin_graph::open(*registry_, *store_);
@@ -49,6 +49,7 @@ class live_graph : public ::testing::Test {
   }
 
   doppel::testing::temp_dir dir_{"doppel-graph-test"};
+  store::store_options store_options_;               // a fixture's constructor may set them (e.g. a fault VFS)
   std::unique_ptr<model::model_registry> registry_;  // declared first: outlives the graph
   std::unique_ptr<store::metadata_store> store_;
   std::unique_ptr<twin_graph> graph_;

@@ -13,6 +13,7 @@
 
 #include "api/routes/common.h"
 #include "core/text.h"
+#include "core/time.h"
 #include "ingest/export_format.h"
 #include "ingest/readings.h"
 #include "store/timeseries/aggregate.h"
@@ -152,8 +153,8 @@ class history_routes {
 
 void history_routes::get_telemetry_history(route_context& c) {
   std::int64_t from = 0, to = 0;
-  if (!ingest::parse_time_bound(c.query_param("from"), INT64_MIN, from) ||
-      !ingest::parse_time_bound(c.query_param("to"), INT64_MAX, to)) {
+  if (!parse_time_bound(c.query_param("from"), INT64_MIN, from) ||
+      !parse_time_bound(c.query_param("to"), INT64_MAX, to)) {
     return c.send(error(400, "bad_request", k_bound_help));
   }
   std::uint64_t limit = 10000;
@@ -267,8 +268,8 @@ void history_routes::post_query_telemetry(route_context& c) {
                         "\"telemetry\", \"step\": \"5m\", \"agg\": \"mean,max\", \"from\": ..., \"to\": ...}"));
   }
   std::int64_t from = 0, to = 0, step = 0;
-  if (!from_text || !to_text || !ingest::parse_time_bound(*from_text, INT64_MIN, from) ||
-      !ingest::parse_time_bound(*to_text, INT64_MAX, to)) {
+  if (!from_text || !to_text || !parse_time_bound(*from_text, INT64_MIN, from) ||
+      !parse_time_bound(*to_text, INT64_MAX, to)) {
     return c.send(error(400, "bad_request", k_bound_help));
   }
   if (!ts::parse_step(*step_text, step)) return c.send(error(400, "bad_request", k_step_help));

@@ -3,10 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <memory>
 
 #include "api/routes/common.h"
+#include "core/prometheus.h"
 
 namespace doppel::api {
 
@@ -61,18 +61,10 @@ void system_routes::get_metrics(route_context& c) {
   response r;
   r.content_type = "text/plain; version=0.0.4";
   routes_.render_request_metrics(r.body);
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "# HELP doppel_twins Twins in the graph.\n# TYPE doppel_twins gauge\ndoppel_twins %zu\n"
-                "# HELP doppel_relationships Relationships in the graph.\n# TYPE doppel_relationships gauge\n"
-                "doppel_relationships %zu\n",
-                graph_.twin_count(), graph_.relationship_count());
-  r.body += line;
-  std::snprintf(line, sizeof line,
-                "# HELP doppel_up 1 while the server accepts writes, 0 after a storage failure.\n"
-                "# TYPE doppel_up gauge\ndoppel_up %d\n",
-                graph_.health() ? 1 : 0);
-  r.body += line;
+  prometheus::writer(r.body)
+      .gauge("doppel_twins", "Twins in the graph.", graph_.twin_count())
+      .gauge("doppel_relationships", "Relationships in the graph.", graph_.relationship_count())
+      .gauge("doppel_up", "1 while the server accepts writes, 0 after a storage failure.", graph_.health() ? 1 : 0);
   routes_.render_metric_sources(r.body);
   c.send(std::move(r));
 }
