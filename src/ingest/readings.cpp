@@ -152,6 +152,13 @@ bool read_object(simdjson::ondemand::object obj, std::string twin, std::int64_t 
       if (!has_id) twin = std::string(id), has_id = true;
       continue;
     }
+    if (key.empty()) {
+      // No telemetry or property has an empty name (DTDL names start with a letter).
+      out.resize(before);
+      return message =
+                 "a member has an empty name \"\"; name each value after a telemetry or property of the twin's model",
+             false;
+    }
     reading r;
     r.name = std::string(key);
     if (!to_json(v, r.value)) {

@@ -526,6 +526,18 @@ TEST(Readings, MalformedPayloadsAreRejectedWhole) {
   }
 }
 
+TEST(Readings, AnEmptyMemberNameIsRefusedNotAReadingWithoutAName) {
+  // Found by fuzz_mqtt: {"": 1} became a reading with an empty name.
+  for (const char* bad : {R"({"": 1})", R"({"speed": 1, "": 2})", R"([{"$dtId": "a", "": 1}])"}) {
+    std::vector<reading> out;
+    std::vector<rejection> rejected;
+    parse_json_readings(bad, bad[0] == '[' ? "" : "pump-1", k_now, out, rejected);
+    EXPECT_TRUE(out.empty()) << bad;
+    ASSERT_EQ(rejected.size(), 1u) << bad;
+    EXPECT_NE(rejected[0].message.find("empty name"), std::string::npos) << rejected[0].message;
+  }
+}
+
 TEST(Readings, LineProtocolPointsNeedATwinTag) {
   std::string text = "pumps,twin=pump-1 speed=1450,running=t,count=3i 1764064800000000000\npumps,site=x speed=1";
   lp_batch batch;
