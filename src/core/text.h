@@ -1,5 +1,5 @@
 // Small helpers shared by every layer: reading whole files, quoting for messages, UTF-8
-// length. Safe for concurrent use. (Time as text moved to core/time.h.)
+// length. Safe for concurrent use. Time as text is in core/time.h.
 #pragma once
 
 #include <cstddef>
@@ -9,9 +9,6 @@
 #include <string_view>
 
 #include "core/status.h"
-// Time as text lived here; kept until src/api/router.cpp and src/ingest/pipeline.cpp include
-// core/time.h themselves.
-#include "core/time.h"
 
 namespace doppel {
 

@@ -77,9 +77,4 @@ nlohmann::json lp_value(const lp_field& f);
 void readings_from_line_protocol(const lp_batch& batch, std::int64_t now_ns, std::vector<reading>& out,
                                  std::vector<rejection>& rejected, std::string_view twin = {});
 
-// The time parsers moved to core/time.h; these names stay until the callers that spell them
-// ingest::parse_time_bound (src/api/router.cpp) switch over.
-using doppel::parse_rfc3339_ns;
-using doppel::parse_time_bound;
-
 }  // namespace doppel::ingest
