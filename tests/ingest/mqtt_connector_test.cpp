@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/eventually.h"
 #include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
@@ -26,15 +27,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
+using doppel::testing::eventually;
 
 class mqtt_fixture : public twin::testing::live_graph {
  protected:

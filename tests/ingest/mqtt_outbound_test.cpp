@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "common/eventually.h"
 #include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
@@ -33,15 +34,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return f();
-}
+using doppel::testing::eventually;
 
 unsigned short free_loopback_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
