@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/eventually.h"
+#include "common/free_port.h"
 #include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
@@ -280,17 +281,7 @@ TEST(ManagedBroker, ExplainsWhyItCannotStart) {
   EXPECT_NE(third.error().message().find("exited at start"), std::string::npos);
 }
 
-unsigned short free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  socklen_t len = sizeof a;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using doppel::testing::free_loopback_port;
 
 // TLS and a user name with password, against a Mosquitto listener that demands both (a CA and
 // a server certificate for 127.0.0.1 made with openssl; the managed broker's own password file).

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "common/eventually.h"
+#include "common/free_port.h"
 #include "ingest/broker_auth.h"
 #include "ingest/managed_broker.h"
 #include "loadgen/mqtt_load.h"
@@ -36,17 +37,7 @@ using namespace std::chrono_literals;
 
 using doppel::testing::eventually;
 
-unsigned short free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  socklen_t len = sizeof a;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using doppel::testing::free_loopback_port;
 
 // The completions of published messages, by the index the test gave each message.
 class outcomes {
