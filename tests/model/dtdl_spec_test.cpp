@@ -105,8 +105,8 @@ run_result run_version(const std::string& version) {
       bool valid = c.at("valid").get<bool>();
       std::vector<source> sources;
       for (std::size_t j = 0; j < c.at("input").size(); ++j) {
-        sources.push_back({file + "[" + std::to_string(i) + "].input[" + std::to_string(j) + "]",
-                           c["input"][j].dump()});
+        sources.push_back(
+            {file + "[" + std::to_string(i) + "].input[" + std::to_string(j) + "]", c["input"][j].dump()});
       }
       model_registry registry;
       load_report report = registry.load(std::move(sources));
