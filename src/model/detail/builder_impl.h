@@ -555,8 +555,8 @@ class builder {
   void parse_enum(members& m, schema& s, const where_t& w, const interface* partition);
 
   // A nested element whose @context switched it to DTDL v2 inside a DTDL v3 element, where DTDL v3
-  // accepts only v3 elements (enum values, fields, map keys and values, command payloads,
-  // interface schemas): reports it and returns false.
+  // accepts only v3 elements (enum values, fields, map keys and values, command payloads; an
+  // interface's `schemas` are checked in parse_complex_schema): reports it and returns false.
   bool v3_only_here(const active_context& outer, const where_t& w, std::string_view material);
 
   // `n` is the DTMI of an element defined elsewhere in the interface, given where DTDL expects
