@@ -47,6 +47,9 @@ struct api_options {
   std::size_t query_queue = 64;               // waiting for a worker; past it: 503 with Retry-After
   std::size_t queries_per_token = 2;          // running or waiting at once; past it: 429
   std::uint64_t query_max_work = 20'000'000;  // evaluation steps per page; past it: 400
+  // PUT and PATCH /digitaltwins/{id} refuse properties the model does not mark writable (400
+  // ValidationFailed). False (the default): any property may be written, as in Azure Digital Twins.
+  bool enforce_writable = false;
 };
 
 // Where a route's handler runs.

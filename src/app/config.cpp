@@ -137,13 +137,15 @@ bool parse_api_limit(checker& ck, const std::string& key, const YAML::Node& v, a
   return false;
 }
 
+bool boolean(checker& ck, const YAML::Node& n, std::string_view key, bool& out);  // below
+
 void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
   if (!n.IsMap()) {
     ck.error(n.Mark(), "api must be a mapping such as `api: {listen: 127.0.0.1:8080}`, not " + checker::shape(n));
     return;
   }
-  static const std::set<std::string, std::less<>> known{"listen",         "cors_origins", "rate_limit", "rate_burst",
-                                                        "max_body_bytes", "tls",          "web_root"};
+  static const std::set<std::string, std::less<>> known{
+      "listen", "cors_origins", "rate_limit", "rate_burst", "max_body_bytes", "tls", "web_root", "enforce_writable"};
   std::set<std::string, std::less<>> seen;
   for (const auto& kv : n) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
@@ -155,7 +157,8 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
     if (!known.count(key)) {
       ck.error(kv.first.Mark(), "unknown key " + quote(key) +
                                     " in api; known keys are listen, cors_origins, rate_limit, rate_burst, "
-                                    "max_body_bytes, tls, web_root, events_queue_bytes, connection_queue_bytes, "
+                                    "max_body_bytes, tls, web_root, enforce_writable, events_queue_bytes, "
+                                    "connection_queue_bytes, "
                                     "max_connections, max_connections_per_token, max_unauthenticated, "
                                     "query_workers, query_queue, queries_per_token, query_max_work");
       continue;
@@ -198,6 +201,8 @@ void parse_api(checker& ck, const YAML::Node& n, api_config& api) {
       }
     } else if (key == "max_body_bytes") {
       if (number(ck, v, "api.max_body_bytes", 1024, 1 << 30, d)) api.max_body_bytes = static_cast<std::size_t>(d);
+    } else if (key == "enforce_writable") {
+      boolean(ck, v, "api.enforce_writable", api.enforce_writable);
     }
   }
 }

@@ -14,6 +14,7 @@
 //     rate_burst: 0           # bucket size; 0: one second's worth
 //     max_body_bytes: 4194304
 //     tls: {cert: tls/cert.pem, key: tls/key.pem}   # optional: serve HTTPS only
+//     enforce_writable: false # true: API writes may set only `writable` properties
 //     events_queue_bytes, connection_queue_bytes, max_connections, max_connections_per_token,
 //     max_unauthenticated, query_workers, query_queue, queries_per_token, query_max_work
 //   ingest: {shards: 0, queue_readings: 100000, dead_letters: 10000, dead_letter_bytes: 67108864}
@@ -60,6 +61,10 @@ struct api_config {
   // The web app's folder, served at / (api/static_files.h): relative to the project; "off": none;
   // empty (the default): the `web` folder beside the doppel binary, when there is one.
   std::string web_root;
+  // PUT and PATCH /digitaltwins/{id} refuse properties the model does not mark writable. False
+  // (the default): the API may write every property, as in Azure Digital Twins; `writable` then
+  // decides only what has a desired state and what a device may report.
+  bool enforce_writable = false;
   // Resource bounds (docs/project.md); 0 where noted means "derived".
   std::size_t events_queue_bytes = std::size_t(16) << 20;     // per WebSocket subscriber
   std::size_t connection_queue_bytes = std::size_t(8) << 20;  // answers queued per connection

@@ -332,6 +332,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   ao.query_queue = cfg.api.query_queue;
   ao.queries_per_token = cfg.api.queries_per_token;
   ao.query_max_work = cfg.api.query_max_work;
+  ao.enforce_writable = cfg.api.enforce_writable;
   ingest::dead_letters letters(cfg.ingest.dead_letters, cfg.ingest.dead_letter_bytes);
   if (status s = letters.open(data / "deadletters.db"); !s) {
     err << "doppel serve: " << s.message() << "\n";

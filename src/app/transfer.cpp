@@ -168,7 +168,11 @@ class importer {
       }
       auto j = nlohmann::json::parse(res->body, nullptr, false);
       bool shaped = !j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_object();
-      if (!shaped || (res->status != 400 && res->status != 422)) {
+      // Refused readings: 400 (422 from servers before issue 13), or 404 when all of them were
+      // for twins that do not exist; the others of the body were taken.
+      bool refused_only = res->status == 400 || res->status == 422 ||
+                          (res->status == 404 && shaped && j["error"].value("code", "") == "DigitalTwinNotFound");
+      if (!shaped || !refused_only) {
         print_api_error(*res, err_);
         fatal = 1;
         return false;

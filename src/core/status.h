@@ -50,6 +50,20 @@ class [[nodiscard]] status {
   explicit operator bool() const { return is_ok(); }
   status_code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // A stable name of this particular failure, for programs, where the code alone is too coarse:
+  // the twin layer names its failures as Azure Digital Twins does ("DigitalTwinNotFound",
+  // "ValidationFailed"), and the API sends the name as error.code. Empty when the code says enough.
+  std::string_view reason() const { return reason_; }
+  // This status with `reason`, which must be a string literal (it is kept as a view).
+  status with_reason(std::string_view reason) const& {
+    status s = *this;
+    s.reason_ = reason;
+    return s;
+  }
+  status with_reason(std::string_view reason) && {
+    reason_ = reason;
+    return std::move(*this);
+  }
 
   // "invalid_argument: <message>", or "ok".
   std::string to_string() const;
@@ -57,6 +71,7 @@ class [[nodiscard]] status {
  private:
   status_code code_ = status_code::ok;
   std::string message_;
+  std::string_view reason_;
 };
 
 // A value or the status saying why there is none. Accessing value() of a failed result is a

@@ -94,15 +94,19 @@ bool split_pointer(const std::string& pointer, std::vector<std::string>& out) {
 
 // Checks one pointer of an operation: not into $-keys, and (for API writes) only into
 // writable properties.
+// `malformed` is set when the operation itself is wrong (not a pointer, into a $-key), as opposed
+// to a model rule it breaks.
 void check_target(const std::string& pointer, const std::string& at, const model::interface& iface,
-                  const check_options& options, std::vector<value_error>& errors) {
+                  const check_options& options, std::vector<value_error>& errors, bool& malformed) {
   std::vector<std::string> tokens;
   if (!split_pointer(pointer, tokens)) {
     errors.push_back({at, "not a JSON Pointer: " + quote(pointer) + "; write e.g. \"/targetSpeed\""});
+    malformed = true;
     return;
   }
   if (tokens.empty()) {
     errors.push_back({at, "a patch may not replace the whole twin; use PUT for that"});
+    malformed = true;
     return;
   }
   const model::interface* scope = &iface;
@@ -110,6 +114,7 @@ void check_target(const std::string& pointer, const std::string& at, const model
     const std::string& t = tokens[i];
     if (!t.empty() && t[0] == '$') {
       errors.push_back({at, quote(pointer) + " points into " + quote(t) + ", which the server maintains"});
+      malformed = true;
       return;
     }
     const model::content* c = scope->find(t);
@@ -194,17 +199,20 @@ const model::interface* check_twin(const nlohmann::json& body, std::string_view 
 
 bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
                 const model::model_registry& models, const check_options& options, std::vector<value_error>& errors,
-                const model::interface* model) {
+                const model::interface* model, bool* patch_invalid) {
   nlohmann::json after;
-  if (!patched_twin(body, patch, id, models, options, errors, after, model)) return false;
+  if (!patched_twin(body, patch, id, models, options, errors, after, model, patch_invalid)) return false;
   body = std::move(after);
   return true;
 }
 
 bool patched_twin(const nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
                   const model::model_registry& models, const check_options& options, std::vector<value_error>& errors,
-                  nlohmann::json& after, const model::interface* model) {
+                  nlohmann::json& after, const model::interface* model, bool* patch_invalid) {
   std::size_t before = errors.size();
+  bool ignored = false;
+  bool& malformed = patch_invalid ? *patch_invalid : ignored;  // the patch itself is wrong
+  malformed = false;
   check_options existing = options;
   existing.allow_read_only = true;  // what is already stored was accepted when it was written
   const model::interface* iface = model ? model : check_twin(body, id, models, existing, errors);
@@ -213,6 +221,7 @@ bool patched_twin(const nlohmann::json& body, const nlohmann::json& patch, std::
     errors.push_back({"$",
                       "a JSON Patch is an array of operations such as "
                       "[{\"op\": \"replace\", \"path\": \"/targetSpeed\", \"value\": 1450}]"});
+    malformed = true;
     return false;
   }
   for (std::size_t i = 0; i < patch.size(); ++i) {
@@ -221,19 +230,24 @@ bool patched_twin(const nlohmann::json& body, const nlohmann::json& patch, std::
     if (!op.is_object() || !op.contains("op") || !op["op"].is_string() || !op.contains("path") ||
         !op["path"].is_string()) {
       errors.push_back({at, "each operation needs \"op\" and \"path\" strings"});
+      malformed = true;
       continue;
     }
     const std::string& name = op["op"].get_ref<const std::string&>();
     if (name != "add" && name != "remove" && name != "replace" && name != "move" && name != "copy" && name != "test") {
       errors.push_back({at + ".op", "unknown op " + quote(name) + "; use add, remove, replace, move, copy or test"});
+      malformed = true;
       continue;
     }
-    if (name != "test") check_target(op["path"].get_ref<const std::string&>(), at + ".path", *iface, options, errors);
+    if (name != "test") {
+      check_target(op["path"].get_ref<const std::string&>(), at + ".path", *iface, options, errors, malformed);
+    }
     if (name == "move" || name == "copy") {
       if (!op.contains("from") || !op["from"].is_string()) {
         errors.push_back({at, quote(name) + " needs a \"from\" string"});
+        malformed = true;
       } else if (name == "move") {
-        check_target(op["from"].get_ref<const std::string&>(), at + ".from", *iface, options, errors);
+        check_target(op["from"].get_ref<const std::string&>(), at + ".from", *iface, options, errors, malformed);
       }
     }
   }
@@ -247,6 +261,7 @@ bool patched_twin(const nlohmann::json& body, const nlohmann::json& patch, std::
     auto bracket = what.find("] ");
     errors.push_back(
         {"$", "the patch cannot be applied: " + (bracket == std::string::npos ? what : what.substr(bracket + 2))});
+    malformed = true;
     return false;
   }
   check_options relaxed = options;

@@ -18,9 +18,10 @@
 namespace doppel::twin {
 
 struct check_options {
-  // Properties that are not `writable` in the model hold what the device reports. Writes
-  // through the API may not set them (false); twins declared in the project folder and values
-  // reported by devices may (true).
+  // Properties that are not `writable` in the model hold what the device reports. False: a
+  // write may not set them (the API's writes in its strict mode, api.enforce_writable). True:
+  // any property may be set, as Azure Digital Twins allows its API writes (the API's default),
+  // and as twins declared in the project folder and values reported by devices do.
   bool allow_read_only = false;
   // False: a successful write completes with only {"$dtId", "$etag"} rather than the whole twin
   // (the API answers a PATCH with 204 and an ETag, as Azure Digital Twins does; this saves a copy).
@@ -38,15 +39,18 @@ const model::interface* check_twin(const nlohmann::json& body, std::string_view 
 // error `body` is unchanged and `errors` says why (paths of the patch, e.g. $[2].path, or of the
 // resulting twin). Operations may not touch "$dtId", "$etag" or "$metadata".
 // `model`, when given, is the interface `body` is already known to be valid for (the twin graph
-// knows it), which saves checking the stored body again.
+// knows it), which saves checking the stored body again. `patch_invalid`, when given, is set to
+// whether the patch itself is wrong (not an array of well-formed operations, a path into a
+// $-key, an operation that cannot be applied) rather than its result not fitting the model.
 bool patch_twin(nlohmann::json& body, const nlohmann::json& patch, std::string_view id,
                 const model::model_registry& models, const check_options& options,
-                std::vector<model::value_error>& errors, const model::interface* model = nullptr);
+                std::vector<model::value_error>& errors, const model::interface* model = nullptr,
+                bool* patch_invalid = nullptr);
 // The same, leaving `before` as it is and writing the patched twin to `after`.
 bool patched_twin(const nlohmann::json& before, const nlohmann::json& patch, std::string_view id,
                   const model::model_registry& models, const check_options& options,
                   std::vector<model::value_error>& errors, nlohmann::json& after,
-                  const model::interface* model = nullptr);
+                  const model::interface* model = nullptr, bool* patch_invalid = nullptr);
 
 // Server-managed $metadata, in the shape Azure Digital Twins uses, stamped on every write:
 //   "$metadata": {"$model": ..., "$lastUpdateTime": NOW, "speed": {"lastUpdateTime": T}, ...}

@@ -6,6 +6,7 @@
 
 #include "core/text.h"
 #include "twin/detail/graph_util.h"
+#include "twin/errors.h"
 #include "twin/relationship.h"
 
 namespace doppel::twin {
@@ -14,6 +15,19 @@ using detail::join_errors;
 using detail::now_rfc3339;
 using detail::to_status;
 using detail::wait_for;
+
+namespace {
+
+status twin_not_found(const std::string& id) {
+  return status::not_found("twin " + quote(id) + " does not exist").with_reason(errors::digital_twin_not_found);
+}
+
+// The model's refusal of a write, every problem in the message (the API lists them as details).
+status validation_failed(const std::vector<model::value_error>& problems) {
+  return status::invalid_argument(join_errors(problems)).with_reason(errors::validation_failed);
+}
+
+}  // namespace
 
 twin_graph::twin_graph(model::model_registry& models, store::metadata_store& store)
     : models_(models),
@@ -89,13 +103,18 @@ std::string twin_graph::next_etag() {
 
 status twin_graph::check_condition(const nlohmann::json* existing, const condition& c, const std::string& what) const {
   if (c.if_none_match_any && existing) {
-    return status::precondition_mismatch(what + " already exists (If-None-Match: *)");
+    return status::precondition_mismatch(what + " already exists (If-None-Match: *)")
+        .with_reason(errors::precondition_failed);
   }
   if (!c.if_match.empty()) {
-    if (!existing) return status::precondition_mismatch(what + " does not exist (If-Match)");
+    if (!existing) {
+      return status::precondition_mismatch(what + " does not exist (If-Match)")
+          .with_reason(errors::precondition_failed);
+    }
     if (c.if_match != "*" && existing->value("$etag", "") != c.if_match) {
       return status::precondition_mismatch(what + " has etag " + existing->value("$etag", "") + ", not " + c.if_match +
-                                           " (If-Match): someone changed it; read it again");
+                                           " (If-Match): someone changed it; read it again")
+          .with_reason(errors::precondition_failed);
     }
   }
   return status::ok();
@@ -140,8 +159,14 @@ const model::interface* twin_graph::model_of(const std::string& id) const {
 result<nlohmann::json> twin_graph::get_twin(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto it = twins_.find(id);
-  if (it == twins_.end()) return status::not_found("twin " + quote(id) + " does not exist");
+  if (it == twins_.end()) return twin_not_found(id);
   return it->second.body;
+}
+
+status twin_graph::relationship_not_found(const std::string& source, const std::string& rel_id) const {
+  if (twins_.find(source) == twins_.end()) return twin_not_found(source);
+  return status::not_found("relationship " + quote(rel_id) + " of twin " + quote(source) + " does not exist")
+      .with_reason(errors::relationship_not_found);
 }
 
 void twin_graph::store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
@@ -172,10 +197,12 @@ void twin_graph::store_twin(const std::string& id, nlohmann::json body, const mo
 
 void twin_graph::put_twin(const std::string& id, nlohmann::json body, const condition& c, const check_options& options,
                           completion<nlohmann::json> done) {
-  if (id.empty()) return done(status::invalid_argument("a twin id must not be empty"));
-  std::vector<model::value_error> errors;
-  const model::interface* m = check_twin(body, id, models_, options, errors);
-  if (!m) return done(status::invalid_argument(join_errors(errors)));
+  if (id.empty()) {
+    return done(status::invalid_argument("a twin id must not be empty").with_reason(errors::invalid_argument));
+  }
+  std::vector<model::value_error> problems;
+  const model::interface* m = check_twin(body, id, models_, options, problems);
+  if (!m) return done(validation_failed(problems));
   std::unique_lock lock(mu_);
   if (status h = health(); !h) return done(h);
   auto it = twins_.find(id);
@@ -194,7 +221,7 @@ void twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, 
     // Nothing to change: not a write (no new etag, no event), but the condition still counts.
     std::shared_lock lock(mu_);
     auto it = twins_.find(id);
-    if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+    if (it == twins_.end()) return done(twin_not_found(id));
     if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
     return done(options.reply_with_body ? it->second.body
                                         : nlohmann::json{{"$dtId", id}, {"$etag", it->second.body["$etag"]}});
@@ -210,19 +237,23 @@ void twin_graph::patch_twin(const std::string& id, const nlohmann::json& patch, 
       std::shared_lock lock(mu_);
       if (status h = health(); !h) return done(h);
       auto it = twins_.find(id);
-      if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+      if (it == twins_.end()) return done(twin_not_found(id));
       if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
       model = it->second.model;
       etag = it->second.body.value("$etag", "");
-      std::vector<model::value_error> errors;
-      if (!twin::patched_twin(it->second.body, patch, id, models_, options, errors, after, model)) {
-        return done(status::invalid_argument(join_errors(errors)));
+      std::vector<model::value_error> problems;
+      bool patch_invalid = false;
+      if (!twin::patched_twin(it->second.body, patch, id, models_, options, problems, after, model, &patch_invalid)) {
+        if (patch_invalid) {
+          return done(status::invalid_argument(join_errors(problems)).with_reason(errors::json_patch_invalid));
+        }
+        return done(validation_failed(problems));
       }
     }
     std::unique_lock lock(mu_);
     if (status h = health(); !h) return done(h);
     auto it = twins_.find(id);
-    if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+    if (it == twins_.end()) return done(twin_not_found(id));
     if (it->second.body.value("$etag", "") != etag && attempt < 8) continue;  // changed meanwhile: again
     if (it->second.body.value("$etag", "") != etag) {
       return done(status::failed_precondition("twin " + quote(id) + " changes too often to patch; retry"));
@@ -237,12 +268,12 @@ void twin_graph::set_desired(const std::string& id, const nlohmann::json& desire
   std::unique_lock lock(mu_);
   if (status h = health(); !h) return done(h);
   auto it = twins_.find(id);
-  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+  if (it == twins_.end()) return done(twin_not_found(id));
   if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
   nlohmann::json body = it->second.body;
-  std::vector<model::value_error> errors;
-  if (!twin::set_desired(body, desired, *it->second.model, now_rfc3339(), errors)) {
-    return done(status::invalid_argument(join_errors(errors)));
+  std::vector<model::value_error> problems;
+  if (!twin::set_desired(body, desired, *it->second.model, now_rfc3339(), problems)) {
+    return done(validation_failed(problems));
   }
   // Stamped against itself: only $metadata changed, and the desired fields are the new ones.
   nlohmann::json with_desired = body;
@@ -252,7 +283,7 @@ void twin_graph::set_desired(const std::string& id, const nlohmann::json& desire
 result<nlohmann::json> twin_graph::desired_state(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto it = twins_.find(id);
-  if (it == twins_.end()) return status::not_found("twin " + quote(id) + " does not exist");
+  if (it == twins_.end()) return twin_not_found(id);
   return desired_view(it->second.body, *it->second.model);
 }
 
@@ -260,7 +291,7 @@ void twin_graph::delete_twin(const std::string& id, const condition& c, completi
   std::unique_lock lock(mu_);
   if (status h = health(); !h) return done(h);
   auto it = twins_.find(id);
-  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+  if (it == twins_.end()) return done(twin_not_found(id));
   if (status s = check_condition(&it->second.body, c, "twin " + quote(id)); !s) return done(s);
   std::vector<std::string> held;
   for (auto r = relationships_.lower_bound({id, ""}); r != relationships_.end() && r->first.first == id; ++r) {
@@ -273,7 +304,8 @@ void twin_graph::delete_twin(const std::string& id, const condition& c, completi
     for (std::size_t i = 0; i < held.size() && i < 10; ++i) list += (i ? ", " : "") + held[i];
     if (held.size() > 10) list += ", ...";
     return done(status::failed_precondition("twin " + quote(id) + " still has " + std::to_string(held.size()) +
-                                            " relationship(s): " + list + "; delete them first"));
+                                            " relationship(s): " + list + "; delete them first")
+                    .with_reason(errors::relationships_not_deleted));
   }
   store::write w;
   w.kind = store::write::op::delete_twin;
@@ -288,18 +320,27 @@ void twin_graph::delete_twin(const std::string& id, const condition& c, completi
 
 void twin_graph::put_relationship(const std::string& source, const std::string& rel_id, nlohmann::json body,
                                   const condition& c, completion<nlohmann::json> done) {
-  if (rel_id.empty()) return done(status::invalid_argument("a relationship id must not be empty"));
-  if (!body.is_object()) return done(status::invalid_argument("$: a relationship must be a JSON object"));
+  if (rel_id.empty()) {
+    return done(status::invalid_argument("a relationship id must not be empty").with_reason(errors::invalid_argument));
+  }
+  if (!body.is_object()) {
+    return done(
+        status::invalid_argument("$: a relationship must be a JSON object").with_reason(errors::invalid_argument));
+  }
   for (const auto& [key, expected] : {std::pair<const char*, const std::string*>{"$sourceId", &source},
                                       std::pair<const char*, const std::string*>{"$relationshipId", &rel_id}}) {
     if (body.contains(key) && body[key] != *expected) {
-      return done(status::invalid_argument(std::string("$.") + key + ": must be " + quote(*expected)));
+      return done(status::invalid_argument(std::string("$.") + key + ": must be " + quote(*expected))
+                      .with_reason(errors::invalid_argument));
     }
   }
   std::unique_lock lock(mu_);
   if (status h = health(); !h) return done(h);
   auto src = twins_.find(source);
-  if (src == twins_.end()) return done(status::not_found("source twin " + quote(source) + " does not exist"));
+  if (src == twins_.end()) {
+    return done(status::not_found("source twin " + quote(source) + " does not exist")
+                    .with_reason(errors::digital_twin_not_found));
+  }
   const model::interface* target = nullptr;
   std::string target_id;
   if (body.contains("$targetId") && body["$targetId"].is_string()) {
@@ -307,9 +348,20 @@ void twin_graph::put_relationship(const std::string& source, const std::string& 
     auto t = twins_.find(target_id);
     if (t != twins_.end()) target = t->second.model;
   }
-  std::vector<model::value_error> errors;
-  const model::content* rel = check_relationship(body, *src->second.model, target, errors);
-  if (!rel) return done(status::invalid_argument(join_errors(errors)));
+  std::vector<model::value_error> problems;
+  const model::content* rel = check_relationship(body, *src->second.model, target, problems);
+  if (!rel) {
+    // As ADT names them: a missing target first, then the relationship itself (its name or
+    // target model), then its properties.
+    std::string_view reason = errors::validation_failed;
+    for (const auto& p : problems) {
+      if (p.path == "$.$relationshipName" || p.path == "$.$targetId") reason = errors::invalid_relationship;
+    }
+    if (!target_id.empty() && !target) {
+      return done(status::not_found(join_errors(problems)).with_reason(errors::target_twin_not_found));
+    }
+    return done(status::invalid_argument(join_errors(problems)).with_reason(reason));
+  }
   for (const model::content* p : rel->properties) {  // 1e2 for an integer property is stored as 100
     if (auto v = body.find(p->name); v != body.end() && p->type) model::normalize_integers(*p->type, *v);
   }
@@ -327,7 +379,8 @@ void twin_graph::put_relationship(const std::string& source, const std::string& 
     }
     if (count >= *rel->max_multiplicity) {
       return done(status::failed_precondition("twin " + quote(source) + " already has " + std::to_string(count) + " " +
-                                              quote(rel->name) + " relationships, the model's maxMultiplicity"));
+                                              quote(rel->name) + " relationships, the model's maxMultiplicity")
+                      .with_reason(errors::invalid_relationship));
     }
   }
   body["$sourceId"] = source;
@@ -359,9 +412,7 @@ void twin_graph::put_relationship(const std::string& source, const std::string& 
 result<nlohmann::json> twin_graph::get_relationship(const std::string& source, const std::string& rel_id) const {
   std::shared_lock lock(mu_);
   auto it = relationships_.find({source, rel_id});
-  if (it == relationships_.end()) {
-    return status::not_found("relationship " + quote(rel_id) + " of twin " + quote(source) + " does not exist");
-  }
+  if (it == relationships_.end()) return relationship_not_found(source, rel_id);
   return it->second;
 }
 
@@ -372,7 +423,7 @@ void twin_graph::delete_relationship(const std::string& source, const std::strin
   rel_key key{source, rel_id};
   auto it = relationships_.find(key);
   std::string what = "relationship " + quote(rel_id) + " of twin " + quote(source);
-  if (it == relationships_.end()) return done(status::not_found(what + " does not exist"));
+  if (it == relationships_.end()) return done(relationship_not_found(source, rel_id));
   if (status s = check_condition(&it->second, c, what); !s) return done(s);
   store::write w;
   w.kind = store::write::op::delete_relationship;
@@ -511,7 +562,7 @@ void twin_graph::report(const std::string& id, const model::interface& checked, 
   std::unique_lock lock(mu_);
   if (status h = health(); !h) return done(h);
   auto it = twins_.find(id);
-  if (it == twins_.end()) return done(status::not_found("twin " + quote(id) + " does not exist"));
+  if (it == twins_.end()) return done(twin_not_found(id));
   if (it->second.model != &checked) {
     return done(status::invalid_argument("twin " + quote(id) + " was given another model (" + it->second.model->id +
                                          ") after its readings were checked against " + checked.id +

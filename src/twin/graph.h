@@ -195,6 +195,9 @@ class twin_graph {
   status model_usable(const model::interface& m) const;
   std::string next_etag();
   status check_condition(const nlohmann::json* existing, const condition& c, const std::string& what) const;
+  // not_found for a relationship that is not there, named as ADT does: DigitalTwinNotFound when
+  // its source twin is missing too, else RelationshipNotFound. mu_ held.
+  status relationship_not_found(const std::string& source, const std::string& rel_id) const;
   // Stamps, stores in memory and queues the store write of a twin; called with mu_ held.
   void store_twin(const std::string& id, nlohmann::json body, const model::interface& model,
                   const nlohmann::json* before, bool reply_with_body, completion<nlohmann::json>& done,

@@ -7,6 +7,7 @@
 #include "core/text.h"
 #include "core/time.h"
 #include "twin/detail/graph_util.h"
+#include "twin/errors.h"
 #include "twin/graph.h"
 
 namespace doppel::twin {
@@ -39,6 +40,11 @@ nlohmann::json element_at(nlohmann::json doc, const std::string& path) {
   return std::move(doc[index]);
 }
 
+status model_not_found(std::string_view dtmi) {
+  return status::not_found("model " + quote(dtmi) + " is not loaded; GET /models lists them")
+      .with_reason(errors::model_not_found);
+}
+
 nlohmann::json parse_or_discard(const std::string& text) { return nlohmann::json::parse(text, nullptr, false); }
 
 // Diagnostics as "path: message (line L, column C) ..." joined by "; ", the shape the API turns
@@ -58,12 +64,14 @@ std::string join_diagnostics(const std::vector<model::diagnostic>& errors) {
 
 status twin_graph::model_usable(const model::interface& m) const {
   if (models_.find(m.id) != &m) {
-    return status::failed_precondition("model " + quote(m.id) + " was deleted meanwhile; GET /models lists them");
+    return status::failed_precondition("model " + quote(m.id) + " was deleted meanwhile; GET /models lists them")
+        .with_reason(errors::validation_failed);
   }
   auto st = model_states_.find(m.id);
   if (st != model_states_.end() && st->second.decommissioned) {
     return status::failed_precondition("model " + quote(m.id) +
-                                       " is decommissioned: no new twins of it; use a newer version of the model");
+                                       " is decommissioned: no new twins of it; use a newer version of the model")
+        .with_reason(errors::model_decommissioned);
   }
   return status::ok();
 }
@@ -95,7 +103,7 @@ nlohmann::json twin_graph::model_json(const model::interface& m, bool definition
 result<nlohmann::json> twin_graph::model_data(std::string_view dtmi, bool definition) const {
   std::shared_lock lock(mu_);
   const model::interface* m = models_.find(dtmi);
-  if (!m) return status::not_found("model " + quote(dtmi) + " is not loaded; GET /models lists them");
+  if (!m) return model_not_found(dtmi);
   return model_json(*m, definition);
 }
 
@@ -115,7 +123,7 @@ result<nlohmann::json> twin_graph::list_models(const std::vector<std::string>& d
       todo.pop_back();
       if (!seen.insert(id).second) continue;
       const model::interface* m = models_.find(id);
-      if (!m) return status::not_found("model " + quote(id) + " is not loaded; GET /models lists them");
+      if (!m) return model_not_found(id);
       for (auto& d : models_.dependencies(id)) todo.push_back(std::move(d));
     }
     for (const auto& id : seen) chosen.push_back(models_.find(id));
@@ -140,9 +148,12 @@ void twin_graph::add_models(std::vector<model::source> sources, completion<nlohm
       return d.message.find("is already loaded") != std::string::npos;  // builder.cpp read_id
     });
     std::string message = join_diagnostics(report.errors);
-    return done(exists ? status::already_exists(message) : status::invalid_argument(message));
+    return done(exists ? status::already_exists(message).with_reason(errors::model_already_exists)
+                       : status::invalid_argument(message).with_reason(errors::dtdl_parser_error));
   }
-  if (batch.top_level().empty()) return done(status::invalid_argument("$: no interfaces to add"));
+  if (batch.top_level().empty()) {
+    return done(status::invalid_argument("$: no interfaces to add").with_reason(errors::invalid_argument));
+  }
   // Each model is stored as its own document, so that it can be loaded (and deleted) alone.
   std::vector<store::write> writes;
   std::map<std::string, nlohmann::json> parsed;  // source name -> document, for arrays of models
@@ -181,7 +192,7 @@ void twin_graph::decommission_model(const std::string& dtmi, completion<nlohmann
   std::unique_lock lock(mu_);
   if (status h = health(); !h) return done(h);
   const model::interface* m = models_.find(dtmi);
-  if (!m) return done(status::not_found("model " + quote(dtmi) + " is not loaded; GET /models lists them"));
+  if (!m) return done(model_not_found(dtmi));
   model_state& st = model_states_[dtmi];
   if (st.decommissioned) return done(nlohmann::json(nullptr));
   st.decommissioned = true;
@@ -197,7 +208,7 @@ void twin_graph::delete_model(const std::string& dtmi, completion<nlohmann::json
   std::unique_lock lock(mu_);
   if (status h = health(); !h) return done(h);
   const model::interface* m = models_.find(dtmi);
-  if (!m) return done(status::not_found("model " + quote(dtmi) + " is not loaded; GET /models lists them"));
+  if (!m) return done(model_not_found(dtmi));
   auto st = model_states_.find(dtmi);
   if (st == model_states_.end() || st->second.source.empty()) {
     return done(status::failed_precondition("model " + quote(dtmi) + " is declared in the project folder (" +
@@ -215,7 +226,11 @@ void twin_graph::delete_model(const std::string& dtmi, completion<nlohmann::json
                                             " twin(s), e.g. " + quote(example) +
                                             "; delete them first, or decommission the model instead"));
   }
-  if (status s = models_.remove(dtmi); !s) return done(s);
+  if (status s = models_.remove(dtmi); !s) {
+    // Other models use it (extend it, have it as a component or relationship target).
+    bool used = s.code() == status_code::failed_precondition;
+    return done(std::move(s).with_reason(used ? errors::model_references_not_deleted : errors::model_not_found));
+  }
   model_states_.erase(st);
   store::write w;
   w.kind = store::write::op::delete_model;

@@ -13,6 +13,7 @@
 
 #include "core/json_input.h"
 #include "twin/detail/query_ast.h"
+#include "twin/errors.h"
 
 namespace doppel::twin {
 
@@ -74,7 +75,8 @@ std::string encode_token(const continuation& c) {
 result<continuation> decode_token(std::string_view token, const query_limits& limits) {
   auto bad = [](const std::string& why) {
     return status::invalid_argument("the continuation token is malformed (" + why +
-                                    "); pass the token of the previous page unchanged, or start again without one");
+                                    "); pass the token of the previous page unchanged, or start again without one")
+        .with_reason(errors::bad_request);
   };
   if (token.size() > limits.max_token_bytes)
     return bad("longer than " + std::to_string(limits.max_token_bytes) + " bytes");

@@ -17,6 +17,7 @@
 #include <map>
 
 #include "twin/detail/query_ast.h"
+#include "twin/errors.h"
 #include "twin/index.h"
 
 namespace doppel::twin::detail {
@@ -244,7 +245,8 @@ class evaluator {
       fits = k.size() == levels && std::all_of(k.begin(), k.end(), [](const json& s) { return s.is_string(); });
     }
     if (!fits) {
-      return status::invalid_argument("the continuation token does not fit this query; start again without it");
+      return status::invalid_argument("the continuation token does not fit this query; start again without it")
+          .with_reason(errors::bad_request);
     }
     if (!q_.aggregates) {
       for (const auto& s : k) resume_key_.push_back(s.get<std::string>());

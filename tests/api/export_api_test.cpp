@@ -339,6 +339,14 @@ TEST_F(export_test, ImportReportsWhatWasRefused) {
   EXPECT_NE(out.find("mixed.csv:5: the time \"soon\""), std::string::npos) << out;
   EXPECT_NE(out.find("unknown_twin"), std::string::npos) << out;
   EXPECT_NE(out.find("wrong_type"), std::string::npos) << out;
+  // Points only of twins that do not exist: the server answers 404 DigitalTwinNotFound (as ADT
+  // does for telemetry), which is a refusal like the others, not the end of the import.
+  std::ofstream(dir_.path() / "ghosts.csv") << "twin,name,time,value\n"
+                                            << "ghost,temp,2026-01-01T00:00:00Z,1.5\n";
+  std::tie(code, out) = cli("import ghosts.csv", "operator");
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("doppel import: 1 point(s) sent, 0 accepted, 1 refused"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown_twin"), std::string::npos) << out;
 
   std::ofstream(dir_.path() / "bad.lp") << "# a comment\n\ndoppel,twin=m-1 temp=2 1\ndoppel,twin=m-1 temp=\n";
   std::tie(code, out) = cli("import bad.lp", "operator");

@@ -101,7 +101,7 @@ TEST_F(history_api, LatePointsBeyondTheWindowAreRefused) {
   std::string ok = R"({"speed": 5, "$ts": "2025-11-25T09:30:00Z"})";
   EXPECT_EQ(call("POST", "/telemetry/pump-1", "operator", ok).status, 204u);
   auto late = call("POST", "/telemetry/pump-1", "operator", R"({"speed": 6, "$ts": "2025-11-25T08:59:59Z"})");
-  expect_error(late, 422, "validation_failed");
+  expect_error(late, 400, "ValidationFailed");
   EXPECT_NE(late.body.find("history.late_window"), std::string::npos) << late.body;
   json letters = body(call("GET", "/deadletters?reason=too_late"));
   ASSERT_EQ(letters["value"].size(), 1u) << letters.dump();

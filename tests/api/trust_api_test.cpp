@@ -179,12 +179,12 @@ TEST_F(trust_api, RevokingATokenClosesItsWebSockets) {
 }
 
 // Issue 19 item 5 over HTTP: an operator set serialNumber and a component's ratedPower through
-// telemetry; now they are refused per reading (422 listing them) and the rest applies.
+// telemetry; now they are refused per reading (400 listing them) and the rest applies.
 TEST_F(trust_api, TelemetryMayNotSetReadOnlyProperties) {
   start();
   response r = call("POST", "/telemetry/pump-1", "operator",
                     R"({"mode": "off", "serialNumber": "HACKED", "motor.ratedPower": 1})");
-  expect_error(r, 422, "validation_failed");
+  expect_error(r, 400, "ValidationFailed");
   json details = body(r)["error"]["details"];
   ASSERT_EQ(details.size(), 2u) << r.body;
   for (const auto& d : details) EXPECT_EQ(d["reason"], "not_reportable") << r.body;
@@ -194,7 +194,7 @@ TEST_F(trust_api, TelemetryMayNotSetReadOnlyProperties) {
   EXPECT_EQ(twin["motor"]["ratedPower"], 55);
   // Line protocol too.
   r = call("POST", "/write", "operator", "m,twin=pump-1 ratedFlow=1,speed=3");
-  expect_error(r, 422, "validation_failed");
+  expect_error(r, 400, "ValidationFailed");
   EXPECT_EQ(body(call("GET", "/digitaltwins/pump-1"))["ratedFlow"], 120);
 }
 

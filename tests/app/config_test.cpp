@@ -88,6 +88,17 @@ TEST(Config, WebRoot) {
   }
 }
 
+TEST(Config, EnforceWritable) {
+  EXPECT_FALSE(parse_config("name: p\n", "doppel.yaml").config.api.enforce_writable);  // as in ADT
+  auto r = parse_config("name: p\napi: {enforce_writable: true}\n", "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_TRUE(r.config.api.enforce_writable);
+  auto b = parse_config("name: p\napi: {enforce_writable: sometimes}\n", "doppel.yaml");
+  ASSERT_EQ(b.errors.size(), 1u);
+  EXPECT_EQ(b.errors[0].message, "api.enforce_writable must be true or false");
+  EXPECT_EQ(b.errors[0].line, 2u);
+}
+
 TEST(Config, HistorySection) {
   auto r = parse_config(
       "name: a\nhistory:\n  retention: 90d\n  late_window: PT30M\n  retention_by_model: {\"dtmi:x:Pump;1\": 12h}\n",

@@ -2,20 +2,51 @@
 
 #include "core/text.h"
 #include "model/model.h"
+#include "twin/errors.h"
 
 namespace doppel::api::detail {
 
 using nlohmann::json;
 
-// The HTTP status and error code of a status from the lower layers.
-std::pair<unsigned, std::string_view> http_status(status_code code) {
-  switch (code) {
+namespace {
+
+// ADT's HTTP status of each error code the twin layer uses (twin/errors.h), from ADT's REST API
+// reference (data plane, 2023-10-31).
+constexpr std::pair<std::string_view, unsigned> k_adt_statuses[] = {
+    {twin::errors::invalid_argument, 400},
+    {twin::errors::validation_failed, 400},
+    {twin::errors::json_patch_invalid, 400},
+    {twin::errors::invalid_relationship, 400},
+    {twin::errors::relationships_not_deleted, 400},
+    {twin::errors::model_decommissioned, 400},
+    {twin::errors::dtdl_parser_error, 400},
+    {twin::errors::sql_query_error, 400},
+    {twin::errors::bad_request, 400},
+    {twin::errors::digital_twin_not_found, 404},
+    {twin::errors::target_twin_not_found, 404},
+    {twin::errors::relationship_not_found, 404},
+    {twin::errors::model_not_found, 404},
+    {twin::errors::component_not_found, 404},
+    {twin::errors::model_already_exists, 409},
+    {twin::errors::model_references_not_deleted, 409},
+    {twin::errors::precondition_failed, 412},
+};
+
+}  // namespace
+
+std::pair<unsigned, std::string_view> http_status(const status& s) {
+  if (!s.reason().empty()) {
+    for (const auto& [name, code] : k_adt_statuses) {
+      if (name == s.reason()) return {code, name};
+    }
+  }
+  switch (s.code()) {
     case status_code::ok: return {200, "ok"};
-    case status_code::invalid_argument: return {422, "validation_failed"};
+    case status_code::invalid_argument: return {400, twin::errors::validation_failed};
     case status_code::not_found: return {404, "not_found"};
     case status_code::already_exists: return {409, "conflict"};
     case status_code::failed_precondition: return {409, "conflict"};
-    case status_code::precondition_mismatch: return {412, "precondition_failed"};
+    case status_code::precondition_mismatch: return {412, twin::errors::precondition_failed};
     case status_code::io_error: return {503, "unavailable"};
     case status_code::unavailable: return {503, "unavailable"};
     case status_code::internal: return {500, "internal"};
@@ -46,13 +77,14 @@ json details_of(const std::string& message) {
 }  // namespace
 
 response from_status(const status& s) {
-  auto [code, name] = http_status(s.code());
+  auto [code, name] = http_status(s);
   return error(code, name, s.message(), details_of(s.message()).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 status find_component(const twin::twin_graph& graph, const std::string& id, const std::string& component) {
   const model::interface* m = graph.model_of(id);
-  if (!m) return status::not_found("twin " + quote(id) + " does not exist");
+  if (!m)
+    return status::not_found("twin " + quote(id) + " does not exist").with_reason(twin::errors::digital_twin_not_found);
   const model::content* found = m->find(component);
   if (found && found->kind == model::content_kind::component) return status::ok();
   std::string names;
@@ -60,7 +92,8 @@ status find_component(const twin::twin_graph& graph, const std::string& id, cons
     if (content->kind == model::content_kind::component) names += (names.empty() ? "" : ", ") + content->name;
   }
   return status::not_found("twin " + quote(id) + " has no component " + quote(component) + "; its model " + m->id +
-                           (names.empty() ? " has none" : " has " + names));
+                           (names.empty() ? " has none" : " has " + names))
+      .with_reason(twin::errors::component_not_found);
 }
 
 response json_response(unsigned code, const json& body) {

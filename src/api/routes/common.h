@@ -23,8 +23,11 @@ inline response error(unsigned status, std::string_view code, std::string messag
   return router::error(status, code, std::move(message), details_json);
 }
 
-// The HTTP status and error code of a status from the lower layers.
-std::pair<unsigned, std::string_view> http_status(status_code code);
+// The HTTP status and error code of a status from the lower layers: for a failure the twin layer
+// names as Azure Digital Twins does (status::reason, twin/errors.h), ADT's status and that name;
+// otherwise by its code (invalid_argument: 400 ValidationFailed, precondition_mismatch: 412
+// PreconditionFailed, as ADT; the others Doppel's own: 404 not_found, 409 conflict, ...).
+std::pair<unsigned, std::string_view> http_status(const status& s);
 // A lower layer's failure as an error response (validation messages become "details").
 response from_status(const status& s);
 // ok when `component` is a component of twin `id`'s model; else not_found naming the twin (no

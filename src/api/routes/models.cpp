@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/routes/common.h"
+#include "twin/errors.h"
 
 namespace doppel::api {
 
@@ -77,7 +78,7 @@ void model_routes::post_models(route_context& c) {
   json body;
   if (!c.body_json(body)) return;  // a syntax error is a 400 with its place, as for every body
   if (!body.is_array() && !body.is_object()) {
-    return c.send(error(422, "validation_failed", "$: the body must be an array of DTDL interfaces"));
+    return c.send(error(400, twin::errors::invalid_argument, "$: the body must be an array of DTDL interfaces"));
   }
   // The text as sent, so that the parser's line:column point into the request body.
   std::vector<model::source> sources{{"request body", std::move(c.req.body)}};
@@ -95,7 +96,7 @@ void model_routes::patch_model(route_context& c) {
   bool ok = patch.is_array() && patch.size() == 1 && patch[0].is_object() && patch[0].value("op", "") == "replace" &&
             patch[0].value("path", "") == "/decommissioned" && patch[0].contains("value") && patch[0]["value"] == true;
   if (!ok) {
-    return c.send(error(422, "validation_failed",
+    return c.send(error(400, twin::errors::json_patch_invalid,
                         "$: a model accepts one patch: [{\"op\": \"replace\", \"path\": \"/decommissioned\", "
                         "\"value\": true}]; decommissioning cannot be undone (delete and upload the model again)"));
   }

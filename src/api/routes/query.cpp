@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/routes/common.h"
+#include "twin/errors.h"
 
 namespace doppel::api {
 
@@ -62,7 +63,9 @@ void query_routes::post_query(route_context& c) {
   auto page = graph_.query(body["query"].get<std::string>(), options);
   if (!page) {
     if (page.error().code() == status_code::invalid_argument) {
-      return c.send(error(400, "invalid_query", page.error().message()));
+      // ADT's codes: SqlQueryError for the query, BadRequest for its continuation token.
+      std::string_view code = page.error().reason().empty() ? twin::errors::sql_query_error : page.error().reason();
+      return c.send(error(400, code, page.error().message()));
     }
     return c.send(from_status(page.error()));
   }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "core/time.h"
 #include "ingest/line_protocol.h"
 #include "ingest/readings.h"
+#include "twin/errors.h"
 #include "twin/telemetry_state.h"
 
 namespace doppel::api {
@@ -71,10 +73,15 @@ void telemetry_routes::ingest(route_context& c, const std::string& source, std::
     std::string message = std::to_string(accepted) + " reading(s) applied, " + std::to_string(all.size()) +
                           " refused: " + all.front().message +
                           (all.size() > 1 ? " (the first 100 are in details)" : "") + "; GET /deadletters keeps them";
-    // As InfluxDB: a malformed line or payload is a 400 (a partial write), a reading the model
-    // refuses a 422.
-    send(error(malformed ? 400 : 422, malformed ? "bad_request" : "validation_failed", message,
-               details.dump(-1, ' ', false, json::error_handler_t::replace)));
+    // A malformed line or payload is a 400 bad_request (a partial write, as InfluxDB); readings
+    // the model refuses a 400 ValidationFailed, and readings only of twins that do not exist a
+    // 404 DigitalTwinNotFound, as ADT answers telemetry.
+    bool no_twin = accepted == 0 && std::all_of(all.begin(), all.end(),
+                                                [](const ingest::rejection& j) { return j.reason == "unknown_twin"; });
+    std::string_view code = no_twin     ? twin::errors::digital_twin_not_found
+                            : malformed ? "bad_request"
+                                        : twin::errors::validation_failed;
+    send(error(no_twin ? 404 : 400, code, message, details.dump(-1, ' ', false, json::error_handler_t::replace)));
   };
   if (readings.empty()) {
     (void)letters_->add(source, "", refused);  // the client is told of each refusal anyway

@@ -8,6 +8,7 @@
 #include "api/routes/common.h"
 #include "core/status.h"
 #include "core/text.h"
+#include "twin/errors.h"
 
 namespace doppel::api {
 
@@ -25,7 +26,10 @@ using detail::respond_with;
 // Twins, their desired state and their relationships, as Azure Digital Twins' data plane has them.
 class twin_routes {
  public:
-  explicit twin_routes(twin::twin_graph& graph) : graph_(graph) {}
+  // `enforce_writable` (api.enforce_writable): refuse API writes of properties the model does not
+  // mark writable. Off by default, as in Azure Digital Twins, which lets any client allowed to
+  // write set every property.
+  twin_routes(twin::twin_graph& graph, bool enforce_writable) : graph_(graph), enforce_writable_(enforce_writable) {}
   void get_twin(route_context& c);
   void put_twin(route_context& c);
   void patch_twin(route_context& c);
@@ -43,6 +47,7 @@ class twin_routes {
 
  private:
   twin::twin_graph& graph_;
+  bool enforce_writable_;
 };
 
 void twin_routes::get_twin(route_context& c) {
@@ -56,7 +61,9 @@ void twin_routes::get_twin(route_context& c) {
 void twin_routes::put_twin(route_context& c) {
   json body;
   if (!c.body_json(body)) return;
-  graph_.put_twin(c.params[0], std::move(body), c.condition(), {false}, respond_with(c.done, 200));
+  twin::check_options options;
+  options.allow_read_only = !enforce_writable_;
+  graph_.put_twin(c.params[0], std::move(body), c.condition(), options, respond_with(c.done, 200));
 }
 
 void twin_routes::patch_twin(route_context& c) {
@@ -64,6 +71,7 @@ void twin_routes::patch_twin(route_context& c) {
   if (!c.body_json(patch)) return;
   // As in Azure Digital Twins: 204 with the new ETag, unless the client asks for the twin.
   twin::check_options options;
+  options.allow_read_only = !enforce_writable_;
   options.reply_with_body = c.req.header("prefer").find("return=representation") != std::string_view::npos;
   if (options.reply_with_body) {
     return graph_.patch_twin(c.params[0], patch, c.condition(), options, respond_with(c.done, 200));
@@ -89,7 +97,7 @@ void twin_routes::patch_desired(route_context& c) {
 
 void twin_routes::list_relationships(route_context& c) {
   if (!graph_.get_twin(c.params[0])) {
-    return c.send(error(404, "not_found", "twin " + quote(c.params[0]) + " does not exist"));
+    return c.send(error(404, twin::errors::digital_twin_not_found, "twin " + quote(c.params[0]) + " does not exist"));
   }
   std::string name = c.query_param("relationshipName");
   json value = json::array();
@@ -101,7 +109,7 @@ void twin_routes::list_relationships(route_context& c) {
 
 void twin_routes::list_incoming(route_context& c) {
   if (!graph_.get_twin(c.params[0])) {
-    return c.send(error(404, "not_found", "twin " + quote(c.params[0]) + " does not exist"));
+    return c.send(error(404, twin::errors::digital_twin_not_found, "twin " + quote(c.params[0]) + " does not exist"));
   }
   json value = json::array();
   for (const auto& r : graph_.incoming(c.params[0])) {
@@ -135,13 +143,13 @@ void twin_routes::patch_relationship(route_context& c) {
   auto current = graph_.get_relationship(c.params[0], c.params[1]);
   if (!current) return c.send(from_status(current.error()));
   if (!patch.is_array()) {
-    return c.send(error(422, "validation_failed", "a JSON Patch is an array of operations", "[]"));
+    return c.send(error(400, twin::errors::json_patch_invalid, "a JSON Patch is an array of operations", "[]"));
   }
   for (std::size_t i = 0; i < patch.size(); ++i) {
     const auto& op = patch[i];
     std::string path = op.is_object() ? op.value("path", "") : "";
     if (path.rfind("/$", 0) == 0) {
-      return c.send(error(422, "validation_failed",
+      return c.send(error(400, twin::errors::json_patch_invalid,
                           "$[" + std::to_string(i) + "].path: " + quote(path) +
                               " is managed by the server; patch the relationship's properties only"));
     }
@@ -154,7 +162,7 @@ void twin_routes::patch_relationship(route_context& c) {
     std::string what = e.what();
     auto bracket = what.find("] ");
     return c.send(
-        error(422, "validation_failed",
+        error(400, twin::errors::json_patch_invalid,
               "$: the patch cannot be applied: " + (bracket == std::string::npos ? what : what.substr(bracket + 2))));
   }
   // The patch was computed from the version just read: without If-Match, still make sure
@@ -187,7 +195,8 @@ void twin_routes::get_component(route_context& c) {
     // Not reachable while twins must hold every component of their model; the model may have
     // been replaced between the two reads.
     return c.send(
-        from_status(status::not_found("twin " + quote(c.params[0]) + " has no component " + quote(c.params[1]))));
+        from_status(status::not_found("twin " + quote(c.params[0]) + " has no component " + quote(c.params[1]))
+                        .with_reason(twin::errors::component_not_found)));
   }
   response r = json_response(200, *it);
   r.headers.push_back({"ETag", (*t)["$etag"].get<std::string>()});
@@ -229,6 +238,7 @@ void twin_routes::patch_component(route_context& c) {
     }
   }
   twin::check_options options;
+  options.allow_read_only = !enforce_writable_;
   options.reply_with_body = c.req.header("prefer").find("return=representation") != std::string_view::npos;
   if (!options.reply_with_body) return graph_.patch_twin(c.params[0], patch, c.condition(), options, etag_only(c.done));
   graph_.patch_twin(c.params[0], patch, c.condition(), options,
@@ -243,7 +253,7 @@ void twin_routes::patch_component(route_context& c) {
 }  // namespace
 
 void add_twin_routes(router& r, twin::twin_graph& graph) {
-  auto h = std::make_shared<twin_routes>(graph);
+  auto h = std::make_shared<twin_routes>(graph, r.options().enforce_writable);
   r.add("GET", "/digitaltwins/{id}", role::viewer, false, "Get a twin", bind_route(h, &twin_routes::get_twin));
   r.add("PUT", "/digitaltwins/{id}", role::admin, false, "Create or replace a twin (If-Match, If-None-Match: *)",
         bind_route(h, &twin_routes::put_twin));
