@@ -72,12 +72,18 @@ TEST_F(adt_routes_api, ComponentRoutesAnswer404ForAMissingTwinOrComponent) {
   // A property, a telemetry and an unknown name are no components (ADT: ComponentNotFound).
   for (std::string name : {"ratedFlow", "speed", "gearbox"}) {
     SCOPED_TRACE(name);
-    expect_not_found(call("GET", "/digitaltwins/pump-1/components/" + name, "viewer"), "no component");
-    expect_not_found(call("PATCH", "/digitaltwins/pump-1/components/" + name, "admin", patch), "no component");
-    expect_not_found(call("POST", "/digitaltwins/pump-1/components/" + name + "/telemetry", "operator",
-                          R"({"power": 1})", message_id()),
-                     "has motor");
+    for (const auto& [r, says] :
+         {std::pair{call("GET", "/digitaltwins/pump-1/components/" + name, "viewer"), "no component"},
+          std::pair{call("PATCH", "/digitaltwins/pump-1/components/" + name, "admin", patch), "no component"},
+          std::pair{call("POST", "/digitaltwins/pump-1/components/" + name + "/telemetry", "operator",
+                         R"({"power": 1})", message_id()),
+                    "has motor"}}) {
+      expect_not_found(r, says);
+      EXPECT_EQ(body(r)["error"]["code"], "ComponentNotFound") << r.body;
+    }
   }
+  // The missing twin's code is ADT's too.
+  EXPECT_EQ(body(missing_twin)["error"]["code"], "DigitalTwinNotFound");
 }
 
 TEST_F(adt_routes_api, ComponentPatchPathsAreRelativeToTheComponent) {

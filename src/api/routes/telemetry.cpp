@@ -144,7 +144,8 @@ void telemetry_routes::publish(route_context& c, const std::string& component) {
   // An unknown twin or component is a 404 before anything is parsed, as in ADT. (A twin deleted
   // meanwhile is refused by the pipeline, as on POST /telemetry/{id}.)
   status found = component.empty() ? (graph_->model_of(id) ? status::ok()
-                                                           : status::not_found("twin " + quote(id) + " does not exist"))
+                                                           : status::not_found("twin " + quote(id) + " does not exist")
+                                                                 .with_reason(twin::errors::digital_twin_not_found))
                                    : detail::find_component(*graph_, id, component);
   if (!found.is_ok()) return c.send(from_status(found));
   std::vector<ingest::reading> readings;
