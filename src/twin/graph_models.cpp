@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/json_input.h"
 #include "core/text.h"
 #include "core/time.h"
 #include "twin/detail/graph_util.h"
@@ -39,7 +40,9 @@ nlohmann::json element_at(nlohmann::json doc, const std::string& path) {
   return std::move(doc[index]);
 }
 
-nlohmann::json parse_or_discard(const std::string& text) { return nlohmann::json::parse(text, nullptr, false); }
+nlohmann::json parse_or_discard(const std::string& text) {
+  return nlohmann::json::parse(skip_utf8_bom(text), nullptr, false);  // a model file may start with one
+}
 
 // Diagnostics as "path: message (line L, column C) ..." joined by "; ", the shape the API turns
 // into error details.
