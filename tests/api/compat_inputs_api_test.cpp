@@ -61,7 +61,7 @@ TEST_F(api_fixture, BodiesWithAByteOrderMarkAreAccepted) {
 }
 
 // The mean of 50..59 over one 100 s bucket, written by line protocol and still in memory, was
-// 54.49999999999999.
+// reported as 54.49999999999999; decimals showed such tails (21.400000000000002).
 TEST_F(api_fixture, LineProtocolMeansAreTheDecimalsInfluxDbGives) {
   start();
   std::string lines;
@@ -69,6 +69,10 @@ TEST_F(api_fixture, LineProtocolMeansAreTheDecimalsInfluxDbGives) {
   for (int k = 0; k < 10; ++k) {
     lines += "pumps,twin=pump-1 speed=" + std::to_string(50 + k) + " " + std::to_string(1764064800 + k) + "\n";
   }
+  // Decimals: a running mean of 21.3, 21.4 and 21.5 gives 21.400000000000002.
+  lines +=
+      "pumps,twin=pump-2 flow=21.3 1764064800\npumps,twin=pump-2 flow=21.4 1764064801\n"
+      "pumps,twin=pump-2 flow=21.5 1764064802\n";
   ASSERT_EQ(call("POST", "/write?precision=s", "operator", lines).status, 204u);
   std::string range = "&from=2025-11-25T10:00:00Z&to=2025-11-25T10:01:40Z";
   response r = call("GET", "/digitaltwins/pump-1/telemetry/speed?step=100s&agg=mean,sum,count" + range, "viewer");
@@ -81,6 +85,10 @@ TEST_F(api_fixture, LineProtocolMeansAreTheDecimalsInfluxDbGives) {
   EXPECT_NE(r.body.find("\"mean\":54.5"), std::string::npos) << r.body;  // the text a client reads
   r = call("GET", "/digitaltwins/pump-1/telemetry/speed?step=100s&agg=mean&format=csv" + range, "viewer");
   EXPECT_EQ(r.body, "time,mean\n2025-11-25T10:00:00.000Z,54.5\n");
+  r = call("GET", "/digitaltwins/pump-2/telemetry/flow?step=100s&agg=mean,sum" + range, "viewer");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find("\"mean\":21.4,"), std::string::npos) << r.body;
+  EXPECT_EQ(body(r)["value"][0]["sum"], 64.2) << r.body;
   // Across twins too (merged buckets), and from the hourly tier buckets of the head.
   json ask = {{"query", "SELECT T FROM DIGITALTWINS T WHERE T.$dtId = 'pump-1'"},
               {"name", "speed"},
