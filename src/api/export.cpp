@@ -88,6 +88,9 @@ std::optional<response> read_params(const std::vector<std::pair<std::string, std
   if (!parse_time_bound(from, INT64_MIN, p.from) || !parse_time_bound(to, INT64_MAX, p.to)) {
     return bad_request("from and to must be RFC 3339 date-times (2026-11-25T10:00:00Z) or Unix milliseconds");
   }
+  if (std::string why = reversed_range(p.from, p.to, "the query parameters"); !why.empty()) {
+    return bad_request(std::move(why));
+  }
   if (!limit.empty()) {
     std::uint64_t n = 0;
     auto [ptr, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);

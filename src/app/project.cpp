@@ -60,7 +60,8 @@ nlohmann::json yaml_to_json(const YAML::Node& n) {
 // 1-based line and column of a byte offset.
 std::pair<std::size_t, std::size_t> line_column(const std::string& text, std::size_t offset) {
   std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+  // A byte order mark takes no column, as in the model files' positions (core/json_input.h).
+  for (std::size_t i = utf8_bom_size(text); i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
       ++line;
       col = 1;

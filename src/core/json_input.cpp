@@ -90,9 +90,16 @@ json_check check_json_text(std::string_view text, std::size_t max_depth) {
     return {json_refusal::invalid_utf8, bad,
             "the text is not valid UTF-8 " + at_byte(bad) + "; send UTF-8 text (other bytes as \\u escapes or base64)"};
   }
+  std::size_t start = utf8_bom_size(text);
+  if (start > 0 && utf8_bom_size(text.substr(start)) > 0) {
+    // nlohmann would skip this one too; the other parsers would not. One mark, at the start only.
+    return {json_refusal::malformed, start,
+            "the text is not valid JSON " + at_byte(start) +
+                ": a second byte order mark; save the file with at most one (UTF-8, with or without BOM)"};
+  }
   std::size_t depth = 0;
   bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = start; i < text.size(); ++i) {
     char c = text[i];
     if (in_string) {
       if (c == '\\') {
@@ -130,14 +137,17 @@ result<nlohmann::json> parse_json(std::string_view text, json_check* why, std::s
     located_dom_parser sax(out);
     bool parsed = false;
     try {
-      parsed = nlohmann::json::sax_parse(text, &sax);
+      // nlohmann skips a byte order mark itself, but only this one helper decides what a JSON
+      // input may start with; offsets below count from the start of `text`.
+      parsed = nlohmann::json::sax_parse(skip_utf8_bom(text), &sax);
     } catch (const nlohmann::json::exception& e) {  // not expected with a non-throwing handler
       sax.id_ = e.id;
       sax.what_ = e.what();
     }
     if (!parsed) {
       // The position is just past the offending token; its start is what a reader looks for.
-      std::size_t at = sax.position_ >= sax.token_.size() ? sax.position_ - sax.token_.size() : 0;
+      std::size_t at =
+          (sax.position_ >= sax.token_.size() ? sax.position_ - sax.token_.size() : 0) + utf8_bom_size(text);
       std::string reason = sax.what_;
       if (auto colon = reason.find(": "); colon != std::string::npos) reason = reason.substr(colon + 2);
       if (sax.id_ == 406) {  // out_of_range: a number a double cannot hold

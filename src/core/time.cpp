@@ -143,6 +143,13 @@ bool parse_time_bound(std::string_view v, std::int64_t fallback, std::int64_t& n
   return ec == std::errc() && ptr == v.data() + v.size() && !__builtin_mul_overflow(ms, 1000000, &ns);
 }
 
+std::string reversed_range(std::int64_t from_ns, std::int64_t to_ns, std::string_view where) {
+  if (from_ns <= to_ns) return "";
+  return "from (" + rfc3339_ns(from_ns) + ") is later than to (" + rfc3339_ns(to_ns) + ") in " + std::string(where) +
+         ": a range runs from `from` (inclusive) to `to` (exclusive), so this one holds nothing; swap the two, or "
+         "leave to out to read up to the newest point";
+}
+
 bool parse_rfc3339_ns(std::string_view s, std::int64_t& ns) {
   if (!is_rfc3339_date_time(s)) return false;  // shape and calendar; below only reads it
   using namespace std::chrono;

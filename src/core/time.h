@@ -57,6 +57,11 @@ bool parse_rfc3339_ns(std::string_view text, std::int64_t& ns);
 // and digits); `fallback` when `text` is empty. False when it is neither or out of range.
 bool parse_time_bound(std::string_view text, std::int64_t fallback, std::int64_t& ns);
 
+// Empty when from <= to. Otherwise the refusal of a range whose start is later than its end (a
+// swapped pair, a mistyped date), which would select nothing: what, `where` (which fields, e.g.
+// "the query parameters"), and how to fix it.
+std::string reversed_range(std::int64_t from_ns, std::int64_t to_ns, std::string_view where);
+
 // --- The system's wall clock as Unix time. Code that must be testable with a fake clock takes a
 // doppel::clock (core/clock.h) instead.
 std::int64_t unix_time_ms();

@@ -221,7 +221,8 @@ void parse_json_fields(std::string_view payload, const std::string& twin, const 
   if (!admissible(payload, rejected)) return;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(payload.data(), payload.size()).get(doc)) {
+  std::string_view text = skip_utf8_bom(payload);  // simdjson leaves the mark to its caller
+  if (parser.parse(text.data(), text.size()).get(doc)) {
     return rejected.push_back(refusals(payload)("the payload is not valid JSON"));
   }
   std::int64_t ts = now_ns;
@@ -250,7 +251,8 @@ void parse_sparkplug_readings(std::string_view payload, const std::string& twin,
   simdjson::dom::element doc;
   refusals refusal(payload);
   auto reject = [&](std::string why) { rejected.push_back(refusal(std::move(why))); };
-  if (parser.parse(payload.data(), payload.size()).get(doc)) return reject("the payload is not valid JSON");
+  std::string_view text = skip_utf8_bom(payload);  // simdjson leaves the mark to its caller
+  if (parser.parse(text.data(), text.size()).get(doc)) return reject("the payload is not valid JSON");
   simdjson::dom::array metrics;
   if (!doc.is_object() || doc["metrics"].get(metrics)) {
     return reject("a Sparkplug payload is an object with \"metrics\": [{\"name\": ..., \"value\": ...}, ...]");
@@ -286,8 +288,9 @@ void parse_sparkplug_readings(std::string_view payload, const std::string& twin,
 void parse_json_readings(std::string_view payload, const std::string& twin, std::int64_t now_ns,
                          std::vector<reading>& out, std::vector<rejection>& rejected) {
   if (!admissible(payload, rejected)) return;
-  // simdjson reads past the end of its input: it needs a padded copy.
-  simdjson::padded_string padded(payload);
+  // simdjson reads past the end of its input: it needs a padded copy. It leaves a byte order
+  // mark to its caller.
+  simdjson::padded_string padded(skip_utf8_bom(payload));
   simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
   std::string message;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/json_input.h"
 #include "core/text.h"
 #include "core/time.h"
 #include "twin/detail/graph_util.h"
@@ -45,7 +46,9 @@ status model_not_found(std::string_view dtmi) {
       .with_reason(errors::model_not_found);
 }
 
-nlohmann::json parse_or_discard(const std::string& text) { return nlohmann::json::parse(text, nullptr, false); }
+nlohmann::json parse_or_discard(const std::string& text) {
+  return nlohmann::json::parse(skip_utf8_bom(text), nullptr, false);  // a model file may start with one
+}
 
 // Diagnostics as "path: message (line L, column C) ..." joined by "; ", the shape the API turns
 // into error details.

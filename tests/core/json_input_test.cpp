@@ -60,5 +60,38 @@ TEST(json_input, ParseCatchesEveryFailureWithItsPlace) {
   EXPECT_EQ((*ok)["x"][4], 0.0);  // underflow is zero, as strtod has it
 }
 
+TEST(json_input, LeadingByteOrderMarkIsSkippedAndOffsetsStillCountIt) {
+  const std::string bom = "\xEF\xBB\xBF";
+  EXPECT_EQ(utf8_bom_size(bom + "{}"), 3u);
+  EXPECT_EQ(utf8_bom_size("{}"), 0u);
+  EXPECT_EQ(utf8_bom_size("\xEF\xBB"), 0u);  // a cut-short mark is not one
+  EXPECT_EQ(skip_utf8_bom(bom + "[1]"), "[1]");
+  EXPECT_EQ(skip_utf8_bom("[1]"), "[1]");
+
+  json_check why;
+  auto ok = parse_json(bom + R"({"a": [1, "\u00fc"]})", &why);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ((*ok)["a"][0], 1);
+  // Errors point at the same byte of the file as they would without the mark, plus its 3 bytes.
+  ASSERT_FALSE(parse_json(R"({"x": tru})", &why));
+  std::size_t plain = why.offset;
+  auto bad = parse_json(bom + R"({"x": tru})", &why);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(why.kind, json_refusal::malformed);
+  EXPECT_EQ(why.offset, plain + 3);
+  auto big = parse_json(bom + R"({"x": 1e400})", &why);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(why.offset, 9u);
+  EXPECT_NE(big.error().message().find("at byte 9"), std::string::npos) << big.error().message();
+  json_check deep = check_json_text(bom + nested(k_max_json_depth + 1));
+  EXPECT_EQ(deep.kind, json_refusal::too_deep);
+  EXPECT_EQ(deep.offset, k_max_json_depth + 3);
+  // Only one mark, only at the start: a second one, or one later in the text, is not JSON.
+  EXPECT_FALSE(parse_json(bom + bom + "{}", &why));
+  EXPECT_EQ(why.offset, 3u);
+  EXPECT_FALSE(parse_json("{}" + bom, &why));
+  EXPECT_FALSE(parse_json(bom, &why));  // nothing after the mark
+}
+
 }  // namespace
 }  // namespace doppel

@@ -124,5 +124,63 @@ TEST(Aggregate, MergedAndRegroupedBucketsEqualOnePass) {
   EXPECT_EQ(bucket_start(60, 60), 60);
 }
 
+// Issue 13: the mean of 50..59 was 54.49999999999999 (a running mean); InfluxDB says 54.5.
+TEST(Aggregate, DecimalDataGivesDecimalMeansAndSums) {
+  column_batch ints;
+  ints.type = value_type::f64;  // line protocol's "speed=50" is a float field
+  column_batch i64;
+  i64.type = value_type::i64;
+  for (int k = 0; k < 10; ++k) {
+    ints.t.push_back(k * s1);
+    ints.f.push_back(50 + k);
+    i64.t.push_back(k * s1);
+    i64.i.push_back(50 + k);
+  }
+  for (const column_batch* c : {&ints, &i64}) {
+    auto r = aggregate(*c, 100 * s1);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].value(aggregate_fn::mean), 54.5);
+    EXPECT_EQ((*r)[0].value(aggregate_fn::sum), 545);
+  }
+  // Decimals: 0.1 + 0.2 + 0.3 is 0.6000000000000001 added plainly.
+  column_batch d;
+  d.t = {1, 2, 3};
+  d.f = {0.1, 0.2, 0.3};
+  auto r = *aggregate(d, s1);
+  EXPECT_EQ(r[0].value(aggregate_fn::mean), 0.2);
+  EXPECT_EQ(r[0].value(aggregate_fn::sum), 0.6);
+  // A thousand readings of 0.1: 99.9999999999986 added plainly.
+  column_batch tenths;
+  for (int k = 0; k < 1000; ++k) {
+    tenths.t.push_back(k);
+    tenths.f.push_back(0.1);
+  }
+  r = *aggregate(tenths, s1);
+  EXPECT_EQ(r[0].value(aggregate_fn::sum), 100);
+  EXPECT_EQ(r[0].value(aggregate_fn::mean), 0.1);
+  // Large values that cancel do not swallow the small ones.
+  column_batch cancel;
+  cancel.t = {1, 2, 3};
+  cancel.f = {1e16, 1, -1e16};
+  EXPECT_EQ((*aggregate(cancel, s1))[0].value(aggregate_fn::sum), 1);
+  // Buckets merged (the tiers, the cross-twin aggregates) keep the compensation.
+  column_batch first, second;
+  first.t = {1, 2};
+  first.f = {0.1, 0.2};
+  second.t = {3};
+  second.f = {0.3};
+  bucket merged = (*aggregate(first, s1))[0];
+  merge(merged, (*aggregate(second, s1))[0]);
+  EXPECT_EQ(merged.value(aggregate_fn::mean), 0.2);
+  EXPECT_EQ(merged.value(aggregate_fn::sum), 0.6);
+  // An overflow or an infinity stays what it is instead of becoming NaN.
+  column_batch inf;
+  inf.t = {1, 2};
+  inf.f = {1e308, 1e308};
+  EXPECT_EQ((*aggregate(inf, s1))[0].value(aggregate_fn::sum), HUGE_VAL);
+  EXPECT_EQ((*aggregate(inf, s1))[0].value(aggregate_fn::mean), HUGE_VAL);
+}
+
 }  // namespace
 }  // namespace doppel::ts

@@ -383,6 +383,37 @@ TEST(History, SmallHeadsAreCarriedOverNotSealed) {
   EXPECT_EQ((*h)->read("big", "x", 0, 100, 100)->size(), 20u);
 }
 
+// Issue 13: a mean of decimal data is the same decimal from the head, from a decoded chunk and
+// from a chunk's tiers.
+TEST(History, ExactMeansAgreeBetweenHeadChunksAndTiers) {
+  testing::temp_dir dir{"doppel-history-test"};
+  constexpr std::int64_t s1 = 1000000000;
+  auto h = history::open({dir.path(), 1});
+  ASSERT_TRUE(h);
+  std::vector<sample> batch;
+  for (int k = 0; k < 10; ++k) batch.push_back(f64("pump-1", "speed", k * s1, 50 + k));
+  for (int k = 0; k < 3; ++k) batch.push_back(f64("pump-1", "flow", k * s1, 0.1 * (k + 1) + 21.2));
+  ASSERT_TRUE((*h)->append(0, batch));
+  auto mean = [&](std::string_view name, std::int64_t step) {
+    auto b = (*h)->aggregate("pump-1", name, 0, 3600 * s1, step, 1000);
+    EXPECT_TRUE(b) << b.error().to_string();
+    return b && b->size() == 1 ? (*b)[0].value(aggregate_fn::mean) : -1.0;
+  };
+  EXPECT_EQ(mean("speed", 100 * s1), 54.5);   // the head, raw
+  EXPECT_EQ(mean("speed", 3600 * s1), 54.5);  // the head, by tier buckets regrouped
+  EXPECT_EQ(mean("flow", 100 * s1), 21.4);
+  ASSERT_TRUE((*h)->checkpoint());
+  ASSERT_EQ((*h)->stats().points, 0u);  // all sealed
+  auto before = (*h)->stats();
+  EXPECT_EQ(mean("speed", 100 * s1), 54.5);  // a decoded chunk
+  EXPECT_EQ(mean("flow", 100 * s1), 21.4);
+  EXPECT_GT((*h)->stats().chunks_decoded, before.chunks_decoded);
+  before = (*h)->stats();
+  EXPECT_EQ(mean("speed", 3600 * s1), 54.5);  // the chunk's tiers
+  EXPECT_EQ(mean("flow", 3600 * s1), 21.4);
+  EXPECT_GT((*h)->stats().rollups_read, before.rollups_read);
+}
+
 // Aggregates over sealed chunks come from their tiers, and equal what the raw points give: over
 // ranges that cut chunks, with a bucket split between two chunks, and with the head.
 TEST(History, AggregatesFromTiersEqualAggregatesOfRawPoints) {

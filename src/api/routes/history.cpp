@@ -157,6 +157,9 @@ void history_routes::get_telemetry_history(route_context& c) {
       !parse_time_bound(c.query_param("to"), INT64_MAX, to)) {
     return c.send(error(400, "bad_request", k_bound_help));
   }
+  if (std::string why = reversed_range(from, to, "the query parameters"); !why.empty()) {
+    return c.send(error(400, "bad_request", std::move(why)));
+  }
   std::uint64_t limit = 10000;
   if (std::string v = c.query_param("limit"); !v.empty()) {
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
@@ -271,6 +274,9 @@ void history_routes::post_query_telemetry(route_context& c) {
   if (!from_text || !to_text || !parse_time_bound(*from_text, INT64_MIN, from) ||
       !parse_time_bound(*to_text, INT64_MAX, to)) {
     return c.send(error(400, "bad_request", k_bound_help));
+  }
+  if (std::string why = reversed_range(from, to, "the body"); !why.empty()) {
+    return c.send(error(400, "bad_request", std::move(why)));
   }
   if (!ts::parse_step(*step_text, step)) return c.send(error(400, "bad_request", k_step_help));
   std::vector<ts::aggregate_fn> fns;

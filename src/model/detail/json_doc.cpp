@@ -57,16 +57,18 @@ struct tracked_stream {
 };
 
 // Maps byte offsets to line:column. Offsets only grow during a parse, so it walks forward.
+// A leading byte order mark takes no column, as in the editors that hide it.
 class position_tracker {
  public:
-  explicit position_tracker(std::string_view text) : text_(text) {}
+  explicit position_tracker(std::string_view text)
+      : text_(text), bom_(doppel::utf8_bom_size(text)), line_start_(bom_) {}
 
   std::pair<std::uint32_t, std::uint32_t> at(std::size_t offset) {
     if (offset > text_.size()) offset = text_.size();
     if (offset < pos_) {  // only on error paths; restart
       pos_ = 0;
       line_ = 1;
-      line_start_ = 0;
+      line_start_ = bom_;
     }
     // memchr hops from line to line: this runs for every value, also in unoptimised builds.
     while (pos_ < offset) {
@@ -79,14 +81,15 @@ class position_tracker {
       ++line_;
       line_start_ = pos_;
     }
-    return {line_, static_cast<std::uint32_t>(offset - line_start_ + 1)};
+    return {line_, static_cast<std::uint32_t>(offset > line_start_ ? offset - line_start_ + 1 : 1)};
   }
 
  private:
   std::string_view text_;
+  std::size_t bom_;
   std::size_t pos_ = 0;
   std::uint32_t line_ = 1;
-  std::size_t line_start_ = 0;
+  std::size_t line_start_;
 };
 
 // Builds the tree. RapidJSON reports each token after consuming it; the token's first byte
@@ -271,7 +274,7 @@ class builder {
   position_tracker tracker_;
   std::uint32_t max_depth_;
   std::pmr::monotonic_buffer_resource& arena_;
-  std::size_t last_end_ = 0;
+  std::size_t last_end_ = doppel::utf8_bom_size(text_);  // the root starts after a byte order mark
   std::vector<frame> stack_;
   // Per nesting depth, the members or items of the object or array open at that depth. A node
   // being built lives in its parent's list, which does not grow until that node is complete.
@@ -294,7 +297,9 @@ json_parse_result parse_json(std::string_view text, std::uint32_t max_depth) {
     return out;
   }
   std::string buf(text);
-  tracked_stream stream{buf.c_str(), buf.c_str()};
+  // Reading starts after a byte order mark (core/json_input.h); Tell() still counts from the
+  // start of the file, so node offsets are offsets into `text`.
+  tracked_stream stream{buf.c_str(), buf.c_str() + doppel::utf8_bom_size(text)};
   // Nodes and strings take a few times the size of the text; start with that much.
   out.arena = std::make_unique<std::pmr::monotonic_buffer_resource>(std::max<std::size_t>(4096, text.size() * 4));
   builder b(text, stream, max_depth, *out.arena);

@@ -50,7 +50,7 @@ std::int64_t bucket_start(std::int64_t t, std::int64_t step) {
 void add(bucket& b, double v) {
   if (b.count == 0) b.min = b.max = b.first = v;
   ++b.count;
-  b.sum += v;
+  add_compensated(b.sum, b.sum_error, v);
   b.min = std::min(b.min, v);
   b.max = std::max(b.max, v);
   b.last = v;
@@ -73,7 +73,8 @@ void merge(bucket& into, const bucket& later) {
   into.mean += delta * nb / n;
   into.m2 += later.m2 + delta * delta * na * nb / n;
   into.count += later.count;
-  into.sum += later.sum;
+  add_compensated(into.sum, into.sum_error, later.sum);
+  into.sum_error += later.sum_error;
   into.min = std::min(into.min, later.min);
   into.max = std::max(into.max, later.max);
   into.last = later.last;
@@ -109,12 +110,19 @@ std::string_view to_string(aggregate_fn fn) {
   return "?";
 }
 
+double bucket::total() const { return std::isfinite(sum) ? sum + sum_error : sum; }
+
 double bucket::value(aggregate_fn fn) const {
   switch (fn) {
-    case aggregate_fn::mean: return mean;
+    case aggregate_fn::mean:
+      if (count == 0) return 0;
+      if (!std::isfinite(sum)) return sum / static_cast<double>(count);
+      // The two parts added and divided in extended precision (x86: 64-bit mantissa), rounded
+      // once to a double: the mean of decimals is then the decimal's double.
+      return static_cast<double>((static_cast<long double>(sum) + sum_error) / static_cast<long double>(count));
     case aggregate_fn::min: return min;
     case aggregate_fn::max: return max;
-    case aggregate_fn::sum: return sum;
+    case aggregate_fn::sum: return total();
     case aggregate_fn::count: return static_cast<double>(count);
     case aggregate_fn::first: return first;
     case aggregate_fn::last: return last;

@@ -26,15 +26,33 @@ bool parse_aggregate(std::string_view name, aggregate_fn& out);
 std::string_view to_string(aggregate_fn fn);
 
 // One bucket's statistics over its points (numbers; booleans count as 0 and 1).
+//
+// Sums are compensated (Knuth's TwoSum, as in Neumaier's summation): `sum + sum_error` is the
+// sum of the values to about twice double precision, whatever their order and magnitudes, so
+// the mean of 50..59 is 54.5 and the mean of 0.1, 0.2, 0.3 is 0.2 (a plain running sum or mean
+// gives 54.49999999999999 and 0.20000000000000004). value(mean) and value(sum) round that once.
 struct bucket {
   std::int64_t start = 0;  // Unix ns, a multiple of the step
   std::uint64_t count = 0;
   double sum = 0, min = 0, max = 0, first = 0, last = 0;
+  double sum_error = 0;                       // what the rounded `sum` lacks of the exact sum
   double mean = 0, m2 = 0;                    // running mean and sum of squared deviations (Welford), for stddev
   double p50 = 0, p90 = 0, p95 = 0, p99 = 0;  // set by add_percentiles() only
 
-  double value(aggregate_fn fn) const;  // stddev: the population standard deviation
+  // stddev: the population standard deviation; mean: the compensated sum over the count.
+  double value(aggregate_fn fn) const;
+  // The compensated sum rounded to a double (`sum` itself when it overflowed or is not a number).
+  double total() const;
 };
+
+// Adds `v` to the compensated sum `sum` + `error` (exact: the rounding error of each addition
+// goes into `error`). No branch, no allocation: it runs once per point of an aggregate.
+inline void add_compensated(double& sum, double& error, double v) {
+  double t = sum + v;
+  double z = t - sum;
+  error += (sum - (t - z)) + (v - z);
+  sum = t;
+}
 
 // Point k of a numeric or boolean column as a double (booleans 0 and 1; strings 0).
 double number_at(const column_batch& c, std::size_t k);

@@ -140,7 +140,7 @@ status encode_rollup(const column_batch& points, std::int64_t step, std::string&
     n = approx.size();
     starts(approx);
     for (const bucket& b : approx) {
-      for (double v : {b.min, b.max, b.first, b.last, b.sum, b.m2}) put_raw(body, v);
+      for (double v : {b.min, b.max, b.first, b.last, b.total(), b.m2}) put_raw(body, v);
     }
   }
   out.assign(k_header, '\0');
@@ -246,8 +246,10 @@ status decode_rollup(std::string_view bytes, std::int64_t step, std::vector<buck
       auto count = static_cast<i128>(bk.count);
       i128 spread = count * s2 - s1 * s1;  // count^2 * 10^2k * variance, exact
       if (spread < 0) return fail("sums are inconsistent");
-      bk.sum = static_cast<double>(static_cast<long double>(s1) / p);
-      bk.mean = static_cast<double>(static_cast<long double>(s1) / p / static_cast<long double>(bk.count));
+      long double sum = static_cast<long double>(s1) / p;
+      bk.sum = static_cast<double>(sum);
+      bk.sum_error = static_cast<double>(sum - bk.sum);  // so value(mean) divides `sum`, as the raw points do
+      bk.mean = static_cast<double>(sum / static_cast<long double>(bk.count));
       bk.m2 = static_cast<double>(static_cast<long double>(spread) / (p * p * static_cast<long double>(bk.count)));
     }
   } else {
