@@ -34,8 +34,9 @@ json model_summary(const model::interface& i) {
   }
   json extends = json::array();
   for (const auto* b : i.extends) extends.push_back(b->id);
+  // displayName and description stay the language maps of ADT's model data (clients read
+  // displayName.en), so they are not repeated here.
   json out = {{"id", i.id}, {"dtdlVersion", static_cast<int>(i.version)}, {"extends", extends}};
-  if (!i.display_name.empty()) out["displayName"] = std::string(i.display_name.text());
   out["contents"] = std::move(contents);
   return out;
 }
@@ -58,7 +59,8 @@ class model_routes {
 void model_routes::list_models(route_context& c) {
   std::vector<std::string> wanted;
   for (const auto& [k, v] : c.query) {
-    if (k == "dependenciesFor") wanted.push_back(v);
+    // The SDK's listModels([]) sends an empty `dependenciesFor=`: it means no narrowing, not model "".
+    if (k == "dependenciesFor" && !v.empty()) wanted.push_back(v);
   }
   auto r = graph_.list_models(wanted, c.query_param("includeModelDefinition") == "true");
   if (!r) return c.send(from_status(r.error()));
