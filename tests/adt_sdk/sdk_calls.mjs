@@ -109,6 +109,16 @@ await check("models.listModels", async () => {
   for (const id of [motorId, pumpId, valveId]) assert.ok(ids.includes(id), `${id} not listed in ${ids}`);
   assert.equal(all.find((m) => m.id === pumpId).model["@id"], pumpId, "includeModelDefinition");
 });
+await check("models.listModels of one model's dependencies, a page each", async () => {
+  // listModels' own resultsPerPage is lost inside the SDK 1.1.0; byPage's maxPageSize is sent.
+  const pages = await collect(client.listModels([pumpId], true).byPage({ maxPageSize: 1 }));
+  assert.deepEqual(
+    pages.map((p) => p.value.map((m) => m.id)),
+    [[motorId], [pumpId]],
+    "Pump and the Motor it holds, one page each, the SDK following nextLink",
+  );
+  assert.equal(pages[1].value[0].model["@id"], pumpId, "includeModelDefinition on the next page too");
+});
 await check("models.getModel", async () => {
   const m = await client.getModel(pumpId, true);
   assert.equal(m.id, pumpId);

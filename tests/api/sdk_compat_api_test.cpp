@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <vector>
+
 #include "api/api_fixture.h"
 
 namespace doppel::api {
@@ -35,6 +38,42 @@ TEST_F(api_fixture, GetModelGivesDisplayNameAsALanguageMap) {
   json listed = body(call("GET", "/models?dependenciesFor=dtmi:doppel:example:Asset;1"));
   ASSERT_EQ(listed["value"].size(), 1u) << listed;
   EXPECT_EQ(listed["value"][0]["displayName"], one["displayName"]);
+}
+
+// ADT pages GET /models by the `max-items-per-page` header with a `nextLink` (the SDK's
+// listModels(...).byPage({maxPageSize}) follows it); Doppel answered every model in one page.
+TEST_F(api_fixture, ListModelsPagesByMaxItemsPerPageWithANextLink) {
+  start();
+  json all = body(call("GET", "/models"))["value"];
+  ASSERT_GT(all.size(), 3u) << all;
+  std::vector<std::string> want, got;
+  for (const auto& m : all) want.push_back(m["id"]);
+  std::string next = "/models?includeModelDefinition=true&api-version=2023-10-31";
+  std::size_t pages = 0;
+  while (!next.empty() && pages < 100) {
+    response r = call("GET", next, "admin", "", {{"max-items-per-page", "2"}});
+    ASSERT_EQ(r.status, 200u) << next << ": " << r.body;
+    json page = body(r);
+    ++pages;
+    EXPECT_LE(page["value"].size(), 2u) << page;
+    for (const auto& m : page["value"]) {
+      got.push_back(m["id"]);
+      EXPECT_TRUE(m.contains("model")) << m;  // includeModelDefinition carries over to the next pages
+    }
+    next = page.value("nextLink", "");
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(pages, (want.size() + 1) / 2);
+
+  // The same for the models one model needs.
+  response dep =
+      call("GET", "/models?dependenciesFor=dtmi:doppel:example:Pump;1", "admin", "", {{"max-items-per-page", "1"}});
+  ASSERT_EQ(dep.status, 200u) << dep.body;
+  ASSERT_EQ(body(dep)["value"].size(), 1u) << dep.body;
+  std::string dep_next = body(dep).value("nextLink", "");
+  EXPECT_NE(dep_next.find("dependenciesFor=dtmi%3Adoppel%3Aexample%3APump%3B1"), std::string::npos) << dep_next;
+
+  expect_error(call("GET", "/models", "admin", "", {{"max-items-per-page", "0"}}), 400, "bad_request");
 }
 
 }  // namespace
