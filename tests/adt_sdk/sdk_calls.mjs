@@ -249,10 +249,27 @@ await check("telemetry.publishTelemetry", async () => {
     JSON.stringify(await latestTelemetry("pump-1")).includes("12.5"),
   );
 });
-await check("telemetry.publishComponentTelemetry", async () => {
-  await client.publishComponentTelemetry("pump-1", "motor", JSON.stringify({ temperature: 71.25 }), "msg-2");
+// The SDK's README passes the payload as JSON text, which the SDK sends as a JSON string.
+await check("telemetry.publishTelemetry with the payload as JSON text (the README's form)", async () => {
+  await client.publishTelemetry("pump-1", '{"flow": 13.75}', "msg-1b");
+  await eventually("flow 13.75 of pump-1 in GET /digitaltwins/pump-1/telemetry", async () =>
+    JSON.stringify(await latestTelemetry("pump-1")).includes("13.75"),
+  );
+});
+// SDK 1.1.0's publishComponentTelemetry(id, component, payload, messageId) hands its last two
+// arguments to the generated sendComponentTelemetry(id, component, messageId, telemetry) in the
+// wrong order: the message id goes out as the body and the payload as the Message-Id header. So
+// the documented order cannot work against any server; called with the two swapped, it does.
+await check("telemetry.publishComponentTelemetry (message id and payload swapped: SDK 1.1.0)", async () => {
+  await client.publishComponentTelemetry("pump-1", "motor", "msg-2", { temperature: 71.25 });
   await eventually("motor temperature of pump-1 in GET /digitaltwins/pump-1/telemetry", async () =>
     JSON.stringify(await latestTelemetry("pump-1")).includes("71.25"),
+  );
+});
+await check("telemetry.publishComponentTelemetry in the documented order is refused, not misread", async () => {
+  await expectStatus(
+    client.publishComponentTelemetry("pump-1", "motor", JSON.stringify({ temperature: 99.5 }), "msg-2b"),
+    400,
   );
 });
 await check("telemetry.publishTelemetry for a twin that does not exist: 404", async () => {
