@@ -313,8 +313,10 @@ void router::handle(request req, reply done) {
     r.status = 204;
     r.content_type.clear();
     r.headers.push_back({"Access-Control-Allow-Methods", allowed + ", OPTIONS"});
-    r.headers.push_back({"Access-Control-Allow-Headers",
-                         "Authorization, Content-Type, If-Match, If-None-Match, Prefer, max-items-per-page"});
+    r.headers.push_back(
+        {"Access-Control-Allow-Headers",
+         "Authorization, Content-Type, If-Match, If-None-Match, Prefer, max-items-per-page, Message-Id, "
+         "Telemetry-Source-Time"});
     r.headers.push_back({"Access-Control-Max-Age", "600"});
     return ctx->send(std::move(r));
   }
@@ -415,13 +417,27 @@ std::string router::openapi() const {
       p["schema"] = {{"type", "string"}, {"enum", json::array({"*"})}};
       params.push_back(std::move(p));
     }
+    // ADT's publish telemetry: its headers, and 204 as ADT answers.
+    bool adt_telemetry = r.method == "POST" && r.pattern.rfind("/digitaltwins/", 0) == 0 && r.pattern.size() >= 10 &&
+                         r.pattern.compare(r.pattern.size() - 10, 10, "/telemetry") == 0;
+    if (adt_telemetry) {
+      json id = {{"name", "Message-Id"}, {"in", "header"}, {"required", true}};
+      id["schema"]["type"] = "string";
+      id["description"] = "required, as in ADT; Doppel does not de-duplicate by it";
+      json at = {{"name", "Telemetry-Source-Time"}, {"in", "header"}, {"required", false}};
+      at["schema"] = {{"type", "string"}, {"format", "date-time"}};
+      at["description"] = "RFC 3339: the readings' time (default: arrival)";
+      params.push_back(std::move(id));
+      params.push_back(std::move(at));
+    }
     if (!params.empty()) op["parameters"] = std::move(params);
     if (r.method == "PUT" || r.method == "PATCH" || r.method == "POST") {
       bool json_patch = r.method == "PATCH" && r.pattern.find("desired") == std::string::npos;
       op["requestBody"]["required"] = true;
       op["requestBody"]["content"]["application/json"]["schema"]["type"] = json_patch ? "array" : "object";
     }
-    bool no_content = r.method == "DELETE" || (r.method == "PATCH" && r.pattern.find("desired") == std::string::npos);
+    bool no_content = r.method == "DELETE" || adt_telemetry ||
+                      (r.method == "PATCH" && r.pattern.find("desired") == std::string::npos);
     op["responses"][no_content ? "204" : "200"]["description"] =
         no_content && r.method == "PATCH" ? "success; 200 with the document when sent Prefer: return=representation"
                                           : "success";

@@ -34,7 +34,8 @@ void add_model_routes(router& r, twin::twin_graph& graph, const model::model_reg
 // POST /query, on a query worker, within r.options().query_max_work steps a page.
 void add_query_routes(router& r, twin::twin_graph& graph);
 
-// /digitaltwins/{id} (with If-Match), .../desired, .../relationships, .../incomingrelationships.
+// /digitaltwins/{id} (with If-Match), .../desired, .../relationships, .../incomingrelationships,
+// .../components/{component} (ADT's getComponent, updateComponent).
 void add_twin_routes(router& r, twin::twin_graph& graph);
 
 // GET /digitaltwins/{id}/telemetry/{name} (raw or aggregated history) and POST /query/telemetry
@@ -44,10 +45,12 @@ void add_history_routes(router& r, const twin::twin_graph& graph, const ts::hist
 // GET /telemetry/export (api/export.h).
 void add_export_routes(router& r, const twin::twin_graph& graph, const ts::history& history);
 
-// POST /telemetry/{id}, /telemetry, /write (InfluxDB line protocol), GET /deadletters and
-// GET /digitaltwins/{id}/telemetry (the latest values, from the twins' telemetry state).
+// POST /telemetry/{id}, /telemetry, /write (InfluxDB line protocol), ADT's POST
+// /digitaltwins/{id}/telemetry and /digitaltwins/{id}/components/{component}/telemetry,
+// GET /deadletters and GET /digitaltwins/{id}/telemetry (the latest values, from the graph's
+// telemetry state).
 void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
-                          const twin::telemetry_state& latest);
+                          const twin::twin_graph& graph);
 
 // GET /events: listed for /openapi.json; a plain GET is told to upgrade (server.cpp serves the
 // WebSocket, api/events.h).

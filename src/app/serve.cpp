@@ -374,7 +374,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   api::add_twin_routes(routes, **graph);
   api::add_history_routes(routes, **graph, **history);
   api::add_export_routes(routes, **graph, **history);
-  api::add_telemetry_routes(routes, *pipeline, letters, (*graph)->telemetry());
+  api::add_telemetry_routes(routes, *pipeline, letters, **graph);
   api::add_event_routes(routes);
   if (web) {
     routes.set_static_files([&web](const api::request& req, std::string_view path) { return web->serve(req, path); });

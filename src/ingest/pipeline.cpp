@@ -275,19 +275,19 @@ void telemetry_pipeline::run(shard& s) {
       n += readings.size();
       apply(s, req, readings);
     }
-    // One check per pass that no sample's series holds another type: a mismatch would make
-    // the history refuse the whole append, failing every submit of the pass for one reading.
-    if (options_.history && !s.samples.empty()) drop_type_changes(s);
     // Texts moved while `texts` grew: point string samples at their final place now.
     for (std::size_t k = 0; k < s.samples.size(); ++k) {
       if (s.samples[k].type == ts::value_type::string) s.samples[k].s = s.texts[k];
     }
     // One durable append for everything this pass accepted, before any of it is answered, seen
     // (latest, events, stages) or counted: a failed append fails every submit of the pass, which
-    // the senders retry, so nothing of it may show.
+    // the senders retry, so nothing of it may show. A sample whose series holds another type is
+    // left out of it and becomes a dead letter, instead of failing the pass for one reading.
     status st;
-    if (options_.history && !s.samples.empty()) st = options_.history->append(s.index, s.samples);
+    s.mismatched.clear();
+    if (options_.history && !s.samples.empty()) st = options_.history->append(s.index, s.samples, s.mismatched);
     if (st) {
+      if (!s.mismatched.empty()) drop_type_changes(s);
       publish(s);
     } else {
       for (auto& w : work) w.first->fail(st);
@@ -411,13 +411,6 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
 }
 
 void telemetry_pipeline::drop_type_changes(shard& s) {
-  s.mismatched.clear();
-  if (status st = options_.history->check_types(s.index, s.samples, s.mismatched); !st) {
-    // Not the data's fault (a wrong writer index): the pass fails and is retried.
-    for (const shard::accepted_run& run : s.runs) run.req->fail(st);
-    return;
-  }
-  if (s.mismatched.empty()) return;
   // Compacts the samples, runs shrinking around the refused ones (an emptied run goes).
   std::size_t out = 0, next = 0, kept_runs = 0;
   for (shard::accepted_run run : s.runs) {
@@ -440,6 +433,7 @@ void telemetry_pipeline::drop_type_changes(shard& s) {
       if (out != k) {
         s.samples[out] = s.samples[k];
         s.texts[out] = std::move(s.texts[k]);
+        if (s.samples[out].type == ts::value_type::string) s.samples[out].s = s.texts[out];  // it moved
         s.accepted[out] = s.accepted[k];
       }
       ++out;

@@ -120,8 +120,8 @@ class telemetry_pipeline {
   struct request;
   void run(shard& s);
   void apply(shard& s, const std::shared_ptr<request>& req, std::vector<reading>& readings);
-  // Refuses (type_changed) the pass's telemetry samples whose history series holds another
-  // type, and drops them from the pass.
+  // Refuses (type_changed) the pass's telemetry samples the history left out of its append
+  // (s.mismatched: their series holds another type), and drops them from the pass.
   void drop_type_changes(shard& s);
   // Once the pass's telemetry is durable: latest values, stages, events and counts.
   void publish(shard& s);

@@ -69,6 +69,10 @@ constexpr route_rule k_routes[] = {
     {"PUT", "/digitaltwins/{id}/relationships/{relId}", "admin"},
     {"PATCH", "/digitaltwins/{id}/relationships/{relId}", "admin"},
     {"DELETE", "/digitaltwins/{id}/relationships/{relId}", "admin"},
+    {"GET", "/digitaltwins/{id}/components/{component}", "viewer"},
+    {"PATCH", "/digitaltwins/{id}/components/{component}", "admin"},
+    {"POST", "/digitaltwins/{id}/telemetry", "operator"},
+    {"POST", "/digitaltwins/{id}/components/{component}/telemetry", "operator"},
     {"GET", "/events", "viewer"},
 };
 
@@ -93,7 +97,8 @@ TEST_F(api_fixture, EveryRouteHasAuthAndIsInTheOpenApiDocument) {
   EXPECT_EQ(documented, expected);
   for (const route_rule& rule : k_routes) {
     std::string method = rule.method, pattern = rule.path, needs = rule.role, path = pattern;
-    for (auto [from, to] : {std::pair<std::string, std::string>{"{id}", "pump-1"}, {"{relId}", "p1"}}) {
+    for (auto [from, to] :
+         {std::pair<std::string, std::string>{"{id}", "pump-1"}, {"{relId}", "p1"}, {"{component}", "motor"}}) {
       if (auto at = path.find(from); at != std::string::npos) path.replace(at, from.size(), to);
     }
     if (pattern.find("{relId}") != std::string::npos) path.replace(path.find("pump-1"), 6, "station-north");

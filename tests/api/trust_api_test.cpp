@@ -52,6 +52,11 @@ const route_role k_routes[] = {
     {"PUT", "/digitaltwins/station-north/relationships/p1", "admin", "/digitaltwins/{id}/relationships/{relId}"},
     {"PATCH", "/digitaltwins/station-north/relationships/p1", "admin", "/digitaltwins/{id}/relationships/{relId}"},
     {"DELETE", "/digitaltwins/station-north/relationships/p1", "admin", "/digitaltwins/{id}/relationships/{relId}"},
+    {"GET", "/digitaltwins/pump-1/components/motor", "viewer", "/digitaltwins/{id}/components/{component}"},
+    {"PATCH", "/digitaltwins/pump-1/components/motor", "admin", "/digitaltwins/{id}/components/{component}"},
+    {"POST", "/digitaltwins/pump-1/telemetry", "operator", "/digitaltwins/{id}/telemetry"},
+    {"POST", "/digitaltwins/pump-1/components/motor/telemetry", "operator",
+     "/digitaltwins/{id}/components/{component}/telemetry"},
 };
 
 // Bodies that are refused after the role check (or change nothing), so the walk leaves the

@@ -282,6 +282,26 @@ TEST(DtdlComment, RepresentationalStringAtMost512) {
                              "$.contents[0].comment"));
 }
 
+TEST(DtdlValueObject, TypeMustBeTheMembersDatatype) {
+  // {"@value": x, "@type": t}: t is xsd:<datatype> or its full IRI, alone or as a one-item array
+  // (Requirement-Representational{Boolean,Integer,String}Type*).
+  auto rel = [](const std::string& max) {
+    return R"({"@type": "Relationship", "name": "r", "maxMultiplicity": )" + max + "}";
+  };
+  EXPECT_TRUE(loads_ok(load(v3(rel(R"({"@value": 3, "@type": "xsd:integer"})")))));
+  EXPECT_TRUE(loads_ok(load(v3(rel(R"({"@value": 3, "@type": ["http://www.w3.org/2001/XMLSchema#integer"]})")))));
+  EXPECT_TRUE(loads_ok(load(v2(rel(R"({"@value": 3})")))));
+  for (std::string bad : {R"("integer")", R"("xsd:string")", "626", "null", R"(["xsd:integer", "xsd:integer"])",
+                          R"({"@value": "xsd:integer"})"}) {
+    EXPECT_TRUE(has_only_error(load(v3(rel(R"({"@value": 3, "@type": )" + bad + "}"))),
+                               "this value object's @type must be \"xsd:integer\"", 2, "$.contents[0].maxMultiplicity"))
+        << bad;
+  }
+  EXPECT_TRUE(has_only_error(load(v2(R"({"@type": "Property", "name": "p", "schema": "long",
+                                          "writable": {"@value": true, "@type": "boolean"}})")),
+                             "must be \"xsd:boolean\"", 3));
+}
+
 // ------------------------------------------------------------------- on every element kind
 
 TEST(DtdlCommon, EveryElementAcceptsCommonMembers) {

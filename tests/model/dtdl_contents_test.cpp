@@ -138,10 +138,35 @@ TEST(DtdlCommand, RequestIsSingleValuedAndInline) {
   EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Command", "name": "c",
       "request": [{"name": "a", "schema": "long"}, {"name": "b", "schema": "long"}]})")),
                              "request takes one value, not 2", 3, "$.contents[0].request"));
-  // Doppel wants payloads inline; a DTMI reference is not supported.
+  // A DTMI stands for a CommandRequest defined elsewhere in the interface; here there is none.
   EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Command", "name": "c", "request": "dtmi:test:req;1"})")),
-                             "expected a CommandRequest object with name and schema, not a string", 2,
+                             "\"dtmi:test:req;1\" names no element defined in any loaded model", 2,
                              "$.contents[0].request"));
+  EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Command", "name": "c", "request": 5})")),
+                             "expected a CommandRequest object with name and schema, not an integer", 2,
+                             "$.contents[0].request"));
+}
+
+TEST(DtdlCommand, PayloadMayNameOneDefinedElsewhereInTheInterface) {
+  // JSON-LD lets an element-valued member name an element by @id (Requirement-
+  // ClassCommandPropertyRequestElement in the DTDL conformance cases).
+  model_registry reg;
+  const interface* i = load_into(reg, v3(R"(
+{"@type": "Command", "name": "a", "request": {"@id": "dtmi:test:req;1", "name": "when", "schema": "long"}},
+{"@type": "Command", "name": "b", "request": ["dtmi:test:req;1"]}
+)"));
+  ASSERT_NE(i, nullptr);
+  const content* b = i->find("b");
+  ASSERT_TRUE(b && b->request);
+  EXPECT_EQ(b->request->name, "when");
+  ASSERT_NE(b->request->type, nullptr);
+  EXPECT_EQ(b->request->type->primitive, primitive_kind::long_);
+  // A request is not a response.
+  EXPECT_TRUE(has_only_error(load(v3(R"(
+{"@type": "Command", "name": "a", "request": {"@id": "dtmi:test:req;1", "name": "when", "schema": "long"}},
+{"@type": "Command", "name": "b", "response": "dtmi:test:req;1"}
+)")),
+                             "\"dtmi:test:req;1\" does not name a CommandResponse", 3, "$.contents[1].response"));
 }
 
 TEST(DtdlCommand, CommandTypeIsDeprecatedButChecked) {
@@ -248,8 +273,37 @@ TEST(DtdlRelationship, PropertiesMustBeProperties) {
   EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_TRUE(
       has_error(r, "@type must include \"Property\" here, not \"Telemetry\"", 3, "$.contents[0].properties[0].@type"));
-  EXPECT_TRUE(
-      has_error(r, "Relationship properties must be Property objects, not a string", 4, "$.contents[0].properties[1]"));
+  EXPECT_TRUE(has_error(r, "\"dtmi:test:p;1\" names no element defined", 4, "$.contents[0].properties[1]"));
+  EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Relationship", "name": "r", "properties": ["p"]})")),
+                             "Relationship properties must be Property objects, not a string", 2,
+                             "$.contents[0].properties[0]"));
+}
+
+TEST(DtdlRelationship, PropertiesMayNameAPropertyOfTheInterface) {
+  model_registry reg;
+  const interface* i = load_into(reg, v2(R"(
+{"@id": "dtmi:test:since;1", "@type": "Property", "name": "since", "schema": "dateTime"},
+{"@type": "Relationship", "name": "r", "properties": "dtmi:test:since;1"}
+)"));
+  ASSERT_NE(i, nullptr);
+  const content* r = i->find("r");
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->properties.size(), 1u);
+  EXPECT_EQ(r->properties[0], i->find("since"));
+  EXPECT_TRUE(has_only_error(load(v3(R"(
+{"@id": "dtmi:test:t;1", "@type": "Telemetry", "name": "t", "schema": "double"},
+{"@type": "Relationship", "name": "r", "properties": ["dtmi:test:t;1"]}
+)")),
+                             "\"dtmi:test:t;1\" does not name a Property", 3, "$.contents[1].properties[0]"));
+}
+
+TEST(DtdlRelationship, TargetIsAnIriNotAValueObject) {
+  // Requirement-DtmiIsString: {"@value": ...} is a literal, and target takes an IRI.
+  EXPECT_TRUE(has_only_error(load(v3(R"({"@type": "Relationship", "name": "r",
+                                          "target": {"@value": "dtmi:test:T;1"}})")),
+                             "target must be an Interface DTMI written as a string, not an object", 3,
+                             "$.contents[0].target"));
+  EXPECT_TRUE(loads_ok(load(v3(R"({"@type": "Relationship", "name": "r", "target": ["dtmi:test:T;1"]})"))));
 }
 
 TEST(DtdlRelationship, V2AtMost300Properties) {

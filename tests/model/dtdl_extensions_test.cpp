@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -99,6 +101,36 @@ TEST(DtdlSemanticV2, AtMostOneSemanticType) {
 )"));
   EXPECT_TRUE(has_only_error(r, "an element may have one semantic type; it has \"Distance\" and \"Length\"", 2,
                              "$.contents[0].@type[2]"));
+}
+
+TEST(DtdlSemanticV2, TheSameSemanticTypeTwiceIsOne) {
+  // @type is a set: a repeat, or the term beside its DTMI, names one semantic type
+  // (Recommendation-ClassPropertyDuplicateSemanticTypesV2, ...SemanticTypeTermAndDtmiV2).
+  model_registry reg;
+  ASSERT_TRUE(loads_ok(reg.load({{std::string(k_file), v2(R"(
+{"@type": ["Telemetry", "Length", "dtmi:standard:class:Length;2"], "name": "t", "schema": "double", "unit": "metre"},
+{"@type": ["Property", "Length", "Length"], "name": "p", "schema": "double", "unit": "metre"}
+)")}})));
+  const content* t = reg.find(std::string(k_id))->find("t");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->semantic_type, "Length");
+  EXPECT_EQ(std::count(t->co_types.begin(), t->co_types.end(), "Length"), 1);
+}
+
+TEST(DtdlCoTypesV2, UndefinedTermsOnlyNotDtmisOrDtdlTerms) {
+  // DTDL v2 is open-world for plain terms, but a DTMI that names no DTDL type, or a DTDL term for
+  // a value (a schema, a member name), is no type (Completion-Class*TypeIncludesIrrelevantDtmiOrTerm).
+  EXPECT_TRUE(loads_ok(load(v2(R"({"@type": ["Property", "Foobar"], "name": "p", "schema": "long"})"))));
+  EXPECT_TRUE(
+      loads_ok(load(v2(R"({"@type": ["Property", "http://example.com/Thing"], "name": "p", "schema": "long"})"))));
+  EXPECT_TRUE(has_only_error(load(v2(R"({"@type": ["Property", "dtmi:foo:bar;1"], "name": "p", "schema": "long"})")),
+                             "co-type \"dtmi:foo:bar;1\" is a DTMI that names no DTDL v2 type", 2,
+                             "$.contents[0].@type[1]"));
+  EXPECT_TRUE(has_only_error(load(v2(R"({"@type": ["Property", "boolean"], "name": "p", "schema": "long"})")),
+                             "\"boolean\" is a DTDL v2 term for a value or a member, not a type", 2,
+                             "$.contents[0].@type[1]"));
+  EXPECT_TRUE(has_only_error(load(v2(R"({"@type": ["Property", "schema"], "name": "p", "schema": "long"})")),
+                             "\"schema\" is a DTDL v2 term", 2));
 }
 
 TEST(DtdlSemanticV2, UnitNeedsASemanticType) {

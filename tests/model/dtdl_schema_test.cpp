@@ -224,6 +224,45 @@ TEST(DtdlSchemaEnum, EnumValueMembers) {
   EXPECT_TRUE(has_error(r, "member \"schema\" does not belong in an EnumValue", 7));
 }
 
+TEST(DtdlSchemaEnum, EnumValueMayNameOneDefinedElsewhereInTheInterface) {
+  model_registry reg;
+  load_report r = reg.load({{std::string(k_file), v3(R"(
+{"@type": "Property", "name": "p", "schema": {"@type": "Enum", "valueSchema": "integer",
+  "enumValues": [{"@id": "dtmi:test:on;1", "name": "on", "enumValue": 1}, {"name": "off", "enumValue": 0}]}},
+{"@type": "Property", "name": "q", "schema": {"@type": "Enum", "valueSchema": "integer",
+  "enumValues": ["dtmi:test:on;1"]}}
+)")}});
+  ASSERT_TRUE(loads_ok(r));
+  const content* q = reg.find(std::string(k_id))->find("q");
+  ASSERT_TRUE(q && q->type);
+  ASSERT_EQ(q->type->values.size(), 1u);
+  EXPECT_EQ(q->type->values[0].name, "on");
+  EXPECT_EQ(q->type->values[0].integer_value, 1);
+  // A string enum cannot borrow an integer value.
+  EXPECT_TRUE(has_only_error(load(v3(R"(
+{"@type": "Property", "name": "p", "schema": {"@type": "Enum", "valueSchema": "integer",
+  "enumValues": [{"@id": "dtmi:test:on;1", "name": "on", "enumValue": 1}]}},
+{"@type": "Property", "name": "q", "schema": {"@type": "Enum", "valueSchema": "string",
+  "enumValues": "dtmi:test:on;1"}}
+)")),
+                             "is an EnumValue with an integer enumValue, but this Enum's valueSchema is string", 5));
+}
+
+TEST(DtdlSchemaEnum, EnumValueContextIsChecked) {
+  // Requirement-ClassEnumValueContextConforms: an EnumValue's own @context is read like any other.
+  EXPECT_TRUE(has_only_error(load(v3(prop(R"({"@type": "Enum", "valueSchema": "integer",
+      "enumValues": [{"@context": 626, "name": "a", "enumValue": 1}]})"))),
+                             "@context must be a string or a non-empty array of strings", 3));
+  EXPECT_TRUE(has_only_error(load(v2(prop(R"({"@type": "Enum", "valueSchema": "integer",
+      "enumValues": [{"@context": "dtmi:dtdl:context;3", "name": "a", "enumValue": 1}]})"))),
+                             "a DTDL v2 element cannot contain DTDL v3 elements", 3));
+  EXPECT_TRUE(has_only_error(load(v3(prop(R"({"@type": "Enum", "valueSchema": "integer",
+      "enumValues": [{"@context": "dtmi:dtdl:context;2", "name": "a", "enumValue": 1}]})"))),
+                             "an EnumValue inside a DTDL v3 element must be DTDL v3 as well", 3));
+  EXPECT_TRUE(loads_ok(load(v3(prop(R"({"@type": "Enum", "valueSchema": "integer",
+      "enumValues": [{"@context": [], "name": "a", "enumValue": 1}]})")))));
+}
+
 TEST(DtdlSchemaEnum, V2Needs1To100Values) {
   auto enum_with = [](std::size_t n) {
     std::string values;
@@ -315,6 +354,47 @@ TEST(DtdlSchemaObject, FieldsNeedNameAndSchema) {
   EXPECT_TRUE(has_error(r, "a Field needs a \"schema\"", 3, "$.contents[0].schema.fields[0]"));
   EXPECT_TRUE(has_error(r, "a Field needs a \"name\"", 4, "$.contents[0].schema.fields[1]"));
   EXPECT_TRUE(has_error(r, "member \"writable\" does not belong in a Field", 5));
+}
+
+TEST(DtdlSchemaObject, FieldsAndMapPartsMayNameOnesDefinedElsewhere) {
+  model_registry reg;
+  load_report r = reg.load({{std::string(k_file), v2(R"(
+{"@type": "Property", "name": "o", "schema": {"@type": "Object", "fields": ["dtmi:test:f;1"]}},
+{"@type": "Property", "name": "m", "schema": {"@type": "Map", "mapKey": "dtmi:test:k;1",
+  "mapValue": {"name": "v", "schema": "double"}}}
+)",
+                                                     k_id, R"("schemas": [
+  {"@id": "dtmi:test:o;1", "@type": "Object", "fields": {"@id": "dtmi:test:f;1", "name": "x", "schema": "float"}},
+  {"@id": "dtmi:test:m;1", "@type": "Map", "mapKey": {"@id": "dtmi:test:k;1", "name": "key", "schema": "string"},
+   "mapValue": {"name": "v", "schema": "long"}}], )")}});
+  ASSERT_TRUE(loads_ok(r));
+  const interface* i = reg.find(std::string(k_id));
+  const content* o = i->find("o");
+  ASSERT_TRUE(o && o->type);
+  ASSERT_EQ(o->type->fields.size(), 1u);
+  EXPECT_EQ(o->type->fields[0].name, "x");
+  const content* m = i->find("m");
+  ASSERT_TRUE(m && m->type);
+  EXPECT_EQ(m->type->map_key.name, "key");
+  // A MapKey is not a Field.
+  EXPECT_TRUE(
+      has_error(load(v3(prop(R"({"@type": "Map", "mapKey": {"@id": "dtmi:test:k;1", "name": "k", "schema": "string"},
+      "mapValue": {"name": "v", "schema": {"@type": "Object", "fields": "dtmi:test:k;1"}}})"))),
+                "\"dtmi:test:k;1\" does not name a Field", 3));
+}
+
+TEST(DtdlSchemaObject, V3FieldsAndMapPartsAreV3) {
+  // A DTDL v3 Object or Map takes v3 fields, keys and values (Requirement-ClassObjectPropertyFieldsElement).
+  EXPECT_TRUE(has_only_error(load(v3(prop(R"({"@type": "Object",
+      "fields": [{"@context": "dtmi:dtdl:context;2", "name": "a", "schema": "long"}]})"))),
+                             "a Field inside a DTDL v3 element must be DTDL v3 as well", 3));
+  EXPECT_TRUE(has_only_error(load(v3(prop(R"({"@type": "Map",
+      "mapKey": {"@context": "dtmi:dtdl:context;2", "name": "k", "schema": "string"},
+      "mapValue": {"name": "v", "schema": "long"}})"))),
+                             "a MapKey inside a DTDL v3 element must be DTDL v3 as well", 3));
+  // A schema may still be DTDL v2 there.
+  EXPECT_TRUE(loads_ok(load(v3(prop(R"({"@type": "Object", "fields": [{"name": "a",
+      "schema": {"@context": "dtmi:dtdl:context;2", "@type": "Array", "elementSchema": "long"}}]})")))));
 }
 
 TEST(DtdlSchemaObject, V2Needs1To30Fields) {

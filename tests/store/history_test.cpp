@@ -70,6 +70,42 @@ TEST(History, AppendsReadBackInTimeOrderWithDuplicatesKeptOnce) {
   EXPECT_EQ((*h)->read("p2", "speed", 0, 100, 10)->f, std::vector<double>{9});
 }
 
+TEST(History, AnAppendThatLeavesOutMismatchedPointsKeepsTheRestAcrossAReopen) {
+  testing::temp_dir dir{"doppel-history-test"};
+  history_options crash_on_close{dir.path(), 1};
+  crash_on_close.seal_on_close = false;
+  auto h = history::open(crash_on_close);
+  ASSERT_TRUE(h);
+  sample mode;
+  mode.twin = "p1";
+  mode.name = "mode";
+  mode.type = value_type::string;
+  mode.time_ns = 1;
+  mode.s = "auto";
+  ASSERT_TRUE((*h)->append(0, {mode}));
+  // "mode" holds strings; a new series ("level") takes its first sample's type, so its second,
+  // of another type, is left out too.
+  sample level_text = mode;
+  level_text.name = "level";
+  level_text.time_ns = 3;
+  std::vector<sample> batch{f64("p1", "speed", 1, 1), f64("p1", "mode", 2, 2), f64("p1", "level", 2, 7), level_text,
+                            f64("p1", "speed", 4, 4)};
+  std::vector<std::pair<std::size_t, value_type>> mismatched;
+  ASSERT_TRUE((*h)->append(0, batch, mismatched));
+  EXPECT_EQ(mismatched,
+            (std::vector<std::pair<std::size_t, value_type>>{{1, value_type::string}, {3, value_type::f64}}));
+  // Only mismatches: nothing is written, and that is no error.
+  mismatched.clear();
+  ASSERT_TRUE((*h)->append(0, std::vector<sample>{f64("p1", "mode", 9, 9)}, mismatched));
+  EXPECT_EQ(mismatched.size(), 1u);
+  h->reset();  // a crash: the log alone holds what was kept
+  h = history::open(crash_on_close);
+  ASSERT_TRUE(h);
+  EXPECT_EQ((*h)->read("p1", "speed", 0, 100, 10)->f, (std::vector<double>{1, 4}));
+  EXPECT_EQ((*h)->read("p1", "level", 0, 100, 10)->f, std::vector<double>{7});
+  EXPECT_EQ((*h)->read("p1", "mode", 0, 100, 10)->s, std::vector<std::string>{"auto"});
+}
+
 TEST(History, ATornLogEndIsCutOffAndTheRestKept) {
   testing::temp_dir dir{"doppel-history-test"};
   history_options crash_on_close{dir.path(), 1};

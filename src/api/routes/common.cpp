@@ -1,5 +1,8 @@
 #include "api/routes/common.h"
 
+#include "core/text.h"
+#include "model/model.h"
+
 namespace doppel::api::detail {
 
 using nlohmann::json;
@@ -45,6 +48,19 @@ json details_of(const std::string& message) {
 response from_status(const status& s) {
   auto [code, name] = http_status(s.code());
   return error(code, name, s.message(), details_of(s.message()).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+status find_component(const twin::twin_graph& graph, const std::string& id, const std::string& component) {
+  const model::interface* m = graph.model_of(id);
+  if (!m) return status::not_found("twin " + quote(id) + " does not exist");
+  const model::content* found = m->find(component);
+  if (found && found->kind == model::content_kind::component) return status::ok();
+  std::string names;
+  for (const model::content* content : m->contents) {
+    if (content->kind == model::content_kind::component) names += (names.empty() ? "" : ", ") + content->name;
+  }
+  return status::not_found("twin " + quote(id) + " has no component " + quote(component) + "; its model " + m->id +
+                           (names.empty() ? " has none" : " has " + names));
 }
 
 response json_response(unsigned code, const json& body) {

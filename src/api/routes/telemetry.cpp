@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "api/routes/common.h"
+#include "core/status.h"
 #include "core/text.h"
+#include "core/time.h"
 #include "ingest/line_protocol.h"
 #include "ingest/readings.h"
 #include "twin/telemetry_state.h"
@@ -24,14 +26,15 @@ using detail::error;
 using detail::from_status;
 using detail::json_response;
 
-// Telemetry in (POST /telemetry, /telemetry/{id}, InfluxDB's /write), the latest values, and the
-// refused messages (GET /deadletters).
+// Telemetry in (POST /telemetry, /telemetry/{id}, InfluxDB's /write, ADT's publish telemetry),
+// the latest values, and the refused messages (GET /deadletters).
 class telemetry_routes {
  public:
-  telemetry_routes(ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
-                   const twin::telemetry_state& latest)
-      : pipeline_(&pipeline), letters_(&letters), latest_(&latest) {}
+  telemetry_routes(ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters, const twin::twin_graph& graph)
+      : pipeline_(&pipeline), letters_(&letters), graph_(&graph), latest_(&graph.telemetry()) {}
   void post_telemetry(route_context& c);
+  void post_twin_telemetry(route_context& c);
+  void post_component_telemetry(route_context& c);
   void post_telemetry_batch(route_context& c);
   void post_write(route_context& c);
   void get_deadletters(route_context& c);
@@ -41,9 +44,12 @@ class telemetry_routes {
   // Hands parsed readings to the pipeline and answers for them and for `refused` (parse errors).
   void ingest(route_context& c, const std::string& source, std::vector<ingest::reading> readings,
               std::vector<ingest::rejection> refused, bool malformed);
+  // ADT's publish telemetry, of the twin itself (`component` empty) or of one of its components.
+  void publish(route_context& c, const std::string& component);
 
   ingest::telemetry_pipeline* pipeline_;
   ingest::dead_letters* letters_;
+  const twin::twin_graph* graph_;
   const twin::telemetry_state* latest_;
 };
 
@@ -106,6 +112,45 @@ void telemetry_routes::post_telemetry(route_context& c) {
   ingest(c, "http", std::move(readings), std::move(refused), malformed);
 }
 
+void telemetry_routes::post_twin_telemetry(route_context& c) { publish(c, ""); }
+
+void telemetry_routes::post_component_telemetry(route_context& c) { publish(c, c.params[1]); }
+
+void telemetry_routes::publish(route_context& c, const std::string& component) {
+  const std::string& id = c.params[0];
+  // ADT requires Message-Id for de-duplication. Doppel's pipeline has no de-duplication (a
+  // message sent twice is applied twice), so it is required as ADT requires it, and then unused.
+  if (c.req.header("message-id").empty()) {
+    return c.send(error(400, "bad_request",
+                        "the Message-Id header is missing; send a unique id per message, e.g. Message-Id: "
+                        "$(uuidgen), as Azure Digital Twins requires"));
+  }
+  // The readings' time: Telemetry-Source-Time when given (a "$ts" in the body still wins), else
+  // the time of arrival.
+  std::int64_t at = unix_time_ns();
+  std::string_view source_time = c.req.header("telemetry-source-time");
+  if (!source_time.empty() && !parse_rfc3339_ns(source_time, at)) {
+    return c.send(error(400, "bad_request",
+                        "Telemetry-Source-Time " + quote(source_time) +
+                            " is not an RFC 3339 date-time between 1677 and 2262; write e.g. 2026-11-25T10:00:00.5Z"));
+  }
+  // An unknown twin or component is a 404 before anything is parsed, as in ADT. (A twin deleted
+  // meanwhile is refused by the pipeline, as on POST /telemetry/{id}.)
+  status found = component.empty() ? (graph_->model_of(id) ? status::ok()
+                                                           : status::not_found("twin " + quote(id) + " does not exist"))
+                                   : detail::find_component(*graph_, id, component);
+  if (!found.is_ok()) return c.send(from_status(found));
+  std::vector<ingest::reading> readings;
+  std::vector<ingest::rejection> refused;
+  ingest::parse_json_readings(c.req.body, id, at, readings, refused);
+  // A component's contents are named "component.name" in the pipeline (ingest/pipeline.h).
+  if (!component.empty()) {
+    for (auto& r : readings) r.name = component + "." + r.name;
+  }
+  bool malformed = !refused.empty();  // before the move below
+  ingest(c, "http", std::move(readings), std::move(refused), malformed);
+}
+
 void telemetry_routes::post_telemetry_batch(route_context& c) {
   std::vector<ingest::reading> readings;
   std::vector<ingest::rejection> refused;
@@ -151,8 +196,8 @@ void telemetry_routes::get_telemetry(route_context& c) {
 }  // namespace
 
 void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
-                          const twin::telemetry_state& latest) {
-  auto h = std::make_shared<telemetry_routes>(pipeline, letters, latest);
+                          const twin::twin_graph& graph) {
+  auto h = std::make_shared<telemetry_routes>(pipeline, letters, graph);
   r.add("GET", "/digitaltwins/{id}/telemetry", role::viewer, false,
         "The latest value and time of each telemetry the twin sent", bind_route(h, &telemetry_routes::get_telemetry));
   r.add("POST", "/telemetry/{id}", role::operator_, false,
@@ -167,6 +212,14 @@ void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, inges
   r.add("GET", "/deadletters", role::operator_, false,
         "Refused messages with reason and raw payload (?after=seq, ?limit=n, ?reason=...)",
         bind_route(h, &telemetry_routes::get_deadletters));
+  // Azure Digital Twins' publish telemetry (the SDKs' publishTelemetry, publishComponentTelemetry).
+  r.add("POST", "/digitaltwins/{id}/telemetry", role::operator_, false,
+        "Telemetry of a twin as ADT publishes it: {\"name\": value, ...} (Message-Id; Telemetry-Source-Time)",
+        bind_route(h, &telemetry_routes::post_twin_telemetry));
+  r.add("POST", "/digitaltwins/{id}/components/{component}/telemetry", role::operator_, false,
+        "Telemetry of a twin's component as ADT publishes it: {\"name\": value, ...} (Message-Id; "
+        "Telemetry-Source-Time)",
+        bind_route(h, &telemetry_routes::post_component_telemetry));
 }
 
 }  // namespace doppel::api

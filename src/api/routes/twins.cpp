@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/routes/common.h"
+#include "core/status.h"
 #include "core/text.h"
 
 namespace doppel::api {
@@ -37,6 +38,8 @@ class twin_routes {
   void put_relationship(route_context& c);
   void patch_relationship(route_context& c);
   void delete_relationship(route_context& c);
+  void get_component(route_context& c);
+  void patch_component(route_context& c);
 
  private:
   twin::twin_graph& graph_;
@@ -174,6 +177,69 @@ void twin_routes::delete_relationship(route_context& c) {
   graph_.delete_relationship(c.params[0], c.params[1], c.condition(), respond_with(c.done, 204));
 }
 
+void twin_routes::get_component(route_context& c) {
+  // The twin first, then its model: one read of the twin, and its etag is the component's.
+  auto t = graph_.get_twin(c.params[0]);
+  if (!t) return c.send(from_status(t.error()));
+  if (status s = detail::find_component(graph_, c.params[0], c.params[1]); !s.is_ok()) return c.send(from_status(s));
+  auto it = t->find(c.params[1]);
+  if (it == t->end()) {
+    // Not reachable while twins must hold every component of their model; the model may have
+    // been replaced between the two reads.
+    return c.send(
+        from_status(status::not_found("twin " + quote(c.params[0]) + " has no component " + quote(c.params[1]))));
+  }
+  response r = json_response(200, *it);
+  r.headers.push_back({"ETag", (*t)["$etag"].get<std::string>()});
+  c.send(std::move(r));
+}
+
+// A JSON Pointer relative to the component, made relative to the twin: "/limit" -> "/motor/limit"
+// and "" (the component itself) -> "/motor". Text that is no pointer stays as it is, for the
+// twin's patch check to refuse with its own message.
+std::string component_pointer(const std::string& component, const std::string& pointer) {
+  if (!pointer.empty() && pointer[0] != '/') return pointer;
+  std::string out = "/";
+  for (char ch : component) {
+    if (ch == '~') {
+      out += "~0";
+    } else if (ch == '/') {
+      out += "~1";
+    } else {
+      out += ch;
+    }
+  }
+  return out + pointer;
+}
+
+void twin_routes::patch_component(route_context& c) {
+  json patch;
+  if (!c.body_json(patch)) return;
+  if (status s = detail::find_component(graph_, c.params[0], c.params[1]); !s.is_ok()) return c.send(from_status(s));
+  // The component's patch becomes the twin's, so that it is checked (the whole twin against its
+  // model) and made durable exactly as PATCH /digitaltwins/{id} is; a malformed patch is passed on
+  // unchanged for that check to refuse.
+  if (patch.is_array()) {
+    for (auto& op : patch) {
+      if (!op.is_object()) continue;
+      for (const char* key : {"path", "from"}) {
+        auto it = op.find(key);
+        if (it != op.end() && it->is_string()) *it = component_pointer(c.params[1], it->get<std::string>());
+      }
+    }
+  }
+  twin::check_options options;
+  options.reply_with_body = c.req.header("prefer").find("return=representation") != std::string_view::npos;
+  if (!options.reply_with_body) return graph_.patch_twin(c.params[0], patch, c.condition(), options, etag_only(c.done));
+  graph_.patch_twin(c.params[0], patch, c.condition(), options,
+                    [send = c.done, component = c.params[1]](result<json> r) {
+                      if (!r) return send(from_status(r.error()));
+                      response res = json_response(200, (*r)[component]);
+                      res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
+                      send(std::move(res));
+                    });
+}
+
 }  // namespace
 
 void add_twin_routes(router& r, twin::twin_graph& graph) {
@@ -203,6 +269,11 @@ void add_twin_routes(router& r, twin::twin_graph& graph) {
         bind_route(h, &twin_routes::patch_relationship));
   r.add("DELETE", "/digitaltwins/{id}/relationships/{relId}", role::admin, false, "Delete a relationship (If-Match)",
         bind_route(h, &twin_routes::delete_relationship));
+  r.add("GET", "/digitaltwins/{id}/components/{component}", role::viewer, false,
+        "Get a component of a twin, with its $metadata (ETag: the twin's)", bind_route(h, &twin_routes::get_component));
+  r.add("PATCH", "/digitaltwins/{id}/components/{component}", role::admin, false,
+        "Update a component with a JSON Patch whose paths are relative to it (If-Match)",
+        bind_route(h, &twin_routes::patch_component));
 }
 
 }  // namespace doppel::api

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -24,10 +25,14 @@ struct arena {
 
 // What an "@id" names, for duplicate checks and reference resolution.
 struct id_entry {
-  enum class kind { interface, schema, other };
+  // content: a content element (or relationship property); named: a Field, MapKey, MapValue or
+  // command payload (`material` says which); enum_value: an EnumValue. Those three may be named
+  // by @id where DTDL expects such an element (a dependent reference).
+  enum class kind { interface, schema, content, named, enum_value, other };
   kind what = kind::other;
   const void* element = nullptr;
   const interface* partition = nullptr;  // the interface whose text holds the element
+  std::string_view material;             // kind::named: "Field", "MapKey", ...; a string literal
 };
 
 using id_table = std::unordered_map<std::string, id_entry>;

@@ -59,7 +59,9 @@ bool builder::read_context(const jnode& n, const where_t& w, bool top_level) {
   std::vector<std::pair<std::string, where_t>> values;
   if (n.is_string()) {
     values.emplace_back(n.text, w);
-  } else if (n.is_array() && !n.items.empty()) {
+  } else if (n.is_array() && (!n.items.empty() || !top_level)) {
+    // A nested element's empty @context changes nothing (JSON-LD); a top-level one must name
+    // the DTDL version.
     for (std::size_t i = 0; i < n.items.size(); ++i) {
       const jnode& it = n.items[i];
       where_t iw = w.at(it, index_path(w.path.str(), i));
@@ -138,10 +140,6 @@ bool builder::read_context(const jnode& n, const where_t& w, bool top_level) {
             "move " + quote(values[dtdl_index].first) + " to the front of the @context array");
       ok = false;
     }
-  } else if (dtdl == dtdl_version::v2 && dtdl_index != 0) {
-    error(values[dtdl_index].second, "\"dtmi:dtdl:context;2\" must be the first value of @context",
-          "remove the other DTDL contexts before it");
-    ok = false;
   }
   if (dtdl && !top_level && ctx_.version == dtdl_version::v2 && *dtdl == dtdl_version::v3) {
     error(w, "a DTDL v2 element cannot contain DTDL v3 elements",

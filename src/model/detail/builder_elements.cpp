@@ -20,7 +20,7 @@ interface* builder::parse_interface(const jnode& n, const where_t& w, const inte
   m.take("@context");
   classified_types types = read_types(m, "Interface", true);
   self->co_types = types.co_types;
-  self->id = read_id(m, true, true, {id_entry::kind::interface, self, self});
+  self->id = read_id(m, true, true, {id_entry::kind::interface, self, self, {}});
   read_common(m, *self);
   interface_info info{self, w, {}, n.end - n.offset};
   inline_bytes_.push_back(0);
@@ -160,7 +160,7 @@ content* builder::parse_content_as(const jnode& n, const where_t& w, interface* 
   out_.contents.push_back(std::move(owned));
   classified_types types = read_types(m, material, true);
   c->co_types = types.co_types;
-  c->id = read_id(m, false, false, {id_entry::kind::other, c, owner});
+  c->id = read_id(m, false, false, {id_entry::kind::content, c, owner, {}});
   c->name = read_name(m);
   read_common(m, *c);
   content_where_[c] = w;
@@ -242,7 +242,12 @@ content* builder::parse_content_as(const jnode& n, const where_t& w, interface* 
     }
     if (const jnode* t = m.take("target")) {
       const where_t& tw = m.where_of("target");
-      if (auto s = read_string(t, tw, "target", false)) {
+      const jnode* one = single(t, tw, "target", false);
+      if (one && one->is_object()) {
+        // target is an IRI, not a literal: a {"@value": ...} object names nothing.
+        error(tw, "target must be an Interface DTMI written as a string, not an object",
+              "write \"target\": \"dtmi:com:example:Thing;1\"");
+      } else if (auto s = one ? read_string(one, tw, "target", false) : std::nullopt) {
         std::string problem = dtmi_problem(*s, ctx_.version);
         if (!problem.empty()) {
           error(tw, "target " + quote(*s) + " is not a valid DTMI: " + problem);
@@ -258,8 +263,14 @@ content* builder::parse_content_as(const jnode& n, const where_t& w, interface* 
       const where_t& pw = m.where_of("properties");
       std::unordered_map<std::string, const content*> names;
       auto each = [&](const jnode& item, const where_t& iw) {
+        pending_element_ref ref;
+        ref.what = pending_element_ref::kind::property;
+        ref.slot = c;
+        ref.partition = owner;
+        if (element_reference(item, iw, std::move(ref))) return;
         if (!item.is_object()) {
-          error(iw, "Relationship properties must be Property objects, not " + a_kind(item.type));
+          error(iw, "Relationship properties must be Property objects, not " + a_kind(item.type),
+                "or the @id of a Property defined elsewhere in this interface");
           return;
         }
         content* p = nullptr;

@@ -128,6 +128,12 @@ inline constexpr std::string_view k_v2_reserved_types[] = {
     "kibi",          "mebi",           "gibi",      "tebi",          "pebi",
     "exbi",          "zebi",           "yobi"};
 
+// Other terms the DTDL v2 context defines (instances and a unit prefix spelling): values, not
+// types, so they cannot serve as co-types either.
+inline constexpr std::string_view k_v2_reserved_terms[] = {
+    "asynchronous", "synchronous", "boolean", "date",   "dateTime", "double", "duration",
+    "float",        "integer",     "long",    "string", "time",     "deka"};
+
 // Member terms DTDL defines: an informal co-type admits undefined members, not these where they
 // do not belong.
 inline constexpr std::string_view k_reserved_members[] = {
@@ -377,6 +383,20 @@ struct pending_schema_ref {
   const interface* partition;
 };
 
+// A Field, MapKey, MapValue, command payload, EnumValue or relationship Property written as the
+// DTMI of an element defined elsewhere in the same interface (a dependent reference). Resolved
+// once every element of the batch is read.
+struct pending_element_ref {
+  enum class kind { named, enum_value, property };
+  kind what = kind::named;
+  void* slot = nullptr;  // named_schema* or enum_value* to fill; content* (a Relationship) to add to
+  std::string dtmi;
+  where_t where;
+  const interface* partition = nullptr;
+  std::string_view material;            // kind::named: the element expected ("Field", ...)
+  const schema* enumeration = nullptr;  // kind::enum_value: the Enum holding the slot
+};
+
 struct iotcentral_check {
   const content* element;
   std::string co_type;
@@ -433,8 +453,9 @@ class builder {
   // A single-valued member may also be written as an array of one value.
   const jnode* single(const jnode* n, const where_t& w, std::string_view name, bool required);
 
-  // {"@value": x, "@type": "xsd:..."} literal objects stand for x.
-  const jnode* literal(const jnode* n, const where_t& w);
+  // {"@value": x, "@type": "xsd:..."} literal objects stand for x; their @type, when given, must
+  // be the member's datatype `xsd` ("string", "integer", "boolean"). Null after an error.
+  const jnode* literal(const jnode* n, const where_t& w, std::string_view xsd);
 
   std::optional<std::string> read_string(const jnode* raw, const where_t& w, std::string_view name, bool required,
                                          std::size_t max_len = 0);
@@ -533,6 +554,17 @@ class builder {
 
   void parse_enum(members& m, schema& s, const where_t& w, const interface* partition);
 
+  // A nested element whose @context switched it to DTDL v2 inside a DTDL v3 element, where DTDL v3
+  // accepts only v3 elements (enum values, fields, map keys and values, command payloads; an
+  // interface's `schemas` are checked in parse_complex_schema): reports it and returns false.
+  bool v3_only_here(const active_context& outer, const where_t& w, std::string_view material);
+
+  // `n` is the DTMI of an element defined elsewhere in the interface, given where DTDL expects
+  // one (a dependent reference): records it for resolution and returns true. False, having
+  // reported nothing, when `n` is not a string that looks like a DTMI; false with an error when
+  // it is not a valid DTMI.
+  bool element_reference(const jnode& n, const where_t& w, pending_element_ref ref);
+
   // Field, MapKey, MapValue, CommandPayload / CommandRequest / CommandResponse.
   void parse_named_schema(const jnode& n, const where_t& w, std::string_view material, named_schema& into,
                           const interface* partition, const void* index_scope = nullptr);
@@ -549,6 +581,9 @@ class builder {
   const id_entry* lookup(const std::string& id) const;
 
   void resolve();
+
+  // Fills the slots of dependent references (pending_element_ref), after schema references.
+  void resolve_element_refs();
 
   // The schemas the IoT Central adjunct types require, once references are resolved.
   void check_iotcentral();
@@ -607,6 +642,7 @@ class builder {
   std::unordered_map<std::string, place> id_where_;  // where each new @id is, for duplicate messages
   std::vector<pending_interface_ref> pending_interfaces_;
   std::vector<pending_schema_ref> pending_schemas_;
+  std::vector<pending_element_ref> pending_elements_;
   std::vector<annotation_check> annotations_;
   std::vector<iotcentral_check> iotcentral_checks_;
   std::unordered_map<const void*, std::set<std::int64_t>> indexes_;

@@ -20,10 +20,21 @@ const jnode* builder::single(const jnode* n, const where_t& w, std::string_view 
   return n;
 }
 
-const jnode* builder::literal(const jnode* n, const where_t& w) {
+const jnode* builder::literal(const jnode* n, const where_t& w, std::string_view xsd) {
   if (!n || !n->is_object()) return n;
   const jnode* v = n->find("@value");
   if (!v) return n;
+  if (const jnode* t = n->find("@type")) {
+    // The datatype is one IRI, in full or compact form, alone or as the only array item.
+    const jnode* one = t->is_array() && t->items.size() == 1 ? &t->items[0] : t;
+    bool ok = one->is_string() && (one->text == "xsd:" + std::string(xsd) ||
+                                   one->text == "http://www.w3.org/2001/XMLSchema#" + std::string(xsd));
+    if (!ok) {
+      error(w, "this value object's @type must be \"xsd:" + std::string(xsd) + "\", the datatype of the member",
+            "write {\"@value\": ..., \"@type\": \"xsd:" + std::string(xsd) + "\"}, or just the value");
+      return nullptr;
+    }
+  }
   for (const auto& [k, val] : n->members) {
     if (k.empty() || k[0] != '@' || k == "@id" || k == "@context" || k == "@graph") {
       error(w, "a value object may only hold @value and @type, not " + quote(k));
@@ -39,7 +50,7 @@ const jnode* builder::literal(const jnode* n, const where_t& w) {
 
 std::optional<std::string> builder::read_string(const jnode* raw, const where_t& w, std::string_view name,
                                                 bool required, std::size_t max_len) {
-  const jnode* n = literal(single(raw, w, name, required), w);
+  const jnode* n = literal(single(raw, w, name, required), w, "string");
   if (!n) {
     if (required && !raw) error(w, "missing required member " + quote(name));
     return std::nullopt;
@@ -60,7 +71,7 @@ std::optional<std::string> builder::read_string(const jnode* raw, const where_t&
 
 std::optional<std::int64_t> builder::read_integer(const jnode* raw, const where_t& w, std::string_view name,
                                                   bool required) {
-  const jnode* n = literal(single(raw, w, name, required), w);
+  const jnode* n = literal(single(raw, w, name, required), w, "integer");
   if (!n) {
     if (required && !raw) error(w, "missing required member " + quote(name));
     return std::nullopt;
@@ -75,7 +86,7 @@ std::optional<std::int64_t> builder::read_integer(const jnode* raw, const where_
 }
 
 std::optional<bool> builder::read_bool(const jnode* raw, const where_t& w, std::string_view name) {
-  const jnode* n = literal(single(raw, w, name, false), w);
+  const jnode* n = literal(single(raw, w, name, false), w, "boolean");
   if (!n) return std::nullopt;
   if (n->type != jnode::kind::boolean) {
     error(w, std::string(name) + " must be true or false, not " + a_kind(n->type));
@@ -384,6 +395,7 @@ bool builder::classify_co_type(const std::string& term, std::string_view materia
                                                "CommandResponse, Field and MapValue");
       return false;
     }
+    if (term == out.semantic_type) return true;  // named twice (as term and DTMI): one @type set entry
     if (!out.semantic_type.empty()) {
       if (ctx_.version == dtdl_version::v2 || unit_type_of(*table, term) != unit_type_of(*table, out.semantic_type)) {
         error(w, "an element may have one semantic type; it has " + quote(out.semantic_type) + " and " + quote(term),
@@ -416,9 +428,25 @@ bool builder::classify_co_type(const std::string& term, std::string_view materia
   if (ctx_.version == dtdl_version::v2) {
     // DTDL v2 is open-world: an undefined co-type is allowed and opens the element to
     // members of its own. Terms DTDL reserves are not undefined.
+    if (looks_like_dtmi(term)) {
+      // An IRI that is a DTMI names a DTDL type or nothing: only plain terms are open-world.
+      error(w, "co-type " + quote(term) + " is a DTMI that names no DTDL v2 type",
+            "remove it, or write an undefined co-type as a plain term such as \"Foobar\"");
+      return false;
+    }
     bool reserved = known_v2_semantic || is_unit_type(unit_table::v2, term) || is_unit(unit_table::v2, term) ||
                     std::find(std::begin(k_v2_reserved_types), std::end(k_v2_reserved_types), term) !=
                         std::end(k_v2_reserved_types);
+    bool other_term =
+        term == "unit" ||
+        std::find(std::begin(k_v2_reserved_terms), std::end(k_v2_reserved_terms), term) !=
+            std::end(k_v2_reserved_terms) ||
+        std::find(std::begin(k_reserved_members), std::end(k_reserved_members), term) != std::end(k_reserved_members);
+    if (other_term) {
+      error(w, quote(term) + " is a DTDL v2 term for a value or a member, not a type, so it cannot be a co-type",
+            "remove it from @type");
+      return false;
+    }
     if (!reserved) {
       out.informal = true;
       out.co_types.push_back(term);

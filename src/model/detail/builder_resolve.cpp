@@ -48,12 +48,65 @@ void builder::resolve() {
       *p.slot = static_cast<const schema*>(e->element);
     }
   }
+  resolve_element_refs();
   check_iotcentral();
   check_initial_values();
   check_extends();
   for (auto& info : new_interfaces_) flatten(info.self);
   check_contents();
   check_schemas();
+}
+
+void builder::resolve_element_refs() {
+  for (auto& p : pending_elements_) {
+    std::string_view expected = p.what == pending_element_ref::kind::named        ? p.material
+                                : p.what == pending_element_ref::kind::enum_value ? std::string_view("EnumValue")
+                                                                                  : std::string_view("Property");
+    const id_entry* e = lookup(p.dtmi);
+    if (!e) {
+      error(p.where, quote(p.dtmi) + " names no element defined in any loaded model",
+            "define " + article(expected) + " with this @id in the same interface, or write it inline here");
+      continue;
+    }
+    if (e->partition != p.partition) {
+      error(p.where,
+            quote(p.dtmi) + " is defined in another interface (" +
+                (e->partition ? e->partition->id : std::string("?")) +
+                "); an element can be named by @id only within the interface that defines it",
+            "write the " + std::string(expected) + " inline here");
+      continue;
+    }
+    bool fits = false;
+    if (p.what == pending_element_ref::kind::named) {
+      fits = e->what == id_entry::kind::named && e->material == p.material;
+    } else if (p.what == pending_element_ref::kind::enum_value) {
+      fits = e->what == id_entry::kind::enum_value;
+    } else {
+      fits =
+          e->what == id_entry::kind::content && static_cast<const content*>(e->element)->kind == content_kind::property;
+    }
+    if (!fits) {
+      error(p.where, quote(p.dtmi) + " does not name " + article(expected) + ", which is what DTDL expects here",
+            "give the @id of " + article(expected) + " defined in this interface, or write it inline");
+      continue;
+    }
+    if (p.what == pending_element_ref::kind::named) {
+      *static_cast<named_schema*>(p.slot) = *static_cast<const named_schema*>(e->element);
+    } else if (p.what == pending_element_ref::kind::enum_value) {
+      const auto& v = *static_cast<const enum_value*>(e->element);
+      bool integer_enum = p.enumeration->value_schema == primitive_kind::integer;
+      if (integer_enum != v.integer_value.has_value()) {
+        error(p.where,
+              quote(p.dtmi) + " is an EnumValue with " + (integer_enum ? "a string" : "an integer") +
+                  " enumValue, but this Enum's valueSchema is " + (integer_enum ? "integer" : "string"),
+              "name an EnumValue of the same kind, or write one inline");
+        continue;
+      }
+      *static_cast<enum_value*>(p.slot) = v;
+    } else {
+      static_cast<content*>(p.slot)->properties.push_back(static_cast<const content*>(e->element));
+    }
+  }
 }
 
 void builder::check_extends() {

@@ -96,7 +96,7 @@ schema* builder::parse_complex_schema_in_context(const jnode& n, const where_t& 
   schema* s = owned.get();
   out_.schemas.push_back(std::move(owned));
   classified_types types = read_types(m, material, true);
-  s->id = read_id(m, require_id, false, {id_entry::kind::schema, s, partition});
+  s->id = read_id(m, require_id, false, {id_entry::kind::schema, s, partition, {}});
   read_common(m, *s);
   schema_where_[s] = w;
   std::string allowed = "@id, @type, comment, description, displayName";
@@ -199,21 +199,39 @@ void builder::parse_enum(members& m, schema& s, const where_t& w, const interfac
   std::unordered_set<std::string> names;
   std::set<std::int64_t> ints;
   std::set<std::string> strings;
+  // Values are registered by address (dependent references name them): no reallocation.
+  s.values.reserve(count);
   auto each = [&](const jnode& item, const where_t& iw) {
+    pending_element_ref ref;
+    ref.what = pending_element_ref::kind::enum_value;
+    ref.partition = partition;
+    ref.enumeration = &s;
+    if (item.is_string() && looks_like_dtmi(item.text)) {
+      s.values.emplace_back();
+      ref.slot = &s.values.back();
+      (void)element_reference(item, iw, std::move(ref));
+      return;
+    }
     if (!item.is_object()) {
-      error(iw, "enumValues entries must be EnumValue objects with name and enumValue");
+      error(iw, "enumValues entries must be EnumValue objects with name and enumValue",
+            "or the @id of an EnumValue defined elsewhere in this interface");
+      return;
+    }
+    active_context saved = ctx_;
+    if (!enter_nested_context(item, iw) || !v3_only_here(saved, iw, "EnumValue")) {
+      ctx_ = saved;
       return;
     }
     members vm(*this, item, iw, "EnumValue");
     vm.take("@context");
     classified_types types = read_types(vm, "EnumValue", false);
-    enum_value v;
-    v.id = read_id(vm, false, false, {id_entry::kind::other, nullptr, partition});
+    enum_value& v = s.values.emplace_back();
+    v.id = read_id(vm, false, false, {id_entry::kind::enum_value, &v, partition, {}});
     v.name = read_name(vm);
     read_common(vm, v);
     const jnode* raw = vm.take("enumValue");
     const where_t& rw = vm.where_of("enumValue");
-    const jnode* val = literal(single(raw, rw, "enumValue", true), rw);
+    const jnode* val = literal(single(raw, rw, "enumValue", true), rw, integer_enum ? "integer" : "string");
     if (!raw) {
       error(iw, "an EnumValue needs \"enumValue\"");
     } else if (val && value_schema_ok) {
@@ -242,15 +260,43 @@ void builder::parse_enum(members& m, schema& s, const where_t& w, const interfac
       error(iw, "enum value name " + quote(v.name) + " is used twice in this Enum", "rename one");
     }
     vm.finish(types.informal, "@id, @type, comment, description, displayName, name, enumValue");
-    s.values.push_back(std::move(v));
+    ctx_ = saved;
   };
   for_each_value(*ev, evw, each);
 }
 
+bool builder::v3_only_here(const active_context& outer, const where_t& w, std::string_view material) {
+  if (outer.version != dtdl_version::v3 || ctx_.version != dtdl_version::v2) return true;
+  error(w, article(material) + " inside a DTDL v3 element must be DTDL v3 as well",
+        "drop the \"dtmi:dtdl:context;2\" @context of this " + std::string(material));
+  return false;
+}
+
+bool builder::element_reference(const jnode& n, const where_t& w, pending_element_ref ref) {
+  if (!n.is_string() || !looks_like_dtmi(n.text)) return false;
+  std::string problem = dtmi_problem(n.text, ctx_.version);
+  if (!problem.empty()) {
+    error(w, quote(n.text) + " is not a valid DTMI: " + problem,
+          "write the element inline, or give the @id of one defined in this interface");
+    return true;
+  }
+  ref.dtmi = std::string(n.text);
+  ref.where = w;
+  pending_elements_.push_back(std::move(ref));
+  return true;
+}
+
 void builder::parse_named_schema(const jnode& n, const where_t& w, std::string_view material, named_schema& into,
                                  const interface* partition, const void* index_scope) {
+  pending_element_ref ref;
+  ref.what = pending_element_ref::kind::named;
+  ref.slot = &into;
+  ref.partition = partition;
+  ref.material = material;
+  if (element_reference(n, w, std::move(ref))) return;
   if (!n.is_object()) {
-    error(w, "expected " + article(material) + " object with name and schema, not " + a_kind(n.type));
+    error(w, "expected " + article(material) + " object with name and schema, not " + a_kind(n.type),
+          "or the @id of " + article(material) + " defined elsewhere in this interface");
     return;
   }
   if (n.is_object() && n.find("@type") == nullptr && n.members.empty()) {
@@ -258,14 +304,14 @@ void builder::parse_named_schema(const jnode& n, const where_t& w, std::string_v
     return;
   }
   active_context saved = ctx_;
-  if (!enter_nested_context(n, w)) {
+  if (!enter_nested_context(n, w) || !v3_only_here(saved, w, material)) {
     ctx_ = saved;
     return;
   }
   members m(*this, n, w, material);
   m.take("@context");
   classified_types types = read_types(m, material, false);
-  into.id = read_id(m, false, false, {id_entry::kind::other, nullptr, partition});
+  into.id = read_id(m, false, false, {id_entry::kind::named, &into, partition, material});
   into.name = read_name(m);
   read_common(m, into);
   const jnode* sn = m.take("schema");

@@ -66,26 +66,44 @@ result<std::unique_ptr<history>> history::open(history_options options) {
   return std::unique_ptr<history>(new history(std::move(i)));
 }
 
-status history::append(int writer, const std::vector<sample>& samples) {
+status history::append(int writer, const std::vector<sample>& samples) { return append_impl(writer, samples, nullptr); }
+
+status history::append(int writer, std::span<const sample> samples,
+                       std::vector<std::pair<std::size_t, value_type>>& mismatched) {
+  return append_impl(writer, samples, &mismatched);
+}
+
+status history::append_impl(int writer, std::span<const sample> samples,
+                            std::vector<std::pair<std::size_t, value_type>>* mismatched) {
   auto& i = *impl_;
   if (writer < 0 || writer >= i.o.writers) return status::internal("history writer out of range");
   if (samples.empty()) return status::ok();
   std::shared_lock cp(i.checkpoint_mu);  // a checkpoint does not see half an append
   auto& w = i.scratches[static_cast<std::size_t>(writer)];
-  // Each sample's series (one lookup each), and types checked: a refused append writes nothing.
+  // Each sample's series (one lookup each), and types checked: a refused append writes nothing;
+  // a left-out point has no series (nullptr).
   w.series_of.clear();
-  for (const sample& s : samples) {
+  std::size_t kept = 0;
+  for (std::size_t k = 0; k < samples.size(); ++k) {
+    const sample& s = samples[k];
     if (s.twin.size() > 0xffff || s.name.size() > 0xffff) {
       return status::invalid_argument("a twin id or telemetry name is longer than 65,535 bytes");
     }
     series* se = i.writer_series(w, s);
     if (se->points.type != s.type) {  // a series' type never changes once created
+      if (mismatched) {
+        mismatched->emplace_back(k, se->points.type);
+        w.series_of.push_back(nullptr);
+        continue;
+      }
       return status::invalid_argument("telemetry \"" + std::string(s.name) + "\" of twin \"" + std::string(s.twin) +
                                       "\" has history of type " + std::string(to_string(se->points.type)) + ", not " +
                                       std::string(to_string(s.type)));
     }
     w.series_of.push_back(se);
+    ++kept;
   }
+  if (kept == 0) return status::ok();
   log_file& log = *i.logs[static_cast<std::size_t>(writer)];
   std::uint64_t end = log.size();
   if (end >= w.redefine_at) {  // this record defines its series again (see k_redefine_bytes)
@@ -96,6 +114,7 @@ status history::append(int writer, const std::vector<sample>& samples) {
   rec.assign(k_record_header, '\0');
   std::int64_t prev_t = 0;
   for (std::size_t k = 0; k < samples.size(); ++k) {
+    if (!w.series_of[k]) continue;
     const series& se = *w.series_of[k];
     if (w.defined.size() <= se.index) w.defined.resize(se.index + 1, 0);
     if (w.defined[se.index] != w.epoch) {
@@ -119,8 +138,10 @@ status history::append(int writer, const std::vector<sample>& samples) {
     i.syncs.fetch_add(1, std::memory_order_relaxed);
   }
   i.log_bytes.fetch_add(rec.size(), std::memory_order_relaxed);
-  for (std::size_t k = 0; k < samples.size(); ++k) i.apply(w.series_of[k], samples[k]);
-  i.appended.fetch_add(samples.size(), std::memory_order_relaxed);
+  for (std::size_t k = 0; k < samples.size(); ++k) {
+    if (w.series_of[k]) i.apply(w.series_of[k], samples[k]);
+  }
+  i.appended.fetch_add(kept, std::memory_order_relaxed);
   if (i.due()) i.sealer_cv.notify_one();
   return status::ok();
 }
@@ -311,19 +332,6 @@ history_stats history::stats() const {
   s.sealed_points = i.sealed_points.load();
   s.checkpoints = i.checkpoints.load();
   return s;
-}
-
-status history::check_types(int writer, std::span<const sample> samples,
-                            std::vector<std::pair<std::size_t, value_type>>& mismatched) {
-  auto& i = *impl_;
-  if (writer < 0 || writer >= i.o.writers) return status::internal("history writer out of range");
-  std::shared_lock cp(i.checkpoint_mu);  // as append(): the writer's scratch and series stay put
-  auto& w = i.scratches[static_cast<std::size_t>(writer)];
-  for (std::size_t k = 0; k < samples.size(); ++k) {
-    const series* se = i.writer_series(w, samples[k]);
-    if (se->points.type != samples[k].type) mismatched.emplace_back(k, se->points.type);
-  }
-  return status::ok();
 }
 
 }  // namespace doppel::ts

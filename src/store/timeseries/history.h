@@ -144,14 +144,14 @@ class history {
   // points are not kept, and a later append may succeed (e.g. once there is space).
   status append(int writer, const std::vector<sample>& samples);
 
-  // For a writer checking its points before append(writer, ...), on the same thread: appends to
-  // `mismatched` the index of each of `samples` whose series holds another type (append() would
-  // refuse the whole append for it), with the type its series holds, in order. A series that
-  // does not exist yet is created here with its first sample's type, as append() would, so two
-  // samples of one new series with different types are caught too. internal when `writer` is
-  // out of range.
-  status check_types(int writer, std::span<const sample> samples,
-                     std::vector<std::pair<std::size_t, value_type>>& mismatched);
+  // As append(), but a point whose series holds another type is left out instead of failing the
+  // whole append: its index in `samples` and the type its series holds go to `mismatched`, in
+  // order (the rest is appended). A series that does not exist yet takes its first sample's type,
+  // so two samples of one new series with different types are caught too. For a writer (the
+  // telemetry pipeline's shard) that must not let one changed schema fail a whole batch; one
+  // series lookup per sample, as append().
+  status append(int writer, std::span<const sample> samples,
+                std::vector<std::pair<std::size_t, value_type>>& mismatched);
 
   // Points of a series with from <= t < to (to = INT64_MAX: no end, the point at INT64_MAX
   // included), oldest first, at most `limit` (`truncated` says whether more were left).
@@ -195,6 +195,9 @@ class history {
  private:
   struct impl;
   explicit history(std::unique_ptr<impl> i);
+  // Both append()s; `mismatched` null: a point of another type refuses the whole append.
+  status append_impl(int writer, std::span<const sample> samples,
+                     std::vector<std::pair<std::size_t, value_type>>* mismatched);
   std::unique_ptr<impl> impl_;
 };
 
