@@ -76,5 +76,35 @@ TEST_F(api_fixture, ListModelsPagesByMaxItemsPerPageWithANextLink) {
   expect_error(call("GET", "/models", "admin", "", {{"max-items-per-page", "0"}}), 400, "bad_request");
 }
 
+// The SDK's README publishes telemetry as JSON text, publishTelemetry(id, '{"Telemetry1": 5}', id),
+// which the SDK serializes once more: the body is a JSON string holding the object. It was refused
+// as "the payload must be a valid JSON object".
+TEST_F(api_fixture, PublishTelemetryTakesThePayloadAsJsonText) {
+  start();
+  response r =
+      call("POST", "/digitaltwins/pump-1/telemetry", "operator", R"("{\"speed\": 1234.5}")", {{"Message-Id", "m-1"}});
+  ASSERT_EQ(r.status, 204u) << r.body;
+  r = call("POST", "/digitaltwins/pump-1/components/motor/telemetry", "operator", R"( "{\"power\": 4.5}" )",
+           {{"Message-Id", "m-2"}});
+  ASSERT_EQ(r.status, 204u) << r.body;
+  json latest = body(call("GET", "/digitaltwins/pump-1/telemetry", "viewer"));
+  EXPECT_EQ(latest["speed"]["value"], 1234.5) << latest;
+  EXPECT_EQ(latest["motor.power"]["value"], 4.5) << latest;
+  // One level only: a string that holds a string is still no telemetry.
+  expect_error(call("POST", "/digitaltwins/pump-1/telemetry", "operator", R"("\"x\"")", {{"Message-Id", "m-3"}}), 400,
+               "bad_request");
+}
+
+// @azure/digital-twins-core 1.1.0's publishComponentTelemetry sends the message id as the body and
+// the payload as Message-Id; the refusal says so and how to call it instead.
+TEST_F(api_fixture, PublishComponentTelemetryWithTheSdkArgumentSwapIsExplained) {
+  start();
+  response r = call("POST", "/digitaltwins/pump-1/components/motor/telemetry", "operator", R"("msg-1")",
+                    {{"Message-Id", R"({"power": 4.5})"}});
+  expect_error(r, 400, "bad_request");
+  EXPECT_NE(r.body.find("publishComponentTelemetry swaps its last two arguments"), std::string::npos) << r.body;
+  EXPECT_FALSE(body(call("GET", "/digitaltwins/pump-1/telemetry", "viewer")).contains("motor.power"));
+}
+
 }  // namespace
 }  // namespace doppel::api
