@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,8 @@ using detail::from_status;
 using detail::json_response;
 using detail::respond_with;
 
+constexpr std::size_t k_max_models_page = 1000;  // as POST /query's max-items-per-page
+
 json model_summary(const model::interface& i) {
   json contents = json::array();
   for (const model::content* ct : i.contents) {
@@ -35,8 +39,9 @@ json model_summary(const model::interface& i) {
   }
   json extends = json::array();
   for (const auto* b : i.extends) extends.push_back(b->id);
+  // displayName and description stay the language maps of ADT's model data (clients read
+  // displayName.en), so they are not repeated here.
   json out = {{"id", i.id}, {"dtdlVersion", static_cast<int>(i.version)}, {"extends", extends}};
-  if (!i.display_name.empty()) out["displayName"] = std::string(i.display_name.text());
   out["contents"] = std::move(contents);
   return out;
 }
@@ -56,14 +61,54 @@ class model_routes {
   const model::model_registry& models_;
 };
 
+// ADT pages the list by the `max-items-per-page` header (absent: every model in one page) with a
+// nextLink that goes on after the page's last DTMI. The list is sorted by DTMI, so models uploaded
+// or deleted between two pages neither repeat nor shift the others.
 void model_routes::list_models(route_context& c) {
   std::vector<std::string> wanted;
+  std::string link_query;  // what the nextLink repeats
   for (const auto& [k, v] : c.query) {
-    if (k == "dependenciesFor") wanted.push_back(v);
+    // The SDK's listModels([]) sends an empty `dependenciesFor=`: it means no narrowing, not model "".
+    if (k == "dependenciesFor" && !v.empty()) {
+      wanted.push_back(v);
+      link_query += "&dependenciesFor=" + percent_encode(v);
+    }
   }
-  auto r = graph_.list_models(wanted, c.query_param("includeModelDefinition") == "true");
+  bool definition = c.query_param("includeModelDefinition") == "true";
+  if (definition) link_query += "&includeModelDefinition=true";
+  std::size_t page_size = 0;  // 0: no limit
+  if (auto n = c.req.header("max-items-per-page"); !n.empty()) {
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), page_size);
+    if (ec != std::errc() || end != n.data() + n.size() || page_size == 0 || page_size > k_max_models_page) {
+      return c.send(error(400, "bad_request", "max-items-per-page must be 1-" + std::to_string(k_max_models_page)));
+    }
+  }
+  std::string after = c.query_param("continuationToken");
+  bool paged = page_size != 0 || !after.empty();
+  // A paged list reads the definitions of its page only.
+  auto r = graph_.list_models(wanted, definition && !paged);
   if (!r) return c.send(from_status(r.error()));
-  c.send(json_response(200, {{"value", std::move(*r)}}));
+  if (!paged) return c.send(json_response(200, {{"value", std::move(*r)}}));
+
+  json page = json::array();
+  std::string next;
+  for (json& m : *r) {
+    std::string id = m["id"].get<std::string>();
+    if (!after.empty() && id <= after) continue;
+    if (page_size != 0 && page.size() == page_size) {
+      next = "/models?continuationToken=" + percent_encode(page.back()["id"].get<std::string>()) + link_query;
+      break;
+    }
+    if (definition) {
+      auto d = graph_.model_data(id, true);
+      if (!d) continue;  // deleted meanwhile
+      m = std::move(*d);
+    }
+    page.push_back(std::move(m));
+  }
+  json out = {{"value", std::move(page)}};
+  if (!next.empty()) out["nextLink"] = next;
+  c.send(json_response(200, out));
 }
 
 void model_routes::get_model(route_context& c) {
@@ -110,7 +155,8 @@ void model_routes::delete_model(route_context& c) { graph_.delete_model(c.params
 void add_model_routes(router& r, twin::twin_graph& graph, const model::model_registry& models) {
   auto h = std::make_shared<model_routes>(graph, models);
   r.add("GET", "/models", role::viewer, false,
-        "List the models (?includeModelDefinition=true, ?dependenciesFor=dtmi, repeatable)",
+        "List the models (?includeModelDefinition=true, ?dependenciesFor=dtmi, repeatable); page size from the "
+        "max-items-per-page header, nextLink pages on",
         bind_route(h, &model_routes::list_models));
   r.add("GET", "/models/{id}", role::viewer, false,
         "One model: its upload state and contents, flattened (?includeModelDefinition=true)",

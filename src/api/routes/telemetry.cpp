@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/routes/common.h"
+#include "core/json_input.h"
 #include "core/status.h"
 #include "core/text.h"
 #include "core/time.h"
@@ -148,9 +149,29 @@ void telemetry_routes::publish(route_context& c, const std::string& component) {
                                                                  .with_reason(twin::errors::digital_twin_not_found))
                                    : detail::find_component(*graph_, id, component);
   if (!found.is_ok()) return c.send(from_status(found));
+  // The SDKs' documented call passes the payload as JSON text in a string
+  // (publishTelemetry(id, '{"temperature": 5}', messageId)) and serialize that string once more:
+  // the body is a JSON string holding the object. ADT takes it, so one such level is unwrapped.
+  std::string inner;
+  std::string_view payload = c.req.body;
+  if (auto p = payload.find_first_not_of(" \t\r\n"); p != std::string_view::npos && payload[p] == '"') {
+    if (auto s = parse_json(payload); s && s->is_string()) {
+      inner = s->get<std::string>();
+      payload = inner;
+    }
+  }
+  // @azure/digital-twins-core 1.1.0's publishComponentTelemetry(id, component, payload, messageId)
+  // sends its last two arguments swapped: the message id as the body, the payload as Message-Id.
+  if (!component.empty() && c.req.header("message-id").starts_with("{") && !inner.empty() && !inner.starts_with("{")) {
+    return c.send(error(400, "bad_request",
+                        "the body is the string " + quote(inner) +
+                            " and the Message-Id header holds the JSON: @azure/digital-twins-core 1.1.0's "
+                            "publishComponentTelemetry swaps its last two arguments; call it as "
+                            "(id, component, messageId, payload)"));
+  }
   std::vector<ingest::reading> readings;
   std::vector<ingest::rejection> refused;
-  ingest::parse_json_readings(c.req.body, id, at, readings, refused);
+  ingest::parse_json_readings(payload, id, at, readings, refused);
   // A component's contents are named "component.name" in the pipeline (ingest/pipeline.h).
   if (!component.empty()) {
     for (auto& r : readings) r.name = component + "." + r.name;
