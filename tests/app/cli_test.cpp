@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/run_command.h"
 #include "common/server_process.h"
 #include "common/temp_dir.h"
 
@@ -17,36 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
+using doppel::testing::run_result;
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
-run_result run(const std::vector<std::string>& args) {
-  std::string cmd = shell_quote(DOPPEL_BINARY);
-  for (const auto& a : args) cmd += " " + shell_quote(a);
-  cmd += " 2>&1";
-  run_result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+run_result run(const std::vector<std::string>& args) { return doppel::testing::run_command(DOPPEL_BINARY, args); }
 
 using doppel::testing::temp_dir;
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/run_command.h"
 #include "common/temp_dir.h"
 
 namespace doppel::app {
@@ -25,25 +26,9 @@ namespace fs = std::filesystem;
 const fs::path k_samples = fs::path(DOPPEL_SOURCE_DIR) / "tests" / "data" / "ontologies";
 const std::string k_bom = "\xEF\xBB\xBF";
 
-struct run_result {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
+using doppel::testing::run_result;
 
-run_result run(const std::vector<std::string>& args) {
-  std::string cmd = "'" + std::string(DOPPEL_BINARY) + "'";
-  for (const auto& a : args) cmd += " '" + a + "'";  // the tests' paths hold no quotes
-  cmd += " 2>&1";
-  run_result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+run_result run(const std::vector<std::string>& args) { return doppel::testing::run_command(DOPPEL_BINARY, args); }
 
 std::string read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
