@@ -72,7 +72,7 @@ struct world {
     doppel::api::add_twin_routes(*routes, *graph);
     doppel::api::add_history_routes(*routes, *graph, *history);
     doppel::api::add_export_routes(*routes, *graph, *history);
-    doppel::api::add_telemetry_routes(*routes, *pipeline, letters, graph->telemetry());
+    doppel::api::add_telemetry_routes(*routes, *pipeline, letters, *graph);
     doppel::api::add_event_routes(*routes);
     auto pump = nlohmann::json::parse(
         R"({"$metadata": {"$model": "dtmi:doppel:example:Pump;1"}, "targetSpeed": 1, "motor": {"$metadata": {}}})");
