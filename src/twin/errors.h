@@ -1,10 +1,14 @@
 // The names the twin layer gives its failures (status::reason): the error codes Azure Digital
 // Twins' REST API reference gives for the same failures, so that ADT clients see what they know.
 // The API sends them as error.code and answers each with ADT's HTTP status
-// (api/routes/common.cpp); docs/api.md#errors lists them. Constants; safe everywhere.
+// (api/routes/common.cpp); docs/api.md#errors lists them. Constants and pure functions; safe
+// everywhere.
 #pragma once
 
 #include <string_view>
+
+#include "core/status.h"
+#include "core/text.h"
 
 namespace doppel::twin::errors {
 
@@ -29,5 +33,10 @@ inline constexpr std::string_view model_already_exists = "ModelAlreadyExists";
 inline constexpr std::string_view model_references_not_deleted = "ModelReferencesNotDeleted";
 // 412
 inline constexpr std::string_view precondition_failed = "PreconditionFailed";  // If-Match / If-None-Match
+
+// The one answer for a twin id that names no twin, wherever it is looked up.
+inline status twin_not_found(std::string_view id) {
+  return status::not_found("twin " + quote(id) + " does not exist").with_reason(digital_twin_not_found);
+}
 
 }  // namespace doppel::twin::errors

@@ -16,11 +16,9 @@ using detail::now_rfc3339;
 using detail::to_status;
 using detail::wait_for;
 
-namespace {
+using errors::twin_not_found;
 
-status twin_not_found(const std::string& id) {
-  return status::not_found("twin " + quote(id) + " does not exist").with_reason(errors::digital_twin_not_found);
-}
+namespace {
 
 // The model's refusal of a write, every problem in the message (the API lists them as details).
 status validation_failed(const std::vector<model::value_error>& problems) {

@@ -83,8 +83,8 @@ response from_status(const status& s) {
 
 status find_component(const twin::twin_graph& graph, const std::string& id, const std::string& component) {
   const model::interface* m = graph.model_of(id);
-  if (!m)
-    return status::not_found("twin " + quote(id) + " does not exist").with_reason(twin::errors::digital_twin_not_found);
+  if (!m) return twin::errors::twin_not_found(id);
+  if (component.empty()) return status::ok();
   const model::content* found = m->find(component);
   if (found && found->kind == model::content_kind::component) return status::ok();
   std::string names;

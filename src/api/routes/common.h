@@ -30,9 +30,9 @@ inline response error(unsigned status, std::string_view code, std::string messag
 std::pair<unsigned, std::string_view> http_status(const status& s);
 // A lower layer's failure as an error response (validation messages become "details").
 response from_status(const status& s);
-// ok when `component` is a component of twin `id`'s model; else not_found naming the twin (no
-// such twin), or the component and the components the model has. ADT's component routes answer
-// 404 for a property, a telemetry or an unknown name alike.
+// ok when `component` is a component of twin `id`'s model (empty: when the twin exists); else
+// not_found naming the twin (no such twin), or the component and the components the model has.
+// ADT's component routes answer 404 for a property, a telemetry or an unknown name alike.
 status find_component(const twin::twin_graph& graph, const std::string& id, const std::string& component);
 // `body` as a JSON response (invalid UTF-8 replaced).
 response json_response(unsigned code, const nlohmann::json& body);

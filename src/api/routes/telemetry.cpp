@@ -144,10 +144,7 @@ void telemetry_routes::publish(route_context& c, const std::string& component) {
   }
   // An unknown twin or component is a 404 before anything is parsed, as in ADT. (A twin deleted
   // meanwhile is refused by the pipeline, as on POST /telemetry/{id}.)
-  status found = component.empty() ? (graph_->model_of(id) ? status::ok()
-                                                           : status::not_found("twin " + quote(id) + " does not exist")
-                                                                 .with_reason(twin::errors::digital_twin_not_found))
-                                   : detail::find_component(*graph_, id, component);
+  status found = detail::find_component(*graph_, id, component);
   if (!found.is_ok()) return c.send(from_status(found));
   // The SDKs' documented call passes the payload as JSON text in a string
   // (publishTelemetry(id, '{"temperature": 5}', messageId)) and serialize that string once more:

@@ -96,9 +96,7 @@ void twin_routes::patch_desired(route_context& c) {
 }
 
 void twin_routes::list_relationships(route_context& c) {
-  if (!graph_.get_twin(c.params[0])) {
-    return c.send(error(404, twin::errors::digital_twin_not_found, "twin " + quote(c.params[0]) + " does not exist"));
-  }
+  if (status s = detail::find_component(graph_, c.params[0], ""); !s.is_ok()) return c.send(from_status(s));
   std::string name = c.query_param("relationshipName");
   json value = json::array();
   for (auto& r : graph_.outgoing(c.params[0])) {
@@ -108,9 +106,7 @@ void twin_routes::list_relationships(route_context& c) {
 }
 
 void twin_routes::list_incoming(route_context& c) {
-  if (!graph_.get_twin(c.params[0])) {
-    return c.send(error(404, twin::errors::digital_twin_not_found, "twin " + quote(c.params[0]) + " does not exist"));
-  }
+  if (status s = detail::find_component(graph_, c.params[0], ""); !s.is_ok()) return c.send(from_status(s));
   json value = json::array();
   for (const auto& r : graph_.incoming(c.params[0])) {
     value.push_back(
