@@ -118,6 +118,7 @@ struct telemetry_pipeline::shard {
   struct accepted_run {
     request* req = nullptr;  // the pass holds it
     const model::interface* model = nullptr;
+    twin::telemetry_state::handle live;  // the twin's live state, taken with its model
     std::size_t first = 0, last = 0;
   };
 
@@ -150,7 +151,7 @@ struct telemetry_pipeline::shard {
 };
 
 telemetry_pipeline::telemetry_pipeline(twin::twin_graph& graph, dead_letters& letters, pipeline_options options)
-    : graph_(graph), letters_(letters), options_(options) {
+    : graph_(graph), letters_(letters), options_(options), attachments_(graph.telemetry().attachment_owner()) {
   int n = shard_count(options_.shards);
   for (int i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<shard>());
@@ -312,7 +313,8 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
     std::size_t end = begin;
     while (end < readings.size() && readings[end].twin == readings[begin].twin) ++end;
     const std::string& twin = readings[begin].twin;
-    const model::interface* m = graph_.model_of(twin);
+    twin::live_twin live = graph_.live(twin);
+    const model::interface* m = live.model;
     std::vector<twin::reported_value> reported;
     const std::size_t run_first = s.samples.size();
     for (std::size_t k = begin; k < end; ++k) {
@@ -378,7 +380,8 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
         s.accepted.push_back(&r);
       }
     }
-    if (s.samples.size() > run_first) s.runs.push_back({req.get(), m, run_first, s.samples.size()});
+    if (s.samples.size() > run_first)
+      s.runs.push_back({req.get(), m, std::move(live.state), run_first, s.samples.size()});
     if (!reported.empty()) {
       // Reported state (writable or declared device-reported properties), already checked above:
       // the graph's typed report path installs it. Durable before the answer.
@@ -413,7 +416,7 @@ void telemetry_pipeline::apply(shard& s, const std::shared_ptr<request>& req, st
 void telemetry_pipeline::drop_type_changes(shard& s) {
   // Compacts the samples, runs shrinking around the refused ones (an emptied run goes).
   std::size_t out = 0, next = 0, kept_runs = 0;
-  for (shard::accepted_run run : s.runs) {
+  for (shard::accepted_run& run : s.runs) {
     const std::size_t first = out;
     for (std::size_t k = run.first; k < run.last; ++k) {
       if (next < s.mismatched.size() && s.mismatched[next].first == k) {
@@ -438,7 +441,12 @@ void telemetry_pipeline::drop_type_changes(shard& s) {
       }
       ++out;
     }
-    if (out > first) s.runs[kept_runs++] = {run.req, run.model, first, out};
+    if (out > first) {
+      run.first = first;
+      run.last = out;
+      if (&s.runs[kept_runs] != &run) s.runs[kept_runs] = std::move(run);
+      ++kept_runs;
+    }
   }
   s.samples.resize(out);
   s.texts.resize(out);
@@ -464,6 +472,7 @@ void telemetry_pipeline::publish(shard& s) {
       for (std::size_t i = 0; i < options_.stages.size(); ++i) {
         const stage_entry& e = options_.stages[i];
         if (!e.model.empty() && !run.model->is_a(e.model)) continue;
+        view.state = &twin::telemetry_state::attachment(*run.live, attachments_, i, options_.stages.size());
         e.stage->run(s.index, view);
         auto t1 = std::chrono::steady_clock::now();
         s.stages[i].add(static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t).count()), run.last - run.first);
@@ -478,7 +487,7 @@ void telemetry_pipeline::publish(shard& s) {
       const bool structured = r.value.is_array() || r.value.is_object();
       s.updates.push_back({r.name, r.time_ns, &r.value, structured ? s.samples[k].s : std::string_view()});
     }
-    graph_.telemetry().record(twin, s.updates);
+    graph_.telemetry().record(*run.live, s.updates);
     if (listening) listener_({"twin.telemetry", twin, "", run.model->id, std::move(event)});
     accepted_.fetch_add(run.last - run.first, std::memory_order_relaxed);
     run.req->accepted.fetch_add(run.last - run.first, std::memory_order_relaxed);

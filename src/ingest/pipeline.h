@@ -131,6 +131,7 @@ class telemetry_pipeline {
   twin::twin_graph& graph_;
   dead_letters& letters_;
   pipeline_options options_;
+  std::uint64_t attachments_;  // this pipeline's key to its stages' state in the twins (telemetry_state)
   std::vector<std::unique_ptr<shard>> shards_;
   std::function<void(const twin::change_event&)> listener_;
   std::function<bool()> wanted_;

@@ -11,6 +11,12 @@ void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// A twin's stage state: where its count is (a twin keeps its count when deleted and created again).
+struct twin_count final : twin::twin_attachment {
+  explicit twin_count(std::atomic<std::uint64_t>& n) : count(n) {}
+  std::atomic<std::uint64_t>& count;
+};
+
 }  // namespace
 
 void reading_counter::start(int shards) {
@@ -20,12 +26,17 @@ void reading_counter::start(int shards) {
 
 void reading_counter::run(int shard, const twin_readings& readings) {
   shard_counts& c = *shards_[static_cast<std::size_t>(shard)];
-  auto it = c.by_twin.find(readings.twin);
-  if (it == c.by_twin.end()) {
-    std::lock_guard lock(c.mu);
-    it = c.by_twin.try_emplace(std::string(readings.twin), 0).first;
+  std::unique_ptr<twin::twin_attachment>& state = *readings.state;
+  if (!state) {
+    // Only this thread inserts into its shard's map, so it may look up without the lock.
+    auto it = c.by_twin.find(readings.twin);
+    if (it == c.by_twin.end()) {
+      std::lock_guard lock(c.mu);
+      it = c.by_twin.try_emplace(std::string(readings.twin), 0).first;
+    }
+    state = std::make_unique<twin_count>(it->second);
   }
-  add(it->second, readings.samples.size());
+  add(static_cast<twin_count&>(*state).count, readings.samples.size());
   add(c.total, readings.samples.size());
 }
 

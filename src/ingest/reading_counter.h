@@ -2,7 +2,8 @@
 // started. The first user of the stage seam, and what the API can ask how much a twin has sent.
 // Callers: `doppel serve` registers it for every twin; /metrics (render_metrics); the API (count).
 // Threading: run() on the shard threads (each writes its own shard's counts, taking a lock only
-// to add a twin it has not counted before); count, total and render_metrics from any thread.
+// to add a twin it has not counted before; a twin's count is then reached through the twin's
+// stage state, without a lookup); count, total and render_metrics from any thread.
 #pragma once
 
 #include <atomic>
@@ -38,9 +39,10 @@ class reading_counter final : public stage {
   };
   // One shard's counts. Only its shard thread inserts, so that thread reads the map without the
   // lock; it takes the lock to insert, and readers on other threads take it to look up.
+  using count_map = std::unordered_map<std::string, std::atomic<std::uint64_t>, string_hash, std::equal_to<>>;
   struct shard_counts {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::atomic<std::uint64_t>, string_hash, std::equal_to<>> by_twin;
+    count_map by_twin;  // a node stays where it is: a twin's stage state points at its count
     std::atomic<std::uint64_t> total{0};
   };
   std::vector<std::unique_ptr<shard_counts>> shards_;

@@ -8,8 +8,9 @@
 // pipeline_options::stages before the pipeline starts (the list is fixed from then on, so the
 // shards read it without a lock).
 // Threading: run(shard, ...) is called from shard `shard`'s thread only; render_metrics from any
-// thread. A stage keeps per-shard state (start() says how many shards) so that run() needs no
-// lock; it must be quick, must not block, and should not allocate per reading.
+// thread. A stage keeps per-twin state in the twin's slot (twin_readings::state) and per-shard
+// state (start() says how many shards), so that run() needs neither a lock nor a lookup; it must
+// be quick, must not block, and should not allocate per reading.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,7 @@
 
 #include "model/model.h"
 #include "store/timeseries/history.h"
+#include "twin/telemetry_state.h"
 
 namespace doppel::ingest {
 
@@ -31,6 +33,10 @@ struct twin_readings {
   // schema (strings, enums, objects, dates) are `string`, as their text (a string's) or JSON text.
   // In the order they were submitted.
   std::span<const ts::sample> samples;
+  // This stage's state for this twin: null until the stage sets it, then kept with the twin
+  // until the twin is deleted (a twin created again under its id starts with null). The
+  // stage's own type, derived from twin::twin_attachment; only run() may touch it.
+  std::unique_ptr<twin::twin_attachment>* state = nullptr;
 };
 
 class stage {

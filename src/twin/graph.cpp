@@ -63,9 +63,8 @@ result<std::unique_ptr<twin_graph>> twin_graph::open(model::model_registry& mode
       return status::invalid_argument("stored twin " + quote(t.id) + " does not fit the loaded models: " +
                                       (body.is_discarded() ? "its JSON is corrupt" : join_errors(errors)));
     }
-    const twin_entry& e = g->twins_[t.id] = {std::move(body), m};
+    const twin_entry& e = g->twins_[t.id] = {std::move(body), m, g->telemetry_.make_entry(t.id)};
     g->index_.update(t.id, nullptr, &e.body, m);
-    g->telemetry_.add_twin(t.id);
   }
   for (const auto& r : store.all_relationships()) {
     auto body = nlohmann::json::parse(r.body, nullptr, false);
@@ -154,6 +153,24 @@ const model::interface* twin_graph::model_of(const std::string& id) const {
   return it == twins_.end() ? nullptr : it->second.model;
 }
 
+result<nlohmann::json> twin_graph::latest_telemetry(const std::string& id) const {
+  telemetry_state::handle live;
+  {
+    std::shared_lock lock(mu_);
+    auto it = twins_.find(id);
+    if (it == twins_.end()) return twin_not_found(id);
+    live = it->second.live;
+  }
+  return telemetry_.latest(*live, id);
+}
+
+live_twin twin_graph::live(const std::string& id) const {
+  std::shared_lock lock(mu_);
+  auto it = twins_.find(id);
+  if (it == twins_.end()) return {};
+  return {it->second.model, it->second.live};
+}
+
 result<nlohmann::json> twin_graph::get_twin(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto it = twins_.find(id);
@@ -188,8 +205,10 @@ void twin_graph::store_twin(const std::string& id, nlohmann::json body, const mo
   // it changes only $metadata, which is not indexed).
   index_.update(id, before, &body, &model);
   nlohmann::json reply = reply_with_body ? body : nlohmann::json{{"$dtId", id}, {"$etag", body["$etag"]}};
-  if (!before) telemetry_.add_twin(id);
-  twins_[id] = {std::move(body), &model};
+  twin_entry& entry = twins_[id];
+  entry.body = std::move(body);
+  entry.model = &model;
+  if (!entry.live) entry.live = telemetry_.make_entry(id);
   commit(std::move(w), std::move(reply), std::move(event), done);
 }
 
@@ -311,8 +330,8 @@ void twin_graph::delete_twin(const std::string& id, const condition& c, completi
   change_event event;
   if (listening()) event = {"twin.delete", id, "", it->second.model->id, it->second.body};
   index_.update(id, &it->second.body, nullptr, nullptr);
+  telemetry_.close(*it->second.live);  // a twin created again under this id starts without values
   twins_.erase(it);
-  telemetry_.remove_twin(id);  // a twin created again under this id starts without values
   commit(std::move(w), nullptr, std::move(event), done);
 }
 

@@ -65,6 +65,12 @@ struct reported_value {
   nlohmann::json value;
 };
 
+// A twin's model and the handle of its live state (telemetry_state), as of one moment.
+struct live_twin {
+  const model::interface* model = nullptr;
+  telemetry_state::handle state;
+};
+
 class twin_graph {
  public:
   // Loads the models uploaded earlier into `models` (next to the project's, already loaded),
@@ -77,6 +83,12 @@ class twin_graph {
 
   // The model of a twin, or nullptr when there is no such twin.
   const model::interface* model_of(const std::string& id) const;
+  // The twin's latest telemetry (telemetry_state::latest); not_found when there is no such twin
+  // or it has sent none.
+  result<nlohmann::json> latest_telemetry(const std::string& id) const;
+  // Its model and live state in one lookup (the telemetry pipeline's, once per run of a twin's
+  // readings); model nullptr when there is no such twin.
+  live_twin live(const std::string& id) const;
   // The twin with $dtId, $etag and $metadata.$model; not_found when there is none.
   result<nlohmann::json> get_twin(const std::string& id) const;
   // Every write below comes twice: with a completion, which it calls once the write is durable
@@ -213,6 +225,7 @@ class twin_graph {
   struct twin_entry {
     nlohmann::json body;
     const model::interface* model = nullptr;
+    telemetry_state::handle live;  // its entry in telemetry_
   };
   using rel_key = std::pair<std::string, std::string>;  // (source, relationship id)
 
@@ -226,8 +239,9 @@ class twin_graph {
   std::map<rel_key, nlohmann::json> relationships_;               // guarded by mu_
   std::multimap<std::string, rel_key> incoming_;                  // target -> relationship; guarded by mu_
   twin_index index_;                                              // models and values of twins_; guarded by mu_
-  // A twin's entry comes and goes with it in twins_, under mu_ held exclusively (the graph's
-  // lock before a stripe's), so a reading checked before a delete cannot revive the entry.
+  // A twin's entry (twin_entry::live) is made with it and closed when it is deleted, under mu_
+  // held exclusively (the graph's lock before a stripe's), so a reading checked before a delete
+  // records nothing after it.
   telemetry_state telemetry_;
   std::atomic<std::uint64_t> etag_counter_{0};
   std::uint64_t etag_epoch_ = 0;  // differs between runs

@@ -10,35 +10,28 @@ namespace doppel::twin {
 telemetry_state::telemetry_state(std::size_t stripes)
     : count_(stripes ? stripes : 1), stripes_(std::make_unique<stripe[]>(count_)) {}
 
-telemetry_state::stripe& telemetry_state::stripe_of(const std::string& twin) const {
-  return stripes_[std::hash<std::string>{}(twin) % count_];
+telemetry_state::handle telemetry_state::make_entry(std::string_view twin) {
+  return std::make_shared<entry>(stripes_[std::hash<std::string_view>{}(twin) % count_]);
 }
 
-void telemetry_state::add_twin(const std::string& twin) {
-  stripe& s = stripe_of(twin);
-  std::lock_guard lock(s.mu);
-  s.twins.try_emplace(twin);
+void telemetry_state::close(entry& twin) {
+  std::lock_guard lock(twin.home_.mu);
+  twin.closed_ = true;
+  twin.slots_ = {};
 }
 
-void telemetry_state::remove_twin(const std::string& twin) {
-  stripe& s = stripe_of(twin);
+bool telemetry_state::record(entry& twin, std::span<const telemetry_update> values) {
+  stripe& s = twin.home_;
   std::lock_guard lock(s.mu);
-  s.twins.erase(twin);
-}
-
-bool telemetry_state::record(const std::string& twin, std::span<const telemetry_update> values) {
-  stripe& s = stripe_of(twin);
-  std::lock_guard lock(s.mu);
-  auto it = s.twins.find(twin);
-  if (it == s.twins.end()) return false;
-  std::vector<slot>& held = it->second;
-  for (const telemetry_update& u : values) {
-    slot* target = nullptr;
-    for (slot& h : held) {
-      if (s.names[h.name] == u.name) {
-        target = &h;
-        break;
-      }
+  if (twin.closed_) return false;
+  std::vector<slot>& held = twin.slots_;
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const telemetry_update& u = values[k];
+    // A device sends its values in the same order each time: the k-th is most often in the
+    // k-th slot, so the common case compares one name, not all of them.
+    slot* target = k < held.size() && s.names[held[k].name] == u.name ? &held[k] : nullptr;
+    for (std::size_t i = 0; !target && i < held.size(); ++i) {
+      if (s.names[held[i].name] == u.name) target = &held[i];
     }
     if (!target) {
       // A telemetry the twin has not sent before: the only allocations of this path.
@@ -53,6 +46,22 @@ bool telemetry_state::record(const std::string& twin, std::span<const telemetry_
     set(*target, u);
   }
   return true;
+}
+
+std::unique_ptr<twin_attachment>& telemetry_state::attachment(entry& twin, std::uint64_t owner, std::size_t index,
+                                                              std::size_t slots) {
+  if (twin.attachment_owner_ != owner) {
+    twin.attachments_.reset();
+    twin.attachment_count_ = 0;
+    twin.attachment_owner_ = owner;
+  }
+  if (twin.attachment_count_ < slots) {
+    auto grown = std::make_unique<std::unique_ptr<twin_attachment>[]>(slots);
+    for (std::size_t i = 0; i < twin.attachment_count_; ++i) grown[i] = std::move(twin.attachments_[i]);
+    twin.attachments_ = std::move(grown);
+    twin.attachment_count_ = static_cast<std::uint32_t>(slots);
+  }
+  return twin.attachments_[index];
 }
 
 void telemetry_state::set(slot& s, const telemetry_update& u) {
@@ -102,15 +111,12 @@ nlohmann::json telemetry_state::value_of(const slot& s) {
   return nlohmann::json::parse(s.text, nullptr, false);
 }
 
-result<nlohmann::json> telemetry_state::latest(const std::string& twin) const {
-  stripe& s = stripe_of(twin);
+result<nlohmann::json> telemetry_state::latest(const entry& twin, std::string_view id) const {
+  const stripe& s = twin.home_;
   std::lock_guard lock(s.mu);
-  auto it = s.twins.find(twin);
-  if (it == s.twins.end() || it->second.empty()) {
-    return status::not_found("twin \"" + twin + "\" has sent no telemetry");
-  }
+  if (twin.slots_.empty()) return status::not_found("twin \"" + std::string(id) + "\" has sent no telemetry");
   nlohmann::json out = nlohmann::json::object();
-  for (const slot& h : it->second) {
+  for (const slot& h : twin.slots_) {
     out[s.names[h.name]] = {{"value", value_of(h)}, {"time", rfc3339_floor_ms(h.time_ns)}};
   }
   return out;

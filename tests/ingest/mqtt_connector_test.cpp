@@ -81,7 +81,7 @@ class mqtt_fixture : public twin::testing::live_graph {
     ASSERT_TRUE(eventually([&] { return connector_->subscribed(); })) << connector_->health().dump();
   }
   json latest(const std::string& twin) {
-    auto l = graph_->telemetry().latest(twin);
+    auto l = graph_->latest_telemetry(twin);
     return l ? *l : json();
   }
 

@@ -54,14 +54,14 @@ TEST_F(pipeline_fixture, TelemetryBecomesLatestAndPropertiesReportedState) {
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->accepted, 3u);
   EXPECT_TRUE(r->rejected.empty());
-  auto latest = graph_->telemetry().latest("pump-1");
+  auto latest = graph_->latest_telemetry("pump-1");
   ASSERT_TRUE(latest);
   EXPECT_EQ((*latest)["speed"]["value"], 1450.5);
   EXPECT_EQ((*latest)["speed"]["time"], "2025-11-25T10:00:01.000Z");
   EXPECT_EQ((*latest)["running"]["value"], true);
   // A late reading with an older time does not replace the latest.
   ASSERT_TRUE(pipeline_->submit("http", json_readings(R"({"speed": 1, "$ts": "2025-11-25T09:00:00Z"})", "pump-1")));
-  EXPECT_EQ((*graph_->telemetry().latest("pump-1"))["speed"]["value"], 1450.5);
+  EXPECT_EQ((*graph_->latest_telemetry("pump-1"))["speed"]["value"], 1450.5);
   // mode is writable: the device reports the value it applied, durable once answered.
   reopen();
   EXPECT_EQ((*graph_->get_twin("pump-1"))["mode"], "manual");
@@ -155,7 +155,7 @@ TEST_F(pipeline_fixture, ComponentContentsAreNamedComponentDotName) {
   EXPECT_EQ(r->accepted, 2u);
   ASSERT_EQ(r->rejected.size(), 2u);
   EXPECT_EQ(r->rejected[0].reason, "unknown_name");
-  EXPECT_EQ((*graph_->telemetry().latest("pump-1"))["motor.power"]["value"], 55.5);
+  EXPECT_EQ((*graph_->latest_telemetry("pump-1"))["motor.power"]["value"], 55.5);
   EXPECT_EQ((*graph_->get_twin("pump-1"))["motor"]["ratedPower"], 75);  // a component's reported property
 }
 
@@ -220,9 +220,9 @@ TEST_F(pipeline_fixture, OrderIsKeptPerTwinUnderConcurrentSubmits) {
   EXPECT_EQ(counter->count("pump-1"), 200u);
   EXPECT_EQ(counter->count("pump-2"), 200u);
   EXPECT_EQ(counter->total(), 400u);
-  EXPECT_EQ((*graph_->telemetry().latest("pump-1"))["speed"]["value"], 199.0);
-  EXPECT_EQ((*graph_->telemetry().latest("pump-2"))["speed"]["value"], 199.0);
-  EXPECT_EQ(graph_->telemetry().latest("pump-3").error().code(), status_code::not_found);
+  EXPECT_EQ((*graph_->latest_telemetry("pump-1"))["speed"]["value"], 199.0);
+  EXPECT_EQ((*graph_->latest_telemetry("pump-2"))["speed"]["value"], 199.0);
+  EXPECT_EQ(graph_->latest_telemetry("pump-3").error().code(), status_code::not_found);
 }
 
 // A batch larger than a shard's whole queue could never be queued: refused for good (the HTTP
@@ -235,7 +235,7 @@ TEST_F(pipeline_fixture, ABatchLargerThanAQueueIsRefusedForGoodAndKeepsNothing) 
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), status_code::invalid_argument);
   EXPECT_NE(r.error().message().find("at most 1000"), std::string::npos) << r.error().message();
-  EXPECT_EQ(graph_->telemetry().latest("pump-1").error().code(), status_code::not_found);
+  EXPECT_EQ(graph_->latest_telemetry("pump-1").error().code(), status_code::not_found);
   // One that fits an empty queue is taken.
   big.resize(1000);
   auto ok = pipeline_->submit("http", big);
@@ -310,7 +310,7 @@ TEST_F(history_pipeline, EventsAndLatestOnlyOnceTheAppendIsDurable) {
   pipeline_->set_listener([&](const twin::change_event& e) {
     double v = e.data["speed"]["value"].get<double>();
     std::vector<double> held = points("pump-1", "speed");
-    auto latest = graph_->telemetry().latest("pump-1");
+    auto latest = graph_->latest_telemetry("pump-1");
     std::lock_guard lock(mu);
     events.push_back(v);
     in_history.push_back(!held.empty() && held.back() == v);
@@ -325,7 +325,7 @@ TEST_F(history_pipeline, EventsAndLatestOnlyOnceTheAppendIsDurable) {
     std::lock_guard lock(mu);
     EXPECT_EQ(events, std::vector<double>{1.0});  // nothing of the failed pass was sent
   }
-  EXPECT_EQ((*graph_->telemetry().latest("pump-1"))["speed"]["value"], 1.0);
+  EXPECT_EQ((*graph_->latest_telemetry("pump-1"))["speed"]["value"], 1.0);
   EXPECT_EQ(points("pump-1", "speed"), std::vector<double>{1.0});
   // Sent again, as a sender does after an error: applied and sent once.
   ASSERT_TRUE(pipeline_->submit("http", {{"pump-1", "speed", json(2.0), k_now + 1}}));
@@ -333,7 +333,7 @@ TEST_F(history_pipeline, EventsAndLatestOnlyOnceTheAppendIsDurable) {
   EXPECT_EQ(events, (std::vector<double>{1.0, 2.0}));
   EXPECT_EQ(in_history, (std::vector<bool>{true, true}));
   EXPECT_EQ(latest_had_it, (std::vector<bool>{true, true}));
-  EXPECT_EQ((*graph_->telemetry().latest("pump-1"))["speed"]["value"], 2.0);
+  EXPECT_EQ((*graph_->latest_telemetry("pump-1"))["speed"]["value"], 2.0);
 }
 
 // A model upload for the poison-message tests: speed is a string in it (a double in Pump).
@@ -365,7 +365,7 @@ TEST_F(history_pipeline, ATelemetryWhoseTypeChangedIsADeadLetterAndItsNeighbours
   EXPECT_EQ(points("pump-1", "flow"), (std::vector<double>{2.0, 3.0}));
   EXPECT_EQ(points("pump-1", "speed"), std::vector<double>{1.5});
   EXPECT_EQ(points("pump-2", "speed"), std::vector<double>{7.0});
-  EXPECT_EQ((*graph_->telemetry().latest("pump-1"))["speed"]["value"], 1.5);  // the refused one is not latest
+  EXPECT_EQ((*graph_->latest_telemetry("pump-1"))["speed"]["value"], 1.5);  // the refused one is not latest
   EXPECT_EQ(letters_.list(0, 10, "type_changed")["value"].size(), 1u);
   // The shard goes on: the next readings apply.
   auto next = pipeline_->submit("http", {{"pump-1", "flow", json(4.0), k_now + 3}});
@@ -483,6 +483,65 @@ TEST_F(pipeline_fixture, StagesRunInOrderOnTheOwningShardWithValidatedReadingsOn
         "doppel_twin_readings_twins 2\n", "doppel_stage_seconds_total{stage=\"first\"} "}) {
     EXPECT_NE(metrics.find(line), std::string::npos) << line << " not in:\n" << metrics;
   }
+}
+
+// Keeps a number per twin in the twin's stage state: how many runs it has seen of that twin.
+class run_counting_stage final : public stage {
+ public:
+  struct runs final : twin::twin_attachment {
+    int n = 0;
+  };
+  std::string_view name() const override { return "run_counting"; }
+  void run(int, const twin_readings& r) override {
+    ASSERT_NE(r.state, nullptr);
+    if (!*r.state) *r.state = std::make_unique<runs>();
+    int n = ++static_cast<runs&>(**r.state).n;
+    std::lock_guard lock(mu);
+    seen.emplace_back(r.twin, n);
+  }
+  std::mutex mu;
+  std::vector<std::pair<std::string, int>> seen;  // (twin, its run number), in run order
+};
+
+TEST_F(pipeline_fixture, AStageKeepsStatePerTwinUntilTheTwinIsDeleted) {
+  auto counting = std::make_shared<run_counting_stage>();
+  auto counter = std::make_shared<reading_counter>();
+  pipeline_.reset();
+  pipeline_options o{2, 1000, nullptr, 0, {}};
+  o.stages = {{counter, ""}, {counting, ""}};
+  pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
+  auto send = [&](const char* twin) {
+    auto r = pipeline_->submit("http", {{twin, "speed", json(1.0), k_now}});
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->accepted, 1u);
+  };
+  send("pump-1");
+  send("pump-2");
+  send("pump-1");
+  // Deleted and created again: the twin starts without state (the reading counter, which counts
+  // by id since the start, goes on).
+  json pump = *graph_->get_twin("pump-1");
+  ASSERT_TRUE(graph_->delete_twin("pump-1", {}));
+  pump.erase("$etag");
+  ASSERT_TRUE(graph_->put_twin("pump-1", pump, {}, {true}));
+  send("pump-1");
+  send("pump-2");
+  {
+    std::lock_guard lock(counting->mu);
+    EXPECT_EQ(counting->seen, (std::vector<std::pair<std::string, int>>{
+                                  {"pump-1", 1}, {"pump-2", 1}, {"pump-1", 2}, {"pump-1", 1}, {"pump-2", 2}}));
+  }
+  EXPECT_EQ(counter->count("pump-1"), 3u);
+  EXPECT_EQ(counter->count("pump-2"), 2u);
+
+  // A new pipeline on the same twins does not find the state the last one's stages left.
+  auto again = std::make_shared<run_counting_stage>();
+  pipeline_.reset();
+  o.stages = {{again, ""}};
+  pipeline_ = std::make_unique<telemetry_pipeline>(*graph_, letters_, o);
+  send("pump-2");
+  std::lock_guard lock(again->mu);
+  EXPECT_EQ(again->seen, (std::vector<std::pair<std::string, int>>{{"pump-2", 1}}));
 }
 
 // ---------------------------------------------------------------- payload forms

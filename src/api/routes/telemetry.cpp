@@ -34,7 +34,7 @@ using detail::json_response;
 class telemetry_routes {
  public:
   telemetry_routes(ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters, const twin::twin_graph& graph)
-      : pipeline_(&pipeline), letters_(&letters), graph_(&graph), latest_(&graph.telemetry()) {}
+      : pipeline_(&pipeline), letters_(&letters), graph_(&graph) {}
   void post_telemetry(route_context& c);
   void post_twin_telemetry(route_context& c);
   void post_component_telemetry(route_context& c);
@@ -53,7 +53,6 @@ class telemetry_routes {
   ingest::telemetry_pipeline* pipeline_;
   ingest::dead_letters* letters_;
   const twin::twin_graph* graph_;
-  const twin::telemetry_state* latest_;
 };
 
 void telemetry_routes::ingest(route_context& c, const std::string& source, std::vector<ingest::reading> readings,
@@ -214,7 +213,7 @@ void telemetry_routes::get_deadletters(route_context& c) {
 }
 
 void telemetry_routes::get_telemetry(route_context& c) {
-  auto r = latest_->latest(c.params[0]);
+  auto r = graph_->latest_telemetry(c.params[0]);
   if (!r) return c.send(from_status(r.error()));
   c.send(json_response(200, *r));
 }
