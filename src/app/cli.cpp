@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "app/devices.h"
+#include "app/fmu_cli.h"
 #include "app/project.h"
 #include "app/remote.h"
 #include "app/serve.h"
@@ -235,6 +236,26 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "Prints how many points were sent, accepted and refused; exit 1 if any was refused.");
   remote_flags(import_cmd);
 
+  auto* fmu = app.add_subcommand("fmu", "Inspect and run FMUs (FMI 2.0 and 3.0 co-simulation)");
+  fmu->require_subcommand(1);
+  std::string fmu_file;
+  auto* fmu_info = fmu->add_subcommand("info", "Print an FMU's FMI version, kinds, default experiment and variables");
+  fmu_info->add_option("FILE", fmu_file, "The .fmu file")->required();
+  fmu_run_options fro;
+  auto* fmu_run = fmu->add_subcommand("run", "Run an FMU as a co-simulation and write its outputs as CSV");
+  fmu_run->add_option("FILE", fro.file, "The .fmu file")->required();
+  fmu_run->add_option("--output", fro.output, "CSV file to write (default: standard output)");
+  fmu_run->add_option("--input", fro.input, "CSV of inputs over time: time,NAME,... (held between rows)");
+  fmu_run->add_option("--start-time", fro.start_time, "Start time in s (default: the FMU's default experiment, or 0)");
+  fmu_run->add_option("--stop-time", fro.stop_time, "Stop time in s (default: the FMU's default experiment)");
+  fmu_run->add_option("--step-size", fro.step_size, "Communication step in s (default: the FMU's default experiment)");
+  fmu_run->add_option("--set", fro.sets, "NAME=VALUE: a parameter or input set before initialization (repeatable)");
+  fmu_run->add_option("--timeout", fro.timeout_s, "Seconds a step may take before the FMU counts as hung (default 10)")
+      ->check(CLI::PositiveNumber);
+  fmu_run->footer(
+      "Writes a header time,<every output in modelDescription order> and one row per communication point.\n"
+      "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -264,6 +285,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return 0;
   }
   if (*validate) return cmd_validate(validate_paths, format, list, allow_unknown, out);
+  if (*fmu_info) return cmd_fmu_info(fmu_file, out, err);
+  if (*fmu_run) return cmd_fmu_run(fro, out, err);
   if (*serve) return cmd_serve(so, out, err);
   if (*query) {
     nlohmann::json body = {{"query", query_text}};

@@ -64,9 +64,9 @@ typedef fmi3Status fmi3EnterEventModeTYPE(fmi3Instance instance);
 typedef fmi3Status fmi3TerminateTYPE(fmi3Instance instance);
 typedef fmi3Status fmi3ResetTYPE(fmi3Instance instance);
 
-#define DOPPEL_FMI3_GETSET(Name, Type)                                                                         \
+#define DOPPEL_FMI3_GETSET(Name, Type)                                                                      \
   typedef fmi3Status fmi3Get##Name##TYPE(fmi3Instance instance, const fmi3ValueReference valueReferences[], \
-                                         size_t nValueReferences, Type values[], size_t nValues);          \
+                                         size_t nValueReferences, Type values[], size_t nValues);           \
   typedef fmi3Status fmi3Set##Name##TYPE(fmi3Instance instance, const fmi3ValueReference valueReferences[], \
                                          size_t nValueReferences, const Type values[], size_t nValues);
 DOPPEL_FMI3_GETSET(Float32, fmi3Float32)
@@ -84,8 +84,7 @@ DOPPEL_FMI3_GETSET(String, fmi3String)
 #undef DOPPEL_FMI3_GETSET
 
 typedef fmi3Status fmi3GetBinaryTYPE(fmi3Instance instance, const fmi3ValueReference valueReferences[],
-                                     size_t nValueReferences, size_t valueSizes[], fmi3Binary values[],
-                                     size_t nValues);
+                                     size_t nValueReferences, size_t valueSizes[], fmi3Binary values[], size_t nValues);
 typedef fmi3Status fmi3SetBinaryTYPE(fmi3Instance instance, const fmi3ValueReference valueReferences[],
                                      size_t nValueReferences, const size_t valueSizes[], const fmi3Binary values[],
                                      size_t nValues);

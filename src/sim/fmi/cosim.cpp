@@ -1,0 +1,249 @@
+#include "sim/fmi/cosim.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace doppel::sim::fmi {
+
+namespace {
+
+// One CSV record's cells (RFC 4180 quoting); `pos` moves past the record and its line break.
+std::vector<std::string> csv_record(std::string_view text, std::size_t& pos) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  while (pos < text.size()) {
+    char c = text[pos++];
+    if (quoted) {
+      if (c == '"' && pos < text.size() && text[pos] == '"') {
+        cells.back().push_back('"');
+        ++pos;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cells.back().push_back(c);
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      cells.emplace_back();
+    } else if (c == '\n') {
+      break;
+    } else if (c != '\r') {
+      cells.back().push_back(c);
+    }
+  }
+  return cells;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// A cell's elements: one for a scalar; an array's separated by spaces.
+status parse_cell(const variable& v, const std::string& cell, std::vector<scalar>& out) {
+  out.clear();
+  if (v.elements() == 1 && v.shape.empty()) {
+    scalar x;
+    if (status s = parse_scalar(v.type, v.type == var_type::string ? cell : trim(cell), x); !s) return s;
+    out.push_back(std::move(x));
+    return {};
+  }
+  std::size_t i = 0;
+  while (i < cell.size()) {
+    while (i < cell.size() && cell[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < cell.size() && cell[j] != ' ') ++j;
+    if (j > i) {
+      scalar x;
+      if (status s = parse_scalar(v.type, std::string_view(cell).substr(i, j - i), x); !s) return s;
+      out.push_back(std::move(x));
+    }
+    i = j;
+  }
+  if (out.size() != v.elements()) {
+    return status::invalid_argument(v.name + " has " + std::to_string(v.elements()) + " elements, the cell " +
+                                    std::to_string(out.size()) + " (separate them by spaces)");
+  }
+  return {};
+}
+
+bool settable(const variable& v) {
+  return v.causality == causality::input || v.causality == causality::parameter ||
+         v.causality == causality::structural_parameter ||
+         (v.causality != causality::independent && v.causality != causality::calculated_parameter &&
+          (v.initial == "exact" || v.initial == "approx"));
+}
+
+}  // namespace
+
+void append_csv_cell(var_type t, const std::vector<scalar>& v, std::string& out) {
+  std::string cell;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) cell.push_back(' ');
+    format_scalar(t, v[i], cell);
+  }
+  if (cell.find_first_of(",\"\n\r") == std::string::npos) {
+    out += cell;
+    return;
+  }
+  out.push_back('"');
+  for (char c : cell) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+result<input_table> parse_input_csv(const model_description& md, std::string_view csv, std::string_view file) {
+  input_table t;
+  std::size_t pos = 0, line = 1;
+  if (csv.starts_with("\xEF\xBB\xBF")) pos = 3;
+  auto where = [&](std::size_t l, std::size_t col) {
+    return std::string(file) + ":" + std::to_string(l) + ": column " + std::to_string(col) + ": ";
+  };
+  std::vector<std::string> header = csv_record(csv, pos);
+  if (header.empty() || trim(header[0]) != "time") {
+    return status::invalid_argument(where(1, 1) + "the first column must be \"time\" (a header time,NAME,...)");
+  }
+  for (std::size_t c = 1; c < header.size(); ++c) {
+    std::string name = trim(header[c]);
+    const variable* v = md.find(name);
+    if (!v) return status::invalid_argument(where(1, c + 1) + "the FMU has no variable \"" + name + "\"");
+    if (!settable(*v)) {
+      return status::invalid_argument(where(1, c + 1) + name + " is " + std::string(to_string(v->causality)) +
+                                      "; only inputs and parameters can be set");
+    }
+    t.columns.push_back(v);
+  }
+  while (pos < csv.size()) {
+    ++line;
+    std::vector<std::string> cells = csv_record(csv, pos);
+    if (cells.size() == 1 && trim(cells[0]).empty()) continue;  // a blank line
+    if (cells.size() != header.size()) {
+      return status::invalid_argument(where(line, 1) + "the row has " + std::to_string(cells.size()) +
+                                      " cells, the header " + std::to_string(header.size()));
+    }
+    double time = 0;
+    if (!parse_double(trim(cells[0]), time) || !std::isfinite(time)) {
+      return status::invalid_argument(where(line, 1) + "\"" + cells[0] + "\" is not a time in seconds");
+    }
+    if (!t.times.empty() && time < t.times.back()) {
+      return status::invalid_argument(where(line, 1) + "the time goes back; rows must be in time order");
+    }
+    t.times.push_back(time);
+    auto& row = t.values.emplace_back(t.columns.size());
+    for (std::size_t c = 0; c < t.columns.size(); ++c) {
+      if (status s = parse_cell(*t.columns[c], cells[c + 1], row[c]); !s) {
+        return status::invalid_argument(where(line, c + 2) + t.columns[c]->name + ": " + s.message());
+      }
+    }
+  }
+  return t;
+}
+
+result<run_times> resolve_times(const model_description& md, const run_options& o) {
+  run_times t;
+  t.start = o.start_time.value_or(md.experiment.start_time.value_or(0.0));
+  t.stop = o.stop_time.value_or(md.experiment.stop_time.value_or(t.start + 1.0));
+  double span = t.stop - t.start;
+  t.step = o.step_size.value_or(md.experiment.step_size.value_or(span > 0 ? span / 500 : 1e-3));
+  if (!std::isfinite(t.start) || !std::isfinite(t.stop) || t.stop < t.start) {
+    return status::invalid_argument("the stop time (" + std::to_string(t.stop) + ") is before the start time (" +
+                                    std::to_string(t.start) + ")");
+  }
+  if (!(t.step > 0) || !std::isfinite(t.step)) {
+    return status::invalid_argument("the step size must be a positive number of seconds");
+  }
+  if (span / t.step > 1e9) return status::invalid_argument("the run would take over a billion steps");
+  return t;
+}
+
+status run_cosimulation(instance& inst, const model_description& md, const run_options& o,
+                        const std::function<void(std::string_view)>& emit) {
+  auto times = resolve_times(md, o);
+  if (!times) return times.error();
+  // Parameters and inputs from --set, checked before the FMU is touched.
+  std::vector<std::pair<const variable*, std::vector<scalar>>> sets;
+  for (const auto& [name, text] : o.sets) {
+    const variable* v = md.find(name);
+    if (!v) return status::invalid_argument("--set " + name + ": the FMU has no variable \"" + name + "\"");
+    if (!settable(*v)) {
+      return status::invalid_argument("--set " + name + ": it is " + std::string(to_string(v->causality)) +
+                                      "; only inputs and parameters can be set");
+    }
+    std::vector<scalar> values;
+    if (status s = parse_cell(*v, text, values); !s)
+      return status::invalid_argument("--set " + name + ": " + s.message());
+    sets.emplace_back(v, std::move(values));
+  }
+  std::optional<double> stop = times->stop;
+  if (status s = inst.enter_initialization(times->start, stop, md.experiment.tolerance); !s) return s;
+  for (const auto& [v, values] : sets) {
+    if (status s = inst.set(*v, values); !s) return s;
+  }
+  // Inputs: the row in force at time t (the last with a time <= t), applied when it changes.
+  std::size_t row = 0;
+  bool applied_any = false;
+  auto apply_inputs = [&](double t) -> status {
+    if (!o.inputs || o.inputs->times.empty()) return {};
+    std::size_t next = row;
+    while (next + 1 < o.inputs->times.size() && o.inputs->times[next + 1] <= t + 1e-12) ++next;
+    if (o.inputs->times[next] > t + 1e-12) return {};  // before the first row: the start values
+    if (applied_any && next == row) return {};
+    row = next;
+    applied_any = true;
+    for (std::size_t c = 0; c < o.inputs->columns.size(); ++c) {
+      if (status s = inst.set(*o.inputs->columns[c], o.inputs->values[row][c]); !s) return s;
+    }
+    return {};
+  };
+  if (status s = apply_inputs(times->start); !s) return s;
+  if (status s = inst.exit_initialization(); !s) return s;
+
+  std::string line = "time";
+  for (std::size_t i : md.outputs) line += "," + md.variables[i].name;
+  line += "\n";
+  emit(line);
+  std::vector<scalar> values;
+  auto write_row = [&](double t) -> status {
+    line.clear();
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, t);
+    line.append(buf, r.ptr);
+    for (std::size_t i : md.outputs) {
+      const variable& v = md.variables[i];
+      if (v.type == var_type::clock) {
+        line += ",";
+        continue;
+      }
+      if (status s = inst.get(v, values); !s) return s;
+      line.push_back(',');
+      append_csv_cell(v.type, values, line);
+    }
+    line.push_back('\n');
+    emit(line);
+    return {};
+  };
+  if (status s = write_row(times->start); !s) return s;
+  // Communication points t0 + k*h (no drift from adding h), the last one at the stop time.
+  const double span = times->stop - times->start;
+  // An FMU that cannot change its step size ends at the last whole step before the stop time.
+  const bool variable_step = md.co_simulation.can_handle_variable_step;
+  const double whole = span / times->step;
+  const auto steps = static_cast<std::uint64_t>(variable_step ? std::ceil(whole - 1e-9) : std::floor(whole + 1e-9));
+  double t = times->start;
+  for (std::uint64_t k = 1; k <= steps; ++k) {
+    double next = k == steps && variable_step ? times->stop : times->start + static_cast<double>(k) * times->step;
+    bool terminate = false;
+    if (status s = inst.step(t, next - t, terminate); !s) return s;
+    t = next;
+    if (status s = write_row(t); !s) return s;
+    if (terminate) break;  // the FMU asked to stop: its values at t are the last
+    if (status s = apply_inputs(t); !s) return s;
+  }
+  return inst.terminate();
+}
+
+}  // namespace doppel::sim::fmi
