@@ -178,11 +178,13 @@ status run_cosimulation(instance& inst, const model_description& md, const run_o
       return status::invalid_argument("--set " + name + ": " + s.message());
     sets.emplace_back(v, std::move(values));
   }
-  std::optional<double> stop = times->stop;
-  if (status s = inst.enter_initialization(times->start, stop, md.experiment.tolerance); !s) return s;
+  // Start values before initialization (the state in which both standards let parameters be
+  // set), inputs' first row during it.
   for (const auto& [v, values] : sets) {
     if (status s = inst.set(*v, values); !s) return s;
   }
+  std::optional<double> stop = times->stop;
+  if (status s = inst.enter_initialization(times->start, stop, md.experiment.tolerance); !s) return s;
   // Inputs: the row in force at time t (the last with a time <= t), applied when it changes.
   std::size_t row = 0;
   bool applied_any = false;
