@@ -554,4 +554,250 @@ fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoi
   return status;
 }
 
+/* The rest of the FMI 3.0 API (fmi3Functions.h of the standard) that fmi3_api.h leaves out:
+ * Configuration Mode, FMU state, derivatives, variable dependencies and clock intervals are not
+ * supported (the modelDescription.xml capability flags say so, and there are no clocks); each
+ * function answers fmi3Error with a log message. Exported so that an importer which looks up
+ * every function of the standard finds them. */
+typedef enum {
+  kFmu3Dependent,
+  kFmu3Constant,
+  kFmu3Fixed,
+  kFmu3Tunable,
+  kFmu3Discrete,
+  kFmu3Independent
+} Fmu3DependencyKind;
+typedef enum { kFmu3IntervalNotYetKnown, kFmu3IntervalUnchanged, kFmu3IntervalChanged } Fmu3IntervalQualifier;
+
+static fmi3Status fmu_unsupported(fmi3Instance instance, const char* function) {
+  Fmu* fmu = (Fmu*)instance;
+  if (!fmu) return fmi3Error;
+  fmu_log(fmu, fmi3Error, "logStatusError", "%s is not supported by this FMU", function);
+  return fmi3Error;
+}
+
+fmi3Status fmi3EnterConfigurationMode(fmi3Instance instance);
+fmi3Status fmi3EnterConfigurationMode(fmi3Instance instance) {
+  return fmu_unsupported(instance, "fmi3EnterConfigurationMode");
+}
+
+fmi3Status fmi3ExitConfigurationMode(fmi3Instance instance);
+fmi3Status fmi3ExitConfigurationMode(fmi3Instance instance) {
+  return fmu_unsupported(instance, "fmi3ExitConfigurationMode");
+}
+
+fmi3Status fmi3EvaluateDiscreteStates(fmi3Instance instance);
+fmi3Status fmi3EvaluateDiscreteStates(fmi3Instance instance) {
+  return fmu_unsupported(instance, "fmi3EvaluateDiscreteStates");
+}
+
+fmi3Status fmi3GetFMUState(fmi3Instance instance, fmi3FMUState* FMUState);
+fmi3Status fmi3GetFMUState(fmi3Instance instance, fmi3FMUState* FMUState) {
+  (void)FMUState;
+  return fmu_unsupported(instance, "fmi3GetFMUState");
+}
+
+fmi3Status fmi3SetFMUState(fmi3Instance instance, fmi3FMUState FMUState);
+fmi3Status fmi3SetFMUState(fmi3Instance instance, fmi3FMUState FMUState) {
+  (void)FMUState;
+  return fmu_unsupported(instance, "fmi3SetFMUState");
+}
+
+fmi3Status fmi3FreeFMUState(fmi3Instance instance, fmi3FMUState* FMUState);
+fmi3Status fmi3FreeFMUState(fmi3Instance instance, fmi3FMUState* FMUState) {
+  (void)FMUState;
+  return fmu_unsupported(instance, "fmi3FreeFMUState");
+}
+
+fmi3Status fmi3SerializedFMUStateSize(fmi3Instance instance, fmi3FMUState FMUState, size_t* size);
+fmi3Status fmi3SerializedFMUStateSize(fmi3Instance instance, fmi3FMUState FMUState, size_t* size) {
+  (void)FMUState;
+  (void)size;
+  return fmu_unsupported(instance, "fmi3SerializedFMUStateSize");
+}
+
+fmi3Status fmi3SerializeFMUState(fmi3Instance instance, fmi3FMUState FMUState, fmi3Byte serializedState[], size_t size);
+fmi3Status fmi3SerializeFMUState(fmi3Instance instance, fmi3FMUState FMUState, fmi3Byte serializedState[],
+                                 size_t size) {
+  (void)FMUState;
+  (void)serializedState;
+  (void)size;
+  return fmu_unsupported(instance, "fmi3SerializeFMUState");
+}
+
+fmi3Status fmi3DeserializeFMUState(fmi3Instance instance, const fmi3Byte serializedState[], size_t size,
+                                   fmi3FMUState* FMUState);
+fmi3Status fmi3DeserializeFMUState(fmi3Instance instance, const fmi3Byte serializedState[], size_t size,
+                                   fmi3FMUState* FMUState) {
+  (void)serializedState;
+  (void)size;
+  (void)FMUState;
+  return fmu_unsupported(instance, "fmi3DeserializeFMUState");
+}
+
+fmi3Status fmi3GetDirectionalDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[], size_t nUnknowns,
+                                        const fmi3ValueReference knowns[], size_t nKnowns, const fmi3Float64 seed[],
+                                        size_t nSeed, fmi3Float64 sensitivity[], size_t nSensitivity);
+fmi3Status fmi3GetDirectionalDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[], size_t nUnknowns,
+                                        const fmi3ValueReference knowns[], size_t nKnowns, const fmi3Float64 seed[],
+                                        size_t nSeed, fmi3Float64 sensitivity[], size_t nSensitivity) {
+  (void)unknowns;
+  (void)nUnknowns;
+  (void)knowns;
+  (void)nKnowns;
+  (void)seed;
+  (void)nSeed;
+  (void)sensitivity;
+  (void)nSensitivity;
+  return fmu_unsupported(instance, "fmi3GetDirectionalDerivative");
+}
+
+fmi3Status fmi3GetAdjointDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[], size_t nUnknowns,
+                                    const fmi3ValueReference knowns[], size_t nKnowns, const fmi3Float64 seed[],
+                                    size_t nSeed, fmi3Float64 sensitivity[], size_t nSensitivity);
+fmi3Status fmi3GetAdjointDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[], size_t nUnknowns,
+                                    const fmi3ValueReference knowns[], size_t nKnowns, const fmi3Float64 seed[],
+                                    size_t nSeed, fmi3Float64 sensitivity[], size_t nSensitivity) {
+  (void)unknowns;
+  (void)nUnknowns;
+  (void)knowns;
+  (void)nKnowns;
+  (void)seed;
+  (void)nSeed;
+  (void)sensitivity;
+  (void)nSensitivity;
+  return fmu_unsupported(instance, "fmi3GetAdjointDerivative");
+}
+
+fmi3Status fmi3GetNumberOfVariableDependencies(fmi3Instance instance, fmi3ValueReference valueReference,
+                                               size_t* nDependencies);
+fmi3Status fmi3GetNumberOfVariableDependencies(fmi3Instance instance, fmi3ValueReference valueReference,
+                                               size_t* nDependencies) {
+  (void)valueReference;
+  (void)nDependencies;
+  return fmu_unsupported(instance, "fmi3GetNumberOfVariableDependencies");
+}
+
+fmi3Status fmi3GetVariableDependencies(fmi3Instance instance, fmi3ValueReference dependent,
+                                       size_t elementIndicesOfDependent[], fmi3ValueReference independents[],
+                                       size_t elementIndicesOfIndependents[], Fmu3DependencyKind dependencyKinds[],
+                                       size_t nDependencies);
+fmi3Status fmi3GetVariableDependencies(fmi3Instance instance, fmi3ValueReference dependent,
+                                       size_t elementIndicesOfDependent[], fmi3ValueReference independents[],
+                                       size_t elementIndicesOfIndependents[], Fmu3DependencyKind dependencyKinds[],
+                                       size_t nDependencies) {
+  (void)dependent;
+  (void)elementIndicesOfDependent;
+  (void)independents;
+  (void)elementIndicesOfIndependents;
+  (void)dependencyKinds;
+  (void)nDependencies;
+  return fmu_unsupported(instance, "fmi3GetVariableDependencies");
+}
+
+fmi3Status fmi3GetOutputDerivatives(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                    size_t nValueReferences, const fmi3Int32 orders[], fmi3Float64 values[],
+                                    size_t nValues);
+fmi3Status fmi3GetOutputDerivatives(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                    size_t nValueReferences, const fmi3Int32 orders[], fmi3Float64 values[],
+                                    size_t nValues) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)orders;
+  (void)values;
+  (void)nValues;
+  return fmu_unsupported(instance, "fmi3GetOutputDerivatives");
+}
+
+fmi3Status fmi3GetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                  size_t nValueReferences, fmi3Float64 intervals[], Fmu3IntervalQualifier qualifiers[]);
+fmi3Status fmi3GetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                  size_t nValueReferences, fmi3Float64 intervals[],
+                                  Fmu3IntervalQualifier qualifiers[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)intervals;
+  (void)qualifiers;
+  return fmu_unsupported(instance, "fmi3GetIntervalDecimal");
+}
+
+fmi3Status fmi3GetIntervalFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                   size_t nValueReferences, fmi3UInt64 counters[], fmi3UInt64 resolutions[],
+                                   Fmu3IntervalQualifier qualifiers[]);
+fmi3Status fmi3GetIntervalFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                   size_t nValueReferences, fmi3UInt64 counters[], fmi3UInt64 resolutions[],
+                                   Fmu3IntervalQualifier qualifiers[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)counters;
+  (void)resolutions;
+  (void)qualifiers;
+  return fmu_unsupported(instance, "fmi3GetIntervalFraction");
+}
+
+fmi3Status fmi3GetShiftDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                               size_t nValueReferences, fmi3Float64 shifts[]);
+fmi3Status fmi3GetShiftDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                               size_t nValueReferences, fmi3Float64 shifts[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)shifts;
+  return fmu_unsupported(instance, "fmi3GetShiftDecimal");
+}
+
+fmi3Status fmi3GetShiftFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                size_t nValueReferences, fmi3UInt64 counters[], fmi3UInt64 resolutions[]);
+fmi3Status fmi3GetShiftFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                size_t nValueReferences, fmi3UInt64 counters[], fmi3UInt64 resolutions[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)counters;
+  (void)resolutions;
+  return fmu_unsupported(instance, "fmi3GetShiftFraction");
+}
+
+fmi3Status fmi3SetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                  size_t nValueReferences, const fmi3Float64 intervals[]);
+fmi3Status fmi3SetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                  size_t nValueReferences, const fmi3Float64 intervals[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)intervals;
+  return fmu_unsupported(instance, "fmi3SetIntervalDecimal");
+}
+
+fmi3Status fmi3SetIntervalFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                   size_t nValueReferences, const fmi3UInt64 counters[],
+                                   const fmi3UInt64 resolutions[]);
+fmi3Status fmi3SetIntervalFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                   size_t nValueReferences, const fmi3UInt64 counters[],
+                                   const fmi3UInt64 resolutions[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)counters;
+  (void)resolutions;
+  return fmu_unsupported(instance, "fmi3SetIntervalFraction");
+}
+
+fmi3Status fmi3SetShiftDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                               size_t nValueReferences, const fmi3Float64 shifts[]);
+fmi3Status fmi3SetShiftDecimal(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                               size_t nValueReferences, const fmi3Float64 shifts[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)shifts;
+  return fmu_unsupported(instance, "fmi3SetShiftDecimal");
+}
+
+fmi3Status fmi3SetShiftFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                size_t nValueReferences, const fmi3UInt64 counters[], const fmi3UInt64 resolutions[]);
+fmi3Status fmi3SetShiftFraction(fmi3Instance instance, const fmi3ValueReference valueReferences[],
+                                size_t nValueReferences, const fmi3UInt64 counters[], const fmi3UInt64 resolutions[]) {
+  (void)valueReferences;
+  (void)nValueReferences;
+  (void)counters;
+  (void)resolutions;
+  return fmu_unsupported(instance, "fmi3SetShiftFraction");
+}
+
 #endif
