@@ -63,7 +63,8 @@ struct run_result {
   std::string csv;
 };
 
-run_result run(const std::string& name, run_options o = {}, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+run_result run(const std::string& name, run_options o = {},
+               std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   run_result r;
   isolation limits;
   limits.timeout = timeout;
@@ -194,9 +195,9 @@ TEST(Fmu, InputsFromATableAreHeldBetweenRows) {
   table t = parse_csv(r.csv);
   ASSERT_EQ(t.rows.size(), 7u);
   // flow = 0.01 * speed (m3/h); volume integrates it over hours.
-  EXPECT_DOUBLE_EQ(t.at(1, "flow"), 0);    // t = 0.5
-  EXPECT_DOUBLE_EQ(t.at(2, "flow"), 10);   // t = 1: the second row applies from here
-  EXPECT_DOUBLE_EQ(t.at(4, "flow"), 5);    // t = 2
+  EXPECT_DOUBLE_EQ(t.at(1, "flow"), 0);   // t = 0.5
+  EXPECT_DOUBLE_EQ(t.at(2, "flow"), 10);  // t = 1: the second row applies from here
+  EXPECT_DOUBLE_EQ(t.at(4, "flow"), 5);   // t = 2
   EXPECT_NEAR(t.at(6, "volume"), (10 * 1 + 5 * 1) / 3600.0, 1e-12);
 }
 
@@ -225,7 +226,10 @@ TEST(Fmu, EveryFmi2TypeRoundTrips) {
   run_options o;
   o.stop_time = 0.1;
   o.step_size = 0.1;
-  o.sets = {{"real_in", "-1.25"}, {"int_in", "-7"}, {"bool_in", "false"}, {"string_in", "a, \"quoted\" text"},
+  o.sets = {{"real_in", "-1.25"},
+            {"int_in", "-7"},
+            {"bool_in", "false"},
+            {"string_in", "a, \"quoted\" text"},
             {"enum_in", "3"}};
   run_result r = run("AllTypes2", o);
   ASSERT_TRUE(r.s) << r.s.to_string();
@@ -247,7 +251,7 @@ TEST(Fmu, EveryFmi3TypeRoundTripsWithTheExtremes) {
             {"uint32_in", "4294967295"},
             {"int64_in", "-9223372036854775808"},
             {"uint64_in", "18446744073709551615"},
-            {"boolean_in", "true"},
+            {"bool_in", "true"},
             {"string_in", "caf\xc3\xa9"},
             {"binary_in", "00ff10"},
             {"enum_in", "2"},
@@ -266,7 +270,7 @@ TEST(Fmu, EveryFmi3TypeRoundTripsWithTheExtremes) {
                                                  {"uint32_out", "4294967295"},
                                                  {"int64_out", "-9223372036854775808"},
                                                  {"uint64_out", "18446744073709551615"},
-                                                 {"boolean_out", "true"},
+                                                 {"bool_out", "true"},
                                                  {"string_out", "caf\xc3\xa9"},
                                                  {"binary_out", "00ff10"},
                                                  {"enum_out", "2"},
@@ -293,7 +297,7 @@ TEST(Fmu, ACrashingFmuDoesNotTakeTheCallerDown) {
   o.step_size = 0.1;
   run_result r = run("Crash2", o);
   ASSERT_FALSE(r.s);
-  EXPECT_NE(r.s.message().find("the FMU crashed with"), std::string::npos) << r.s.message();
+  EXPECT_NE(r.s.message().find("the FMU crashed "), std::string::npos) << r.s.message();
   EXPECT_NE(r.s.message().find("after t=0."), std::string::npos) << r.s.message();
   // And the caller goes on: the next run works.
   EXPECT_TRUE(run("BouncingBall2").s);
@@ -306,8 +310,7 @@ TEST(Fmu, AHangingFmuIsStoppedAfterTheTimeout) {
   auto t0 = std::chrono::steady_clock::now();
   run_result r = run("Hang2", o, std::chrono::milliseconds(500));
   ASSERT_FALSE(r.s);
-  EXPECT_NE(r.s.message().find("did not finish a step within 500 ms after t=0."), std::string::npos)
-      << r.s.message();
+  EXPECT_NE(r.s.message().find("did not finish a step within 500 ms after t=0."), std::string::npos) << r.s.message();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
 }
 
@@ -391,7 +394,7 @@ TEST(FmuCli, RunWritesCsvAndFailsWithExitOneAndAMessage) {
   ASSERT_EQ(cli({"fmu", "run", fmu_path("BouncingBall2"), "--stop-time", "0.1", "--step-size", "0.1"}, out, err), 0);
   EXPECT_EQ(out.substr(0, 9), "time,h,v\n");
   EXPECT_EQ(cli({"fmu", "run", fmu_path("Crash2"), "--stop-time", "1", "--step-size", "0.1"}, out, err), 1);
-  EXPECT_NE(err.find("doppel fmu run: the FMU crashed with"), std::string::npos) << err;
+  EXPECT_NE(err.find("doppel fmu run: the FMU crashed "), std::string::npos) << err;
   EXPECT_EQ(cli({"fmu", "run", fmu_path("BouncingBall2"), "--set", "nope=1"}, out, err), 1);
   EXPECT_NE(err.find("--set nope: the FMU has no variable \"nope\""), std::string::npos) << err;
   EXPECT_EQ(cli({"fmu", "run", fmu_path("BouncingBall2"), "--stop-time", "-1"}, out, err), 1);

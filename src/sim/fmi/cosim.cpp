@@ -241,9 +241,13 @@ status run_cosimulation(instance& inst, const model_description& md, const run_o
     bool terminate = false;
     if (status s = inst.step(t, next - t, terminate); !s) return s;
     t = next;
+    // The inputs in force at t go in before the row is read, so that an output that depends on
+    // an input directly shows it at once (as the reference tools record).
+    if (!terminate) {
+      if (status s = apply_inputs(t); !s) return s;
+    }
     if (status s = write_row(t); !s) return s;
     if (terminate) break;  // the FMU asked to stop: its values at t are the last
-    if (status s = apply_inputs(t); !s) return s;
   }
   return inst.terminate();
 }

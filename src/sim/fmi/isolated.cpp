@@ -122,17 +122,16 @@ status run_isolated(const std::filesystem::path& fmu_file, const run_options& op
                                        std::to_string(limits.timeout.count()) + " ms after " + last_time +
                                        " (it hangs?); it was stopped");
   }
-  if (WIFSIGNALED(wstatus)) {
-    return status::failed_precondition("the FMU crashed with " + signal_name(WTERMSIG(wstatus)) + " after " +
-                                       last_time + "; the results up to there were written");
-  }
   if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return {};
-  // "<code> <message>" from the child
+  // No outcome from the child: it died in the FMU (a signal, or a sanitizer's or the FMU's own
+  // exit), which is a crash whatever the way.
   auto space = message.find(' ');
   if (space == std::string::npos) {
-    return status::failed_precondition("the FMU's process ended with exit code " +
-                                       std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + " after " +
-                                       last_time);
+    std::string how = WIFSIGNALED(wstatus) ? "with " + signal_name(WTERMSIG(wstatus))
+                                           : "(its process exited with code " +
+                                                 std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + ")";
+    return status::failed_precondition("the FMU crashed " + how + " after " + last_time +
+                                       "; the results up to there were written");
   }
   int code = std::atoi(message.substr(0, space).c_str());
   std::string text = message.substr(space + 1);
