@@ -4,12 +4,14 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <cctype>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <type_traits>
 
 #include "sim/fmi/fmi2_api.h"
 #include "sim/fmi/fmi3_api.h"
@@ -231,20 +233,20 @@ class fmi2_instance final : public instance {
     switch (v.type) {
       case var_type::float64: {
         fmi2Real r = std::get<double>(x);
-        return check(f_.set_real(c_, &vr, 1, &r), "fmi2SetReal(" + v.name + ")");
+        return check(f_.set_real(c_, &vr, 1, &r), [&] { return "fmi2SetReal(" + v.name + ")"; });
       }
       case var_type::int32:
       case var_type::enumeration: {
         fmi2Integer i = static_cast<fmi2Integer>(std::get<std::int64_t>(x));
-        return check(f_.set_integer(c_, &vr, 1, &i), "fmi2SetInteger(" + v.name + ")");
+        return check(f_.set_integer(c_, &vr, 1, &i), [&] { return "fmi2SetInteger(" + v.name + ")"; });
       }
       case var_type::boolean: {
         fmi2Boolean b = std::get<bool>(x) ? fmi2True : fmi2False;
-        return check(f_.set_boolean(c_, &vr, 1, &b), "fmi2SetBoolean(" + v.name + ")");
+        return check(f_.set_boolean(c_, &vr, 1, &b), [&] { return "fmi2SetBoolean(" + v.name + ")"; });
       }
       case var_type::string: {
         fmi2String s = std::get<std::string>(x).c_str();
-        return check(f_.set_string(c_, &vr, 1, &s), "fmi2SetString(" + v.name + ")");
+        return check(f_.set_string(c_, &vr, 1, &s), [&] { return "fmi2SetString(" + v.name + ")"; });
       }
       default: return status::invalid_argument(v.name + ": not an FMI 2 type");
     }
@@ -255,26 +257,26 @@ class fmi2_instance final : public instance {
     switch (v.type) {
       case var_type::float64: {
         fmi2Real r = 0;
-        status s = check(f_.get_real(c_, &vr, 1, &r), "fmi2GetReal(" + v.name + ")");
+        status s = check(f_.get_real(c_, &vr, 1, &r), [&] { return "fmi2GetReal(" + v.name + ")"; });
         values[0] = r;
         return s;
       }
       case var_type::int32:
       case var_type::enumeration: {
         fmi2Integer i = 0;
-        status s = check(f_.get_integer(c_, &vr, 1, &i), "fmi2GetInteger(" + v.name + ")");
+        status s = check(f_.get_integer(c_, &vr, 1, &i), [&] { return "fmi2GetInteger(" + v.name + ")"; });
         values[0] = std::int64_t{i};
         return s;
       }
       case var_type::boolean: {
         fmi2Boolean b = 0;
-        status s = check(f_.get_boolean(c_, &vr, 1, &b), "fmi2GetBoolean(" + v.name + ")");
+        status s = check(f_.get_boolean(c_, &vr, 1, &b), [&] { return "fmi2GetBoolean(" + v.name + ")"; });
         values[0] = b != fmi2False;
         return s;
       }
       case var_type::string: {
         fmi2String text = nullptr;
-        status s = check(f_.get_string(c_, &vr, 1, &text), "fmi2GetString(" + v.name + ")");
+        status s = check(f_.get_string(c_, &vr, 1, &text), [&] { return "fmi2GetString(" + v.name + ")"; });
         values[0] = std::string(text ? text : "");
         return s;
       }
@@ -283,7 +285,7 @@ class fmi2_instance final : public instance {
   }
   status step(double t, double h, bool& terminate) override {
     terminate = false;
-    return check(f_.do_step(c_, t, h, fmi2True), "fmi2DoStep at t=" + std::to_string(t));
+    return check(f_.do_step(c_, t, h, fmi2True), [&] { return "fmi2DoStep at t=" + std::to_string(t); });
   }
   status terminate() override {
     terminated_ = true;
@@ -291,9 +293,18 @@ class fmi2_instance final : public instance {
   }
 
  private:
-  status check(fmi2Status s, const std::string& call) {
+  // `call` names the call for the message: a string, or what makes one (built only on failure,
+  // since gets and steps run every communication step).
+  template <class Name>
+  status check(fmi2Status s, const Name& call) {
     if (s == fmi2OK || s == fmi2Warning) return {};
-    return status::failed_precondition(call + " returned " + status_name(s) + log_.tail());
+    std::string name;
+    if constexpr (std::is_invocable_v<Name>) {
+      name = call();
+    } else {
+      name = call;
+    }
+    return status::failed_precondition(name + " returned " + status_name(s) + log_.tail());
   }
   std::shared_ptr<const void> keep_;  // the library stays loaded while an instance lives
   fmi2_functions f_;
@@ -392,8 +403,8 @@ class fmi3_instance final : public instance {
     terminate = false;
     bool event = false, stop = false, early = false;
     double last = t;
-    if (status s =
-            check(f_.do_step(c_, t, h, true, &event, &stop, &early, &last), "fmi3DoStep at t=" + std::to_string(t));
+    if (status s = check(f_.do_step(c_, t, h, true, &event, &stop, &early, &last),
+                         [&] { return "fmi3DoStep at t=" + std::to_string(t); });
         !s) {
       return s;
     }
@@ -431,17 +442,33 @@ class fmi3_instance final : public instance {
     }
     return status::failed_precondition("the FMU's event iteration did not settle in 1,000 updates" + log_.tail());
   }
-  status check(fmi3Status s, const std::string& call) {
+  // `call` names the call for the message: a string, or what makes one (built only on failure,
+  // since gets and steps run every communication step).
+  template <class Name>
+  status check(fmi3Status s, const Name& call) {
     if (s == fmi3OK || s == fmi3Warning) return {};
-    return status::failed_precondition(call + " returned " + status_name(s) + log_.tail());
+    std::string name;
+    if constexpr (std::is_invocable_v<Name>) {
+      name = call();
+    } else {
+      name = call;
+    }
+    return status::failed_precondition(name + " returned " + status_name(s) + log_.tail());
   }
   // Arrays, not vectors: std::vector<bool> has no data() to hand to the FMU.
   template <class T, class Get>
   status get_numbers(Get* fn, const variable& v, std::vector<scalar>& values, const char* name) {
     const std::size_t n = v.elements();
-    auto raw = std::make_unique<T[]>(n);
+    // A scalar (the common case) needs no allocation.
+    T one{};
+    std::unique_ptr<T[]> many;
+    T* raw = &one;
+    if (n > 1) {
+      many = std::make_unique<T[]>(n);
+      raw = many.get();
+    }
     const fmi3ValueReference vr = v.value_reference;
-    status s = check(fn(c_, &vr, 1, raw.get(), n), std::string(name) + "(" + v.name + ")");
+    status s = check(fn(c_, &vr, 1, raw, n), [&] { return std::string(name) + "(" + v.name + ")"; });
     values.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       if constexpr (std::is_floating_point_v<T>) {
@@ -459,7 +486,14 @@ class fmi3_instance final : public instance {
   template <class T, class Set>
   status set_numbers(Set* fn, const variable& v, std::span<const scalar> values, const char* name) {
     const std::size_t n = values.size();
-    auto raw = std::make_unique<T[]>(n);
+    // A scalar (the common case) needs no allocation.
+    T one{};
+    std::unique_ptr<T[]> many;
+    T* raw = &one;
+    if (n > 1) {
+      many = std::make_unique<T[]>(n);
+      raw = many.get();
+    }
     for (std::size_t i = 0; i < n; ++i) {
       if constexpr (std::is_floating_point_v<T>) {
         raw[i] = static_cast<T>(std::get<double>(values[i]));
@@ -472,7 +506,7 @@ class fmi3_instance final : public instance {
       }
     }
     const fmi3ValueReference vr = v.value_reference;
-    return check(fn(c_, &vr, 1, raw.get(), n), std::string(name) + "(" + v.name + ")");
+    return check(fn(c_, &vr, 1, raw, n), [&] { return std::string(name) + "(" + v.name + ")"; });
   }
 
   std::shared_ptr<const void> keep_;
@@ -504,7 +538,7 @@ status fmi3_instance::set(const variable& v, std::span<const scalar> values) {
       std::vector<fmi3String> raw;
       for (const scalar& x : values) raw.push_back(std::get<std::string>(x).c_str());
       const fmi3ValueReference vr = v.value_reference;
-      return check(f_.set_string(c_, &vr, 1, raw.data(), raw.size()), "fmi3SetString(" + v.name + ")");
+      return check(f_.set_string(c_, &vr, 1, raw.data(), raw.size()), [&] { return "fmi3SetString(" + v.name + ")"; });
     }
     case var_type::binary: {
       std::vector<fmi3Binary> raw;
@@ -514,7 +548,8 @@ status fmi3_instance::set(const variable& v, std::span<const scalar> values) {
         sizes.push_back(std::get<bytes>(x).size());
       }
       const fmi3ValueReference vr = v.value_reference;
-      return check(f_.set_binary(c_, &vr, 1, sizes.data(), raw.data(), raw.size()), "fmi3SetBinary(" + v.name + ")");
+      return check(f_.set_binary(c_, &vr, 1, sizes.data(), raw.data(), raw.size()),
+                   [&] { return "fmi3SetBinary(" + v.name + ")"; });
     }
     case var_type::clock: return status::invalid_argument(v.name + " is a clock; clocks are not set as values");
   }
@@ -538,7 +573,8 @@ status fmi3_instance::get(const variable& v, std::vector<scalar>& values) {
     case var_type::string: {
       std::vector<fmi3String> raw(v.elements(), nullptr);
       const fmi3ValueReference vr = v.value_reference;
-      status s = check(f_.get_string(c_, &vr, 1, raw.data(), raw.size()), "fmi3GetString(" + v.name + ")");
+      status s =
+          check(f_.get_string(c_, &vr, 1, raw.data(), raw.size()), [&] { return "fmi3GetString(" + v.name + ")"; });
       values.clear();
       for (fmi3String x : raw) values.emplace_back(std::string(x ? x : ""));
       return s;
@@ -547,8 +583,8 @@ status fmi3_instance::get(const variable& v, std::vector<scalar>& values) {
       std::vector<fmi3Binary> raw(v.elements(), nullptr);
       std::vector<std::size_t> sizes(v.elements(), 0);
       const fmi3ValueReference vr = v.value_reference;
-      status s =
-          check(f_.get_binary(c_, &vr, 1, sizes.data(), raw.data(), raw.size()), "fmi3GetBinary(" + v.name + ")");
+      status s = check(f_.get_binary(c_, &vr, 1, sizes.data(), raw.data(), raw.size()),
+                       [&] { return "fmi3GetBinary(" + v.name + ")"; });
       values.clear();
       for (std::size_t i = 0; i < raw.size(); ++i) {
         values.emplace_back(raw[i] ? bytes(raw[i], raw[i] + sizes[i]) : bytes());

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -24,11 +25,58 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// The child: runs the FMU, streams CSV lines to `data`, and its outcome to `result` as
-// "<code digit><message>". Never returns.
+// The child's rows on their way to the parent. They go out in blocks (a write per row would cost
+// more than a cheap FMU's step), at least every 100 ms. When the FMU crashes or the parent stops
+// a hung FMU (SIGTERM), a signal handler sends what is buffered, so that every row computed
+// reaches the parent. A handler can only reach it through a global: this one exists in the
+// forked child only, and `used` says how much of `bytes` is whole rows at any moment.
+struct child_rows {
+  int fd = -1;
+  char bytes[1 << 16];
+  volatile sig_atomic_t used = 0;
+};
+child_rows* g_rows = nullptr;
+
+void send_rows_and_die(int sig) {
+  if (g_rows && g_rows->used > 0) {
+    const char* p = g_rows->bytes;
+    std::size_t left = static_cast<std::size_t>(g_rows->used);
+    while (left > 0) {
+      ssize_t n = ::write(g_rows->fd, p, left);
+      if (n <= 0) break;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// The child: runs the FMU, streams its CSV to `data`, and its outcome to `outcome` as
+// "<code> <message>". Never returns.
 [[noreturn]] void child(const std::filesystem::path& file, const run_options& options, int data, int outcome) {
   // An FMU that prints must not mix its text into the CSV the parent may write to stdout.
   ::dup2(2, 1);
+  static child_rows rows;
+  rows.fd = data;
+  g_rows = &rows;
+  // A crash may be a stack overflow: the handler runs on a stack of its own.
+  static char alt_stack[1 << 16];
+  stack_t ss{};
+  ss.ss_sp = alt_stack;
+  ss.ss_size = sizeof alt_stack;
+  ::sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_handler = send_rows_and_die;
+  sa.sa_flags = SA_ONSTACK;
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM}) ::sigaction(sig, &sa, nullptr);
+  auto last = std::chrono::steady_clock::now();
+  auto flush = [&] {
+    std::size_t n = static_cast<std::size_t>(rows.used);
+    rows.used = 0;
+    if (!write_all(data, std::string_view(rows.bytes, n))) _exit(3);  // the parent is gone
+    last = std::chrono::steady_clock::now();
+  };
   status s;
   {
     auto f = fmu::open(file);
@@ -40,11 +88,19 @@ bool write_all(int fd, std::string_view data) {
         s = inst.error();
       } else {
         s = run_cosimulation(**inst, (*f)->description(), options, [&](std::string_view line) {
-          if (!write_all(data, line)) _exit(3);  // the parent is gone
+          if (static_cast<std::size_t>(rows.used) + line.size() > sizeof rows.bytes) flush();
+          if (line.size() > sizeof rows.bytes) {
+            if (!write_all(data, line)) _exit(3);
+          } else {
+            std::memcpy(rows.bytes + rows.used, line.data(), line.size());
+            rows.used = static_cast<sig_atomic_t>(rows.used + static_cast<sig_atomic_t>(line.size()));
+          }
+          if (std::chrono::steady_clock::now() - last >= std::chrono::milliseconds(100)) flush();
         });
       }
     }
   }
+  flush();
   std::string message = std::to_string(static_cast<int>(s.code())) + " " + s.message();
   write_all(outcome, message);
   _exit(s ? 0 : 1);
@@ -84,10 +140,15 @@ status run_isolated(const std::filesystem::path& fmu_file, const run_options& op
   char buf[65536];
   for (;;) {
     pollfd p{data[0], POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(limits.timeout.count()));
+    int r = ::poll(&p, 1, hung ? 1000 : static_cast<int>(limits.timeout.count()));
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) {
-      hung = true;
+      if (!hung) {
+        // Stopped politely first: the child sends the rows it holds, then dies.
+        hung = true;
+        ::kill(pid, SIGTERM);
+        continue;
+      }
       ::kill(pid, SIGKILL);
       break;
     }
@@ -95,15 +156,17 @@ status run_isolated(const std::filesystem::path& fmu_file, const run_options& op
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the child closed its end: done, failed or dead
     pending.append(buf, static_cast<std::size_t>(n));
-    std::size_t start = 0;
-    for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-      std::string_view line(pending.data() + start, nl + 1 - start);
-      emit(line);
-      if (auto comma = line.find(','); comma != std::string_view::npos && line.substr(0, comma) != "time") {
-        last_time = "t=" + std::string(line.substr(0, comma));
-      }
+    // Whole lines go on; the last one's time is how far the FMU got.
+    std::size_t end = pending.rfind('\n');
+    if (end == std::string::npos) continue;
+    emit(std::string_view(pending.data(), end + 1));
+    std::size_t line = end == 0 ? std::string::npos : pending.rfind('\n', end - 1);
+    line = line == std::string::npos ? 0 : line + 1;
+    if (auto comma = pending.find(',', line);
+        comma != std::string::npos && comma < end && pending.compare(line, comma - line, "time") != 0) {
+      last_time = "t=" + pending.substr(line, comma - line);
     }
-    pending.erase(0, start);
+    pending.erase(0, end + 1);
   }
   ::close(data[0]);
   std::string message;

@@ -1,7 +1,7 @@
 // Running an FMU where it cannot hurt the caller: in a child process of its own. A crash
 // (a signal), a hang (no progress within a timeout: the child is killed) or an error the FMU
 // reports becomes a status naming what happened and the last simulated time reached; the
-// caller's process runs on. The child streams its output through a pipe as it goes.
+// caller's process runs on. The child streams its output through a pipe as it goes, in blocks.
 // Callers: `doppel fmu run`. Forks: call it from a process that can fork safely (the CLI; the
 // server will use a worker executable instead). One call at a time per thread.
 #pragma once
@@ -21,8 +21,8 @@ struct isolation {
   std::chrono::milliseconds timeout{10000};
 };
 
-// Opens `fmu_file` and runs it (run_cosimulation) in a child process, handing each CSV line to
-// `emit` in this process. failed_precondition when the FMU reported an error, crashed or hung
+// Opens `fmu_file` and runs it (run_cosimulation) in a child process, handing its CSV to `emit`
+// in this process, in pieces of whole lines. failed_precondition when the FMU reported an error, crashed or hung
 // (killed); invalid_argument for a file that is not a usable FMU or bad options.
 status run_isolated(const std::filesystem::path& fmu_file, const run_options& options, const isolation& limits,
                     const std::function<void(std::string_view)>& emit);
