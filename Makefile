@@ -32,7 +32,7 @@ test-unit: build
 test-sanitize: deps
 	@echo "== tests (clang-14, ASan+UBSan) =="
 	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
-	  -DCMAKE_CXX_COMPILER=clang++-14 -DDOPPEL_SANITIZE=ON -DDOPPEL_BENCH=OFF >/dev/null
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DDOPPEL_SANITIZE=ON -DDOPPEL_BENCH=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
@@ -45,7 +45,7 @@ bench: build
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	@cmake -S . -B build-fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_COMPILER=clang++-14 -DDOPPEL_FUZZ=ON -DDOPPEL_TESTS=OFF -DDOPPEL_BENCH=OFF >/dev/null
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DDOPPEL_FUZZ=ON -DDOPPEL_TESTS=OFF -DDOPPEL_BENCH=OFF >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@fuzz/run-all build-fuzz $(FUZZ_SECONDS)
 

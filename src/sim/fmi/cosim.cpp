@@ -79,15 +79,16 @@ bool settable(const variable& v) {
 }  // namespace
 
 void append_csv_cell(var_type t, const std::vector<scalar>& v, std::string& out) {
-  std::string cell;
+  // Written in place (this runs for every output at every step); quoted afterwards in the rare
+  // case that the cell holds a comma, quote or line break.
+  const std::size_t start = out.size();
   for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) cell.push_back(' ');
-    format_scalar(t, v[i], cell);
+    if (i) out.push_back(' ');
+    format_scalar(t, v[i], out);
   }
-  if (cell.find_first_of(",\"\n\r") == std::string::npos) {
-    out += cell;
-    return;
-  }
+  if (out.find_first_of(",\"\n\r", start) == std::string::npos) return;
+  std::string cell = out.substr(start);
+  out.resize(start);
   out.push_back('"');
   for (char c : cell) {
     if (c == '"') out.push_back('"');
