@@ -800,12 +800,30 @@ std::string expression::disassemble() const {
     std::string name;
     int operand = 0;  // 1: constant, 2: slot
     switch (in.op) {
-      case op_load_c: name = "load", operand = 1; break;
-      case op_load_v: name = "load", operand = 2; break;
-      case op_rsub_c: name = "rsub", operand = 1; break;
-      case op_rsub_v: name = "rsub", operand = 2; break;
-      case op_rdiv_c: name = "rdiv", operand = 1; break;
-      case op_rdiv_v: name = "rdiv", operand = 2; break;
+      case op_load_c:
+        name = "load";
+        operand = 1;
+        break;
+      case op_load_v:
+        name = "load";
+        operand = 2;
+        break;
+      case op_rsub_c:
+        name = "rsub";
+        operand = 1;
+        break;
+      case op_rsub_v:
+        name = "rsub";
+        operand = 2;
+        break;
+      case op_rdiv_c:
+        name = "rdiv";
+        operand = 1;
+        break;
+      case op_rdiv_v:
+        name = "rdiv";
+        operand = 2;
+        break;
       case op_select: name = "select"; break;
       case op_clamp: name = "clamp"; break;
       default:
