@@ -179,9 +179,9 @@ status equation_run::advance(double t) {
     at_same_time = stop->t == last_event ? at_same_time + 1 : 0;
     last_event = stop->t;
     if (at_same_time > 1000) {
-      return status::failed_precondition("the equation model " + m.spec_.name + ": event " +
-                                         std::to_string(stop->event) + " fired over 1,000 times at t=" +
-                                         std::to_string(stop->t) + " without time passing");
+      return status::failed_precondition(
+          "the equation model " + m.spec_.name + ": event " + std::to_string(stop->event) +
+          " fired over 1,000 times at t=" + std::to_string(stop->t) + " without time passing");
     }
     ++events_fired_;
     // Every assignment sees the values from before the event.

@@ -45,8 +45,8 @@ struct equation_spec {
     std::string unit;
   };
   struct event {
-    std::string when;    // an event where this crosses zero
-    int direction = 0;   // +1: only rising through zero, -1: only falling, 0: either
+    std::string when;   // an event where this crosses zero
+    int direction = 0;  // +1: only rising through zero, -1: only falling, 0: either
     // State = expression, all evaluated with the values just before the event, then set.
     std::vector<std::pair<std::string, std::string>> set;
   };

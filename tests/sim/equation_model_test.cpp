@@ -75,9 +75,9 @@ TEST(EquationModel, InputsDriveTheModelToItsSteadyState) {
 TEST(EquationModel, EventsResetStatesAsABallBounces) {
   equation_spec s;
   s.name = "ball";
-  s.parameters = {{"g", 9.81, "m/s2"}, {"e", 0.7, ""}};
+  s.parameters = {{"g", 9.81, "m/s2"}, {"restitution", 0.7, ""}};
   s.states = {{"h", "1", "v", "m"}, {"v", "0", "-g", "m/s"}};
-  s.events = {{"h", -1, {{"v", "-e * v"}, {"h", "0"}}}};
+  s.events = {{"h", -1, {{"v", "-restitution * v"}, {"h", "0"}}}};
   s.solver.rtol = 1e-10;
   s.solver.atol = 1e-12;
   auto m = equation_model::compile(s);
@@ -105,15 +105,27 @@ TEST(EquationModel, MistakesNameThePartAndWhatIsWrong) {
   };
   std::vector<bad> cases = {
       {[](equation_spec& s) { s.states.clear(); }, "has no states"},
-      {[](equation_spec& s) { s.states[0].derivative = "-k * y"; }, "states.x.derivative: column 6: unknown name \"y\""},
+      {[](equation_spec& s) { s.states[0].derivative = "-k * y"; },
+       "states.x.derivative: column 6: unknown name \"y\""},
       {[](equation_spec& s) { s.states[0].derivative = ""; }, "states.x.derivative: missing"},
       {[](equation_spec& s) { s.states[0].start = "x / 2"; }, "states.x.start: column 1: unknown name \"x\""},
       {[](equation_spec& s) { s.outputs[0].expr = "quarter"; }, "outputs.half: column 1: unknown name \"quarter\""},
-      {[](equation_spec& s) { s.parameters.push_back({"k", 1, ""}); }, "parameters.k: the name \"k\" is used twice"},
-      {[](equation_spec& s) { s.parameters.push_back({"pi", 1, ""}); }, "parameters.pi: "},
-      {[](equation_spec& s) { s.events = {{"x - 1", 0, {{"half", "0"}}}}; },
+      {[](equation_spec& s) {
+         s.parameters.push_back({"k", 1, ""});
+       },
+       "parameters.k: the name \"k\" is used twice"},
+      {[](equation_spec& s) {
+         s.parameters.push_back({"pi", 1, ""});
+       },
+       "parameters.pi: "},
+      {[](equation_spec& s) {
+         s.events = {{"x - 1", 0, {{"half", "0"}}}};
+       },
        "events[0].set.half: only states can be set by an event"},
-      {[](equation_spec& s) { s.events = {{"x -", 0, {}}}; }, "events[0].when: column"},
+      {[](equation_spec& s) {
+         s.events = {{"x -", 0, {}}};
+       },
+       "events[0].when: column"},
   };
   for (const bad& b : cases) {
     equation_spec s = decay();
