@@ -11,6 +11,7 @@
 #include "app/project.h"
 #include "app/remote.h"
 #include "app/serve.h"
+#include "app/sim_files.h"
 #include "app/transfer.h"
 
 namespace doppel::app {
@@ -256,6 +257,17 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "Writes a header time,<every output in modelDescription order> and one row per communication point.\n"
       "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.");
 
+  auto* sim = app.add_subcommand("sim", "Run equation models (DIR/sim/*.yaml) offline");
+  sim->require_subcommand(1);
+  std::string sim_dir, sim_scenario;
+  auto* sim_run =
+      sim->add_subcommand("run", "Run a scenario of an equation model and write its states and outputs as CSV");
+  sim_run->add_option("DIR", sim_dir, "Project folder (its sim/ holds the equation models)")->required();
+  sim_run
+      ->add_option("--scenario", sim_scenario, "Scenario file (YAML): model, start, stop, step, parameters, schedule")
+      ->required();
+  sim_run->footer("See docs/simulation.md. Exit 1 with a message (file:line:column) for a mistake in a file.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -287,6 +299,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*validate) return cmd_validate(validate_paths, format, list, allow_unknown, out);
   if (*fmu_info) return cmd_fmu_info(fmu_file, out, err);
   if (*fmu_run) return cmd_fmu_run(fro, out, err);
+  if (*sim_run) return cmd_sim_run(sim_dir, sim_scenario, out, err);
   if (*serve) return cmd_serve(so, out, err);
   if (*query) {
     nlohmann::json body = {{"query", query_text}};

@@ -1,0 +1,368 @@
+#include "app/sim_files.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <ostream>
+#include <set>
+
+namespace doppel::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The first mistake in a file, with where it is.
+class reader {
+ public:
+  explicit reader(const fs::path& file) : file_(file.string()) {}
+
+  status fail(const YAML::Node& n, const std::string& message) const {
+    std::string where = file_;
+    const YAML::Mark m = n.Mark();
+    if (!m.is_null()) where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    return status::invalid_argument(where + ": " + message);
+  }
+  // Keys of `map` must be among `known`.
+  status keys(const YAML::Node& map, const std::string& what, std::initializer_list<const char*> known) const {
+    if (!map.IsMap()) return fail(map, what + " must be a mapping");
+    std::set<std::string> seen;
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      bool ok = false;
+      std::string list;
+      for (const char* k : known) {
+        ok = ok || key == k;
+        list += (list.empty() ? "" : ", ") + std::string(k);
+      }
+      if (!ok) return fail(kv.first, "unknown key \"" + key + "\" in " + what + "; known: " + list);
+      if (!seen.insert(key).second) return fail(kv.first, "\"" + key + "\" appears twice in " + what + "; keep one");
+    }
+    return {};
+  }
+  status number(const YAML::Node& n, const std::string& what, double& out) const {
+    if (!n.IsScalar()) return fail(n, what + " must be a number");
+    const std::string& text = n.Scalar();
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(out)) {
+      return fail(n, what + " must be a number, not \"" + text + "\"");
+    }
+    return {};
+  }
+  status text(const YAML::Node& n, const std::string& what, std::string& out) const {
+    if (!n.IsScalar()) return fail(n, what + " must be a string");
+    out = n.Scalar();
+    return {};
+  }
+  // An expression: a string, or a number written as one.
+  status expression(const YAML::Node& n, const std::string& what, std::string& out) const {
+    return text(n, what + " (an expression)", out);
+  }
+
+  const std::string file_;
+};
+
+result<YAML::Node> parse_yaml(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return status::invalid_argument(file.string() + ": cannot read it");
+  try {
+    return YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    return status::invalid_argument(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                    std::to_string(e.mark.column + 1) + ": not valid YAML (" + e.msg + ")");
+  }
+}
+
+// The compile error of a model, pointed at the file: which part is wrong comes in the message.
+status model_error(const fs::path& file, const status& s) {
+  return status::invalid_argument(file.string() + ": " + s.message());
+}
+
+}  // namespace
+
+result<sim::equation_spec> load_equation_model(const fs::path& file) {
+  auto doc = parse_yaml(file);
+  if (!doc) return doc.error();
+  reader r(file);
+  const YAML::Node& root = *doc;
+  if (status s = r.keys(root, "an equation model",
+                        {"name", "description", "parameters", "inputs", "states", "outputs", "events", "solver"});
+      !s) {
+    return s;
+  }
+  for (const char* section : {"parameters", "inputs", "states", "outputs"}) {
+    if (root[section] && !root[section].IsMap()) {
+      return r.fail(root[section], std::string(section) + " must be a mapping: {name: ..., ...}");
+    }
+  }
+  sim::equation_spec spec;
+  spec.name = file.stem().string();
+  if (root["name"]) {
+    if (status s = r.text(root["name"], "name", spec.name); !s) return s;
+  }
+  for (const auto& kv : root["parameters"]) {
+    sim::equation_spec::parameter p{kv.first.Scalar(), 0, ""};
+    std::string what = "parameters." + p.name;
+    if (kv.second.IsMap()) {
+      if (status s = r.keys(kv.second, what, {"value", "unit", "description"}); !s) return s;
+      if (!kv.second["value"]) return r.fail(kv.second, what + " needs a value");
+      if (status s = r.number(kv.second["value"], what + ".value", p.value); !s) return s;
+      if (kv.second["unit"]) {
+        if (status s = r.text(kv.second["unit"], what + ".unit", p.unit); !s) return s;
+      }
+    } else if (status s = r.number(kv.second, what, p.value); !s) {
+      return s;
+    }
+    spec.parameters.push_back(std::move(p));
+  }
+  for (const auto& kv : root["inputs"]) {
+    sim::equation_spec::input in{kv.first.Scalar(), 0, ""};
+    std::string what = "inputs." + in.name;
+    if (kv.second.IsMap()) {
+      if (status s = r.keys(kv.second, what, {"start", "unit", "description"}); !s) return s;
+      if (kv.second["start"]) {
+        if (status s = r.number(kv.second["start"], what + ".start", in.start); !s) return s;
+      }
+      if (kv.second["unit"]) {
+        if (status s = r.text(kv.second["unit"], what + ".unit", in.unit); !s) return s;
+      }
+    } else if (status s = r.number(kv.second, what, in.start); !s) {
+      return s;
+    }
+    spec.inputs.push_back(std::move(in));
+  }
+  for (const auto& kv : root["states"]) {
+    sim::equation_spec::state st{kv.first.Scalar(), "0", "", ""};
+    std::string what = "states." + st.name;
+    if (status s = r.keys(kv.second, what, {"start", "derivative", "unit", "description"}); !s) return s;
+    if (!kv.second["derivative"]) return r.fail(kv.second, what + " needs a derivative (an expression)");
+    if (status s = r.expression(kv.second["derivative"], what + ".derivative", st.derivative); !s) return s;
+    if (kv.second["start"]) {
+      if (status s = r.expression(kv.second["start"], what + ".start", st.start); !s) return s;
+    }
+    if (kv.second["unit"]) {
+      if (status s = r.text(kv.second["unit"], what + ".unit", st.unit); !s) return s;
+    }
+    spec.states.push_back(std::move(st));
+  }
+  for (const auto& kv : root["outputs"]) {
+    sim::equation_spec::output o{kv.first.Scalar(), "", ""};
+    std::string what = "outputs." + o.name;
+    if (kv.second.IsMap()) {
+      if (status s = r.keys(kv.second, what, {"expr", "unit", "description"}); !s) return s;
+      if (!kv.second["expr"]) return r.fail(kv.second, what + " needs expr (an expression)");
+      if (status s = r.expression(kv.second["expr"], what + ".expr", o.expr); !s) return s;
+      if (kv.second["unit"]) {
+        if (status s = r.text(kv.second["unit"], what + ".unit", o.unit); !s) return s;
+      }
+    } else if (status s = r.expression(kv.second, what, o.expr); !s) {
+      return s;
+    }
+    spec.outputs.push_back(std::move(o));
+  }
+  if (const YAML::Node events = root["events"]) {
+    if (!events.IsSequence()) return r.fail(events, "events must be a list of {when, direction, set}");
+    for (std::size_t k = 0; k < events.size(); ++k) {
+      const YAML::Node& e = events[k];
+      std::string what = "events[" + std::to_string(k) + "]";
+      if (status s = r.keys(e, what, {"when", "direction", "set", "description"}); !s) return s;
+      sim::equation_spec::event ev;
+      if (!e["when"]) return r.fail(e, what + " needs when (an expression whose zero crossing is the event)");
+      if (status s = r.expression(e["when"], what + ".when", ev.when); !s) return s;
+      if (e["direction"]) {
+        std::string d;
+        if (status s = r.text(e["direction"], what + ".direction", d); !s) return s;
+        if (d == "rising") {
+          ev.direction = 1;
+        } else if (d == "falling") {
+          ev.direction = -1;
+        } else if (d != "both") {
+          return r.fail(e["direction"], what + ".direction must be rising, falling or both");
+        }
+      }
+      if (e["set"]) {
+        if (!e["set"].IsMap()) return r.fail(e["set"], what + ".set must be a mapping: {state: expression}");
+        for (const auto& kv : e["set"]) {
+          std::string value;
+          if (status s = r.expression(kv.second, what + ".set." + kv.first.Scalar(), value); !s) return s;
+          ev.set.emplace_back(kv.first.Scalar(), value);
+        }
+      }
+      spec.events.push_back(std::move(ev));
+    }
+  }
+  if (const YAML::Node solver = root["solver"]) {
+    if (status s = r.keys(solver, "solver", {"method", "rtol", "atol", "max_step", "max_steps"}); !s) return s;
+    if (solver["method"]) {
+      std::string m;
+      if (status s = r.text(solver["method"], "solver.method", m); !s) return s;
+      if (m == "bdf") {
+        spec.solver.method = sim::ode_method::bdf;
+      } else if (m == "adams") {
+        spec.solver.method = sim::ode_method::adams;
+      } else {
+        return r.fail(solver["method"], "solver.method must be bdf (stiff systems) or adams (non-stiff)");
+      }
+    }
+    double v = 0;
+    if (solver["rtol"]) {
+      if (status s = r.number(solver["rtol"], "solver.rtol", spec.solver.rtol); !s) return s;
+    }
+    if (solver["atol"]) {
+      if (status s = r.number(solver["atol"], "solver.atol", spec.solver.atol); !s) return s;
+    }
+    if (solver["max_step"]) {
+      if (status s = r.number(solver["max_step"], "solver.max_step", spec.solver.max_step); !s) return s;
+    }
+    if (solver["max_steps"]) {
+      if (status s = r.number(solver["max_steps"], "solver.max_steps", v); !s) return s;
+      spec.solver.max_steps = static_cast<long>(v);
+    }
+    if (!(spec.solver.rtol > 0) || !(spec.solver.atol > 0) || spec.solver.max_step < 0 || v < 0) {
+      return r.fail(solver, "solver tolerances and steps must be positive");
+    }
+  }
+  // The expressions compile now, so that a mistake is reported when the file is read.
+  auto model = sim::equation_model::compile(spec);
+  if (!model) return model_error(file, model.error());
+  return spec;
+}
+
+result<scenario> load_scenario(const fs::path& file) {
+  auto doc = parse_yaml(file);
+  if (!doc) return doc.error();
+  reader r(file);
+  const YAML::Node& root = *doc;
+  if (status s = r.keys(root, "a scenario",
+                        {"model", "description", "start", "stop", "step", "parameters", "schedule", "output"});
+      !s) {
+    return s;
+  }
+  scenario sc;
+  if (!root["model"]) return r.fail(root, "a scenario needs model: the name of an equation model in sim/");
+  if (status s = r.text(root["model"], "model", sc.model); !s) return s;
+  if (!root["stop"]) return r.fail(root, "a scenario needs stop: the time to run to, in seconds");
+  if (root["start"]) {
+    if (status s = r.number(root["start"], "start", sc.start); !s) return s;
+  }
+  if (status s = r.number(root["stop"], "stop", sc.stop); !s) return s;
+  if (sc.stop < sc.start) return r.fail(root["stop"], "stop is before start");
+  sc.step = (sc.stop - sc.start) / 500;
+  if (root["step"]) {
+    if (status s = r.number(root["step"], "step", sc.step); !s) return s;
+  }
+  if (!(sc.step > 0)) return r.fail(root["step"] ? root["step"] : root, "step must be a positive number of seconds");
+  if ((sc.stop - sc.start) / sc.step > 1e8) return r.fail(root["step"], "the run would write over 100 million rows");
+  if (root["parameters"] && !root["parameters"].IsMap()) {
+    return r.fail(root["parameters"], "parameters must be a mapping: {name: value, ...}");
+  }
+  for (const auto& kv : root["parameters"]) {
+    double v = 0;
+    if (status s = r.number(kv.second, "parameters." + kv.first.Scalar(), v); !s) return s;
+    sc.parameters.emplace_back(kv.first.Scalar(), v);
+  }
+  if (const YAML::Node schedule = root["schedule"]) {
+    if (!schedule.IsSequence()) return r.fail(schedule, "schedule must be a list of {time: T, NAME: value, ...}");
+    for (const auto& item : schedule) {
+      if (!item.IsMap() || !item["time"]) return r.fail(item, "each schedule entry needs time: T");
+      scenario::change c;
+      if (status s = r.number(item["time"], "schedule time", c.time); !s) return s;
+      if (!sc.schedule.empty() && c.time < sc.schedule.back().time) {
+        return r.fail(item["time"], "the schedule goes back in time; list its entries in time order");
+      }
+      for (const auto& kv : item) {
+        if (kv.first.Scalar() == "time") continue;
+        double v = 0;
+        if (status s = r.number(kv.second, kv.first.Scalar(), v); !s) return s;
+        c.inputs.emplace_back(kv.first.Scalar(), v);
+      }
+      sc.schedule.push_back(std::move(c));
+    }
+  }
+  if (root["output"]) {
+    if (status s = r.text(root["output"], "output", sc.output); !s) return s;
+  }
+  return sc;
+}
+
+int cmd_sim_run(const fs::path& dir, const fs::path& scenario_file, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "doppel sim run: " << message << "\n";
+    return 1;
+  };
+  auto sc = load_scenario(scenario_file);
+  if (!sc) return fail(sc.error().message());
+  fs::path model_file = dir / "sim" / (sc->model + ".yaml");
+  if (!fs::exists(model_file)) {
+    return fail(scenario_file.string() + ": model " + sc->model + ": there is no " + model_file.string());
+  }
+  auto spec = load_equation_model(model_file);
+  if (!spec) return fail(spec.error().message());
+  auto model = sim::equation_model::compile(*spec);
+  if (!model) return fail(model.error().message());
+  auto run = sim::equation_run::start(*model, sc->start, sc->parameters);
+  if (!run) return fail(scenario_file.string() + ": " + run.error().message());
+  std::ofstream file;
+  std::ostream* sink = &out;
+  if (!sc->output.empty()) {
+    fs::path p = fs::path(sc->output).is_absolute() ? fs::path(sc->output) : scenario_file.parent_path() / sc->output;
+    file.open(p, std::ios::binary | std::ios::trunc);
+    if (!file) return fail("cannot write " + p.string());
+    sink = &file;
+  }
+  // The columns: time, the states, the outputs, in the model's order.
+  std::vector<std::size_t> columns;
+  std::string line = "time";
+  for (std::size_t i = 0; i < spec->states.size(); ++i) {
+    columns.push_back((*model)->state_slot(i));
+    line += "," + spec->states[i].name;
+  }
+  for (std::size_t i = 0; i < spec->outputs.size(); ++i) {
+    columns.push_back((*model)->output_slot(i));
+    line += "," + spec->outputs[i].name;
+  }
+  *sink << line << "\n";
+  std::size_t next = 0;
+  auto apply_until = [&](double t) -> status {
+    for (; next < sc->schedule.size() && sc->schedule[next].time <= t; ++next) {
+      const scenario::change& c = sc->schedule[next];
+      if (c.time > (*run)->time()) {
+        if (status s = (*run)->advance(c.time); !s) return s;
+      }
+      for (const auto& [name, value] : c.inputs) {
+        if (status s = (*run)->set(name, value); !s) {
+          return status::invalid_argument(scenario_file.string() + ": schedule at t=" + std::to_string(c.time) + ": " +
+                                          s.message());
+        }
+      }
+    }
+    return {};
+  };
+  auto row = [&] {
+    line.clear();
+    char buf[64];
+    line.append(buf, std::to_chars(buf, buf + sizeof buf, (*run)->time()).ptr);
+    for (std::size_t slot : columns) {
+      line.push_back(',');
+      line.append(buf, std::to_chars(buf, buf + sizeof buf, (*run)->values()[slot]).ptr);
+    }
+    line.push_back('\n');
+    sink->write(line.data(), static_cast<std::streamsize>(line.size()));
+  };
+  if (status s = apply_until(sc->start); !s) return fail(s.message());
+  row();
+  const auto steps = static_cast<long>(std::ceil((sc->stop - sc->start) / sc->step - 1e-9));
+  for (long k = 1; k <= steps; ++k) {
+    double t = k == steps ? sc->stop : sc->start + static_cast<double>(k) * sc->step;
+    if (status s = apply_until(t); !s) return fail(s.message());
+    if (status s = (*run)->advance(t); !s) return fail(s.message());
+    row();
+  }
+  sink->flush();
+  if (!*sink) return fail("writing the output failed");
+  return 0;
+}
+
+}  // namespace doppel::app

@@ -1,0 +1,192 @@
+#include "app/sim_files.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "app/cli.h"
+
+// Equation model files, scenario files and `doppel sim run` (src/app/sim_files.h).
+namespace doppel::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+class sim_files : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("doppel-sim-files-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_ / "sim");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path write(const std::string& name, const std::string& text) {
+    fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p;
+  }
+  int cli(std::vector<std::string> args, std::string& out, std::string& err) {
+    std::vector<const char*> argv{"doppel"};
+    for (const auto& a : args) argv.push_back(a.c_str());
+    std::ostringstream o, e;
+    int code = run_cli(static_cast<int>(argv.size()), argv.data(), o, e);
+    out = o.str();
+    err = e.str();
+    return code;
+  }
+  fs::path dir_;
+};
+
+// A tank filled by an input and drained through an orifice; steady state level = (inflow / c)^2.
+constexpr const char* k_tank = R"yaml(description: a tank with an orifice
+parameters:
+  area: {value: 2, unit: m2}
+  c: 0.5
+inputs:
+  inflow: {start: 0, unit: m3/s}
+states:
+  level: {start: 1, derivative: "(inflow - c * sqrt(max(level, 0))) / area", unit: m}
+outputs:
+  outflow: {expr: "c * sqrt(max(level, 0))", unit: m3/s}
+  volume: area * level
+events:
+  - when: level - 5
+    direction: rising
+    set: {level: 5}
+solver: {method: bdf, rtol: 1e-8, atol: 1e-10}
+)yaml";
+
+TEST_F(sim_files, AnEquationModelFileLoadsInOrder) {
+  auto spec = load_equation_model(write("sim/tank.yaml", k_tank));
+  ASSERT_TRUE(spec) << spec.error().to_string();
+  EXPECT_EQ(spec->name, "tank");
+  ASSERT_EQ(spec->parameters.size(), 2u);
+  EXPECT_EQ(spec->parameters[0].name, "area");
+  EXPECT_EQ(spec->parameters[0].unit, "m2");
+  EXPECT_EQ(spec->parameters[1].value, 0.5);
+  ASSERT_EQ(spec->outputs.size(), 2u);
+  EXPECT_EQ(spec->outputs[1].expr, "area * level");
+  ASSERT_EQ(spec->events.size(), 1u);
+  EXPECT_EQ(spec->events[0].direction, 1);
+  EXPECT_EQ(spec->solver.rtol, 1e-8);
+}
+
+TEST_F(sim_files, MistakesInFilesSayFileLineAndColumn) {
+  struct bad {
+    std::string text, expected;
+  };
+  std::vector<bad> cases = {
+      {"states: {x: {derivative: 1}}\nsolvr: {}\n", "m.yaml:2:1: unknown key \"solvr\" in an equation model"},
+      {"states: {x: {derivative: -y}}\n", "m.yaml: states.x.derivative: column 2: unknown name \"y\""},
+      {"states: {x: {start: 1}}\n", "m.yaml:1:13: states.x needs a derivative"},
+      {"parameters: {k: fast}\nstates: {x: {derivative: -k}}\n", "m.yaml:1:17: parameters.k must be a number"},
+      {"states: [x]\n", "m.yaml:1:9: states must be a mapping"},
+      {"states: {x: {derivative: 1}}\nevents: [{when: x, direction: up}]\n",
+       "m.yaml:2:31: events[0].direction must be rising, falling or both"},
+      {"states: {x: {derivative: 1}}\nsolver: {method: rk4}\n", "solver.method must be bdf"},
+      {"states: {x: {derivative: 1}\n", "m.yaml:2:1: not valid YAML"},
+  };
+  for (const bad& b : cases) {
+    auto spec = load_equation_model(write("m.yaml", b.text));
+    ASSERT_FALSE(spec) << b.text;
+    EXPECT_NE(spec.error().message().find(b.expected), std::string::npos)
+        << "expected: " << b.expected << "\ngot: " << spec.error().message();
+  }
+}
+
+TEST_F(sim_files, SimRunFollowsTheScheduleAndWritesCsv) {
+  write("sim/tank.yaml", k_tank);
+  fs::path scenario = write("fill.yaml", R"(model: tank
+start: 0
+stop: 400
+step: 100
+parameters: {area: 2}
+schedule:
+  - {time: 0, inflow: 1}
+  - {time: 200, inflow: 0.5}
+output: fill.csv
+)");
+  std::string out, err;
+  ASSERT_EQ(cli({"sim", "run", dir_.string(), "--scenario", scenario.string()}, out, err), 0) << err;
+  std::ifstream f(dir_ / "fill.csv");
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 6u);  // header and t = 0, 100, 200, 300, 400
+  EXPECT_EQ(lines[0], "time,level,outflow,volume");
+  EXPECT_EQ(lines[1], "0,1,0.5,2");
+  // With inflow 1 the level rises toward 4; with 0.5 from t = 200 it falls toward 1.
+  auto level = [&](int row) {
+    return std::stod(lines[static_cast<std::size_t>(row)].substr(lines[row].find(',') + 1));
+  };
+  EXPECT_GT(level(2), 3.0);
+  EXPECT_LT(level(3), 4.0);
+  EXPECT_LT(level(5), level(3));
+  EXPECT_GT(level(5), 1.0);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(sim_files, SimRunRefusesMistakesWithAMessage) {
+  write("sim/tank.yaml", k_tank);
+  std::string out, err;
+  fs::path s1 = write("s1.yaml", "model: pond\nstop: 10\n");
+  EXPECT_EQ(cli({"sim", "run", dir_.string(), "--scenario", s1.string()}, out, err), 1);
+  EXPECT_NE(err.find("model pond: there is no"), std::string::npos) << err;
+  fs::path s2 = write("s2.yaml", "model: tank\nstop: 10\nschedule: [{time: 1, outflow: 2}]\n");
+  EXPECT_EQ(cli({"sim", "run", dir_.string(), "--scenario", s2.string()}, out, err), 1);
+  EXPECT_NE(err.find("schedule at t=1"), std::string::npos) << err;
+  EXPECT_NE(err.find("no input or parameter \"outflow\""), std::string::npos) << err;
+  fs::path s3 = write("s3.yaml", "model: tank\nstop: 10\nparamters: {}\n");
+  EXPECT_EQ(cli({"sim", "run", dir_.string(), "--scenario", s3.string()}, out, err), 1);
+  EXPECT_NE(err.find("s3.yaml:3:1: unknown key \"paramters\" in a scenario"), std::string::npos) << err;
+  fs::path s4 = write("s4.yaml", "model: tank\nstop: 10\nschedule: [{time: 5, inflow: 1}, {time: 2, inflow: 0}]\n");
+  EXPECT_EQ(cli({"sim", "run", dir_.string(), "--scenario", s4.string()}, out, err), 1);
+  EXPECT_NE(err.find("the schedule goes back in time"), std::string::npos) << err;
+  // Without output: the CSV on standard output.
+  fs::path s5 = write("s5.yaml", "model: tank\nstop: 1\nstep: 1\n");
+  EXPECT_EQ(cli({"sim", "run", dir_.string(), "--scenario", s5.string()}, out, err), 0) << err;
+  EXPECT_EQ(out.substr(0, 26), "time,level,outflow,volume\n");
+}
+
+// The pump station's pump physics (examples/pump-station/sim/pump.yaml) with its start-up
+// scenario: the operating point where the pump curve meets the system curve, and temperatures
+// settling at ambient + loss x thermal resistance.
+TEST_F(sim_files, ThePumpStationsStartUpScenarioSettlesWhereThePhysicsSays) {
+  const std::string example = std::string(DOPPEL_SOURCE_DIR) + "/examples/pump-station";
+  std::string out, err;
+  ASSERT_EQ(cli({"sim", "run", example, "--scenario", example + "/scenarios/pump-startup.yaml"}, out, err), 0) << err;
+  std::istringstream in(out);
+  std::string header, line, last;
+  std::getline(in, header);
+  std::size_t rows = 0;
+  while (std::getline(in, line)) {
+    last = line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 61u);  // 0, 60, ..., 3600
+  std::vector<std::string> names, cells;
+  for (auto* list : {&names, &cells}) {
+    std::istringstream fields(list == &names ? header : last);
+    for (std::string f; std::getline(fields, f, ',');) list->push_back(f);
+  }
+  ASSERT_EQ(names.size(), cells.size());
+  auto at = [&](const std::string& name) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == name) return std::stod(cells[i]);
+    }
+    ADD_FAILURE() << "no column " << name;
+    return 0.0;
+  };
+  // At rated speed: H0 - (H0 / Qmax^2) Q^2 = static_lift + k_pipe Q^2.
+  EXPECT_NEAR(at("flow"), std::sqrt((32.0 - 12.0) / (32.0 / (120.0 * 120.0) + 0.0012)), 1e-9);
+  EXPECT_NEAR(at("head"), 12 + 0.0012 * at("flow") * at("flow"), 1e-9);
+  // Ambient 35 degC from t = 1800; the winding's time constant is 240 s, the bearing's 400 s.
+  EXPECT_NEAR(at("winding_temp"), 35 + at("motor_loss") * 0.012, 0.01);
+  EXPECT_NEAR(at("bearing_temp"), 35 + 150 * 0.05, 0.2);
+}
+
+}  // namespace
+}  // namespace doppel::app
