@@ -3,8 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <system_error>
 
+#include "app/sim_files.h"
 #include "core/json_input.h"
 #include "core/text.h"
 
@@ -154,6 +156,42 @@ std::string check_device_reported(const model::model_registry& registry, const d
   return {};
 }
 
+// The equation models in DIR/sim (NAME.yaml), each compiled as `doppel sim run` would.
+void check_sim_files(const fs::path& dir, project_report& r) {
+  std::error_code ec;
+  if (!fs::is_directory(dir / "sim", ec)) return;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir / "sim", ec)) {
+    if (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    auto spec = load_equation_model(f);
+    if (spec) {
+      ++r.sim_models;
+      continue;
+    }
+    // "FILE:LINE:COLUMN: message" or "FILE: message", as load_equation_model writes it.
+    config_error e{f.string(), 0, 0, spec.error().message()};
+    std::string_view m = e.message;
+    if (m.starts_with(e.file + ":")) {
+      m.remove_prefix(e.file.size() + 1);
+      unsigned line = 0, column = 0;
+      int used = 0;
+      std::string head(m.substr(0, std::min<std::size_t>(m.size(), 32)));
+      if (std::sscanf(head.c_str(), "%u:%u:%n", &line, &column, &used) == 2 && used > 0) {
+        e.line = line;
+        e.column = column;
+        m.remove_prefix(static_cast<std::size_t>(used));
+      }
+      while (!m.empty() && m.front() == ' ') m.remove_prefix(1);
+      e.message = std::string(m);
+    }
+    r.errors.push_back(format(e));
+    r.config_errors.push_back(std::move(e));
+  }
+}
+
 }  // namespace
 
 project_report load_projects(const validate_targets& targets, model::model_registry& registry,
@@ -195,6 +233,7 @@ project_report load_projects(const validate_targets& targets, model::model_regis
       }
       twin_paths.push_back(p);
     }
+    check_sim_files(dir, r);
     if (!cfg.config.ingest.device_reported.empty()) reported.emplace_back(dir, cfg.config.ingest.device_reported);
     if (configs) configs->push_back(std::move(cfg.config));
   }

@@ -23,6 +23,7 @@ struct project_report {
   std::size_t twins = 0;  // declared in the projects' twins/ folders, all valid
   std::size_t relationships = 0;
   std::vector<model::diagnostic> twin_errors;  // the twins/ part of `errors`
+  std::size_t sim_models = 0;                  // equation models in the projects' sim/ folders, valid
   bool ok() const { return errors.empty(); }
 };
 

@@ -151,6 +151,22 @@ TEST_F(sim_files, SimRunRefusesMistakesWithAMessage) {
   EXPECT_EQ(out.substr(0, 26), "time,level,outflow,volume\n");
 }
 
+TEST_F(sim_files, ValidateChecksTheEquationModelsOfAProject) {
+  const fs::path example = fs::path(DOPPEL_SOURCE_DIR) / "examples" / "pump-station";
+  fs::path project = dir_ / "project";
+  fs::copy(example, project, fs::copy_options::recursive);
+  std::string out, err;
+  ASSERT_EQ(cli({"validate", project.string()}, out, err), 0) << out << err;
+  EXPECT_NE(out.find("ok: 2 equation model(s) in sim/ are valid"), std::string::npos) << out;
+  std::ofstream(project / "sim" / "bad.yaml") << "states:\n  x: {derivative: -y}\n";
+  EXPECT_EQ(cli({"validate", project.string()}, out, err), 1);
+  EXPECT_NE(out.find("sim/bad.yaml: error: states.x.derivative: column 2: unknown name \"y\""), std::string::npos)
+      << out;
+  std::ofstream(project / "sim" / "bad.yaml") << "states:\n  x: {derivativ: 1}\n";
+  EXPECT_EQ(cli({"validate", project.string()}, out, err), 1);
+  EXPECT_NE(out.find("sim/bad.yaml:2:7: error: unknown key \"derivativ\" in states.x"), std::string::npos) << out;
+}
+
 // The pump station's pump physics (examples/pump-station/sim/pump.yaml) with its start-up
 // scenario: the operating point where the pump curve meets the system curve, and temperatures
 // settling at ambient + loss x thermal resistance.
