@@ -336,6 +336,11 @@ TEST(Fmu, TwoInstancesOfOneFmuKeepTheirOwnState) {
   ASSERT_TRUE((*b)->get(*md.find("h"), hb));
   EXPECT_NEAR(std::get<double>(ha[0]), 1 - 9.81 * 0.04 / 2, 1e-12);
   EXPECT_NEAR(std::get<double>(hb[0]), 1 - 1.0 * 0.01 / 2, 1e-12);
+  // An instance keeps its FMU (description, unpacked folder, binary) alive past the caller's handle.
+  f->reset();
+  ASSERT_TRUE((*a)->step(0.2, 0.1, stop));
+  ASSERT_TRUE((*a)->get(*md.find("h"), ha));
+  EXPECT_NEAR(std::get<double>(ha[0]), 1 - 9.81 * 0.09 / 2, 1e-12);
 }
 
 TEST(Fmu, FilesThatAreNotFmusAreRefusedClearly) {

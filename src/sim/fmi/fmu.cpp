@@ -306,7 +306,7 @@ class fmi2_instance final : public instance {
     }
     return status::failed_precondition(name + " returned " + status_name(s) + log_.tail());
   }
-  std::shared_ptr<const void> keep_;  // the library stays loaded while an instance lives
+  std::shared_ptr<const void> keep_;  // the fmu (description, folder, binary) lives while an instance does
   fmi2_functions f_;
   const model_description& md_;
   fmi2CallbackFunctions callbacks_{};
@@ -509,7 +509,7 @@ class fmi3_instance final : public instance {
     return check(fn(c_, &vr, 1, raw, n), [&] { return std::string(name) + "(" + v.name + ")"; });
   }
 
-  std::shared_ptr<const void> keep_;
+  std::shared_ptr<const void> keep_;  // the fmu (description, folder, binary) lives while an instance does
   fmi3_functions f_;
   const model_description& md_;
   log_sink log_;
@@ -644,7 +644,7 @@ result<std::unique_ptr<instance>> fmu::instantiate(const std::string& name) {
     if (!slot) missing.emplace_back(symbol);
   };
   fs::path resources = dir_ / "resources";
-  std::shared_ptr<const void> keep = lib_;
+  std::shared_ptr<const void> keep = shared_from_this();
   if (md_.fmi_major == 2) {
     fmi2_functions f{};
     need(f.instantiate, "fmi2Instantiate");

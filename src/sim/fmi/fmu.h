@@ -43,7 +43,9 @@ class instance {
   virtual status terminate() = 0;
 };
 
-class fmu {
+// Held by shared_ptr (open() makes it so): each instance keeps its fmu, whose description,
+// unpacked folder and loaded binary it uses, alive.
+class fmu : public std::enable_shared_from_this<fmu> {
  public:
   // Unpacks `file`, checks it, and loads the co-simulation binary for this platform.
   // invalid_argument (naming the file and what is wrong) for an archive that is not an FMU, a

@@ -162,10 +162,9 @@ status run_isolated(const std::filesystem::path& fmu_file, const run_options& op
     emit(std::string_view(pending.data(), end + 1));
     std::size_t line = end == 0 ? std::string::npos : pending.rfind('\n', end - 1);
     line = line == std::string::npos ? 0 : line + 1;
-    if (auto comma = pending.find(',', line);
-        comma != std::string::npos && comma < end && pending.compare(line, comma - line, "time") != 0) {
-      last_time = "t=" + pending.substr(line, comma - line);
-    }
+    std::string_view last(pending.data() + line, end - line);
+    last = last.substr(0, last.find(','));  // the time cell (all of it for an FMU without outputs)
+    if (last != "time") last_time = "t=" + std::string(last);
     pending.erase(0, end + 1);
   }
   ::close(data[0]);
