@@ -210,11 +210,33 @@ status run_cosimulation(instance& inst, const model_description& md, const run_o
   line += "\n";
   emit(line);
   std::vector<scalar> values;
+  // When every output is a scalar Float64 (the common case), one call reads them all.
+  std::vector<std::uint32_t> float_refs;
+  for (std::size_t i : md.outputs) {
+    const variable& v = md.variables[i];
+    if (v.type != var_type::float64 || !v.shape.empty()) {
+      float_refs.clear();
+      break;
+    }
+    float_refs.push_back(v.value_reference);
+  }
+  const bool all_float = !float_refs.empty() && float_refs.size() == md.outputs.size();
+  std::vector<double> floats(float_refs.size());
   auto write_row = [&](double t) -> status {
     line.clear();
     char buf[64];
     auto r = std::to_chars(buf, buf + sizeof buf, t);
     line.append(buf, r.ptr);
+    if (all_float) {
+      if (status s = inst.get_float64(float_refs, floats.data()); !s) return s;
+      for (double x : floats) {
+        line.push_back(',');
+        format_scalar(var_type::float64, x, line);
+      }
+      line.push_back('\n');
+      emit(line);
+      return {};
+    }
     for (std::size_t i : md.outputs) {
       const variable& v = md.variables[i];
       if (v.type == var_type::clock) {

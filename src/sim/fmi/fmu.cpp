@@ -283,6 +283,9 @@ class fmi2_instance final : public instance {
       default: return status::invalid_argument(v.name + ": not an FMI 2 type");
     }
   }
+  status get_float64(std::span<const std::uint32_t> vrs, double* values) override {
+    return check(f_.get_real(c_, vrs.data(), vrs.size(), values), "fmi2GetReal");
+  }
   status step(double t, double h, bool& terminate) override {
     terminate = false;
     return check(f_.do_step(c_, t, h, fmi2True), [&] { return "fmi2DoStep at t=" + std::to_string(t); });
@@ -399,6 +402,9 @@ class fmi3_instance final : public instance {
   }
   status set(const variable& v, std::span<const scalar> values) override;
   status get(const variable& v, std::vector<scalar>& values) override;
+  status get_float64(std::span<const std::uint32_t> vrs, double* values) override {
+    return check(f_.get_f64(c_, vrs.data(), vrs.size(), values, vrs.size()), "fmi3GetFloat64");
+  }
   status step(double t, double h, bool& terminate) override {
     terminate = false;
     bool event = false, stop = false, early = false;

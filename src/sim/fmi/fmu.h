@@ -11,6 +11,7 @@
 // (the FMI rule). Errors come back as status values, with the FMU's own log messages.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -38,6 +39,9 @@ class instance {
   virtual status exit_initialization() = 0;
   virtual status set(const variable& v, std::span<const scalar> values) = 0;
   virtual status get(const variable& v, std::vector<scalar>& values) = 0;
+  // Scalar Float64 (FMI 2: Real) variables by value reference, in one call: the hot path of a
+  // run that reads every output at every step.
+  virtual status get_float64(std::span<const std::uint32_t> value_references, double* values) = 0;
   // One communication step from t to t + h. `terminate` is set when the FMU asks to stop.
   virtual status step(double t, double h, bool& terminate) = 0;
   virtual status terminate() = 0;

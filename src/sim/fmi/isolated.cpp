@@ -71,6 +71,7 @@ void send_rows_and_die(int sig) {
   sa.sa_flags = SA_ONSTACK;
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM}) ::sigaction(sig, &sa, nullptr);
   auto last = std::chrono::steady_clock::now();
+  unsigned rows_since_check = 0;
   auto flush = [&] {
     std::size_t n = static_cast<std::size_t>(rows.used);
     rows.used = 0;
@@ -95,7 +96,11 @@ void send_rows_and_die(int sig) {
             std::memcpy(rows.bytes + rows.used, line.data(), line.size());
             rows.used = static_cast<sig_atomic_t>(rows.used + static_cast<sig_atomic_t>(line.size()));
           }
-          if (std::chrono::steady_clock::now() - last >= std::chrono::milliseconds(100)) flush();
+          // The clock is read every 64 rows: a cheap FMU's step costs less than a clock read.
+          if (++rows_since_check % 64 == 0 &&
+              std::chrono::steady_clock::now() - last >= std::chrono::milliseconds(100)) {
+            flush();
+          }
         });
       }
     }
