@@ -253,7 +253,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   fmu_run->add_option("--step-size", fro.step_size, "Communication step in s (default: the FMU's default experiment)");
   fmu_run->add_option("--set", fro.sets, "NAME=VALUE: a parameter or input set before initialization (repeatable)");
   fmu_run->add_option("--timeout", fro.timeout_s, "Seconds a step may take before the FMU counts as hung (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 86400.0));
   fmu_run->footer(
       "Writes a header time,<every output in modelDescription order> and one row per communication point.\n"
       "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 namespace doppel::app {
 
@@ -64,11 +65,17 @@ class reader {
   const std::string file_;
 };
 
-result<YAML::Node> parse_yaml(const fs::path& file) {
+result<std::string> read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return status::invalid_argument(file.string() + ": cannot read it");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+result<YAML::Node> parse_yaml(std::string_view text, const fs::path& file) {
   try {
-    return YAML::Load(in);
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return status::invalid_argument(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                                     std::to_string(e.mark.column + 1) + ": not valid YAML (" + e.msg + ")");
@@ -83,7 +90,13 @@ status model_error(const fs::path& file, const status& s) {
 }  // namespace
 
 result<sim::equation_spec> load_equation_model(const fs::path& file) {
-  auto doc = parse_yaml(file);
+  auto text = read_text(file);
+  if (!text) return text.error();
+  return parse_equation_model(*text, file);
+}
+
+result<sim::equation_spec> parse_equation_model(std::string_view text, const fs::path& file) {
+  auto doc = parse_yaml(text, file);
   if (!doc) return doc.error();
   reader r(file);
   const YAML::Node& root = *doc;
@@ -218,10 +231,11 @@ result<sim::equation_spec> load_equation_model(const fs::path& file) {
     }
     if (solver["max_steps"]) {
       if (status s = r.number(solver["max_steps"], "solver.max_steps", v); !s) return s;
+      if (!(v >= 1 && v <= 1e9)) return r.fail(solver["max_steps"], "solver.max_steps must be from 1 to 1e9");
       spec.solver.max_steps = static_cast<long>(v);
     }
-    if (!(spec.solver.rtol > 0) || !(spec.solver.atol > 0) || spec.solver.max_step < 0 || v < 0) {
-      return r.fail(solver, "solver tolerances and steps must be positive");
+    if (!(spec.solver.rtol > 0) || !(spec.solver.atol > 0) || spec.solver.max_step < 0) {
+      return r.fail(solver, "solver tolerances must be positive, and max_step positive or 0 (no limit)");
     }
   }
   // The expressions compile now, so that a mistake is reported when the file is read.
@@ -231,7 +245,13 @@ result<sim::equation_spec> load_equation_model(const fs::path& file) {
 }
 
 result<scenario> load_scenario(const fs::path& file) {
-  auto doc = parse_yaml(file);
+  auto text = read_text(file);
+  if (!text) return text.error();
+  return parse_scenario(*text, file);
+}
+
+result<scenario> parse_scenario(std::string_view text, const fs::path& file) {
+  auto doc = parse_yaml(text, file);
   if (!doc) return doc.error();
   reader r(file);
   const YAML::Node& root = *doc;

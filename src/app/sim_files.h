@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,8 @@ namespace doppel::app {
 // mistake: YAML that does not parse, an unknown key, a value of the wrong shape, an expression
 // that does not compile (its column within the expression is in the message).
 result<sim::equation_spec> load_equation_model(const std::filesystem::path& file);
+// The same for the text of `file` (named in messages only).
+result<sim::equation_spec> parse_equation_model(std::string_view text, const std::filesystem::path& file);
 
 struct scenario {
   std::string model;  // the equation model's name: DIR/sim/<model>.yaml
@@ -32,7 +35,9 @@ struct scenario {
   std::string output;            // CSV file, relative to the scenario file; empty: standard output
 };
 
+// A scenario file; invalid_argument "FILE:LINE:COLUMN: ..." for the first mistake.
 result<scenario> load_scenario(const std::filesystem::path& file);
+result<scenario> parse_scenario(std::string_view text, const std::filesystem::path& file);
 
 // `doppel sim run DIR --scenario FILE`: 0 when the run reached its stop time, 1 with a message.
 int cmd_sim_run(const std::filesystem::path& dir, const std::filesystem::path& scenario_file, std::ostream& out,

@@ -166,6 +166,8 @@ status equation_run::set(std::string_view name, double value) {
 status equation_run::advance(double t) {
   const equation_model& m = *model_;
   int at_same_time = 0;
+  long fired = 0;
+  const double from = time();
   double last_event = -std::numeric_limits<double>::infinity();
   while (time() < t) {
     auto stop = solver_->advance(t);
@@ -182,6 +184,14 @@ status equation_run::advance(double t) {
       return status::failed_precondition(
           "the equation model " + m.spec_.name + ": event " + std::to_string(stop->event) +
           " fired over 1,000 times at t=" + std::to_string(stop->t) + " without time passing");
+    }
+    // Events closing in on a point in time (a ball coming to rest bounces ever faster) would
+    // never let the run reach t: as many events as the solver may take steps is the limit.
+    if (++fired > m.spec_.solver.max_steps) {
+      return status::failed_precondition(
+          "the equation model " + m.spec_.name + ": over " + std::to_string(m.spec_.solver.max_steps) +
+          " events between t=" + std::to_string(from) + " and t=" + std::to_string(stop->t) +
+          " (events that close in on one instant; end them with a condition)");
     }
     ++events_fired_;
     // Every assignment sees the values from before the event.

@@ -96,7 +96,8 @@ class equation_run {
   // name that is neither.
   status set(std::string_view name, double value);
   // Integrates to t (>= time()), firing the events on the way. failed_precondition when the
-  // solver fails or events repeat without time passing (more than 1,000 at one instant).
+  // solver fails, events repeat without time passing (more than 1,000 at one instant), or more
+  // events fire in one call than solver.max_steps (events closing in on one instant).
   status advance(double t);
 
   double time() const { return values_[0]; }

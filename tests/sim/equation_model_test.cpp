@@ -98,6 +98,26 @@ TEST(EquationModel, EventsResetStatesAsABallBounces) {
   EXPECT_NEAR((*again)->value("h"), 0.49, 1e-6);
 }
 
+// Events without end in one advance (here a condition that crosses zero 31,831 times a second;
+// a bouncing ball closing in on rest is another) end the run with an error instead of running on.
+TEST(EquationModel, TooManyEventsInOneAdvanceEndTheRunWithAnError) {
+  equation_spec s;
+  s.name = "chatter";
+  s.states = {{"x", "0", "1", ""}};
+  s.events = {{"sin(100000 * time)", 0, {{"x", "x"}}}};
+  s.solver.max_steps = 500;
+  s.solver.max_step = 1e-5;
+  auto m = equation_model::compile(s);
+  ASSERT_TRUE(m);
+  auto run = equation_run::start(*m, 0.0);
+  ASSERT_TRUE(run);
+  status st = (*run)->advance(1.0);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), status_code::failed_precondition);
+  EXPECT_NE(st.message().find("over 500 events between t=0"), std::string::npos) << st.message();
+  EXPECT_EQ((*run)->events_fired(), 500);
+}
+
 TEST(EquationModel, MistakesNameThePartAndWhatIsWrong) {
   struct bad {
     std::function<void(equation_spec&)> change;

@@ -204,5 +204,33 @@ TEST_F(sim_files, ThePumpStationsStartUpScenarioSettlesWhereThePhysicsSays) {
   EXPECT_NEAR(at("bearing_temp"), 35 + 150 * 0.05, 0.2);
 }
 
+// The reservoir (examples/pump-station/sim/tank.yaml): it fills at 100 m3/h net into 40 m2 (2.5 m
+// an hour) until the overflow holds it at 6 m, then drains at 100 m3/h until it is empty, and
+// stays there.
+TEST_F(sim_files, TheTankFillsToItsOverflowAndDrainsToEmpty) {
+  const std::string example = std::string(DOPPEL_SOURCE_DIR) + "/examples/pump-station";
+  fs::path scenario = write("tank.yaml", R"(model: tank
+stop: 36000
+step: 3600
+schedule:
+  - {time: 0, inflow: 150, demand: 50}
+  - {time: 18000, inflow: 0, demand: 100}
+)");
+  std::string out, err;
+  ASSERT_EQ(cli({"sim", "run", example, "--scenario", scenario.string()}, out, err), 0) << err;
+  std::vector<double> level;
+  std::istringstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "time,level,volume,fill");
+  while (std::getline(in, line)) level.push_back(std::stod(line.substr(line.find(',') + 1)));
+  ASSERT_EQ(level.size(), 11u);
+  EXPECT_NEAR(level[1], 3 + 2.5, 1e-9);
+  for (int h = 2; h <= 5; ++h) EXPECT_NEAR(level[static_cast<std::size_t>(h)], 6.0, 1e-9) << h;
+  EXPECT_NEAR(level[6], 6 - 2.5, 1e-9);
+  EXPECT_NEAR(level[7], 1.0, 1e-9);
+  for (int h = 8; h <= 10; ++h) EXPECT_NEAR(level[static_cast<std::size_t>(h)], 0.0, 1e-9) << h;
+}
+
 }  // namespace
 }  // namespace doppel::app
