@@ -172,8 +172,7 @@ status equation_run::advance(double t) {
   while (time() < t) {
     auto stop = solver_->advance(t);
     if (!stop) return stop.error();
-    std::vector<double> y(solver_->state().begin(), solver_->state().end());
-    load_states(stop->t, y.data());
+    load_states(stop->t, solver_->state().data());
     compute_outputs();
     if (stop->event < 0) break;
     const auto& ev = m.spec_.events[static_cast<std::size_t>(stop->event)];
@@ -195,7 +194,7 @@ status equation_run::advance(double t) {
     }
     ++events_fired_;
     // Every assignment sees the values from before the event.
-    std::vector<double> next = y;
+    std::vector<double> next(solver_->state().begin(), solver_->state().end());
     for (const auto& [index, value] : m.event_sets_[static_cast<std::size_t>(stop->event)]) {
       next[index] = value.eval(values_.data());
     }

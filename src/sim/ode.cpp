@@ -149,7 +149,9 @@ status ode_solver::reset(double t, std::span<const double> y) {
   std::copy(y.begin(), y.end(), N_VGetArrayPointer(m.y));
   if (CVodeReInit(m.mem, t, m.y) != CV_SUCCESS) return status::internal("CVodeReInit failed: " + m.last_error);
   t_ = t;
-  y_.assign(y.begin(), y.end());
+  // A restart from the state it holds (state() passed back) has nothing to copy; assigning a
+  // vector from its own elements is not allowed.
+  if (y.data() != y_.data()) y_.assign(y.begin(), y.end());
   return {};
 }
 
