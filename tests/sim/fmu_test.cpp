@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/cli.h"
+#include "common/temp_dir.h"
 #include "sim/fmi/cosim.h"
 #include "sim/fmi/isolated.h"
 
@@ -344,15 +345,14 @@ TEST(Fmu, TwoInstancesOfOneFmuKeepTheirOwnState) {
 }
 
 TEST(Fmu, FilesThatAreNotFmusAreRefusedClearly) {
-  fs::path dir = fs::temp_directory_path() / ("doppel-fmu-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  testing::temp_dir tmp("doppel-fmu-test");
+  const fs::path& dir = tmp.path();
   std::ofstream(dir / "text.fmu") << "not a zip";
   auto f = fmu::open(dir / "text.fmu");
   ASSERT_FALSE(f);
   EXPECT_NE(f.error().message().find("not an FMU archive"), std::string::npos) << f.error().message();
   auto missing = fmu::open(dir / "missing.fmu");
   ASSERT_FALSE(missing);
-  fs::remove_all(dir);
 }
 
 // ---------------------------------------------------------------- the CLI
@@ -381,8 +381,8 @@ TEST(FmuCli, InfoPrintsVersionKindsExperimentAndVariables) {
 }
 
 TEST(FmuCli, RunWritesCsvAndFailsWithExitOneAndAMessage) {
-  fs::path dir = fs::temp_directory_path() / ("doppel-fmu-cli-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  testing::temp_dir tmp("doppel-fmu-cli");
+  const fs::path& dir = tmp.path();
   std::string out, err;
   std::string csv = (dir / "out.csv").string();
   ASSERT_EQ(cli({"fmu", "run", fmu_path("BouncingBall2"), "--output", csv, "--stop-time", "1", "--step-size", "0.5"},
@@ -404,7 +404,6 @@ TEST(FmuCli, RunWritesCsvAndFailsWithExitOneAndAMessage) {
   EXPECT_NE(err.find("--set nope: the FMU has no variable \"nope\""), std::string::npos) << err;
   EXPECT_EQ(cli({"fmu", "run", fmu_path("BouncingBall2"), "--stop-time", "-1"}, out, err), 1);
   EXPECT_NE(err.find("before the start time"), std::string::npos) << err;
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "app/sim_files.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -9,6 +8,7 @@
 #include <sstream>
 
 #include "app/cli.h"
+#include "common/temp_dir.h"
 
 // Equation model files, scenario files and `doppel sim run` (src/app/sim_files.h).
 namespace doppel::app {
@@ -18,12 +18,7 @@ namespace fs = std::filesystem;
 
 class sim_files : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("doppel-sim-files-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_ / "sim");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { fs::create_directories(dir_ / "sim"); }
   fs::path write(const std::string& name, const std::string& text) {
     fs::path p = dir_ / name;
     std::ofstream(p) << text;
@@ -38,7 +33,8 @@ class sim_files : public ::testing::Test {
     err = e.str();
     return code;
   }
-  fs::path dir_;
+  testing::temp_dir tmp_{"doppel-sim-files"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 // A tank filled by an input and drained through an orifice; steady state level = (inflow / c)^2.

@@ -168,6 +168,22 @@ std::string status_name(int s) {
 
 // ---------------------------------------------------------------- FMI 2
 
+// A call's status as a status value. Both versions number OK 0 and Warning 1, then the failures.
+// `call` names the call for the message: a string, or what makes one (built only on failure,
+// since gets and steps run every communication step).
+template <class Name>
+status check_call(int s, const Name& call, const log_sink& log) {
+  static_assert(fmi2OK == 0 && fmi2Warning == 1 && fmi3OK == 0 && fmi3Warning == 1);
+  if (s == 0 || s == 1) return {};
+  std::string name;
+  if constexpr (std::is_invocable_v<Name>) {
+    name = call();
+  } else {
+    name = call;
+  }
+  return status::failed_precondition(name + " returned " + status_name(s) + log.tail());
+}
+
 void fmi2_log(fmi2ComponentEnvironment env, fmi2String instance, fmi2Status s, fmi2String category, fmi2String message,
               ...) {
   char buf[2048];
@@ -296,18 +312,9 @@ class fmi2_instance final : public instance {
   }
 
  private:
-  // `call` names the call for the message: a string, or what makes one (built only on failure,
-  // since gets and steps run every communication step).
   template <class Name>
   status check(fmi2Status s, const Name& call) {
-    if (s == fmi2OK || s == fmi2Warning) return {};
-    std::string name;
-    if constexpr (std::is_invocable_v<Name>) {
-      name = call();
-    } else {
-      name = call;
-    }
-    return status::failed_precondition(name + " returned " + status_name(s) + log_.tail());
+    return check_call(s, call, log_);
   }
   std::shared_ptr<const void> keep_;  // the fmu (description, folder, binary) lives while an instance does
   fmi2_functions f_;
@@ -448,18 +455,9 @@ class fmi3_instance final : public instance {
     }
     return status::failed_precondition("the FMU's event iteration did not settle in 1,000 updates" + log_.tail());
   }
-  // `call` names the call for the message: a string, or what makes one (built only on failure,
-  // since gets and steps run every communication step).
   template <class Name>
   status check(fmi3Status s, const Name& call) {
-    if (s == fmi3OK || s == fmi3Warning) return {};
-    std::string name;
-    if constexpr (std::is_invocable_v<Name>) {
-      name = call();
-    } else {
-      name = call;
-    }
-    return status::failed_precondition(name + " returned " + status_name(s) + log_.tail());
+    return check_call(s, call, log_);
   }
   // Arrays, not vectors: std::vector<bool> has no data() to hand to the FMU.
   template <class T, class Get>
