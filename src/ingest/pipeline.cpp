@@ -146,6 +146,11 @@ struct telemetry_pipeline::shard {
   std::vector<std::pair<std::size_t, ts::value_type>> mismatched;
   std::vector<model::value_error> errors;
   std::vector<twin::telemetry_update> updates;  // one run's, for the twin's latest telemetry
+  // What the stages derived in this pass (stage.h), and where each run's ends in it; their
+  // values as JSON for the latest telemetry.
+  std::vector<ts::sample> derived;
+  std::vector<std::size_t> derived_end;
+  std::vector<nlohmann::json> derived_values;
   // Time and readings per stage (options.stages' order); written by the shard thread only.
   std::unique_ptr<stage_stats[]> stages;
 };
@@ -456,18 +461,14 @@ void telemetry_pipeline::drop_type_changes(shard& s) {
 
 void telemetry_pipeline::publish(shard& s) {
   const bool listening = listener_ && (!wanted_ || wanted_());
-  for (const shard::accepted_run& run : s.runs) {
-    const std::string& twin = s.accepted[run.first]->twin;
-    nlohmann::json event;
-    if (listening) {
-      event = nlohmann::json::object();
-      for (std::size_t k = run.first; k < run.last; ++k) {
-        const reading& r = *s.accepted[k];
-        event[r.name] = {{"value", r.value}, {"time", rfc3339_floor_ms(r.time_ns)}};
-      }
-    }
-    if (!options_.stages.empty()) {
-      twin_readings view{twin, *run.model, {s.samples.data() + run.first, run.last - run.first}};
+  // The stages first, for every run, so that what they derive is appended once for the pass.
+  s.derived.clear();
+  s.derived_end.clear();
+  if (!options_.stages.empty()) {
+    for (const shard::accepted_run& run : s.runs) {
+      const std::string& twin = s.accepted[run.first]->twin;
+      derived_telemetry derived(twin, s.derived);
+      twin_readings view{twin, *run.model, {s.samples.data() + run.first, run.last - run.first}, nullptr, &derived};
       auto t = std::chrono::steady_clock::now();
       for (std::size_t i = 0; i < options_.stages.size(); ++i) {
         const stage_entry& e = options_.stages[i];
@@ -478,6 +479,22 @@ void telemetry_pipeline::publish(shard& s) {
         s.stages[i].add(static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t).count()), run.last - run.first);
         t = t1;
       }
+      s.derived_end.push_back(s.derived.size());
+    }
+    if (!s.derived.empty()) keep_derived(s);
+  }
+  for (std::size_t i = 0; i < s.runs.size(); ++i) {
+    const shard::accepted_run& run = s.runs[i];
+    const std::string& twin = s.accepted[run.first]->twin;
+    const std::size_t derived_first = i == 0 || s.derived_end.empty() ? 0 : s.derived_end[i - 1];
+    const std::size_t derived_last = s.derived_end.empty() ? 0 : s.derived_end[i];
+    nlohmann::json event;
+    if (listening) {
+      event = nlohmann::json::object();
+      for (std::size_t k = run.first; k < run.last; ++k) {
+        const reading& r = *s.accepted[k];
+        event[r.name] = {{"value", r.value}, {"time", rfc3339_floor_ms(r.time_ns)}};
+      }
     }
     // The twin's latest telemetry lives beside its properties (twin/telemetry_state.h); an
     // array's or object's JSON text is already in the sample, made for the history.
@@ -487,11 +504,37 @@ void telemetry_pipeline::publish(shard& s) {
       const bool structured = r.value.is_array() || r.value.is_object();
       s.updates.push_back({r.name, r.time_ns, &r.value, structured ? s.samples[k].s : std::string_view()});
     }
+    for (std::size_t k = derived_first; k < derived_last; ++k) {
+      const ts::sample& d = s.derived[k];
+      if (d.name.empty()) continue;  // not kept (keep_derived)
+      s.updates.push_back({d.name, d.time_ns, &s.derived_values[k], {}});
+      if (listening) event[std::string(d.name)] = {{"value", d.f}, {"time", rfc3339_floor_ms(d.time_ns)}};
+    }
     graph_.telemetry().record(*run.live, s.updates);
     if (listening) listener_({"twin.telemetry", twin, "", run.model->id, std::move(event)});
     accepted_.fetch_add(run.last - run.first, std::memory_order_relaxed);
     run.req->accepted.fetch_add(run.last - run.first, std::memory_order_relaxed);
   }
+}
+
+void telemetry_pipeline::keep_derived(shard& s) {
+  // Derived values are durable before they are seen, as readings are; when the append fails
+  // they are dropped (their readings stay applied: they were durable already).
+  std::size_t dropped = 0;
+  if (options_.history) {
+    s.mismatched.clear();
+    if (status st = options_.history->append(s.index, s.derived, s.mismatched); !st) {
+      for (ts::sample& d : s.derived) d.name = {};
+      dropped = s.derived.size();
+    } else {
+      for (const auto& [k, held] : s.mismatched) s.derived[k].name = {};  // its series holds another type
+      dropped = s.mismatched.size();
+    }
+  }
+  s.derived_values.resize(s.derived.size());
+  for (std::size_t k = 0; k < s.derived.size(); ++k) s.derived_values[k] = s.derived[k].f;
+  derived_dropped_.fetch_add(dropped, std::memory_order_relaxed);
+  derived_written_.fetch_add(s.derived.size() - dropped, std::memory_order_relaxed);
 }
 
 bool telemetry_pipeline::reportable(const model::interface& m, const std::string& name, const model::content& c) const {
@@ -541,6 +584,12 @@ void telemetry_pipeline::render_metrics(std::string& out) const {
       for (const auto& sh : shards_) n += sh->stages[i].readings.load(std::memory_order_relaxed);
       w.sample("doppel_stage_readings_total", {{"stage", options_.stages[i].stage->name()}}, n);
     }
+    w.family("doppel_stage_derived_total",
+             "Telemetry the stages derived (virtual sensors, residuals, scores): written, or dropped when the "
+             "history could not take it.",
+             prometheus::metric_type::counter);
+    w.sample("doppel_stage_derived_total", {{"outcome", "written"}}, derived_written_.load());
+    w.sample("doppel_stage_derived_total", {{"outcome", "dropped"}}, derived_dropped_.load());
     for (const stage_entry& e : options_.stages) e.stage->render_metrics(out);
   }
   w.family("doppel_ingest_lag_seconds", "How long the oldest reading a shard holds has waited (0 when idle).",

@@ -9,7 +9,8 @@
 //   - a telemetry value is appended to the twin's history, and once that is durable becomes the
 //     twin's latest telemetry (twin_graph::telemetry(), which the graph owns beside the twin's
 //     properties; GET /digitaltwins/{id}/telemetry reads it there), runs through the stages
-//     registered for the twin's model (stage.h) and is sent as a `twin.telemetry` event;
+//     registered for the twin's model (stage.h) and is sent as a `twin.telemetry` event,
+//     together with the telemetry those stages derived from it (virtual sensors, residuals);
 //   - anything else (unknown twin, name that is not a telemetry or property of the model, value
 //     that does not fit the schema, a telemetry whose history holds another type than the model
 //     now gives it) is refused with a reason and goes to the dead-letter store. A refusal touches
@@ -125,6 +126,9 @@ class telemetry_pipeline {
   void drop_type_changes(shard& s);
   // Once the pass's telemetry is durable: latest values, stages, events and counts.
   void publish(shard& s);
+  // Appends what the stages derived in this pass to the history (stage.h); what it could not
+  // keep loses its name, so publish() skips it.
+  void keep_derived(shard& s);
   // Whether a reading named `name` of a twin of model `m` may set property `c` (see options).
   bool reportable(const model::interface& m, const std::string& name, const model::content& c) const;
 
@@ -136,6 +140,7 @@ class telemetry_pipeline {
   std::function<void(const twin::change_event&)> listener_;
   std::function<bool()> wanted_;
   std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, refused_busy_{0};
+  std::atomic<std::uint64_t> derived_written_{0}, derived_dropped_{0};
   std::mutex writes_mu_;
   std::condition_variable writes_cv_;
   std::size_t writes_ = 0;  // twin writes not completed yet; guarded by writes_mu_

@@ -11,18 +11,49 @@
 // thread. A stage keeps per-twin state in the twin's slot (twin_readings::state) and per-shard
 // state (start() says how many shards), so that run() needs neither a lock nor a lookup; it must
 // be quick, must not block, and should not allocate per reading.
+//
+// A stage may also derive telemetry of the twin (a virtual sensor, a residual, a score) through
+// twin_readings::derived: numbers the pipeline appends to the twin's history after the pass's
+// stages ran (one more durable append for the pass, only when there are any), then records as
+// the twin's latest telemetry and adds to the run's `twin.telemetry` event, as it does a
+// device's. A derived value is never a reading to check: its name is the stage's to choose and
+// must not be one the twin's model declares (prefix it, e.g. "sim.efficiency"). When that append
+// fails the derived values are dropped and counted (doppel_stage_derived_total{outcome="dropped"}):
+// they are recomputed from the readings, which were already durable and are not failed for it.
 #pragma once
 
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/model.h"
 #include "store/timeseries/history.h"
 #include "twin/telemetry_state.h"
 
 namespace doppel::ingest {
+
+// Where a stage puts the telemetry it derives for the twin it runs for (see above). `name` must
+// stay valid until the pass ends (the stage's configuration holds it); no allocation once the
+// shard's buffer has grown.
+class derived_telemetry {
+ public:
+  derived_telemetry(std::string_view twin, std::vector<ts::sample>& out) : twin_(twin), out_(&out) {}
+  void add(std::string_view name, std::int64_t time_ns, double value) {
+    ts::sample s;
+    s.twin = twin_;
+    s.name = name;
+    s.type = ts::value_type::f64;
+    s.time_ns = time_ns;
+    s.f = value;
+    out_->push_back(s);
+  }
+
+ private:
+  std::string_view twin_;
+  std::vector<ts::sample>* out_;
+};
 
 // The accepted telemetry of one run of a twin's readings. Views: valid during run() only.
 struct twin_readings {
@@ -37,6 +68,8 @@ struct twin_readings {
   // until the twin is deleted (a twin created again under its id starts with null). The
   // stage's own type, derived from twin::twin_attachment; only run() may touch it.
   std::unique_ptr<twin::twin_attachment>* state = nullptr;
+  // Telemetry this stage derives for the twin (never null when the pipeline calls run()).
+  derived_telemetry* derived = nullptr;
 };
 
 class stage {

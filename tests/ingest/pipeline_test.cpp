@@ -336,6 +336,58 @@ TEST_F(history_pipeline, EventsAndLatestOnlyOnceTheAppendIsDurable) {
   EXPECT_EQ((*graph_->latest_telemetry("pump-1"))["speed"]["value"], 2.0);
 }
 
+// Derives "sim.twice" (twice the speed) for each speed reading: a virtual sensor.
+class doubling_stage final : public stage {
+ public:
+  std::string_view name() const override { return "doubling"; }
+  void run(int, const twin_readings& r) override {
+    for (const ts::sample& s : r.samples) {
+      if (s.name == "speed") r.derived->add(k_name, s.time_ns, 2 * s.f);
+    }
+  }
+  static constexpr std::string_view k_name = "sim.twice";
+};
+
+TEST_F(history_pipeline, TelemetryAStageDerivesIsStoredLatestAndInTheEvent) {
+  pipeline_options o{2, 1000, nullptr, 0, {}};
+  o.stages = {{std::make_shared<doubling_stage>(), ""}};
+  start(o);
+  std::mutex mu;
+  std::vector<json> events;
+  pipeline_->set_listener([&](const twin::change_event& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e.data);
+  });
+  ASSERT_TRUE(pipeline_->submit("http", {{"pump-1", "speed", json(10.0), k_now},
+                                         {"pump-2", "speed", json(7.0), k_now},
+                                         {"pump-1", "speed", json(11.0), k_now + 1000}}));
+  EXPECT_EQ(points("pump-1", "sim.twice"), (std::vector<double>{20.0, 22.0}));
+  EXPECT_EQ(points("pump-2", "sim.twice"), std::vector<double>{14.0});
+  auto latest = graph_->latest_telemetry("pump-1");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ((*latest)["sim.twice"]["value"], 22.0);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_FALSE(events.empty());
+    bool seen = false;
+    for (const json& e : events) seen = seen || (e.contains("sim.twice") && e["sim.twice"]["value"] == 14.0);
+    EXPECT_TRUE(seen) << json(events).dump();
+  }
+  // The derived append fails: the readings stay applied (they were durable), the derived
+  // values are dropped and counted, and the next pass derives again.
+  files_->fail_nth_sync(2);
+  ASSERT_TRUE(pipeline_->submit("http", {{"pump-2", "speed", json(8.0), k_now + 2000}}));
+  EXPECT_EQ(points("pump-2", "speed"), (std::vector<double>{7.0, 8.0}));
+  EXPECT_EQ(points("pump-2", "sim.twice"), std::vector<double>{14.0});
+  EXPECT_EQ((*graph_->latest_telemetry("pump-2"))["sim.twice"]["value"], 14.0);
+  std::string metrics;
+  pipeline_->render_metrics(metrics);
+  EXPECT_NE(metrics.find("doppel_stage_derived_total{outcome=\"dropped\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("doppel_stage_derived_total{outcome=\"written\"} 3\n"), std::string::npos) << metrics;
+  ASSERT_TRUE(pipeline_->submit("http", {{"pump-2", "speed", json(9.0), k_now + 3000}}));
+  EXPECT_EQ(points("pump-2", "sim.twice"), (std::vector<double>{14.0, 18.0}));
+}
+
 // A model upload for the poison-message tests: speed is a string in it (a double in Pump).
 const char* const k_pump_v2 = R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Pump;2", "@type": "Interface",
   "contents": [{"@type": "Telemetry", "name": "speed", "schema": "string"},

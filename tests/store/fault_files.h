@@ -36,9 +36,11 @@ class fault_files final : public ts::file_io, public std::enable_shared_from_thi
     write_fails_after_ = bytes;
   }
   // The next sync fails (EIO) without making anything durable.
-  void fail_next_sync() {
+  void fail_next_sync() { fail_nth_sync(1); }
+  // The n-th sync from now (1: the next) fails so.
+  void fail_nth_sync(int n) {
     std::lock_guard lock(mu_);
-    fail_sync_ = true;
+    syncs_until_failure_ = n;
   }
   // While full, appends write nothing and fail with ENOSPC.
   void set_disk_full(bool full) {
@@ -117,8 +119,7 @@ class fault_files final : public ts::file_io, public std::enable_shared_from_thi
       fault_files& o = *owner_;
       std::lock_guard lock(o.mu_);
       status st;
-      if (o.fail_sync_) {
-        o.fail_sync_ = false;
+      if (o.syncs_until_failure_ > 0 && --o.syncs_until_failure_ == 0) {
         st = error(EIO);
       } else {
         st = real_->sync();
@@ -151,7 +152,8 @@ class fault_files final : public ts::file_io, public std::enable_shared_from_thi
   std::vector<op> ops_;
   std::map<std::string, std::uint64_t> synced_;  // path -> its size at its last successful sync
   std::optional<std::uint64_t> write_fails_after_;
-  bool fail_sync_ = false, full_ = false;
+  int syncs_until_failure_ = 0;  // counts syncs down to the one that fails; 0: none armed
+  bool full_ = false;
 };
 
 }  // namespace doppel::testing
