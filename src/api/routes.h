@@ -21,6 +21,11 @@
 #include "store/timeseries/history.h"
 #include "twin/graph.h"
 
+namespace doppel::sim {
+struct live_binding;
+class live_board;
+}  // namespace doppel::sim
+
 namespace doppel::api {
 
 // GET /healthz (public), /metrics, /openapi.json (public): the server itself. /healthz reports
@@ -51,6 +56,12 @@ void add_export_routes(router& r, const twin::twin_graph& graph, const ts::histo
 // telemetry state).
 void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, ingest::dead_letters& letters,
                           const twin::twin_graph& graph);
+
+// GET /digitaltwins/{id}/simulation: the twin's live run of the binding for its model (the first
+// of `bindings` its model is or extends), as `board` has it.
+void add_simulation_routes(router& r, const twin::twin_graph& graph,
+                           std::vector<std::shared_ptr<const sim::live_binding>> bindings,
+                           std::shared_ptr<const sim::live_board> board);
 
 // GET /events: listed for /openapi.json; a plain GET is told to upgrade (server.cpp serves the
 // WebSocket, api/events.h).

@@ -72,6 +72,7 @@ int cmd_validate(const std::vector<std::string>& paths, const std::string& forma
   if (list) print_model_list(registry, out);
   out << "ok: " << r.interfaces << " interface(s) in " << r.model_files << " model file(s) are valid\n";
   if (r.sim_models) out << "ok: " << r.sim_models << " equation model(s) in sim/ are valid\n";
+  if (r.live_bindings) out << "ok: " << r.live_bindings << " live simulation binding(s) are valid\n";
   if (r.twin_files) {
     out << "ok: " << r.twins << " twin(s) and " << r.relationships << " relationship(s) in " << r.twin_files
         << " twin file(s) are valid\n";

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "core/text.h"
@@ -517,6 +518,137 @@ void parse_mqtt(checker& ck, const YAML::Node& n, mqtt_config& m) {
   }
 }
 
+// A source of an equation's value: `speed` (a telemetry; for parameters a property), `25` (a
+// constant), or {telemetry: NAME | property: NAME | value: X, scale: K, offset: B}.
+void parse_live_source(checker& ck, const YAML::Node& n, const std::string& where, bool parameter,
+                       sim::live_source& s) {
+  using kind = sim::live_source::kind;
+  if (n.IsScalar()) {
+    double d = 0;
+    const std::string& text = n.Scalar();
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+    if (ec == std::errc() && ptr == text.data() + text.size()) {
+      s.from = kind::constant;
+      s.value = d;
+    } else {
+      s.from = parameter ? kind::property : kind::telemetry;
+      s.name = text;
+    }
+    return;
+  }
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), where + " must be a name, a number, or a mapping such as {telemetry: flow, scale: 3.6}");
+    return;
+  }
+  int sources = 0;
+  for_each_key(ck, n, where, {"telemetry", "property", "value", "scale", "offset"},
+               [&](const std::string& key, const YAML::Node& v) {
+                 double d = 0;
+                 if (key == "telemetry" || key == "property") {
+                   ++sources;
+                   s.from = key == "telemetry" ? kind::telemetry : kind::property;
+                   ck.scalar_string(v, where + "." + key, s.name);
+                 } else if (key == "value") {
+                   ++sources;
+                   s.from = kind::constant;
+                   if (number(ck, v, where + ".value", -1e300, 1e300, d)) s.value = d;
+                 } else if (key == "scale") {
+                   if (number(ck, v, where + ".scale", -1e300, 1e300, d)) s.scale = d;
+                 } else if (number(ck, v, where + ".offset", -1e300, 1e300, d)) {
+                   s.offset = d;
+                 }
+               });
+  if (sources != 1) {
+    ck.error(n.Mark(), where + " needs exactly one of telemetry, property or value");
+  }
+}
+
+void parse_live(checker& ck, const YAML::Node& n, const std::string& where, sim::live_spec& spec) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), where +
+                           " must be a mapping such as {model: \"dtmi:example:Pump;1\", equations: pump, inputs: "
+                           "{speed: speed}}");
+    return;
+  }
+  spec.line = static_cast<std::uint32_t>(n.Mark().line + 1);
+  spec.column = static_cast<std::uint32_t>(n.Mark().column + 1);
+  bool has_model = false, has_equations = false;
+  auto sources = [&](const YAML::Node& v, const std::string& key, bool parameter,
+                     std::vector<std::pair<std::string, sim::live_source>>& out) {
+    if (!v.IsMap()) {
+      ck.error(v.Mark(), where + "." + key + " must map equation names to sources, e.g. {speed: speed}");
+      return;
+    }
+    std::set<std::string, std::less<>> seen;
+    for (const auto& kv : v) {
+      std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (!seen.insert(name).second) {
+        ck.error(kv.first.Mark(), where + "." + key + "." + name + " appears twice; keep one");
+        continue;
+      }
+      sim::live_source s;
+      parse_live_source(ck, kv.second, where + "." + key + "." + name, parameter, s);
+      out.emplace_back(std::move(name), std::move(s));
+    }
+  };
+  for_each_key(ck, n, where,
+               {"model", "equations", "inputs", "parameters", "measured", "outputs", "interval", "resync_after",
+                "refresh", "retry_after"},
+               [&](const std::string& key, const YAML::Node& v) {
+                 if (key == "model") {
+                   has_model = ck.scalar_string(v, where + ".model", spec.model);
+                 } else if (key == "equations") {
+                   has_equations = ck.scalar_string(v, where + ".equations", spec.equations);
+                 } else if (key == "inputs") {
+                   sources(v, key, false, spec.inputs);
+                 } else if (key == "parameters") {
+                   sources(v, key, true, spec.parameters);
+                 } else if (key == "measured") {
+                   sources(v, key, false, spec.measured);
+                 } else if (key == "outputs") {
+                   if (!v.IsSequence()) {
+                     ck.error(v.Mark(), where + ".outputs must be a list of outputs and states such as [efficiency]");
+                     return;
+                   }
+                   for (const auto& item : v) {
+                     std::string s;
+                     if (ck.scalar_string(item, where + ".outputs entries", s)) spec.outputs.push_back(std::move(s));
+                   }
+                 } else {
+                   std::int64_t ns = 0;
+                   if (!duration(ck, v, where + "." + key, ns)) return;
+                   if (ns <= 0) {
+                     ck.error(v.Mark(), where + "." + key + " must be longer than zero");
+                     return;
+                   }
+                   (key == "interval"       ? spec.interval_ns
+                    : key == "resync_after" ? spec.resync_after_ns
+                    : key == "refresh"      ? spec.refresh_ns
+                                            : spec.retry_after_ns) = ns;
+                 }
+               });
+  if (!has_model) ck.error(n.Mark(), where + " needs `model:`, the DTDL interface whose twins it runs for");
+  if (!has_equations) ck.error(n.Mark(), where + " needs `equations:`, the name of a model in sim/ (sim/NAME.yaml)");
+}
+
+void parse_simulation(checker& ck, const YAML::Node& n, simulation_config& sc) {
+  if (!n.IsMap()) {
+    ck.error(n.Mark(), "simulation must be a mapping such as {live: [...]}");
+    return;
+  }
+  for_each_key(ck, n, "simulation", {"live"}, [&](const std::string&, const YAML::Node& v) {
+    if (!v.IsSequence()) {
+      ck.error(v.Mark(), "simulation.live must be a list of bindings such as [{model: ..., equations: pump}]");
+      return;
+    }
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      sim::live_spec spec;
+      parse_live(ck, v[i], "simulation.live[" + std::to_string(i) + "]", spec);
+      sc.live.push_back(std::move(spec));
+    }
+  });
+}
+
 }  // namespace
 
 bool parse_listen(const std::string& text, std::string& host, unsigned short& port) {
@@ -552,7 +684,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
     return r;
   }
   static const std::set<std::string, std::less<>> known{"name",   "description", "models",  "twins", "api",
-                                                        "ingest", "mqtt",        "history", "store"};
+                                                        "ingest", "mqtt",        "history", "store", "simulation"};
   std::set<std::string, std::less<>> seen;
   bool has_name = false;
   try {
@@ -571,7 +703,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
       if (!known.count(key)) {
         ck.error(k.Mark(), "unknown key " + quote(key) +
                                "; known keys are name, description, models, twins, api, ingest, mqtt, history, "
-                               "store");
+                               "store, simulation");
         continue;
       }
       if (key == "name") {
@@ -596,6 +728,8 @@ config_result parse_config(std::string_view text, const std::string& file) {
         parse_history(ck, v, r.config.history);
       } else if (key == "store") {
         parse_store(ck, v, r.config.store);
+      } else if (key == "simulation") {
+        parse_simulation(ck, v, r.config.simulation);
       }
     }
   } catch (const YAML::Exception& e) {

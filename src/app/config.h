@@ -25,6 +25,8 @@
 //     retention_by_model: {"dtmi:example:Pump;1": 30d}
 //     late_window: 1h         # refuse points older than the series' newest by more; absent: any
 //   store: {max_bytes: 0, checkpoint_interval: 2s}   # optional; the metadata store
+//   simulation:               # optional; docs/simulation.md
+//     live: [{model: "dtmi:example:Pump;1", equations: pump, inputs: {speed: speed}, ...}]
 //   mqtt:                     # optional; docs/ingest.md
 //     broker: managed         # managed (Mosquitto run by serve) | off | mqtt://HOST:PORT | mqtts://...
 //     listen: 127.0.0.1:1883  # the managed broker's address
@@ -39,6 +41,7 @@
 #include <vector>
 
 #include "ingest/mapping.h"
+#include "sim/live_spec.h"
 
 namespace doppel::app {
 
@@ -133,6 +136,13 @@ struct store_config {
 // "HOST:PORT" or "[v6]:PORT"; false when malformed.
 bool parse_listen(const std::string& text, std::string& host, unsigned short& port);
 
+// Simulation beside the twins (docs/simulation.md, "Live simulation"): equation models in sim/
+// run for the twins of a model, fed by their telemetry and properties. Checked against the
+// models and equation files by load_projects.
+struct simulation_config {
+  std::vector<sim::live_spec> live;
+};
+
 struct project_config {
   std::string name;
   std::string description;
@@ -143,6 +153,7 @@ struct project_config {
   history_config history;
   mqtt_config mqtt;
   store_config store;
+  simulation_config simulation;
 };
 
 struct config_result {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "app/live_bindings.h"
 #include "app/sim_files.h"
 #include "core/json_input.h"
 #include "core/text.h"
@@ -198,6 +199,7 @@ project_report load_projects(const validate_targets& targets, model::model_regis
                              std::vector<project_config>* configs, std::vector<twin::declared_file>* declared) {
   project_report r;
   std::vector<std::pair<fs::path, std::vector<device_reported_entry>>> reported;  // checked once models load
+  std::vector<std::pair<fs::path, simulation_config>> live;                       // likewise
   std::vector<fs::path> model_paths = targets.model_paths;
   std::vector<fs::path> twin_paths;
   for (const auto& dir : targets.projects) {
@@ -235,6 +237,7 @@ project_report load_projects(const validate_targets& targets, model::model_regis
     }
     check_sim_files(dir, r);
     if (!cfg.config.ingest.device_reported.empty()) reported.emplace_back(dir, cfg.config.ingest.device_reported);
+    if (!cfg.config.simulation.live.empty()) live.emplace_back(dir, cfg.config.simulation);
     if (configs) configs->push_back(std::move(cfg.config));
   }
   std::vector<model::diagnostic> read_errors;
@@ -257,6 +260,14 @@ project_report load_projects(const validate_targets& targets, model::model_regis
         std::string problem = check_device_reported(registry, entry);
         if (problem.empty()) continue;
         config_error e{(dir / "doppel.yaml").string(), entry.line, entry.column, problem};
+        r.errors.push_back(format(e));
+        r.config_errors.push_back(std::move(e));
+      }
+    }
+    for (const auto& [dir, sim] : live) {
+      live_bindings bound = bind_live_simulations(dir, sim, registry);
+      r.live_bindings += bound.bindings.size();
+      for (auto& e : bound.errors) {
         r.errors.push_back(format(e));
         r.config_errors.push_back(std::move(e));
       }

@@ -24,6 +24,7 @@ struct project_report {
   std::size_t relationships = 0;
   std::vector<model::diagnostic> twin_errors;  // the twins/ part of `errors`
   std::size_t sim_models = 0;                  // equation models in the projects' sim/ folders, valid
+  std::size_t live_bindings = 0;               // simulation.live entries, bound
   bool ok() const { return errors.empty(); }
 };
 

@@ -15,6 +15,7 @@
 #include "api/routes.h"
 #include "api/server.h"
 #include "api/static_files.h"
+#include "app/live_bindings.h"
 #include "app/project.h"
 #include "core/prometheus.h"
 #include "core/text.h"
@@ -364,6 +365,17 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   // Stages on the shard threads (stage.h), for every twin; the counter is the first of them.
   auto readings_counted = std::make_shared<ingest::reading_counter>();
   po.stages.push_back({readings_counted, ""});
+  // Live simulations (sim/live.h): a stage per simulation.live entry, for its model's twins.
+  // load_projects bound them once already, so an error here means the files changed meanwhile.
+  auto live_board = std::make_shared<sim::live_board>();
+  app::live_bindings live = app::bind_live_simulations(o.dir, cfg.simulation, registry);
+  if (!live.errors.empty()) {
+    err << "doppel serve: " << format(live.errors.front()) << "\n";
+    return 1;
+  }
+  for (const auto& b : live.bindings) {
+    po.stages.push_back({std::make_shared<sim::live_simulation>(**graph, b, live_board), b->spec.model});
+  }
   pipeline.emplace(**graph, letters, std::move(po));
   pipeline->set_listener([&bus](const twin::change_event& e) { bus.publish(e); },
                          [&bus] { return bus.wanted(twin::event_kind::twin_telemetry); });
@@ -376,6 +388,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   api::add_history_routes(routes, **graph, **history);
   api::add_export_routes(routes, **graph, **history);
   api::add_telemetry_routes(routes, *pipeline, letters, **graph);
+  api::add_simulation_routes(routes, **graph, live.bindings, live_board);
   api::add_event_routes(routes);
   if (web) {
     routes.set_static_files([&web](const api::request& req, std::string_view path) { return web->serve(req, path); });
@@ -397,6 +410,7 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
     w.gauge("doppel_history_chunk_bytes", "Bytes of the compressed chunks.", hs.chunk_bytes);
     w.counter("doppel_history_checkpoints_total", "Checkpoints that sealed heads into chunks.", hs.checkpoints);
   });
+  routes.add_metrics_source([live_board](std::string& text) { live_board->render_metrics(text); });
   routes.add_metrics_source([&store = **store](std::string& text) {
     store::store_stats st = store.stats();
     prometheus::writer w(text);

@@ -156,7 +156,15 @@ status equation_run::set(std::string_view name, double value) {
     return status::invalid_argument("the equation model " + model_->spec_.name + " has no input or parameter \"" +
                                     std::string(name) + "\"");
   }
-  values_[*slot] = value;
+  return set_slot(*slot, value);
+}
+
+status equation_run::set_slot(std::size_t slot, double value) {
+  if (slot < 1 || slot >= model_->state_slot(0)) {
+    return status::invalid_argument("the equation model " + model_->spec_.name + ": slot " + std::to_string(slot) +
+                                    " is not an input or parameter");
+  }
+  values_[slot] = value;
   compute_outputs();
   // The right-hand side changed: the solver restarts from here rather than extrapolating
   // across the jump.

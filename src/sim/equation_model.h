@@ -95,6 +95,9 @@ class equation_run {
   // Sets an input (held until set again) or a parameter, from now on. invalid_argument for a
   // name that is neither.
   status set(std::string_view name, double value);
+  // The same by slot (the model's slots()); invalid_argument for a slot that is not an input's
+  // or a parameter's.
+  status set_slot(std::size_t slot, double value);
   // Integrates to t (>= time()), firing the events on the way. failed_precondition when the
   // solver fails, events repeat without time passing (more than 1,000 at one instant), or more
   // events fire in one call than solver.max_steps (events closing in on one instant).

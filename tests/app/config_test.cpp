@@ -45,6 +45,54 @@ TEST(Config, IngestSection) {
   EXPECT_NE(bad.errors[1].message.find("unknown key \"queue\" in ingest"), std::string::npos) << bad.errors[1].message;
 }
 
+TEST(Config, SimulationLiveBindings) {
+  auto r = parse_config(R"yaml(name: p
+simulation:
+  live:
+    - model: "dtmi:example:Pump;1"
+      equations: pump
+      interval: 500ms
+      inputs: {speed: speed, ambient: 25, load: {property: load, scale: 0.01, offset: 1}}
+      parameters: {Qbep: ratedFlow}
+      measured: {flow: {telemetry: flow, scale: 3.6}}
+      outputs: [efficiency]
+)yaml",
+                        "doppel.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_EQ(r.config.simulation.live.size(), 1u);
+  const sim::live_spec& s = r.config.simulation.live[0];
+  EXPECT_EQ(s.model, "dtmi:example:Pump;1");
+  EXPECT_EQ(s.equations, "pump");
+  EXPECT_EQ(s.interval_ns, 500'000'000);
+  EXPECT_EQ(s.line, 4u);
+  ASSERT_EQ(s.inputs.size(), 3u);
+  EXPECT_EQ(s.inputs[0].second.from, sim::live_source::kind::telemetry);
+  EXPECT_EQ(s.inputs[1].second.from, sim::live_source::kind::constant);
+  EXPECT_EQ(s.inputs[1].second.value, 25);
+  EXPECT_EQ(s.inputs[2].second.from, sim::live_source::kind::property);
+  EXPECT_EQ(s.inputs[2].second.scale, 0.01);
+  EXPECT_EQ(s.parameters[0].second.from, sim::live_source::kind::property);  // a bare name: a property
+  EXPECT_EQ(s.measured[0].second.scale, 3.6);
+  EXPECT_EQ(s.outputs, std::vector<std::string>{"efficiency"});
+
+  auto bad = parse_config(R"yaml(name: p
+simulation:
+  live:
+    - equations: pump
+      inputs: {speed: {telemetry: speed, property: speed}}
+      interval: soon
+      colour: red
+)yaml",
+                          "doppel.yaml");
+  std::string all = all_errors(bad);
+  EXPECT_NE(all.find("simulation.live[0].inputs.speed needs exactly one of telemetry, property or value"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("simulation.live[0].interval must be a duration"), std::string::npos) << all;
+  EXPECT_NE(all.find("unknown key \"colour\" in simulation.live[0]"), std::string::npos) << all;
+  EXPECT_NE(all.find("simulation.live[0] needs `model:`"), std::string::npos) << all;
+}
+
 TEST(Config, ApiBoundsAndStoreSection) {
   auto r = parse_config(
       "name: p\napi: {events_queue_bytes: 1048576, connection_queue_bytes: 2097152, max_connections: 100,\n"
@@ -124,7 +172,7 @@ TEST(Config, UnknownKeyHasLineAndColumn) {
   EXPECT_EQ(r.errors[0].column, 1u);
   EXPECT_EQ(format(r.errors[0]),
             "proj/doppel.yaml:3:1: error: unknown key \"model\"; known keys are name, description, models, twins, api, "
-            "ingest, mqtt, history, store");
+            "ingest, mqtt, history, store, simulation");
 }
 
 TEST(Config, MqttSection) {
