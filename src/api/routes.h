@@ -14,6 +14,10 @@
 // parts they call are (the graph, pipeline, dead letters and history all are).
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <vector>
+
 #include "api/router.h"
 #include "ingest/dead_letters.h"
 #include "ingest/pipeline.h"
@@ -24,6 +28,7 @@
 namespace doppel::sim {
 struct live_binding;
 class live_board;
+class scenario_store;
 }  // namespace doppel::sim
 
 namespace doppel::api {
@@ -62,6 +67,19 @@ void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, inges
 void add_simulation_routes(router& r, const twin::twin_graph& graph,
                            std::vector<std::shared_ptr<const sim::live_binding>> bindings,
                            std::shared_ptr<const sim::live_board> board);
+
+// What the scenario routes take from the simulation layer: the live bindings and the board of
+// live runs (to fork from), where scenarios are kept, and the clock (Unix ns).
+struct scenario_parts {
+  std::vector<std::shared_ptr<const sim::live_binding>> bindings;
+  std::shared_ptr<const sim::live_board> board;
+  std::shared_ptr<sim::scenario_store> store;
+  std::function<std::int64_t()> now;
+};
+
+// POST /scenarios (on a query worker), GET /scenarios, GET and DELETE /scenarios/{id}, GET
+// /scenarios/{id}/compare?with=ID|reality (sim/scenario.h).
+void add_scenario_routes(router& r, const twin::twin_graph& graph, const ts::history& history, scenario_parts parts);
 
 // GET /events: listed for /openapi.json; a plain GET is told to upgrade (server.cpp serves the
 // WebSocket, api/events.h).

@@ -17,6 +17,7 @@
 #include "api/static_files.h"
 #include "app/live_bindings.h"
 #include "app/project.h"
+#include "core/clock.h"
 #include "core/prometheus.h"
 #include "core/text.h"
 #include "ingest/broker_auth.h"
@@ -25,6 +26,7 @@
 #include "ingest/mqtt_connector.h"
 #include "ingest/pipeline.h"
 #include "ingest/reading_counter.h"
+#include "sim/scenario.h"
 #include "store/metadata_store.h"
 #include "twin/event_bus.h"
 #include "twin/graph.h"
@@ -389,6 +391,15 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   api::add_export_routes(routes, **graph, **history);
   api::add_telemetry_routes(routes, *pipeline, letters, **graph);
   api::add_simulation_routes(routes, **graph, live.bindings, live_board);
+  // What-if scenarios, kept in DATA/scenarios (sim/scenario.h).
+  auto scenarios = sim::scenario_store::open(data / "scenarios");
+  if (!scenarios) {
+    err << "doppel serve: " << scenarios.error().message() << "\n";
+    return 1;
+  }
+  api::add_scenario_routes(routes, **graph, **history,
+                           {live.bindings, live_board, std::shared_ptr<sim::scenario_store>(std::move(*scenarios)),
+                            [clock = real_clock()] { return clock->now(); }});
   api::add_event_routes(routes);
   if (web) {
     routes.set_static_files([&web](const api::request& req, std::string_view path) { return web->serve(req, path); });

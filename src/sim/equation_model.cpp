@@ -1,5 +1,6 @@
 #include "sim/equation_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -135,6 +136,23 @@ result<std::unique_ptr<equation_run>> equation_run::start(std::shared_ptr<const 
   auto solver = ode_solver::create(std::move(sys), y0, t0, spec.solver);
   if (!solver) return status::failed_precondition("the equation model " + spec.name + ": " + solver.error().message());
   r->solver_ = std::move(*solver);
+  return r;
+}
+
+result<std::unique_ptr<equation_run>> equation_run::restore(std::shared_ptr<const equation_model> model, double t0,
+                                                             std::span<const double> values) {
+  if (values.size() != model->slots_.size()) {
+    return status::invalid_argument("the equation model " + model->spec_.name + " has " +
+                                    std::to_string(model->slots_.size()) + " values, not " +
+                                    std::to_string(values.size()));
+  }
+  auto r = start(model, t0);
+  if (!r) return r.error();
+  equation_run& run = **r;
+  const std::size_t states = model->state_slot(0), outputs = model->output_slot(0);
+  std::copy(values.begin() + 1, values.begin() + static_cast<std::ptrdiff_t>(outputs), run.values_.begin() + 1);
+  run.compute_outputs();
+  if (status st = run.solver_->reset(t0, values.subspan(states, outputs - states)); !st) return st;
   return r;
 }
 

@@ -92,6 +92,12 @@ class equation_run {
   static result<std::unique_ptr<equation_run>> start(std::shared_ptr<const equation_model> model, double t0,
                                                      std::span<const std::pair<std::string, double>> parameters = {});
 
+  // A run that goes on from where another stood: parameters, inputs and states from `values` (a
+  // run's values(), in the model's slots() order), at time t0. invalid_argument when `values` is
+  // not one value per slot; failed_precondition when the solver cannot start.
+  static result<std::unique_ptr<equation_run>> restore(std::shared_ptr<const equation_model> model, double t0,
+                                                       std::span<const double> values);
+
   // Sets an input (held until set again) or a parameter, from now on. invalid_argument for a
   // name that is neither.
   status set(std::string_view name, double value);

@@ -189,6 +189,13 @@ void live_board::drop(const std::string& twin, const entry* e) {
   if (it != twins_.end() && it->second.get() == e) twins_.erase(it);
 }
 
+std::optional<live_board::snapshot> live_board::fork(const std::string& twin) const {
+  std::lock_guard lock(mu_);
+  auto it = twins_.find(twin);
+  if (it == twins_.end() || !it->second->running) return std::nullopt;
+  return snapshot{it->second->binding, it->second->time_ns, it->second->values};
+}
+
 std::optional<nlohmann::json> live_board::get(const std::string& twin) const {
   std::lock_guard lock(mu_);
   auto it = twins_.find(twin);
@@ -258,6 +265,53 @@ void live_board::render_metrics(std::string& out) const {
 
 // ---------------------------------------------------------------------------------------------
 
+void apply_properties(const twin::twin_graph& graph, const live_binding& b, const std::string& twin,
+                      equation_run& run) {
+  bool any = false;
+  for (const auto* part : {&b.inputs, &b.parameters}) {
+    for (const auto& p : *part) any = any || p.source.from == live_source::kind::property;
+  }
+  if (!any) return;
+  auto doc = graph.get_twin(twin);
+  if (!doc) return;
+  for (const auto* part : {&b.inputs, &b.parameters}) {
+    for (const auto& p : *part) {
+      if (p.source.from != live_source::kind::property) continue;
+      double x = property_value(*doc, p.source.name);
+      if (!std::isfinite(x)) continue;  // not set on this twin: the equations' own value holds
+      x = x * p.source.scale + p.source.offset;
+      if (run.values()[p.slot] != x) (void)run.set_slot(p.slot, x);
+    }
+  }
+}
+
+void seed_run(const twin::twin_graph& graph, const live_binding& b, const std::string& twin, equation_run& run,
+              bool properties) {
+  for (const auto* part : {&b.inputs, &b.parameters}) {
+    for (const auto& p : *part) {
+      if (p.source.from == live_source::kind::constant) (void)run.set_slot(p.slot, p.source.value);
+    }
+  }
+  // Inputs bound to telemetry start from the twin's latest values (a reading may set them anew).
+  bool wanted = false;
+  for (const auto& in : b.inputs) wanted = wanted || in.source.from == live_source::kind::telemetry;
+  if (wanted) {
+    if (auto latest = graph.latest_telemetry(twin)) {
+      for (const auto& in : b.inputs) {
+        if (in.source.from != live_source::kind::telemetry) continue;
+        auto v = latest->find(in.source.name);
+        if (v == latest->end() || !v->contains("value")) continue;
+        const nlohmann::json& value = (*v)["value"];
+        double x = value.is_number()    ? value.get<double>()
+                   : value.is_boolean() ? (value.get<bool>() ? 1.0 : 0.0)
+                                        : std::nan("");
+        if (std::isfinite(x)) (void)run.set_slot(in.slot, x * in.source.scale + in.source.offset);
+      }
+    }
+  }
+  if (properties) apply_properties(graph, b, twin, run);
+}
+
 // One twin's run, kept in the twin's stage state (so it goes when the twin is deleted).
 struct live_simulation::twin_run final : twin::twin_attachment {
   ~twin_run() override {
@@ -308,51 +362,14 @@ live_simulation::twin_run* live_simulation::start_run(const ingest::twin_reading
   run->time_ns = t;
   run->next_output_ns = next_multiple(t, b.spec.interval_ns);
   run->next_refresh_ns = t;  // properties now
-  // Inputs bound to telemetry this run does not carry start from the twin's latest values.
-  bool wanted = false;
-  for (const auto& in : b.inputs) wanted = wanted || in.source.from == live_source::kind::telemetry;
-  if (wanted) {
-    if (auto latest = graph_.latest_telemetry(std::string(r.twin))) {
-      for (const auto& in : b.inputs) {
-        if (in.source.from != live_source::kind::telemetry) continue;
-        auto v = latest->find(in.source.name);
-        if (v == latest->end() || !v->contains("value")) continue;
-        const nlohmann::json& value = (*v)["value"];
-        double x = value.is_number() ? value.get<double>() : value.is_boolean() ? (value.get<bool>() ? 1 : 0) : NAN;
-        if (std::isfinite(x)) (void)run->run->set_slot(in.slot, x * in.source.scale + in.source.offset);
-      }
-    }
-  }
-  for (const auto* part : {&b.inputs, &b.parameters}) {
-    for (const auto& p : *part) {
-      if (p.source.from == live_source::kind::constant) {
-        (void)run->run->set_slot(p.slot, p.source.value);
-      }
-    }
-  }
+  seed_run(graph_, b, run->twin, *run->run, false);
   counters_->starts.fetch_add(1, std::memory_order_relaxed);
   post(*run);
   return run;
 }
 
 void live_simulation::refresh(twin_run& run, std::string_view twin) {
-  const live_binding& b = *binding_;
-  bool any = false;
-  for (const auto* part : {&b.inputs, &b.parameters}) {
-    for (const auto& p : *part) any = any || p.source.from == live_source::kind::property;
-  }
-  if (!any) return;
-  auto doc = graph_.get_twin(std::string(twin));
-  if (!doc) return;
-  for (const auto* part : {&b.inputs, &b.parameters}) {
-    for (const auto& p : *part) {
-      if (p.source.from != live_source::kind::property) continue;
-      double x = property_value(*doc, p.source.name);
-      if (!std::isfinite(x)) continue;  // not set on this twin: the equations' own value holds
-      x = x * p.source.scale + p.source.offset;
-      if (run.run->values()[p.slot] != x) (void)run.run->set_slot(p.slot, x);
-    }
-  }
+  apply_properties(graph_, *binding_, std::string(twin), *run.run);
 }
 
 void live_simulation::fail(twin_run& run, std::int64_t t, const status& why) {

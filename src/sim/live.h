@@ -75,6 +75,13 @@ struct live_counters {
   std::atomic<std::uint64_t> starts{0}, failures{0}, outputs{0}, residuals{0};
 };
 
+// A run's inputs and parameters as a twin gives them when its run starts: constants, inputs bound
+// to telemetry from the twin's latest values, and (with `properties`) property-bound values.
+void seed_run(const twin::twin_graph& graph, const live_binding& b, const std::string& twin, equation_run& run,
+              bool properties);
+// The property-bound inputs and parameters from the twin's properties, where they are set.
+void apply_properties(const twin::twin_graph& graph, const live_binding& b, const std::string& twin, equation_run& run);
+
 // The state of each twin's live run, for the API, written by the runs; and every binding's
 // counters, for /metrics.
 class live_board {
@@ -101,6 +108,15 @@ class live_board {
   // "parameters": {...}, "inputs": {...}, "states": {...}, "outputs": {...}}; nullopt when the
   // twin has no run.
   std::optional<nlohmann::json> get(const std::string& twin) const;
+
+  // Where a twin's running run stands: its binding, time and every slot's value (for a
+  // scenario's fork); nullopt when it has none running.
+  struct snapshot {
+    std::shared_ptr<const live_binding> binding;
+    std::int64_t time_ns = 0;
+    std::vector<double> values;
+  };
+  std::optional<snapshot> fork(const std::string& twin) const;
 
   // New counters for a binding (live_simulation takes them when it is made).
   std::shared_ptr<live_counters> counters(std::string equations, std::string model);

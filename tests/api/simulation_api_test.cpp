@@ -79,6 +79,120 @@ TEST_F(simulation_api, ThePumpsPhysicsRunsBesideItsTelemetry) {
       << metrics;
 }
 
+TEST_F(simulation_api, ScenariosForkTheLiveRunsAndNeverTouchTheTwins) {
+  start();
+  send("pump-1", 0, 61, 1450, 20);
+  json live_before = body(call("GET", "/digitaltwins/pump-1/simulation", "viewer"));
+  // Slower from the start: a lower flow, an hour on; the live twin is not touched.
+  json slow = {{"id", "slow"},
+               {"twins", {"pump-1"}},
+               {"horizon", "1h"},
+               {"step", "1m"},
+               {"schedule", {{{"at", 0}, {"set", {{"speed", 1200}}}}}}};
+  auto r = call("POST", "/scenarios", "operator", slow.dump());
+  ASSERT_EQ(r.status, 201u) << r.body;
+  EXPECT_EQ(header(r, "Location"), "/scenarios/slow");
+  json made = body(r);
+  ASSERT_EQ(made["twins"].size(), 1u);
+  EXPECT_EQ(made["twins"][0]["fromLive"], true);
+  EXPECT_EQ(made["twins"][0]["fork"], "2025-11-25T10:01:00.000Z");  // where the live run stood
+  EXPECT_EQ(body(call("GET", "/digitaltwins/pump-1/simulation", "viewer")), live_before);
+  // The winding starts where the live run had it, not from ambient.
+  r = call("GET", "/scenarios/slow?series=true", "viewer");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  json series = body(r)["variants"][0]["series"];
+  json winding, flow;
+  for (const json& s : series) {
+    if (s["name"] == "winding_temp") winding = s["values"];
+    if (s["name"] == "flow") flow = s["values"];
+  }
+  ASSERT_EQ(winding.size(), 61u);
+  EXPECT_EQ(winding[0], live_before["states"]["winding_temp"]);
+  const double q1200 = std::sqrt((32 * std::pow(1200 / 1450.0, 2) - 12) / (32 / (120.0 * 120) + 0.0012));
+  EXPECT_NEAR(flow[30].get<double>(), q1200, 1e-9);
+
+  // The same at full speed, and the difference.
+  json full = slow;
+  full["id"] = "full";
+  full["schedule"] = json::array();
+  ASSERT_EQ(call("POST", "/scenarios", "operator", full.dump()).status, 201u);
+  r = call("GET", "/scenarios/slow/compare?with=full", "viewer");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  json cmp = body(r);
+  const double q1450 = std::sqrt((32 - 12) / (32 / (120.0 * 120) + 0.0012));
+  bool seen = false;
+  for (const json& s : cmp["series"]) {
+    if (s["name"] != "flow") continue;
+    seen = true;
+    EXPECT_NEAR(s["meanDifference"].get<double>(), q1200 - q1450, 1e-6);
+  }
+  EXPECT_TRUE(seen) << cmp.dump();
+  // Against reality: the flow measured before the fork time counts; the hour after is pending.
+  r = call("GET", "/scenarios/full/compare?with=reality", "viewer");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  for (const json& s : body(r)["series"]) {
+    if (s["name"] != "flow") continue;
+    EXPECT_EQ(s["against"], "flow");
+    EXPECT_EQ(s["points"], 61);  // 2025: long past
+    EXPECT_NEAR(s["meanDifference"].get<double>(), q1450 - 72, 1e-6);
+  }
+
+  // A sweep of the speed, ranked by energy per volume under a flow constraint.
+  json sweep = {{"id", "sweep"},
+                {"twins", {"pump-1"}},
+                {"horizon", "30m"},
+                {"step", "1m"},
+                {"sweep", {{"name", "speed"}, {"from", 1000}, {"to", 1450}, {"count", 10}}},
+                {"objective", {{"minimize", "total_electrical_power / total_flow"}}},
+                {"constraints", {"min_flow > 50"}}};
+  r = call("POST", "/scenarios", "operator", sweep.dump());
+  ASSERT_EQ(r.status, 201u) << r.body;
+  json variants = body(r)["variants"];
+  ASSERT_EQ(variants.size(), 10u);
+  const json* best = nullptr;
+  for (const json& v : variants) {
+    if (v["rank"] == 1) best = &v;
+    const double q = std::sqrt(
+        std::max(0.0, (32 * std::pow(v["value"].get<double>() / 1450, 2) - 12) / (32 / (120.0 * 120) + 0.0012)));
+    EXPECT_EQ(v["violated"].empty(), q > 50) << v.dump();
+  }
+  // The best keeps the constraint and has the lowest objective of those that do.
+  ASSERT_NE(best, nullptr);
+  EXPECT_TRUE((*best)["violated"].empty());
+  for (const json& v : variants) {
+    if (v["violated"].empty()) {
+      EXPECT_LE((*best)["objective"].get<double>(), v["objective"].get<double>()) << v.dump();
+    }
+  }
+  json listed = body(call("GET", "/scenarios", "viewer"))["value"];
+  EXPECT_EQ(listed.size(), 3u);
+
+  // Mistakes: a taken id, an unknown name, a bad objective, a viewer's POST.
+  expect_error(call("POST", "/scenarios", "operator", slow.dump()), 409, "conflict");
+  json unknown = slow;
+  unknown["id"] = "x";
+  unknown["schedule"][0]["set"] = {{"sped", 1}};
+  r = call("POST", "/scenarios", "operator", unknown.dump());
+  expect_error(r, 400, "bad_request");
+  EXPECT_NE(r.body.find("$.schedule[0].set.sped: no twin's equations have an input or parameter"), std::string::npos)
+      << r.body;
+  json wrong = sweep;
+  wrong["id"] = "y";
+  wrong["objective"] = {{"minimize", "total_power"}};
+  r = call("POST", "/scenarios", "operator", wrong.dump());
+  expect_error(r, 400, "bad_request");
+  EXPECT_NE(r.body.find("unknown name"), std::string::npos) << r.body;
+  expect_error(call("POST", "/scenarios", "viewer", full.dump()), 403, "forbidden");
+  expect_error(call("GET", "/scenarios/nope", "viewer"), 404, "not_found");
+
+  // Kept across a restart; removed by DELETE.
+  server_.kill(SIGTERM);
+  start();
+  EXPECT_EQ(body(call("GET", "/scenarios", "viewer"))["value"].size(), 3u);
+  EXPECT_EQ(call("DELETE", "/scenarios/slow", "operator").status, 204u);
+  expect_error(call("GET", "/scenarios/slow", "viewer"), 404, "not_found");
+}
+
 TEST_F(simulation_api, ABindingThatDoesNotFitIsAnErrorAtStart) {
   std::ofstream(project_ / "doppel.yaml", std::ios::app) << "      parameters: {nope: ratedFlow}\n";
   EXPECT_FALSE(server_.start(project_, data_, {}));

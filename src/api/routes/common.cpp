@@ -1,5 +1,7 @@
 #include "api/routes/common.h"
 
+#include <algorithm>
+
 #include "core/text.h"
 #include "model/model.h"
 #include "twin/errors.h"
@@ -129,6 +131,56 @@ twin::completion<json> etag_only(std::function<void(response)> send) {
     res.headers.push_back({"ETag", (*r)["$etag"].get<std::string>()});
     send(std::move(res));
   };
+}
+
+namespace {
+
+// The twin id a query row stands for: the row itself ({"$dtId": ...}, SELECT * or SELECT T) or
+// its only member (SELECT pump FROM ... JOIN ...); empty when it is neither.
+std::string twin_of_row(const nlohmann::json& row) {
+  if (!row.is_object()) return "";
+  auto id = row.find("$dtId");
+  if (id != row.end() && id->is_string()) return id->get<std::string>();
+  if (row.size() == 1 && row.begin()->is_object()) {
+    auto inner = row.begin()->find("$dtId");
+    if (inner != row.begin()->end() && inner->is_string()) return inner->get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<response> twins_of_query(const twin::twin_graph& graph, const std::string& query, std::uint64_t max_work,
+                                       std::size_t max_twins, std::vector<std::string>& twins) {
+  twin::query_options options;
+  options.page_size = options.limits.max_page_size;
+  options.limits.max_work = max_work;
+  for (;;) {
+    auto page = graph.query(query, options);
+    if (!page) {
+      if (page.error().code() == status_code::invalid_argument) return error(400, "bad_query", page.error().message());
+      return from_status(page.error());
+    }
+    for (const nlohmann::json& row : (*page)["value"]) {
+      std::string id = twin_of_row(row);
+      if (id.empty()) {
+        return error(400, "bad_query",
+                     "the query must select twins: SELECT T FROM DIGITALTWINS T WHERE ..., or one twin of a "
+                     "JOIN (SELECT pump FROM DIGITALTWINS station JOIN pump RELATED station.feeds ...)");
+      }
+      twins.push_back(std::move(id));
+    }
+    if (twins.size() > max_twins) {
+      return error(400, "bad_request",
+                   "the query selects more than " + std::to_string(max_twins) + " twins; narrow it (WHERE ...)");
+    }
+    auto token = page->find("continuationToken");
+    if (token == page->end() || !token->is_string()) break;
+    options.continuation_token = token->get<std::string>();
+  }
+  std::sort(twins.begin(), twins.end());
+  twins.erase(std::unique(twins.begin(), twins.end()), twins.end());
+  return std::nullopt;
 }
 
 }  // namespace doppel::api::detail

@@ -7,9 +7,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "api/router.h"
 #include "core/status.h"
@@ -34,6 +36,11 @@ response from_status(const status& s);
 // not_found naming the twin (no such twin), or the component and the components the model has.
 // ADT's component routes answer 404 for a property, a telemetry or an unknown name alike.
 status find_component(const twin::twin_graph& graph, const std::string& id, const std::string& component);
+// The twins a query selects (SELECT T FROM DIGITALTWINS T ..., or one twin of a JOIN), every
+// page, sorted and without repeats, into `twins`; or the error answer: 400 bad_query for a query
+// that does not parse or does not select twins, 400 bad_request beyond `max_twins`.
+std::optional<response> twins_of_query(const twin::twin_graph& graph, const std::string& query, std::uint64_t max_work,
+                                       std::size_t max_twins, std::vector<std::string>& twins);
 // `body` as a JSON response (invalid UTF-8 replaced).
 response json_response(unsigned code, const nlohmann::json& body);
 

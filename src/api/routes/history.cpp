@@ -119,19 +119,6 @@ json aggregate_names(const std::vector<ts::aggregate_fn>& fns) {
   return aggs;
 }
 
-// The twin id a query row stands for: the row itself ({"$dtId": ...}, SELECT * or SELECT T) or
-// its only member (SELECT pump FROM ... JOIN ...); empty when it is neither.
-std::string twin_of_row(const json& row) {
-  if (!row.is_object()) return "";
-  auto id = row.find("$dtId");
-  if (id != row.end() && id->is_string()) return id->get<std::string>();
-  if (row.size() == 1 && row.begin()->is_object()) {
-    auto inner = row.begin()->find("$dtId");
-    if (inner != row.begin()->end() && inner->is_string()) return inner->get<std::string>();
-  }
-  return "";
-}
-
 // History of one telemetry (raw points or per-step aggregates), and one telemetry aggregated
 // across the twins a query selects (on a query worker).
 class history_routes {
@@ -293,39 +280,11 @@ void history_routes::post_query_telemetry(route_context& c) {
   if (!format->empty() && *format != "json" && *format != "csv") {
     return c.send(error(400, "bad_request", "format must be json or csv"));
   }
-  // Every twin the query selects, page after page (bounded: aggregating is per twin).
-  constexpr std::size_t k_max_twins = 10000;
+  // Every twin the query selects (bounded: aggregating is per twin).
   std::vector<std::string> twins;
-  twin::query_options options;
-  options.page_size = options.limits.max_page_size;
-  options.limits.max_work = query_max_work_;
-  for (;;) {
-    auto page = graph_.query(*query, options);
-    if (!page) {
-      if (page.error().code() == status_code::invalid_argument) {
-        return c.send(error(400, "bad_query", page.error().message()));
-      }
-      return c.send(from_status(page.error()));
-    }
-    for (const json& row : (*page)["value"]) {
-      std::string id = twin_of_row(row);
-      if (id.empty()) {
-        return c.send(error(400, "bad_query",
-                            "the query must select twins: SELECT T FROM DIGITALTWINS T WHERE ..., or one twin of a "
-                            "JOIN (SELECT pump FROM DIGITALTWINS station JOIN pump RELATED station.feeds ...)"));
-      }
-      twins.push_back(std::move(id));
-    }
-    if (twins.size() > k_max_twins) {
-      return c.send(error(400, "bad_request",
-                          "the query selects more than 10,000 twins; narrow it (WHERE ...) or aggregate in parts"));
-    }
-    auto token = page->find("continuationToken");
-    if (token == page->end() || !token->is_string()) break;
-    options.continuation_token = token->get<std::string>();
+  if (auto refused = detail::twins_of_query(graph_, *query, query_max_work_, 10000, twins)) {
+    return c.send(std::move(*refused));
   }
-  std::sort(twins.begin(), twins.end());
-  twins.erase(std::unique(twins.begin(), twins.end()), twins.end());
   std::map<std::int64_t, ts::bucket> merged;
   std::size_t with_history = 0;
   for (const std::string& twin : twins) {
