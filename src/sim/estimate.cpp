@@ -4,6 +4,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <set>
 
@@ -29,6 +30,12 @@ result<std::shared_ptr<const equation_model>> tightened(const equation_model& m,
   auto r = equation_model::compile(std::move(s));
   if (!r) return status::internal("recompiling " + m.spec().name + ": " + r.error().message());
   return r;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 enum class slot_kind { time, parameter, input, state, output, unknown };
@@ -361,9 +368,16 @@ result<fit_report> fit_parameters(std::shared_ptr<const equation_model> model, c
     if (iter == 0) {
       for (std::size_t j = 0; j < n; ++j) {
         if (jac.col(static_cast<Eigen::Index>(j)).cwiseAbs().maxCoeff() == 0) {
-          return status::invalid_argument("tuning " + tunable[j] + " changes none of the measured columns (" +
-                                          std::to_string(data.measured.size()) +
-                                          " of them); it cannot be fitted from this data");
+          std::string held;  // inputs the data does not give: a common reason
+          for (const auto& in : m.spec().inputs) {
+            if (std::find(data.inputs.begin(), data.inputs.end(), in.name) == data.inputs.end()) {
+              held += (held.empty() ? "" : ", ") + in.name + "=" + number(in.start);
+            }
+          }
+          return status::invalid_argument(
+              "tuning " + tunable[j] + " changes none of the measured columns (" + std::to_string(nm) +
+              " of them); it cannot be fitted from this data" +
+              (held.empty() ? "" : " (the inputs it has no column for stay at their start: " + held + ")"));
         }
       }
     }
