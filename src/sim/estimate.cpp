@@ -78,7 +78,7 @@ class window {
  public:
   window(std::shared_ptr<const equation_model> model, const fit_data& data) : model_(std::move(model)), data_(data) {}
 
-  status prepare(std::span<const std::pair<std::string, double>> parameters) {
+  void prepare(std::span<const std::pair<std::string, double>> parameters) {
     const equation_model& m = *model_;
     for (const auto& name : data_.inputs) input_slots_.push_back(*m.slots().find(name));
     for (const auto& name : data_.measured) measured_slots_.push_back(*m.slots().find(name));
@@ -88,7 +88,6 @@ class window {
       kind_of(m, name, &slot);
       initial_.emplace_back(slot - m.state_slot(0), value);
     }
-    return {};
   }
 
   std::vector<std::pair<std::string, double>>& parameters() { return parameters_; }
@@ -277,7 +276,7 @@ result<fit_report> fit_parameters(std::shared_ptr<const equation_model> model, c
   auto fine = tightened(m, 1e-9, starts);
   if (!fine) return fine.error();
   window w(*fine, data);
-  if (status s = w.prepare(values); !s) return s;
+  w.prepare(values);
 
   // The residuals: the measured entries only, each column divided by its spread (its standard
   // deviation; a flat column by a thousandth of its size, so that it still counts).
@@ -360,8 +359,12 @@ result<fit_report> fit_parameters(std::shared_ptr<const equation_model> model, c
       vector nudged = p;
       nudged[jj] += h;
       if (status s = residuals(nudged, r_nudged); !s) {
-        return status::failed_precondition("nudging " + tunable[j] + " to " + std::to_string(nudged[jj]) + ": " +
-                                           s.message());
+        // The other side, when one side of the parameter does not simulate.
+        h = -h;
+        nudged[jj] = p[jj] + h;
+        if (nudged[jj] < lo[jj] || !residuals(nudged, r_nudged)) {
+          return status::failed_precondition("nudging " + tunable[j] + " from " + number(p[jj]) + ": " + s.message());
+        }
       }
       jac.col(jj) = (r_nudged - r) / h;
     }
@@ -386,9 +389,15 @@ result<fit_report> fit_parameters(std::shared_ptr<const equation_model> model, c
     d = d.cwiseMax(a.diagonal());
     const double floor = 1e-12 * d.maxCoeff();
     const vector damping = d.cwiseMax(floor);
-    if (cost == 0 || g.cwiseAbs().maxCoeff() <= options.tolerance * options.tolerance * std::max(cost, 1e-300)) {
+    // MINPACK's gradient test: the residuals are orthogonal to every direction a parameter
+    // moves them (the cosine of each angle below the tolerance), which no step can improve.
+    double cosine = 0;
+    for (Eigen::Index j = 0; j < a.rows(); ++j) {
+      if (a(j, j) > 0) cosine = std::max(cosine, std::abs(g[j]) / std::sqrt(a(j, j) * 2 * cost));
+    }
+    if (cost == 0 || cosine <= options.tolerance) {
       rep.converged = true;
-      rep.message = "the gradient vanished";
+      rep.message = cost == 0 ? "the residuals are zero" : "the gradient vanished";
       break;
     }
     bool accepted = false, done = false;
@@ -398,7 +407,8 @@ result<fit_report> fit_parameters(std::shared_ptr<const equation_model> model, c
       const vector step = damped.ldlt().solve(-g);
       const vector trial = (p + step).cwiseMax(lo).cwiseMin(hi);
       const vector taken = trial - p;
-      if (taken.norm() <= options.tolerance * (p.norm() + options.tolerance)) {
+      // Each parameter relative to its own size: they come in different units.
+      if (((taken.array().abs() - options.tolerance * (p.array().abs() + options.tolerance)) <= 0).all()) {
         rep.converged = true;
         rep.message = "the step became smaller than the tolerance";
         done = true;

@@ -97,6 +97,16 @@ TEST(FitParameters, RecoversTheParametersOfAFirstOrderThermalModel) {
   EXPECT_GT(r->iterations, 0);
   EXPECT_LE(r->iterations, fit_options{}.max_iterations);
   EXPECT_GE(r->simulations, r->iterations * 3L);  // a Jacobian costs one simulation per tunable
+  // The work is bounded: one iteration, then a report of where it got.
+  fit_options once;
+  once.max_iterations = 1;
+  auto short_fit = fit_parameters(model, d, tune, wrong, once);
+  ASSERT_TRUE(short_fit) << short_fit.error().to_string();
+  EXPECT_EQ(short_fit->iterations, 1);
+  EXPECT_FALSE(short_fit->converged);
+  EXPECT_EQ(short_fit->message, "max_iterations reached");
+  EXPECT_LT(short_fit->rms_after[0], r->rms_before[0]);
+  EXPECT_LE(short_fit->simulations, 1 + 2 + 30L);
 }
 
 TEST(FitParameters, StartsFromGivenInitialStatesAndSkipsMissingValues) {
