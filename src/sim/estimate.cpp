@@ -284,20 +284,25 @@ result<fit_report> fit_parameters(std::shared_ptr<const equation_model> model, c
   std::vector<std::size_t> entries;  // indices into y of the measured values
   std::vector<double> scale(nm, 1.0);
   for (std::size_t c = 0; c < nm; ++c) {
-    double sum = 0, sq = 0, big = 0;
+    double sum = 0, big = 0;
     std::size_t count = 0;
     for (std::size_t k = 0; k < rows; ++k) {
       const double v = data.y[k * nm + c];
       if (!std::isfinite(v)) continue;
       entries.push_back(k * nm + c);
       sum += v;
-      sq += v * v;
       big = std::max(big, std::abs(v));
       ++count;
     }
     if (count == 0) continue;
+    // Two passes: a temperature of 300 K that moves by millikelvins keeps its spread.
     const double mean = sum / static_cast<double>(count);
-    const double spread = std::sqrt(std::max(0.0, sq / static_cast<double>(count) - mean * mean));
+    double sq = 0;
+    for (std::size_t k = 0; k < rows; ++k) {
+      const double v = data.y[k * nm + c];
+      if (std::isfinite(v)) sq += (v - mean) * (v - mean);
+    }
+    const double spread = std::sqrt(sq / static_cast<double>(count));
     scale[c] = std::max(spread, 1e-3 * big);
     if (!(scale[c] > 0)) scale[c] = 1.0;
   }
