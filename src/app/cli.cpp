@@ -269,6 +269,21 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->add_option("--scenario", sim_scenario, "Scenario file (YAML): model, start, stop, step, parameters, schedule")
       ->required();
   sim_run->footer("See docs/simulation.md. Exit 1 with a message (file:line:column) for a mistake in a file.");
+  sim_fit_options sfo;
+  auto* sim_fit = sim->add_subcommand("fit", "Fit parameters of an equation model to measurements in a CSV file");
+  sim_fit->add_option("DIR", sfo.dir, "Project folder (its sim/ holds the equation models)")->required();
+  sim_fit->add_option("--model", sfo.model, "The equation model: DIR/sim/NAME.yaml")->required();
+  sim_fit->add_option("--data", sfo.data, "CSV: time,<inputs and measured outputs or states>; empty cell = missing")
+      ->required();
+  sim_fit->add_option("--tune", sfo.tune, "The parameters to fit, comma-separated")->required()->delimiter(',');
+  sim_fit->add_option("--set", sfo.sets, "NAME=VALUE: a parameter's value, or a tunable's start (repeatable)");
+  sim_fit->add_option("--measured", sfo.measured, "Only these columns count, comma-separated (default: all)")
+      ->delimiter(',');
+  sim_fit->add_option("--max-iterations", sfo.max_iterations, "Levenberg-Marquardt iterations at most (default 50)")
+      ->check(CLI::Range(1, 10000));
+  sim_fit->footer(
+      "Prints each tunable before -> after, each measured column's RMS error before -> after, the iterations and\n"
+      "whether the fit converged. Exit 1 with a message (file:line for the CSV). See docs/simulation.md.");
 
   try {
     app.parse(argc, argv);
@@ -302,6 +317,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*fmu_info) return cmd_fmu_info(fmu_file, out, err);
   if (*fmu_run) return cmd_fmu_run(fro, out, err);
   if (*sim_run) return cmd_sim_run(sim_dir, sim_scenario, out, err);
+  if (*sim_fit) return cmd_sim_fit(sfo, out, err);
   if (*serve) return cmd_serve(so, out, err);
   if (*query) {
     nlohmann::json body = {{"query", query_text}};

@@ -2,12 +2,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <limits>
 #include <ostream>
 #include <set>
 #include <sstream>
+
+#include "sim/csv.h"
 
 namespace doppel::app {
 
@@ -382,6 +387,161 @@ int cmd_sim_run(const fs::path& dir, const fs::path& scenario_file, std::ostream
   }
   sink->flush();
   if (!*sink) return fail("writing the output failed");
+  return 0;
+}
+
+namespace {
+
+bool parse_number(std::string_view text, double& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(out);
+}
+
+// %g with enough digits to tell a fitted value from its start.
+std::string shown(double v) {
+  if (std::isnan(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace
+
+result<sim::fit_data> parse_fit_csv(const sim::equation_model& model, std::string_view csv, const fs::path& file,
+                                    const std::vector<std::string>& measured) {
+  const std::string name = file.string();
+  auto where = [&](std::size_t line, std::size_t column) {
+    return name + ":" + std::to_string(line) + ": column " + std::to_string(column) + ": ";
+  };
+  const sim::equation_spec& spec = model.spec();
+  std::size_t pos = csv.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  const std::vector<std::string> header = sim::csv_record(csv, pos);
+  if (sim::csv_trim(header[0]) != "time") {
+    return status::invalid_argument(where(1, 1) + "the first column must be \"time\" (a header time,NAME,...)");
+  }
+  // What each column is: an input (its index in fit_data::inputs), measured, or skipped.
+  enum class role { input, measure, skip };
+  std::vector<std::pair<role, std::size_t>> columns;
+  std::vector<double> held;  // each input's value so far
+  sim::fit_data d;
+  std::set<std::string> seen;
+  for (std::size_t c = 1; c < header.size(); ++c) {
+    const std::string col = sim::csv_trim(header[c]);
+    if (!seen.insert(col).second) return status::invalid_argument(where(1, c + 1) + "\"" + col + "\" appears twice");
+    auto slot = model.slots().find(col);
+    if (!slot || *slot == 0 || *slot < model.input_slot(0)) {
+      std::string known;
+      for (const auto& i : spec.inputs) known += (known.empty() ? "" : ", ") + i.name;
+      for (const auto& st : spec.states) known += (known.empty() ? "" : ", ") + st.name;
+      for (const auto& o : spec.outputs) known += (known.empty() ? "" : ", ") + o.name;
+      if (slot && *slot != 0) {
+        return status::invalid_argument(where(1, c + 1) + col + " is a parameter of " + spec.name +
+                                        ", not a column: give its value with --set " + col + "=VALUE");
+      }
+      return status::invalid_argument(where(1, c + 1) + "\"" + col + "\" is not an input, state or output of " +
+                                      spec.name + "; they are: " + known);
+    }
+    if (*slot < model.state_slot(0)) {
+      columns.emplace_back(role::input, d.inputs.size());
+      d.inputs.push_back(col);
+      held.push_back(spec.inputs[*slot - model.input_slot(0)].start);
+    } else if (measured.empty() || std::find(measured.begin(), measured.end(), col) != measured.end()) {
+      columns.emplace_back(role::measure, d.measured.size());
+      d.measured.push_back(col);
+    } else {
+      columns.emplace_back(role::skip, 0);
+    }
+  }
+  for (const auto& m : measured) {
+    if (std::find(d.measured.begin(), d.measured.end(), m) == d.measured.end()) {
+      return status::invalid_argument(name + ": no column is named " + m + " (an output or state of " + spec.name +
+                                      ")");
+    }
+  }
+  if (d.measured.empty()) {
+    return status::invalid_argument(name + ": no column is measured; name outputs or states of " + spec.name +
+                                    " in the header");
+  }
+  std::size_t line = 1;
+  std::vector<double> row_y(d.measured.size());
+  while (pos < csv.size()) {
+    ++line;
+    const std::vector<std::string> cells = sim::csv_record(csv, pos);
+    if (cells.size() == 1 && sim::csv_trim(cells[0]).empty()) continue;  // a blank line
+    if (cells.size() != header.size()) {
+      return status::invalid_argument(where(line, 1) + "the row has " + std::to_string(cells.size()) +
+                                      " cells, the header " + std::to_string(header.size()));
+    }
+    double t = 0;
+    if (!parse_number(sim::csv_trim(cells[0]), t)) {
+      return status::invalid_argument(where(line, 1) + "\"" + cells[0] + "\" is not a time in seconds");
+    }
+    if (!d.time.empty() && t < d.time.back()) {
+      return status::invalid_argument(where(line, 1) + "the time goes back; rows must be in time order");
+    }
+    std::fill(row_y.begin(), row_y.end(), std::numeric_limits<double>::quiet_NaN());
+    for (std::size_t c = 1; c < cells.size(); ++c) {
+      const auto [what, index] = columns[c - 1];
+      if (what == role::skip) continue;
+      const std::string cell = sim::csv_trim(cells[c]);
+      if (cell.empty()) continue;  // input: held; measured: missing
+      double v = 0;
+      if (!parse_number(cell, v)) {
+        return status::invalid_argument(where(line, c + 1) + sim::csv_trim(header[c]) + ": \"" + cells[c] +
+                                        "\" is not a number");
+      }
+      (what == role::input ? held : row_y)[index] = v;
+    }
+    d.time.push_back(t);
+    d.u.insert(d.u.end(), held.begin(), held.end());
+    d.y.insert(d.y.end(), row_y.begin(), row_y.end());
+  }
+  if (d.time.empty()) return status::invalid_argument(name + ": there are no rows after the header");
+  return d;
+}
+
+int cmd_sim_fit(const sim_fit_options& o, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "doppel sim fit: " << message << "\n";
+    return 1;
+  };
+  fs::path model_file = fs::path(o.dir) / "sim" / (o.model + ".yaml");
+  if (!fs::exists(model_file)) return fail("model " + o.model + ": there is no " + model_file.string());
+  auto spec = load_equation_model(model_file);
+  if (!spec) return fail(spec.error().message());
+  auto model = sim::equation_model::compile(*spec);
+  if (!model) return fail(model.error().message());
+  std::vector<std::pair<std::string, double>> parameters;
+  for (const auto& s : o.sets) {
+    const auto eq = s.find('=');
+    double v = 0;
+    if (eq == std::string::npos || eq == 0 || !parse_number(std::string_view(s).substr(eq + 1), v)) {
+      return fail("--set " + s + ": write NAME=VALUE, the value a number");
+    }
+    parameters.emplace_back(s.substr(0, eq), v);
+  }
+  auto text = read_text(o.data);
+  if (!text) return fail(text.error().message());
+  auto data = parse_fit_csv(**model, *text, o.data, o.measured);
+  if (!data) return fail(data.error().message());
+  sim::fit_options options;
+  options.max_iterations = o.max_iterations;
+  auto r = sim::fit_parameters(*model, *data, o.tune, parameters, options);
+  if (!r) return fail(r.error().message());
+  std::size_t width = 4;
+  for (const auto& name : o.tune) width = std::max(width, name.size());
+  for (const auto& name : data->measured) width = std::max(width, name.size() + 4);
+  auto padded = [&](const std::string& s) { return s + std::string(width + 2 - s.size(), ' '); };
+  out << "model " << spec->name << ": " << data->time.size() << " rows from t=" << shown(data->time.front())
+      << " to t=" << shown(data->time.back()) << " s\n";
+  for (std::size_t j = 0; j < r->after.size(); ++j) {
+    out << padded(r->after[j].first) << shown(r->before[j].second) << " -> " << shown(r->after[j].second) << "\n";
+  }
+  for (std::size_t c = 0; c < data->measured.size(); ++c) {
+    out << padded("rms " + data->measured[c]) << shown(r->rms_before[c]) << " -> " << shown(r->rms_after[c]) << "\n";
+  }
+  out << "iterations " << r->iterations << ", simulations " << r->simulations << ", "
+      << (r->converged ? "converged" : "not converged") << " (" << r->message << ")\n";
   return 0;
 }
 

@@ -1,7 +1,8 @@
 // The simulation files of a project folder, and `doppel sim run`: equation models in
 // DIR/sim/NAME.yaml (sim/equation_model.h), and scenario files that run one of them offline,
 // without a server, from a start time to a stop time with parameter changes and a schedule of
-// inputs, writing CSV. Callers: run_cli. Not thread-safe.
+// inputs, writing CSV; and `doppel sim fit`, which fits a model's parameters to measurements in
+// a CSV file (sim/estimate.h). Callers: run_cli. Not thread-safe.
 #pragma once
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "core/status.h"
 #include "sim/equation_model.h"
+#include "sim/estimate.h"
 
 namespace doppel::app {
 
@@ -42,5 +44,31 @@ result<scenario> parse_scenario(std::string_view text, const std::filesystem::pa
 // `doppel sim run DIR --scenario FILE`: 0 when the run reached its stop time, 1 with a message.
 int cmd_sim_run(const std::filesystem::path& dir, const std::filesystem::path& scenario_file, std::ostream& out,
                 std::ostream& err);
+
+// Measurements of `model` over time, for fitting: a header `time,<names>`, then one row per
+// time (in time order). A column named like an input is an input (an empty cell holds the value
+// before; before the first value, the input's start), one named like an output or state is
+// measured (an empty cell: not measured then). When `measured` is not empty, only those of the
+// measured columns count and the others are skipped. invalid_argument "FILE:LINE: column C:
+// what" for an unknown or repeated name, a parameter or the time as a column, a cell that is not
+// a number, a row of the wrong length, times that go back; "FILE: ..." for a file without
+// rows or without a measured column, or a name in `measured` that no column has.
+result<sim::fit_data> parse_fit_csv(const sim::equation_model& model, std::string_view csv,
+                                    const std::filesystem::path& file, const std::vector<std::string>& measured = {});
+
+struct sim_fit_options {
+  std::string dir;                    // the project folder
+  std::string model;                  // DIR/sim/<model>.yaml
+  std::string data;                   // the CSV file of measurements
+  std::vector<std::string> tune;      // the parameters to fit
+  std::vector<std::string> sets;      // NAME=VALUE: a parameter's value (a tunable's start)
+  std::vector<std::string> measured;  // when given, only these columns count
+  int max_iterations = 50;
+};
+
+// `doppel sim fit DIR --model NAME --data FILE --tune P,...`: prints each tunable before -> after,
+// the RMS error of each measured column before -> after, the iterations and whether the fit
+// converged. 0 when the fit ran (converged or not), 1 with a message.
+int cmd_sim_fit(const sim_fit_options& options, std::ostream& out, std::ostream& err);
 
 }  // namespace doppel::app

@@ -231,6 +231,23 @@ status equation_run::advance(double t) {
   return {};
 }
 
+status equation_run::set_states(std::span<const double> states) {
+  const equation_spec& spec = model_->spec_;
+  if (states.size() != spec.states.size()) {
+    return status::invalid_argument("the equation model " + spec.name + " has " + std::to_string(spec.states.size()) +
+                                    " states; " + std::to_string(states.size()) + " values were given");
+  }
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    if (!std::isfinite(states[i])) {
+      return status::invalid_argument("the equation model " + spec.name + ": state " + spec.states[i].name +
+                                      " cannot be set to " + std::to_string(states[i]));
+    }
+  }
+  load_states(time(), states.data());
+  compute_outputs();
+  return solver_->reset(time(), states);
+}
+
 double equation_run::value(std::string_view name) const {
   auto slot = model_->slots_.find(name);
   return slot ? values_[*slot] : std::numeric_limits<double>::quiet_NaN();

@@ -108,6 +108,11 @@ class equation_run {
   // solver fails, events repeat without time passing (more than 1,000 at one instant), or more
   // events fire in one call than solver.max_steps (events closing in on one instant).
   status advance(double t);
+  // Sets every state (the model's order) at the current time, recomputes the outputs and
+  // restarts the solver from there: what an observer does when it corrects the states, or a
+  // fit that starts a window from measured states. invalid_argument for the wrong number of
+  // values or one that is not finite; the run is unchanged then.
+  status set_states(std::span<const double> states);
 
   double time() const { return values_[0]; }
   // A value by name (time, parameter, input, state, output); NaN for an unknown name.

@@ -53,6 +53,28 @@ TEST(EquationModel, ParametersCanBeGivenAtTheStartAndChangedOnTheWay) {
   EXPECT_NE(refused.error().message().find("has no parameter \"half\""), std::string::npos);
 }
 
+TEST(EquationModel, SetStatesRestartsFromTheGivenStatesWithOutputsRecomputed) {
+  auto m = equation_model::compile(decay());
+  ASSERT_TRUE(m);
+  auto run = equation_run::start(*m, 0.0);
+  ASSERT_TRUE(run);
+  ASSERT_TRUE((*run)->advance(1.0));
+  const double x1 = (*run)->value("x");
+  std::vector<double> x{8.0};
+  ASSERT_TRUE((*run)->set_states(x));
+  EXPECT_EQ((*run)->time(), 1.0);
+  EXPECT_EQ((*run)->value("x"), 8.0);
+  EXPECT_EQ((*run)->value("quarter"), 2.0);
+  ASSERT_TRUE((*run)->advance(3.0));  // from 8 at t=1, not from x1
+  EXPECT_NEAR((*run)->value("x"), 8 * std::exp(-0.5 * 2.0), 1e-8);
+  // Refused without a change: the wrong count, a value that is not finite.
+  std::vector<double> two{1.0, 2.0}, inf{INFINITY};
+  EXPECT_EQ((*run)->set_states(two).code(), status_code::invalid_argument);
+  EXPECT_EQ((*run)->set_states(inf).code(), status_code::invalid_argument);
+  EXPECT_NEAR((*run)->value("x"), 8 * std::exp(-1.0), 1e-8);
+  EXPECT_NE(x1, 8.0);
+}
+
 // A tank filled by an input and drained through an orifice: level' = (inflow - c sqrt(level)) / area.
 // Its steady state is level = (inflow / c)^2.
 TEST(EquationModel, InputsDriveTheModelToItsSteadyState) {

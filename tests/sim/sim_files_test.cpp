@@ -228,5 +228,137 @@ schedule:
   for (int h = 8; h <= 10; ++h) EXPECT_NEAR(level[static_cast<std::size_t>(h)], 0.0, 1e-9) << h;
 }
 
+// The measurements of `doppel sim fit` (parse_fit_csv): inputs held over empty cells, measured
+// values missing in them, only the --measured columns when given.
+TEST_F(sim_files, AFitCsvHoldsInputsAndMarksMissingMeasurements) {
+  auto spec = parse_equation_model(k_tank, "tank.yaml");
+  ASSERT_TRUE(spec);
+  auto model = sim::equation_model::compile(*spec);
+  ASSERT_TRUE(model);
+  const std::string csv = "\xEF\xBB\xBFtime, \"inflow\" ,level,outflow\r\n0,1,1,\r\n10,,1.5,0.6\r\n\r\n20,2,,0.7\r\n";
+  auto d = parse_fit_csv(**model, csv, "m.csv");
+  ASSERT_TRUE(d) << d.error().to_string();
+  EXPECT_EQ(d->inputs, std::vector<std::string>{"inflow"});
+  EXPECT_EQ(d->measured, (std::vector<std::string>{"level", "outflow"}));
+  EXPECT_EQ(d->time, (std::vector<double>{0, 10, 20}));
+  EXPECT_EQ(d->u, (std::vector<double>{1, 1, 2}));  // held over the empty cell
+  ASSERT_EQ(d->y.size(), 6u);
+  EXPECT_EQ(d->y[0], 1);
+  EXPECT_TRUE(std::isnan(d->y[1]));
+  EXPECT_EQ(d->y[3], 0.6);
+  EXPECT_TRUE(std::isnan(d->y[4]));
+  auto only = parse_fit_csv(**model, csv, "m.csv", {"outflow"});
+  ASSERT_TRUE(only);
+  EXPECT_EQ(only->measured, std::vector<std::string>{"outflow"});
+  EXPECT_EQ(only->y.size(), 3u);
+  // Before its first value an input holds its start from the model.
+  auto late = parse_fit_csv(**model, "time,inflow,level\n0,,1\n5,3,2\n", "m.csv");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->u, (std::vector<double>{0, 3}));
+
+  struct bad {
+    std::string csv, expected;
+    std::vector<std::string> measured = {};
+  };
+  std::vector<bad> cases = {
+      {"level,time\n", "m.csv:1: column 1: the first column must be \"time\""},
+      {"time,levl\n0,1\n", "m.csv:1: column 2: \"levl\" is not an input, state or output of tank; they are: inflow,"},
+      {"time,c,level\n0,1,1\n",
+       "m.csv:1: column 2: c is a parameter of tank, not a column: give its value with --set c=VALUE"},
+      {"time,level,level\n", "m.csv:1: column 3: \"level\" appears twice"},
+      {"time,inflow\n0,1\n", "m.csv: no column is measured"},
+      {"time,level\n", "m.csv: there are no rows after the header"},
+      {"time,level\n0,1\n1,2,3\n", "m.csv:3: column 1: the row has 3 cells, the header 2"},
+      {"time,level\n0,1\nsoon,2\n", "m.csv:3: column 1: \"soon\" is not a time in seconds"},
+      {"time,level\n5,1\n4,2\n", "m.csv:3: column 1: the time goes back"},
+      {"time,inflow,level\n0,1,1\n1,2,1e999\n", "m.csv:3: column 3: level: \"1e999\" is not a number"},
+      {"time,level\n0,1\n", "m.csv: no column is named outflow", {"outflow"}},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_fit_csv(**model, c.csv, "m.csv", c.measured);
+    ASSERT_FALSE(r) << c.csv;
+    EXPECT_EQ(r.error().code(), status_code::invalid_argument);
+    EXPECT_NE(r.error().message().find(c.expected), std::string::npos) << r.error().message();
+  }
+}
+
+// `doppel sim fit` on the example pump: measurements made by `doppel sim run` with the model's
+// own parameters, a fit from wrong ones back to them.
+TEST_F(sim_files, SimFitRecoversThePumpsParametersFromACsvOfASimRun) {
+  const std::string example = std::string(DOPPEL_SOURCE_DIR) + "/examples/pump-station";
+  fs::path scenario = write("run.yaml", R"(model: pump
+stop: 5400
+step: 60
+schedule:
+  - {time: 0, speed: 1000}
+  - {time: 600, speed: 1450}
+  - {time: 1800, ambient: 35}
+  - {time: 3000, speed: 1200}
+)");
+  std::string out, err;
+  ASSERT_EQ(cli({"sim", "run", example, "--scenario", scenario.string()}, out, err), 0) << err;
+  // time,winding_temp,bearing_temp,... -> time,speed,ambient,winding_temp,bearing_temp, with the
+  // inputs given only where they change and one bearing temperature missing.
+  std::istringstream in(out);
+  std::string line, csv = "time,speed,ambient,winding_temp,bearing_temp\n";
+  std::getline(in, line);
+  int row = 0;
+  while (std::getline(in, line)) {
+    std::istringstream cells(line);
+    std::string t, winding, bearing;
+    std::getline(cells, t, ',');
+    std::getline(cells, winding, ',');
+    std::getline(cells, bearing, ',');
+    const double time = std::stod(t);
+    std::string speed = time == 0 ? "1000" : time == 600 ? "1450" : time == 3000 ? "1200" : "";
+    std::string ambient = time == 0 ? "25" : time == 1800 ? "35" : "";
+    if (++row == 20) bearing.clear();
+    csv += t + "," + speed + "," + ambient + "," + winding + "," + bearing + "\n";
+  }
+  fs::path data = write("pump.csv", csv);
+  ASSERT_EQ(cli({"sim", "fit", example, "--model", "pump", "--data", data.string(), "--tune",
+                 "R_winding,friction_rated", "--set", "R_winding=0.018", "--set", "friction_rated=100"},
+                out, err),
+            0)
+      << err;
+  // "R_winding         0.018 -> 0.0120001"
+  auto fitted = [&](const std::string& name) {
+    std::istringstream lines(out);
+    std::string l;
+    while (std::getline(lines, l)) {
+      if (l.rfind(name + " ", 0) == 0) return std::stod(l.substr(l.find("->") + 2));
+    }
+    ADD_FAILURE() << name << " not in " << out;
+    return 0.0;
+  };
+  EXPECT_NEAR(fitted("R_winding"), 0.012, 0.012 * 1e-3) << out;
+  EXPECT_NEAR(fitted("friction_rated"), 150, 150 * 1e-3) << out;
+  EXPECT_LT(fitted("rms winding_temp"), 1e-3) << out;
+  EXPECT_LT(fitted("rms bearing_temp"), 1e-3) << out;
+  EXPECT_NE(out.find("R_winding         0.018 -> "), std::string::npos) << out;
+  EXPECT_NE(out.find(", converged ("), std::string::npos) << out;
+
+  // Mistakes: exit 1 with a message; CSV mistakes name the file and line.
+  fs::path bad = write("bad.csv", "time,speed,winding_temp\n0,1000,25\n60,fast,26\n");
+  EXPECT_EQ(cli({"sim", "fit", example, "--model", "pump", "--data", bad.string(), "--tune", "R_winding"}, out, err),
+            1);
+  EXPECT_NE(err.find("bad.csv:3: column 2: speed: \"fast\" is not a number"), std::string::npos) << err;
+  EXPECT_EQ(cli({"sim", "fit", example, "--model", "pump", "--data", data.string(), "--tune", "speed"}, out, err), 1);
+  EXPECT_NE(err.find("doppel sim fit: cannot tune \"speed\": it is an input"), std::string::npos) << err;
+  EXPECT_EQ(cli({"sim", "fit", example, "--model", "pumq", "--data", data.string(), "--tune", "R_winding"}, out, err),
+            1);
+  EXPECT_NE(err.find("model pumq: there is no"), std::string::npos) << err;
+  EXPECT_EQ(cli({"sim", "fit", example, "--model", "pump", "--data", data.string(), "--tune", "R_winding", "--set",
+                 "R_winding"},
+                out, err),
+            1);
+  EXPECT_NE(err.find("--set R_winding: write NAME=VALUE"), std::string::npos) << err;
+  EXPECT_EQ(
+      cli({"sim", "fit", example, "--model", "pump", "--data", (dir_ / "none.csv").string(), "--tune", "R_winding"},
+          out, err),
+      1);
+  EXPECT_NE(err.find("none.csv: cannot read it"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace doppel::app

@@ -3,50 +3,18 @@
 #include <charconv>
 #include <cmath>
 
+#include "sim/csv.h"
+
 namespace doppel::sim::fmi {
 
 namespace {
-
-// One CSV record's cells (RFC 4180 quoting); `pos` moves past the record and its line break.
-std::vector<std::string> csv_record(std::string_view text, std::size_t& pos) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  while (pos < text.size()) {
-    char c = text[pos++];
-    if (quoted) {
-      if (c == '"' && pos < text.size() && text[pos] == '"') {
-        cells.back().push_back('"');
-        ++pos;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cells.back().push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      cells.emplace_back();
-    } else if (c == '\n') {
-      break;
-    } else if (c != '\r') {
-      cells.back().push_back(c);
-    }
-  }
-  return cells;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // A cell's elements: one for a scalar; an array's separated by spaces.
 status parse_cell(const variable& v, const std::string& cell, std::vector<scalar>& out) {
   out.clear();
   if (v.elements() == 1 && v.shape.empty()) {
     scalar x;
-    if (status s = parse_scalar(v.type, v.type == var_type::string ? cell : trim(cell), x); !s) return s;
+    if (status s = parse_scalar(v.type, v.type == var_type::string ? cell : csv_trim(cell), x); !s) return s;
     out.push_back(std::move(x));
     return {};
   }
@@ -105,11 +73,11 @@ result<input_table> parse_input_csv(const model_description& md, std::string_vie
     return std::string(file) + ":" + std::to_string(l) + ": column " + std::to_string(col) + ": ";
   };
   std::vector<std::string> header = csv_record(csv, pos);
-  if (header.empty() || trim(header[0]) != "time") {
+  if (header.empty() || csv_trim(header[0]) != "time") {
     return status::invalid_argument(where(1, 1) + "the first column must be \"time\" (a header time,NAME,...)");
   }
   for (std::size_t c = 1; c < header.size(); ++c) {
-    std::string name = trim(header[c]);
+    std::string name = csv_trim(header[c]);
     const variable* v = md.find(name);
     if (!v) return status::invalid_argument(where(1, c + 1) + "the FMU has no variable \"" + name + "\"");
     if (!settable(*v)) {
@@ -121,13 +89,13 @@ result<input_table> parse_input_csv(const model_description& md, std::string_vie
   while (pos < csv.size()) {
     ++line;
     std::vector<std::string> cells = csv_record(csv, pos);
-    if (cells.size() == 1 && trim(cells[0]).empty()) continue;  // a blank line
+    if (cells.size() == 1 && csv_trim(cells[0]).empty()) continue;  // a blank line
     if (cells.size() != header.size()) {
       return status::invalid_argument(where(line, 1) + "the row has " + std::to_string(cells.size()) +
                                       " cells, the header " + std::to_string(header.size()));
     }
     double time = 0;
-    if (!parse_double(trim(cells[0]), time) || !std::isfinite(time)) {
+    if (!parse_double(csv_trim(cells[0]), time) || !std::isfinite(time)) {
       return status::invalid_argument(where(line, 1) + "\"" + cells[0] + "\" is not a time in seconds");
     }
     if (!t.times.empty() && time < t.times.back()) {
