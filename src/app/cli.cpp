@@ -3,8 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <iostream>
 #include <ostream>
+#include <sstream>
 
 #include "app/devices.h"
 #include "app/fmu_cli.h"
@@ -195,6 +197,30 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   twin_telemetry->add_option("ID", twin_id, "Twin id")->required();
   remote_flags(twin_telemetry);
 
+  std::string scenario_id, scenario_file, scenario_with;
+  bool scenario_series = false;
+  auto* scenario = app.add_subcommand("scenario", "What-if scenarios on a running server (docs/simulation.md)");
+  scenario->require_subcommand(1);
+  auto* scenario_create =
+      scenario->add_subcommand("create", "Run a scenario (a POST /scenarios body read from FILE, - for stdin)");
+  scenario_create->add_option("FILE", scenario_file, "JSON: {\"id\", \"horizon\", \"schedule\", \"sweep\", ...}")
+      ->required();
+  remote_flags(scenario_create);
+  auto* scenario_list = scenario->add_subcommand("list", "List the scenarios kept");
+  remote_flags(scenario_list);
+  auto* scenario_get = scenario->add_subcommand("get", "Print a scenario");
+  scenario_get->add_option("ID", scenario_id, "Scenario id")->required();
+  scenario_get->add_flag("--series", scenario_series, "With every series");
+  remote_flags(scenario_get);
+  auto* scenario_compare =
+      scenario->add_subcommand("compare", "Compare a scenario with another or with reality (the history)");
+  scenario_compare->add_option("ID", scenario_id, "Scenario id")->required();
+  scenario_compare->add_option("--with", scenario_with, "Another scenario's id, or reality")->required();
+  remote_flags(scenario_compare);
+  auto* scenario_delete = scenario->add_subcommand("delete", "Remove a scenario");
+  scenario_delete->add_option("ID", scenario_id, "Scenario id")->required();
+  remote_flags(scenario_delete);
+
   std::string query_text, query_token;
   std::size_t query_page = 0;
   auto* query = app.add_subcommand("query", "Run a query (docs/query.md) on a running server and print the page");
@@ -338,6 +364,31 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return remote_query_all(ro, q, out, err);
   }
   if (*twin_get) return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id), "", out, err);
+  if (*scenario_create) {
+    std::stringstream text;
+    if (scenario_file == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(scenario_file, std::ios::binary);
+      if (!in) {
+        err << "doppel scenario create: cannot read " << scenario_file << "\n";
+        return 2;
+      }
+      text << in.rdbuf();
+    }
+    return remote_call(ro, "POST", "/scenarios", text.str(), out, err);
+  }
+  if (*scenario_list) return remote_call(ro, "GET", "/scenarios", "", out, err);
+  if (*scenario_get) {
+    return remote_call(ro, "GET", "/scenarios/" + encode_segment(scenario_id) + (scenario_series ? "?series=true" : ""),
+                       "", out, err);
+  }
+  if (*scenario_compare) {
+    return remote_call(ro, "GET",
+                       "/scenarios/" + encode_segment(scenario_id) + "/compare?with=" + encode_segment(scenario_with),
+                       "", out, err);
+  }
+  if (*scenario_delete) return remote_call(ro, "DELETE", "/scenarios/" + encode_segment(scenario_id), "", out, err);
   if (*twin_patch) return remote_call(ro, "PATCH", "/digitaltwins/" + encode_segment(twin_id), twin_body, out, err);
   if (*twin_rels) {
     return remote_call(ro, "GET", "/digitaltwins/" + encode_segment(twin_id) + "/relationships", "", out, err);

@@ -193,6 +193,39 @@ TEST_F(simulation_api, ScenariosForkTheLiveRunsAndNeverTouchTheTwins) {
   expect_error(call("GET", "/scenarios/slow", "viewer"), 404, "not_found");
 }
 
+// `doppel scenario create|list|get|compare|delete` against the running server.
+TEST_F(simulation_api, TheCliCreatesComparesAndRemovesScenarios) {
+  start();
+  send("pump-1", 0, 61, 1450, 20);
+  auto run = [&](const std::string& args, const std::string& who = "operator") {
+    return shell("DOPPEL_TOKEN=" + tokens_[who] + " " + DOPPEL_BINARY + " scenario " + args +
+                 " --server http://127.0.0.1:" + std::to_string(server_.port()) + " 2>&1");
+  };
+  const fs::path file = dir_.path() / "slow.json";
+  std::ofstream(file) << R"({"id": "slow-cli", "twins": ["pump-1"], "horizon": "1h",
+                             "schedule": [{"at": "10m", "set": {"speed": 1200}}]})";
+  auto [code, out] = run("create " + file.string());
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["id"], "slow-cli");
+  std::tie(code, out) = run("list", "viewer");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["value"][0]["id"], "slow-cli");
+  std::tie(code, out) = run("get slow-cli --series", "viewer");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["variants"][0]["series"][0]["values"].size(), 101u);  // step: horizon / 100
+  std::tie(code, out) = run("compare slow-cli --with reality", "viewer");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["with"], "reality");
+  std::tie(code, out) = run("create " + file.string());  // the id is taken
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("409 conflict"), std::string::npos) << out;
+  std::tie(code, out) = run("delete slow-cli");
+  EXPECT_EQ(code, 0) << out;
+  std::tie(code, out) = run("get slow-cli", "viewer");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("404 not_found"), std::string::npos) << out;
+}
+
 TEST_F(simulation_api, ABindingThatDoesNotFitIsAnErrorAtStart) {
   std::ofstream(project_ / "doppel.yaml", std::ios::app) << "      parameters: {nope: ratedFlow}\n";
   EXPECT_FALSE(server_.start(project_, data_, {}));
