@@ -82,10 +82,21 @@ double sample_value(const ts::sample& s) {
   }
 }
 
+__extension__ using wide = __int128;  // for sums of times that may pass the ends of int64
+
+// The first multiple of step at or after t; INT64_MAX when there is none (readings may carry
+// any time from 1677 to 2262, and a run never writes past the end of time).
 std::int64_t next_multiple(std::int64_t t, std::int64_t step) {
-  std::int64_t q = t / step * step;
-  return q < t ? q + step : q;  // t >= 0 here (Unix times after 1970)
+  wide q = static_cast<wide>(t) / step * step;
+  if (q < t) q += step;
+  return q > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(q);
 }
+
+// b - a without overflow (times at the ends of the range are far apart).
+wide gap(std::int64_t a, std::int64_t b) { return static_cast<wide>(b) - a; }
+
+// t + d, held at INT64_MAX.
+std::int64_t later(std::int64_t t, std::int64_t d) { return gap(-d, t) > INT64_MAX ? INT64_MAX : t + d; }
 
 }  // namespace
 
@@ -326,7 +337,7 @@ struct live_simulation::twin_run final : twin::twin_attachment {
   std::int64_t failed_ns = 0, failures = 0;
   std::string error;
 
-  double seconds(std::int64_t t) const { return static_cast<double>(t - origin_ns) * 1e-9; }
+  double seconds(std::int64_t t) const { return static_cast<double>(gap(origin_ns, t)) * 1e-9; }
 };
 
 live_simulation::live_simulation(const twin::twin_graph& graph, std::shared_ptr<const live_binding> binding,
@@ -347,7 +358,7 @@ live_simulation::twin_run* live_simulation::start_run(const ingest::twin_reading
     fresh->shown = board_->enter(fresh->twin, binding_);
     run = fresh.get();
     slot = std::move(fresh);
-  } else if (!run->run && t < run->failed_ns + binding_->spec.retry_after_ns) {
+  } else if (!run->run && gap(run->failed_ns, t) < binding_->spec.retry_after_ns) {
     return nullptr;  // failed, not time to try again yet
   }
   const live_binding& b = *binding_;
@@ -394,7 +405,8 @@ void live_simulation::emit(twin_run& run, const ingest::twin_readings& r) {
   }
   counters_->outputs.fetch_add(binding_->outputs.size(), std::memory_order_relaxed);
   run.time_ns = run.next_output_ns;
-  run.next_output_ns += binding_->spec.interval_ns;
+  run.next_output_ns =
+      next_multiple(run.next_output_ns == INT64_MAX ? INT64_MAX : run.next_output_ns + 1, binding_->spec.interval_ns);
   post(run);
 }
 
@@ -437,7 +449,7 @@ void live_simulation::run(int, const ingest::twin_readings& r) {
       first = last;
       continue;
     }
-    if (!run || !run->run || t - run->time_ns > b.spec.resync_after_ns) {
+    if (!run || !run->run || gap(run->time_ns, t) > b.spec.resync_after_ns) {
       run = start_run(r, *r.state, t);
       if (!run) {
         first = last;
@@ -452,7 +464,7 @@ void live_simulation::run(int, const ingest::twin_readings& r) {
     }
     if (t >= run->next_refresh_ns) {
       refresh(*run, r.twin);
-      run->next_refresh_ns = t + b.spec.refresh_ns;
+      run->next_refresh_ns = later(t, b.spec.refresh_ns);
     }
     for (std::size_t k = first; k < last; ++k) {
       for (const auto& in : b.inputs) {

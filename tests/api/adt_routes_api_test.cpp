@@ -15,6 +15,7 @@ class adt_routes_api : public api_fixture {
  protected:
   void SetUp() override {
     api_fixture::SetUp();
+    without_simulation();  // the motor below has no windingTemperature for it to measure
     // The example motor has no writable property; give it one, so that a component PATCH that
     // succeeds does not depend on whether API writes honour `writable`.
     std::ofstream(project_ / "models" / "motor.json") << R"({

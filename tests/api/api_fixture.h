@@ -2,6 +2,9 @@
 // real `doppel serve` binary on a loopback port and an HTTP client to it.
 #pragma once
 
+#include <fstream>
+#include <iterator>
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -95,6 +98,15 @@ class api_fixture : public ::testing::Test {
       ASSERT_TRUE(t) << t.error().to_string();
       tokens_[name] = *t;
     }
+  }
+  // The example's doppel.yaml without its live simulation (simulation.live), for tests that count
+  // what the history holds or change the models it binds.
+  void without_simulation() {
+    std::ifstream in(project_ / "doppel.yaml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = text.find("\nsimulation:");
+    ASSERT_NE(at, std::string::npos);
+    std::ofstream(project_ / "doppel.yaml", std::ios::trunc) << text.substr(0, at + 1);
   }
   void start(std::vector<std::string> extra = {}) {
     ASSERT_TRUE(server_.start(project_, data_, extra)) << server_.output();

@@ -74,6 +74,12 @@ constexpr route_rule k_routes[] = {
     {"POST", "/digitaltwins/{id}/telemetry", "operator"},
     {"POST", "/digitaltwins/{id}/components/{component}/telemetry", "operator"},
     {"GET", "/events", "viewer"},
+    {"GET", "/digitaltwins/{id}/simulation", "viewer"},
+    {"POST", "/scenarios", "operator"},
+    {"GET", "/scenarios", "viewer"},
+    {"GET", "/scenarios/{id}", "viewer"},
+    {"GET", "/scenarios/{id}/compare", "viewer"},
+    {"DELETE", "/scenarios/{id}", "operator"},
 };
 
 // Every route of the table: without a token 401, with a bad one 401, with too low a role 403,

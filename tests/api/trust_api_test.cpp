@@ -57,6 +57,12 @@ const route_role k_routes[] = {
     {"POST", "/digitaltwins/pump-1/telemetry", "operator", "/digitaltwins/{id}/telemetry"},
     {"POST", "/digitaltwins/pump-1/components/motor/telemetry", "operator",
      "/digitaltwins/{id}/components/{component}/telemetry"},
+    {"GET", "/digitaltwins/pump-1/simulation", "viewer", "/digitaltwins/{id}/simulation"},
+    {"POST", "/scenarios", "operator", "/scenarios"},
+    {"GET", "/scenarios", "viewer", "/scenarios"},
+    {"GET", "/scenarios/nope", "viewer", "/scenarios/{id}"},
+    {"GET", "/scenarios/nope/compare?with=reality", "viewer", "/scenarios/{id}/compare"},
+    {"DELETE", "/scenarios/nope", "operator", "/scenarios/{id}"},
 };
 
 // Bodies that are refused after the role check (or change nothing), so the walk leaves the

@@ -230,6 +230,21 @@ TEST_F(live_fixture, AFailingRunIsReportedAndStartsAgainLaterWhileOthersRunOn) {
       << metrics;
 }
 
+// Readings may carry any time from 1677 to 2262: the ends of that range must neither hang the
+// shard (a run writing virtual sensors across centuries) nor overflow.
+TEST_F(live_fixture, ReadingsAtTheEndsOfTimeRestartTheRunWithoutWritingCenturies) {
+  start(lag_spec());
+  send({{"pump-1", "speed", json(1.0), INT64_MIN}});
+  send({{"pump-1", "speed", json(2.0), 0}});
+  send({{"pump-1", "speed", json(3.0), INT64_MAX}});
+  send({{"pump-1", "speed", json(3.0), INT64_MAX}});
+  auto run = board_->get("pump-1");
+  ASSERT_TRUE(run);
+  EXPECT_EQ((*run)["state"], "running");
+  EXPECT_EQ((*run)["inputs"]["u"], 3.0);
+  EXPECT_LE(points("pump-1", "sim.x").size(), 4u);  // one at each start, at most
+}
+
 TEST_F(live_fixture, ADeletedTwinsRunGoesWithIt) {
   start(lag_spec());
   send({{"pump-1", "speed", json(1.0), k_t0}});
