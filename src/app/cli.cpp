@@ -238,25 +238,31 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "Prints how many points were sent, accepted and refused; exit 1 if any was refused.");
   remote_flags(import_cmd);
 
-  auto* fmu = app.add_subcommand("fmu", "Inspect and run FMUs (FMI 2.0 and 3.0 co-simulation)");
+  auto* fmu = app.add_subcommand("fmu", "Inspect and run FMUs (FMI 2.0 and 3.0, co-simulation and model exchange)");
   fmu->require_subcommand(1);
   std::string fmu_file;
   auto* fmu_info = fmu->add_subcommand("info", "Print an FMU's FMI version, kinds, default experiment and variables");
   fmu_info->add_option("FILE", fmu_file, "The .fmu file")->required();
   fmu_run_options fro;
-  auto* fmu_run = fmu->add_subcommand("run", "Run an FMU as a co-simulation and write its outputs as CSV");
+  auto* fmu_run = fmu->add_subcommand(
+      "run", "Run an FMU (co-simulation, or model exchange integrated by Doppel) and write its outputs as CSV");
   fmu_run->add_option("FILE", fro.file, "The .fmu file")->required();
   fmu_run->add_option("--output", fro.output, "CSV file to write (default: standard output)");
   fmu_run->add_option("--input", fro.input, "CSV of inputs over time: time,NAME,... (held between rows)");
   fmu_run->add_option("--start-time", fro.start_time, "Start time in s (default: the FMU's default experiment, or 0)");
   fmu_run->add_option("--stop-time", fro.stop_time, "Stop time in s (default: the FMU's default experiment)");
   fmu_run->add_option("--step-size", fro.step_size, "Communication step in s (default: the FMU's default experiment)");
+  fmu_run->add_option("--kind", fro.kind, "cs or me: which part of the FMU to run (default: cs when it has one)")
+      ->check(CLI::IsMember({"cs", "me"}));
+  fmu_run->add_option("--tolerance", fro.tolerance,
+                      "Relative tolerance (default: the FMU's default experiment; model exchange: else 1e-6)");
   fmu_run->add_option("--set", fro.sets, "NAME=VALUE: a parameter or input set before initialization (repeatable)");
   fmu_run->add_option("--timeout", fro.timeout_s, "Seconds a step may take before the FMU counts as hung (default 10)")
       ->check(CLI::Range(0.001, 86400.0));
   fmu_run->footer(
       "Writes a header time,<every output in modelDescription order> and one row per communication point.\n"
-      "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.");
+      "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.\n"
+      "A model-exchange FMU is integrated by CVODE (BDF) with its state, time and step events.");
 
   auto* sim = app.add_subcommand("sim", "Run equation models (DIR/sim/*.yaml) offline");
   sim->require_subcommand(1);

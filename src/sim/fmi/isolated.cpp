@@ -80,7 +80,7 @@ void send_rows_and_die(int sig) {
   };
   status s;
   {
-    auto f = fmu::open(file);
+    auto f = fmu::open(file, options.kind);
     if (!f) {
       s = f.error();
     } else {
