@@ -93,9 +93,12 @@ class me_driver final : public instance {
     const double target = t + h;
     int events_here = 0;
     double last_event = std::numeric_limits<double>::quiet_NaN();
-    while (target - solver_->time() > 4 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(target))) {
+    // A time event within rounding of the communication point belongs to this step, so that
+    // the row written there shows it.
+    const double rounding = 4 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(target));
+    while (target - solver_->time() > rounding) {
       double until = target;
-      const bool time_event_due = next_event_ && *next_event_ <= target;
+      const bool time_event_due = next_event_ && *next_event_ <= target + rounding;
       if (time_event_due) until = std::max(*next_event_, solver_->time());
       auto stop = solver_->advance(until, true);
       // An FMU call that failed inside the solver's callbacks is the cause, whatever CVODE says.

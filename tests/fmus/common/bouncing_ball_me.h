@@ -11,6 +11,8 @@
  *   bounces      7  7  output (discrete)                   0     the impacts so far
  *   max_bounces  8  8  parameter                           0     > 0: ask to terminate at that impact
  *   z            9  9  local, the event indicator          -     m
+ *   crash_at     10 10 parameter                           0     > 0: crash the process (SIGSEGV)
+ *                                                                 at that impact
  * FMI 3 adds time (value reference 0).
  *
  * Flight: h' = v, v' = -g. Event indicator z = h (1 once at rest). At a state event with
@@ -23,14 +25,16 @@
 #ifndef DOPPEL_TEST_BOUNCING_BALL_ME_H
 #define DOPPEL_TEST_BOUNCING_BALL_ME_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #define ME_NX 2
 #define ME_NZ 1
 #define BALL_ME_REST_SPEED 1e-3
 
 typedef struct {
-  double h, der_h, v, der_v, g, e, bounces, max_bounces, z;
+  double h, der_h, v, der_v, g, e, bounces, max_bounces, z, crash_at;
   int resting;
 } ModelData;
 
@@ -44,6 +48,7 @@ static const MeVar kVars[] = {
     {"bounces", 7, kMeCalculated, offsetof(ModelData, bounces)},
     {"max_bounces", 8, kMeParameter, offsetof(ModelData, max_bounces)},
     {"z", 9, kMeCalculated, offsetof(ModelData, z)},
+    {"crash_at", 10, kMeParameter, offsetof(ModelData, crash_at)},
 };
 
 static void model_start(ModelData* m) {
@@ -53,6 +58,7 @@ static void model_start(ModelData* m) {
   m->e = 0.7;
   m->bounces = 0;
   m->max_bounces = 0;
+  m->crash_at = 0;
   m->resting = 0;
 }
 
@@ -106,6 +112,12 @@ static void model_event(ModelData* m, double t, int* states_changed, int* termin
   }
   m->z = m->resting ? 1.0 : m->h;
   if (m->max_bounces > 0 && m->bounces >= m->max_bounces) *terminate = 1;
+  if (m->crash_at > 0 && m->bounces >= m->crash_at) {
+    volatile int* volatile target = NULL;
+    *target = 42;
+    raise(SIGSEGV);
+    abort();
+  }
   *next_time = -1;
 }
 

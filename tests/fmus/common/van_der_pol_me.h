@@ -24,7 +24,7 @@
 
 typedef struct {
   double x0, der_x0, x1, der_x1, mu, period, ticks;
-  double next_tick; /* < 0: none */
+  double start, next_tick; /* next_tick < 0: none */
 } ModelData;
 
 static const MeVar kVars[] = {
@@ -53,6 +53,7 @@ static const char* model_check(const ModelData* m) {
 
 static void model_init(ModelData* m, double t) {
   m->ticks = 0;
+  m->start = t;
   m->next_tick = m->period > 0.0 ? t + m->period : -1.0;
 }
 
@@ -85,7 +86,8 @@ static void model_event(ModelData* m, double t, int* states_changed, int* termin
   (void)terminate;
   if (m->next_tick >= 0.0 && t >= m->next_tick - 1e-9) {
     m->ticks += 1;
-    m->next_tick += m->period;
+    /* From the start, not by adding up periods: no drift. */
+    m->next_tick = m->start + (m->ticks + 1.0) * m->period;
   }
   *next_time = m->next_tick;
 }
