@@ -264,7 +264,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.\n"
       "A model-exchange FMU is integrated by CVODE (BDF) with its state, time and step events.");
 
-  auto* sim = app.add_subcommand("sim", "Run equation models (DIR/sim/*.yaml) offline");
+  auto* sim =
+      app.add_subcommand("sim", "Run equation models (DIR/sim/*.yaml) and systems (DIR/sim/systems/*.yaml) offline");
   sim->require_subcommand(1);
   std::string sim_dir, sim_scenario;
   auto* sim_run =
@@ -274,6 +275,19 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->add_option("--scenario", sim_scenario, "Scenario file (YAML): model, start, stop, step, parameters, schedule")
       ->required();
   sim_run->footer("See docs/simulation.md. Exit 1 with a message (file:line:column) for a mistake in a file.");
+  std::string system_name, system_output;
+  double system_timeout = 10;
+  auto* sim_system = sim->add_subcommand(
+      "system", "Run a system of FMUs and equation models (DIR/sim/systems/NAME.yaml) and write every output as CSV");
+  sim_system->add_option("DIR", sim_dir, "Project folder (its sim/systems/ holds the system files)")->required();
+  sim_system->add_option("--system", system_name, "The system's name: DIR/sim/systems/NAME.yaml")->required();
+  sim_system->add_option("--output", system_output, "CSV file to write (default: standard output)");
+  sim_system
+      ->add_option("--timeout", system_timeout, "Seconds a step may take before the run counts as hung (default 10)")
+      ->check(CLI::Range(0.001, 86400.0));
+  sim_system->footer(
+      "Writes time,<component.output ...>, one row per communication step. Runs in a child process; exit 1 with a\n"
+      "message (file:line:column for a mistake in a file). See docs/simulation.md.");
 
   try {
     app.parse(argc, argv);
@@ -307,6 +321,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*fmu_info) return cmd_fmu_info(fmu_file, out, err);
   if (*fmu_run) return cmd_fmu_run(fro, out, err);
   if (*sim_run) return cmd_sim_run(sim_dir, sim_scenario, out, err);
+  if (*sim_system) return cmd_sim_system(sim_dir, system_name, system_output, system_timeout, out, err);
   if (*serve) return cmd_serve(so, out, err);
   if (*query) {
     nlohmann::json body = {{"query", query_text}};
