@@ -1,6 +1,8 @@
 // libFuzzer target for the FMI importer's parsers. First byte even: the input (after it) is a
 // modelDescription.xml; whatever parses must be self-consistent (every start value of every
-// variable parses as its type, outputs point at output variables, arrays' start counts fit).
+// variable parses as its type, outputs point at output variables, arrays' start counts fit,
+// model exchange's derivatives point at Float variables whose states are Float variables of the
+// same size, and the state count is their elements).
 // First byte odd: the input is an --input CSV table against a fixed FMI 3 description holding
 // every type; every cell it accepts prints and parses back to itself. Never a crash.
 #include <cstddef>
@@ -44,6 +46,17 @@ void check_description(const model_description& md) {
   for (std::size_t i : md.outputs) {
     if (i >= md.variables.size() || md.variables[i].causality != causality::output) __builtin_trap();
   }
+  auto is_float = [](const variable& v) { return v.type == var_type::float32 || v.type == var_type::float64; };
+  std::size_t states = 0;
+  for (std::size_t i : md.derivatives) {
+    if (i >= md.variables.size()) __builtin_trap();
+    const variable& d = md.variables[i];
+    if (!is_float(d) || !d.derivative_of || *d.derivative_of >= md.variables.size()) __builtin_trap();
+    const variable& x = md.variables[*d.derivative_of];
+    if (!is_float(x) || (md.fmi_major == 3 && x.elements() != d.elements())) __builtin_trap();
+    states += d.elements();
+  }
+  if (states != md.continuous_states) __builtin_trap();
 }
 
 }  // namespace

@@ -265,27 +265,34 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "Prints how many points were sent, accepted and refused; exit 1 if any was refused.");
   remote_flags(import_cmd);
 
-  auto* fmu = app.add_subcommand("fmu", "Inspect and run FMUs (FMI 2.0 and 3.0 co-simulation)");
+  auto* fmu = app.add_subcommand("fmu", "Inspect and run FMUs (FMI 2.0 and 3.0, co-simulation and model exchange)");
   fmu->require_subcommand(1);
   std::string fmu_file;
   auto* fmu_info = fmu->add_subcommand("info", "Print an FMU's FMI version, kinds, default experiment and variables");
   fmu_info->add_option("FILE", fmu_file, "The .fmu file")->required();
   fmu_run_options fro;
-  auto* fmu_run = fmu->add_subcommand("run", "Run an FMU as a co-simulation and write its outputs as CSV");
+  auto* fmu_run = fmu->add_subcommand(
+      "run", "Run an FMU (co-simulation, or model exchange integrated by Doppel) and write its outputs as CSV");
   fmu_run->add_option("FILE", fro.file, "The .fmu file")->required();
   fmu_run->add_option("--output", fro.output, "CSV file to write (default: standard output)");
   fmu_run->add_option("--input", fro.input, "CSV of inputs over time: time,NAME,... (held between rows)");
   fmu_run->add_option("--start-time", fro.start_time, "Start time in s (default: the FMU's default experiment, or 0)");
   fmu_run->add_option("--stop-time", fro.stop_time, "Stop time in s (default: the FMU's default experiment)");
   fmu_run->add_option("--step-size", fro.step_size, "Communication step in s (default: the FMU's default experiment)");
+  fmu_run->add_option("--kind", fro.kind, "cs or me: which part of the FMU to run (default: cs when it has one)")
+      ->check(CLI::IsMember({"cs", "me"}));
+  fmu_run->add_option("--tolerance", fro.tolerance,
+                      "Relative tolerance (default: the FMU's default experiment; model exchange: else 1e-6)");
   fmu_run->add_option("--set", fro.sets, "NAME=VALUE: a parameter or input set before initialization (repeatable)");
   fmu_run->add_option("--timeout", fro.timeout_s, "Seconds a step may take before the FMU counts as hung (default 10)")
       ->check(CLI::Range(0.001, 86400.0));
   fmu_run->footer(
       "Writes a header time,<every output in modelDescription order> and one row per communication point.\n"
-      "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.");
+      "The FMU runs in a child process: an error, a crash or a hang ends in a message and exit 1.\n"
+      "A model-exchange FMU is integrated by CVODE (BDF) with its state, time and step events.");
 
-  auto* sim = app.add_subcommand("sim", "Run equation models (DIR/sim/*.yaml) offline");
+  auto* sim =
+      app.add_subcommand("sim", "Run equation models (DIR/sim/*.yaml) and systems (DIR/sim/systems/*.yaml) offline");
   sim->require_subcommand(1);
   std::string sim_dir, sim_scenario;
   auto* sim_run =
@@ -310,6 +317,19 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   sim_fit->footer(
       "Prints each tunable before -> after, each measured column's RMS error before -> after, the iterations and\n"
       "whether the fit converged. Exit 1 with a message (file:line for the CSV). See docs/simulation.md.");
+  std::string system_name, system_output;
+  double system_timeout = 10;
+  auto* sim_system = sim->add_subcommand(
+      "system", "Run a system of FMUs and equation models (DIR/sim/systems/NAME.yaml) and write every output as CSV");
+  sim_system->add_option("DIR", sim_dir, "Project folder (its sim/systems/ holds the system files)")->required();
+  sim_system->add_option("--system", system_name, "The system's name: DIR/sim/systems/NAME.yaml")->required();
+  sim_system->add_option("--output", system_output, "CSV file to write (default: standard output)");
+  sim_system
+      ->add_option("--timeout", system_timeout, "Seconds a step may take before the run counts as hung (default 10)")
+      ->check(CLI::Range(0.001, 86400.0));
+  sim_system->footer(
+      "Writes time,<component.output ...>, one row per communication step. Runs in a child process; exit 1 with a\n"
+      "message (file:line:column for a mistake in a file). See docs/simulation.md.");
 
   try {
     app.parse(argc, argv);
@@ -344,6 +364,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*fmu_run) return cmd_fmu_run(fro, out, err);
   if (*sim_run) return cmd_sim_run(sim_dir, sim_scenario, out, err);
   if (*sim_fit) return cmd_sim_fit(sfo, out, err);
+  if (*sim_system) return cmd_sim_system(sim_dir, system_name, system_output, system_timeout, out, err);
   if (*serve) return cmd_serve(so, out, err);
   if (*query) {
     nlohmann::json body = {{"query", query_text}};

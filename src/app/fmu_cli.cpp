@@ -26,7 +26,10 @@ std::string kinds(const model_description& md) {
   std::string out;
   if (md.co_simulation.present) out += "co-simulation (" + md.co_simulation.model_identifier + ")";
   if (md.model_exchange.present) {
-    out += std::string(out.empty() ? "" : ", ") + "model exchange (" + md.model_exchange.model_identifier + ")";
+    auto plural = [](std::size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
+    out += std::string(out.empty() ? "" : ", ") + "model exchange (" + md.model_exchange.model_identifier + "; " +
+           plural(md.continuous_states, "continuous state") + ", " + plural(md.event_indicators, "event indicator") +
+           ")";
   }
   return out;
 }
@@ -102,6 +105,20 @@ int cmd_fmu_run(const fmu_run_options& o, std::ostream& out, std::ostream& err) 
       !time_option(o.step_size, "--step-size", ro.step_size)) {
     return 1;
   }
+  if (!o.tolerance.empty()) {
+    double v = 0;
+    if (!parse_double(o.tolerance, v) || !(v > 0 && v < 1)) {
+      return fail("--tolerance " + o.tolerance + ": a relative tolerance between 0 and 1, like 1e-6");
+    }
+    ro.tolerance = v;
+  }
+  if (o.kind == "cs") {
+    ro.kind = fmu_kind::co_simulation;
+  } else if (o.kind == "me") {
+    ro.kind = fmu_kind::model_exchange;
+  } else if (!o.kind.empty()) {
+    return fail("--kind " + o.kind + ": write cs (co-simulation) or me (model exchange)");
+  }
   for (const std::string& s : o.sets) {
     auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0) return fail("--set " + s + ": write NAME=VALUE");
@@ -112,9 +129,7 @@ int cmd_fmu_run(const fmu_run_options& o, std::ostream& out, std::ostream& err) 
   if (!xml) return fail(xml.error().message());
   auto md = parse_model_description(*xml, o.file + "!/modelDescription.xml");
   if (!md) return fail(md.error().message());
-  if (!md->co_simulation.present) {
-    return fail(o.file + ": the FMU has no co-simulation part; Doppel runs co-simulation FMUs");
-  }
+  if (auto kind = choose_kind(*md, ro.kind); !kind) return fail(o.file + ": " + kind.error().message());
   if (auto t = resolve_times(*md, ro); !t) return fail(t.error().message());
   input_table inputs;
   if (!o.input.empty()) {

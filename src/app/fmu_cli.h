@@ -1,6 +1,6 @@
-// `doppel fmu info` and `doppel fmu run`: an FMU's description, and a co-simulation of it to
-// CSV, run in a child process (sim/fmi/isolated.h) so that a crashing or hanging FMU ends in a
-// clear message and exit 1. Called by run_cli. Not thread-safe (forks).
+// `doppel fmu info` and `doppel fmu run`: an FMU's description, and a run of it to CSV (a
+// co-simulation, or model exchange integrated by Doppel), run in a child process (sim/fmi/isolated.h) so that a
+// crashing or hanging FMU ends in a clear message and exit 1. Called by run_cli. Not thread-safe (forks).
 #pragma once
 
 #include <iosfwd>
@@ -13,6 +13,8 @@ namespace doppel::app {
 struct fmu_run_options {
   std::string file, output, input;
   std::string start_time, stop_time, step_size;  // empty: the default experiment's
+  std::string tolerance;                         // empty: the default experiment's
+  std::string kind;                              // "cs", "me" or empty (co-simulation when present)
   std::vector<std::string> sets;                 // NAME=VALUE
   double timeout_s = 10;
 };

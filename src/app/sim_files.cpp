@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "sim/csv.h"
+#include "sim/fmi/isolated.h"
 
 namespace doppel::app {
 
@@ -542,6 +543,272 @@ int cmd_sim_fit(const sim_fit_options& o, std::ostream& out, std::ostream& err) 
   }
   out << "iterations " << r->iterations << ", simulations " << r->simulations << ", "
       << (r->converged ? "converged" : "not converged") << " (" << r->message << ")\n";
+  return 0;
+}
+
+result<system_file> load_system(const fs::path& file) {
+  auto text = read_text(file);
+  if (!text) return text.error();
+  return parse_system(*text, file);
+}
+
+namespace {
+
+std::string trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+system_file::place place_of(const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  if (m.is_null()) return {};
+  return {static_cast<std::size_t>(m.line + 1), static_cast<std::size_t>(m.column + 1)};
+}
+
+}  // namespace
+
+result<system_file> parse_system(std::string_view text, const fs::path& file) {
+  auto doc = parse_yaml(text, file);
+  if (!doc) return doc.error();
+  reader r(file);
+  const YAML::Node& root = *doc;
+  if (status s =
+          r.keys(root, "a system", {"description", "start", "stop", "step", "algorithm", "components", "connections"});
+      !s) {
+    return s;
+  }
+  system_file sys;
+  if (!root["stop"]) return r.fail(root, "a system needs stop: the time to run to, in seconds");
+  if (root["start"]) {
+    if (status s = r.number(root["start"], "start", sys.start); !s) return s;
+  }
+  if (status s = r.number(root["stop"], "stop", sys.stop); !s) return s;
+  if (sys.stop < sys.start) return r.fail(root["stop"], "stop is before start");
+  sys.step = (sys.stop - sys.start) / 500;
+  if (root["step"]) {
+    if (status s = r.number(root["step"], "step", sys.step); !s) return s;
+  }
+  if (!(sys.step > 0)) return r.fail(root["step"] ? root["step"] : root, "step must be a positive number of seconds");
+  if ((sys.stop - sys.start) / sys.step > 1e8) return r.fail(root["step"], "the run would write over 100 million rows");
+  if (root["algorithm"]) {
+    std::string a;
+    if (status s = r.text(root["algorithm"], "algorithm", a); !s) return s;
+    if (a == "gauss-seidel") {
+      sys.algorithm = sim::master_algorithm::gauss_seidel;
+    } else if (a == "jacobi") {
+      sys.algorithm = sim::master_algorithm::jacobi;
+    } else {
+      return r.fail(root["algorithm"], "algorithm must be gauss-seidel (in the components' order) or jacobi");
+    }
+  }
+  const YAML::Node components = root["components"];
+  if (!components || !components.IsMap() || components.size() == 0) {
+    return r.fail(components ? components : root,
+                  "a system needs components: {NAME: {fmu: PATH} or {model: NAME}, ...}");
+  }
+  for (const auto& kv : components) {
+    system_file::component c;
+    if (status s = r.text(kv.first, "a component's name", c.name); !s) return s;
+    if (c.name.empty() || c.name.find_first_of(". \t") != std::string::npos || c.name.find("->") != std::string::npos) {
+      return r.fail(kv.first, "the component name \"" + c.name + "\" must not be empty or hold a dot or a space");
+    }
+    c.at = place_of(kv.first);
+    const std::string what = "components." + c.name;
+    const YAML::Node& v = kv.second;
+    if (status s = r.keys(v, what, {"fmu", "model", "kind", "step", "parameters", "description"}); !s) return s;
+    if (!v["fmu"] == !v["model"]) return r.fail(v, what + " needs one of fmu: PATH or model: NAME");
+    if (v["fmu"]) {
+      if (status s = r.text(v["fmu"], what + ".fmu", c.fmu); !s) return s;
+      if (c.fmu.empty()) return r.fail(v["fmu"], what + ".fmu must be the path of an .fmu file");
+    } else {
+      if (status s = r.text(v["model"], what + ".model", c.model); !s) return s;
+      if (c.model.empty() || c.model.find_first_of("/\\") != std::string::npos || c.model == "." || c.model == "..") {
+        return r.fail(v["model"], what + ".model must be the name of an equation model in sim/ (no path)");
+      }
+    }
+    if (v["kind"]) {
+      std::string k;
+      if (status s = r.text(v["kind"], what + ".kind", k); !s) return s;
+      if (!v["fmu"]) return r.fail(v["kind"], what + ".kind is for FMUs only");
+      if (k == "cs") {
+        c.kind = sim::fmi::fmu_kind::co_simulation;
+      } else if (k == "me") {
+        c.kind = sim::fmi::fmu_kind::model_exchange;
+      } else {
+        return r.fail(v["kind"], what + ".kind must be cs (co-simulation) or me (model exchange)");
+      }
+    }
+    if (v["step"]) {
+      if (status s = r.number(v["step"], what + ".step", c.step); !s) return s;
+      if (!(c.step > 0) || c.step > sys.step * (1 + 1e-12)) {
+        return r.fail(v["step"], what + ".step must be positive and at most the system's step");
+      }
+    }
+    if (const YAML::Node params = v["parameters"]) {
+      if (!params.IsMap()) return r.fail(params, what + ".parameters must be a mapping: {NAME: VALUE, ...}");
+      for (const auto& p : params) {
+        std::string value;
+        if (status s = r.text(p.second, what + ".parameters." + p.first.Scalar(), value); !s) return s;
+        c.parameters.emplace_back(p.first.Scalar(), value);
+      }
+    }
+    sys.components.push_back(std::move(c));
+  }
+  if (const YAML::Node connections = root["connections"]) {
+    if (!connections.IsSequence()) return r.fail(connections, "connections must be a list of \"a.out -> b.in\"");
+    for (const auto& item : connections) {
+      std::string textual;
+      if (status s = r.text(item, "a connection", textual); !s) return s;
+      system_file::connection k;
+      k.at = place_of(item);
+      const auto arrow = textual.find("->");
+      auto split = [](const std::string& side, std::string& comp, std::string& var) {
+        const auto dot = side.find('.');
+        if (dot == std::string::npos || dot == 0 || dot + 1 == side.size()) return false;
+        comp = side.substr(0, dot);
+        var = side.substr(dot + 1);
+        return true;
+      };
+      if (arrow == std::string::npos || !split(trimmed(std::string_view(textual).substr(0, arrow)), k.from, k.output) ||
+          !split(trimmed(std::string_view(textual).substr(arrow + 2)), k.to, k.input)) {
+        return r.fail(item, "the connection \"" + textual + "\" must be written COMPONENT.OUTPUT -> COMPONENT.INPUT");
+      }
+      for (const std::string* name : {&k.from, &k.to}) {
+        bool known = false;
+        for (const auto& c : sys.components) known = known || c.name == *name;
+        if (!known) return r.fail(item, "the connection \"" + textual + "\" names no component " + *name);
+      }
+      sys.connections.push_back(std::move(k));
+    }
+  }
+  return sys;
+}
+
+namespace {
+
+// The system's components and connections made from the file: FMUs opened, models compiled,
+// names resolved. Runs in the child process (an FMU's binary is loaded here).
+status build_system(const fs::path& dir, const fs::path& file, const system_file& sys,
+                    std::vector<sim::system_component>& components, std::vector<sim::system_connection>& connections) {
+  auto at = [&](const system_file::place& p) {
+    return file.string() + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": ";
+  };
+  for (const auto& c : sys.components) {
+    sim::system_component sc;
+    sc.name = c.name;
+    sc.step = c.step;
+    if (!c.fmu.empty()) {
+      fs::path path = fs::path(c.fmu).is_absolute() ? fs::path(c.fmu) : dir / c.fmu;
+      auto made = sim::fmu_component(path, c.kind, c.parameters);
+      if (!made) return status::invalid_argument(at(c.at) + "components." + c.name + ": " + made.error().message());
+      sc.c = std::move(*made);
+    } else {
+      fs::path model_file = dir / "sim" / (c.model + ".yaml");
+      if (!fs::exists(model_file)) {
+        return status::invalid_argument(at(c.at) + "components." + c.name + ": there is no " + model_file.string());
+      }
+      auto spec = load_equation_model(model_file);
+      if (!spec) return spec.error();
+      auto model = sim::equation_model::compile(*spec);
+      if (!model) return status::invalid_argument(model_file.string() + ": " + model.error().message());
+      std::vector<std::pair<std::string, double>> values;
+      for (const auto& [name, text] : c.parameters) {
+        double v = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(v)) {
+          return status::invalid_argument(at(c.at) + "components." + c.name + ".parameters." + name +
+                                          " must be a number, not \"" + text + "\"");
+        }
+        values.emplace_back(name, v);
+      }
+      auto made = sim::equation_component(*model, std::move(values));
+      if (!made) return status::invalid_argument(at(c.at) + "components." + c.name + ": " + made.error().message());
+      sc.c = std::move(*made);
+    }
+    components.push_back(std::move(sc));
+  }
+  auto index_of = [&](const std::string& name) {
+    std::size_t i = 0;
+    while (components[i].name != name) ++i;  // parse_system checked that it is there
+    return i;
+  };
+  auto find = [](const std::vector<std::string>& names, const std::string& name) {
+    std::size_t i = 0;
+    while (i < names.size() && names[i] != name) ++i;
+    return i;
+  };
+  auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out.empty() ? std::string("none") : out;
+  };
+  for (const auto& k : sys.connections) {
+    sim::system_connection sc;
+    sc.from = index_of(k.from);
+    sc.to = index_of(k.to);
+    const auto& outs = components[sc.from].c->output_names();
+    const auto& ins = components[sc.to].c->input_names();
+    sc.output = find(outs, k.output);
+    sc.input = find(ins, k.input);
+    if (sc.output == outs.size()) {
+      return status::invalid_argument(at(k.at) + k.from + " has no Float64 output \"" + k.output +
+                                      "\"; its outputs: " + list(outs));
+    }
+    if (sc.input == ins.size()) {
+      return status::invalid_argument(at(k.at) + k.to + " has no Float64 input \"" + k.input +
+                                      "\"; its inputs: " + list(ins));
+    }
+    for (const auto& other : connections) {
+      if (other.to == sc.to && other.input == sc.input) {
+        return status::invalid_argument(at(k.at) + k.to + "." + k.input + " is fed by two connections; keep one");
+      }
+    }
+    connections.push_back(sc);
+  }
+  return {};
+}
+
+}  // namespace
+
+int cmd_sim_system(const fs::path& dir, const std::string& name, const std::string& output, double timeout_s,
+                   std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "doppel sim system: " << message << "\n";
+    return 1;
+  };
+  if (name.empty() || name.find_first_of("/\\") != std::string::npos || name == "." || name == "..") {
+    return fail("--system " + name + ": the name of a file in DIR/sim/systems/ (without .yaml)");
+  }
+  const fs::path file = dir / "sim" / "systems" / (name + ".yaml");
+  if (!fs::exists(file)) return fail("there is no " + file.string());
+  auto sys = load_system(file);
+  if (!sys) return fail(sys.error().message());
+  std::ofstream out_file;
+  std::ostream* sink = &out;
+  if (!output.empty()) {
+    out_file.open(output, std::ios::binary | std::ios::trunc);
+    if (!out_file) return fail("--output " + output + ": cannot write it");
+    sink = &out_file;
+  }
+  sim::fmi::isolation limits;
+  limits.timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+  status s = sim::fmi::run_in_child(
+      [&](const std::function<void(std::string_view)>& rows) -> status {
+        std::vector<sim::system_component> components;
+        std::vector<sim::system_connection> connections;
+        if (status b = build_system(dir, file, *sys, components, connections); !b) return b;
+        sim::system_options o;
+        o.start = sys->start;
+        o.stop = sys->stop;
+        o.step = sys->step;
+        o.algorithm = sys->algorithm;
+        return sim::run_system(components, connections, o, rows);
+      },
+      limits, [&](std::string_view lines) { sink->write(lines.data(), static_cast<std::streamsize>(lines.size())); });
+  sink->flush();
+  if (!s) return fail(s.message());
+  if (!*sink) return fail("writing the output failed");
   return 0;
 }
 

@@ -1,8 +1,10 @@
-// The simulation files of a project folder, and `doppel sim run`: equation models in
-// DIR/sim/NAME.yaml (sim/equation_model.h), and scenario files that run one of them offline,
-// without a server, from a start time to a stop time with parameter changes and a schedule of
-// inputs, writing CSV; and `doppel sim fit`, which fits a model's parameters to measurements in
-// a CSV file (sim/estimate.h). Callers: run_cli. Not thread-safe.
+// The simulation files of a project folder, and `doppel sim run|fit|system`: equation models in
+// DIR/sim/NAME.yaml (sim/equation_model.h); scenario files that run one of them offline, without
+// a server, from a start time to a stop time with parameter changes and a schedule of inputs,
+// writing CSV; `doppel sim fit`, which fits a model's parameters to measurements in a CSV file
+// (sim/estimate.h); and systems in DIR/sim/systems/NAME.yaml (FMUs and equation models
+// connected outputs to inputs under a master algorithm, sim/system.h).
+// Callers: run_cli. Not thread-safe.
 #pragma once
 
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "core/status.h"
 #include "sim/equation_model.h"
 #include "sim/estimate.h"
+#include "sim/system.h"
 
 namespace doppel::app {
 
@@ -41,9 +44,46 @@ struct scenario {
 result<scenario> load_scenario(const std::filesystem::path& file);
 result<scenario> parse_scenario(std::string_view text, const std::filesystem::path& file);
 
+// A system file (DIR/sim/systems/NAME.yaml), as written: names are resolved against the FMUs
+// and models when it runs. Each part keeps where it is written, for messages.
+struct system_file {
+  struct place {
+    std::size_t line = 0, column = 0;  // 1-based
+  };
+  struct component {
+    std::string name;
+    std::string fmu;                                              // a path, relative to DIR unless absolute; or
+    std::string model;                                            // an equation model's name: DIR/sim/<model>.yaml
+    sim::fmi::fmu_kind kind = sim::fmi::fmu_kind::automatic;      // kind: cs | me (FMUs)
+    double step = 0;                                              // 0: the system's
+    std::vector<std::pair<std::string, std::string>> parameters;  // NAME: VALUE, before the start
+    place at;
+  };
+  struct connection {
+    std::string from, output, to, input;  // "from.output -> to.input"
+    place at;
+  };
+  std::vector<component> components;  // in the file's order: the Gauss-Seidel order
+  std::vector<connection> connections;
+  double start = 0, stop = 0, step = 0;
+  sim::master_algorithm algorithm = sim::master_algorithm::gauss_seidel;
+};
+
+// A system file; invalid_argument "FILE:LINE:COLUMN: ..." for the first mistake (YAML, unknown
+// keys, a component with both or neither of fmu and model, a connection not written
+// "a.out -> b.in" or naming an unknown component, times and steps).
+result<system_file> load_system(const std::filesystem::path& file);
+result<system_file> parse_system(std::string_view text, const std::filesystem::path& file);
+
 // `doppel sim run DIR --scenario FILE`: 0 when the run reached its stop time, 1 with a message.
 int cmd_sim_run(const std::filesystem::path& dir, const std::filesystem::path& scenario_file, std::ostream& out,
                 std::ostream& err);
+// `doppel sim system DIR --system NAME [--output OUT.csv]`: the system runs in a child process
+// (an FMU that crashes or hangs ends in a message); CSV to `output` or `out`. 0 when it reached
+// its stop time (or a component asked to stop), 1 with a message (file:line:column for a
+// mistake in a file, a connection naming an unknown output or input among them).
+int cmd_sim_system(const std::filesystem::path& dir, const std::string& name, const std::string& output,
+                   double timeout_s, std::ostream& out, std::ostream& err);
 
 // Measurements of `model` over time, for fitting: a header `time,<names>`, then one row per
 // time (in time order). A column named like an input is an input (an empty cell holds the value

@@ -116,11 +116,16 @@ result<std::unique_ptr<ode_solver>> ode_solver::create(ode_system system, std::s
 
 ode_solver::~ode_solver() = default;
 
-result<ode_stop> ode_solver::advance(double t_out) {
+result<ode_stop> ode_solver::advance(double t_out, bool exact) {
   impl& m = *impl_;
   if (t_out <= t_) return ode_stop{t_, -1, 0};
   realtype reached = t_;
   m.last_error.clear();
+  // Set on every exact call: a stop time once reached stays in force in this SUNDIALS version
+  // until replaced, so a later call must move it along.
+  if (exact && CVodeSetStopTime(m.mem, t_out) != CV_SUCCESS) {
+    return status::internal("CVodeSetStopTime failed: " + m.last_error);
+  }
   int flag = CVode(m.mem, t_out, m.y, &reached, CV_NORMAL);
   if (flag < 0) {
     return status::failed_precondition("the ODE solver stopped at t=" + std::to_string(reached) + ": " +

@@ -1,7 +1,8 @@
 // An initial value problem y' = f(t, y), with event functions g(t, y) whose zero crossings stop
 // the integration, solved by SUNDIALS CVODE: BDF with a dense Newton solver for stiff systems,
 // Adams with fixed-point iteration for non-stiff ones, error controlled by tolerances.
-// Callers: equation models (equation_model.h). Not thread-safe: one solver per thread at a
+// Callers: equation models (equation_model.h), the model-exchange FMU driver
+// (fmi/model_exchange.h). Not thread-safe: one solver per thread at a
 // time; solvers on different threads are independent (each has its own SUNDIALS context).
 #pragma once
 
@@ -51,8 +52,11 @@ class ode_solver {
 
   // Integrates to `t_out` (>= time()), stopping at the first event on the way.
   // failed_precondition with CVODE's reason when the solver cannot go on (too much work, error
-  // test failures, a right-hand side that is not finite).
-  result<ode_stop> advance(double t_out);
+  // test failures, a right-hand side that is not finite). With `exact`, the solver never steps
+  // (and never evaluates the right-hand side) beyond t_out: for a model whose equations change
+  // there, such as an FMU with a time event or an input that changes; else it may step past
+  // t_out and interpolate back, which is cheaper.
+  result<ode_stop> advance(double t_out, bool exact = false);
   // Restarts from (t, y): after an event changed the state discontinuously.
   status reset(double t, std::span<const double> y);
 

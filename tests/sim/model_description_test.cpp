@@ -147,6 +147,101 @@ TEST(ModelDescription, MistakesAreReportedWithFileLineAndElement) {
   }
 }
 
+constexpr const char* k_fmi2_me =
+    R"(<fmiModelDescription fmiVersion="2.0" modelName="B" guid="g" numberOfEventIndicators="2">
+  <ModelExchange modelIdentifier="B"/>
+  <ModelVariables>
+    <ScalarVariable name="h" valueReference="1" causality="output"><Real start="1"/></ScalarVariable>
+    <ScalarVariable name="der_h" valueReference="2"><Real derivative="1"/></ScalarVariable>
+    <ScalarVariable name="v" valueReference="3" causality="output"><Real start="0"/></ScalarVariable>
+    <ScalarVariable name="der_v" valueReference="4"><Real derivative="3"/></ScalarVariable>
+  </ModelVariables>
+  <ModelStructure>
+    <Outputs><Unknown index="1"/><Unknown index="3"/></Outputs>
+    <Derivatives><Unknown index="2"/><Unknown index="4"/></Derivatives>
+  </ModelStructure>
+</fmiModelDescription>
+)";
+
+constexpr const char* k_fmi3_me = R"(<fmiModelDescription fmiVersion="3.0" modelName="B" instantiationToken="t">
+  <ModelExchange modelIdentifier="B"/>
+  <ModelVariables>
+    <Float64 name="x" valueReference="1" start="1 2 3"><Dimension start="3"/></Float64>
+    <Float64 name="der_x" valueReference="2" derivative="1"><Dimension start="3"/></Float64>
+    <Float64 name="z" valueReference="3"/>
+    <Float32 name="zs" valueReference="4"><Dimension start="2"/></Float32>
+  </ModelVariables>
+  <ModelStructure>
+    <ContinuousStateDerivative valueReference="2"/>
+    <EventIndicator valueReference="3"/>
+    <EventIndicator valueReference="4"/>
+  </ModelStructure>
+</fmiModelDescription>
+)";
+
+TEST(ModelDescription, ModelExchangeStatesAndEventIndicators) {
+  auto md2 = parse_model_description(k_fmi2_me);
+  ASSERT_TRUE(md2) << md2.error().to_string();
+  EXPECT_TRUE(md2->model_exchange.present);
+  EXPECT_FALSE(md2->co_simulation.present);
+  EXPECT_EQ(md2->continuous_states, 2u);
+  EXPECT_EQ(md2->derivatives, (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(md2->variables[1].derivative_of, 0u);
+  EXPECT_EQ(md2->variables[3].derivative_of, 2u);
+  EXPECT_FALSE(md2->variables[0].derivative_of);
+  EXPECT_EQ(md2->event_indicators, 2u);
+
+  auto md3 = parse_model_description(k_fmi3_me);
+  ASSERT_TRUE(md3) << md3.error().to_string();
+  EXPECT_EQ(md3->continuous_states, 3u);  // an array state counts its elements
+  EXPECT_EQ(md3->derivatives, std::vector<std::size_t>{1});
+  EXPECT_EQ(md3->variables[1].derivative_of, 0u);
+  EXPECT_EQ(md3->event_indicators, 3u);
+}
+
+TEST(ModelDescription, ModelExchangeMistakesAreReportedWithFileLineAndElement) {
+  struct broken {
+    std::string xml, expected;
+  };
+  auto replace = [](std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  const std::string me2 = k_fmi2_me, me3 = k_fmi3_me;
+  std::vector<broken> cases = {
+      {replace(me2, "numberOfEventIndicators=\"2\"", "numberOfEventIndicators=\"two\""),
+       "md.xml:1: <fmiModelDescription>: numberOfEventIndicators=\"two\" must be an unsigned integer"},
+      {replace(me2, "<Real derivative=\"1\"/>", "<Real derivative=\"9\"/>"),
+       "md.xml:5: <Real>: derivative=\"9\" of der_h must be the index (1 to 4) of a variable"},
+      {replace(me2, "<Real derivative=\"1\"/>", "<Real derivative=\"x\"/>"),
+       "md.xml:5: <Real>: derivative=\"x\" must be an unsigned integer"},
+      {replace(me2, "<Unknown index=\"2\"/><Unknown index=\"4\"/>", "<Unknown index=\"1\"/>"),
+       "md.xml:11: <Unknown>: h is listed as a state derivative but has no derivative="},
+      {replace(me2, "<Unknown index=\"2\"/><Unknown index=\"4\"/>", "<Unknown index=\"5\"/>"),
+       "md.xml:11: <Unknown>: index=\"5\" must be the index (1 to 4) of a variable"},
+      {replace(me2, "<Unknown index=\"2\"/><Unknown index=\"4\"/>", "<Unknown index=\"2\"/><Unknown index=\"2\"/>"),
+       "md.xml:11: <Unknown>: der_h is listed as a state derivative twice"},
+      {replace(me2, "<Unknown index=\"2\"/><Unknown index=\"4\"/>", "<Unknown/>"),
+       "md.xml:11: <Unknown>: the attribute index is required"},
+      {replace(me3, "derivative=\"1\"", "derivative=\"7\""),
+       "md.xml:5: <Float64>: derivative=\"7\" of der_x must be the valueReference of a Float32 or Float64"},
+      {replace(me3, "<Float64 name=\"z\" valueReference=\"3\"/>", "<Int8 name=\"z\" valueReference=\"3\"/>"),
+       "md.xml:11: <EventIndicator>: z is an event indicator but not a Float32 or Float64 variable"},
+      {replace(me3, "<EventIndicator valueReference=\"3\"/>", "<EventIndicator valueReference=\"30\"/>"),
+       "md.xml:11: <EventIndicator>: valueReference=\"30\" names no variable"},
+      {replace(me3, "<Float64 name=\"der_x\" valueReference=\"2\" derivative=\"1\"><Dimension start=\"3\"/></Float64>",
+               "<Float64 name=\"der_x\" valueReference=\"2\" derivative=\"1\"/>"),
+       "md.xml:5: <Float64>: der_x has 1 elements, its state x 3"},
+  };
+  for (const broken& c : cases) {
+    auto md = parse_model_description(c.xml, "md.xml");
+    ASSERT_FALSE(md) << c.xml;
+    EXPECT_EQ(md.error().code(), status_code::invalid_argument);
+    EXPECT_NE(md.error().message().find(c.expected), std::string::npos)
+        << "expected: " << c.expected << "\ngot: " << md.error().message();
+  }
+}
+
 TEST(FmiValues, ParseAndPrintEveryType) {
   auto round = [](var_type t, const char* text) {
     scalar v;

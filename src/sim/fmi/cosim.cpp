@@ -133,6 +133,9 @@ status run_cosimulation(instance& inst, const model_description& md, const run_o
                         const std::function<void(std::string_view)>& emit) {
   auto times = resolve_times(md, o);
   if (!times) return times.error();
+  if (o.tolerance && !(*o.tolerance > 0 && *o.tolerance < 1)) {
+    return status::invalid_argument("the tolerance must be a number between 0 and 1 (relative), like 1e-6");
+  }
   // Parameters and inputs from --set, checked before the FMU is touched.
   std::vector<std::pair<const variable*, std::vector<scalar>>> sets;
   for (const auto& [name, text] : o.sets) {
@@ -153,7 +156,8 @@ status run_cosimulation(instance& inst, const model_description& md, const run_o
     if (status s = inst.set(*v, values); !s) return s;
   }
   std::optional<double> stop = times->stop;
-  if (status s = inst.enter_initialization(times->start, stop, md.experiment.tolerance); !s) return s;
+  std::optional<double> tolerance = o.tolerance ? o.tolerance : md.experiment.tolerance;
+  if (status s = inst.enter_initialization(times->start, stop, tolerance); !s) return s;
   // Inputs: the row in force at time t (the last with a time <= t), applied when it changes.
   std::size_t row = 0;
   bool applied_any = false;
@@ -222,8 +226,11 @@ status run_cosimulation(instance& inst, const model_description& md, const run_o
   if (status s = write_row(times->start); !s) return s;
   // Communication points t0 + k*h (no drift from adding h), the last one at the stop time.
   const double span = times->stop - times->start;
-  // An FMU that cannot change its step size ends at the last whole step before the stop time.
-  const bool variable_step = md.co_simulation.can_handle_variable_step;
+  // An FMU that cannot change its step size ends at the last whole step before the stop time;
+  // a model-exchange FMU's steps are the integrator's, any size.
+  auto kind = choose_kind(md, o.kind);
+  if (!kind) return kind.error();
+  const bool variable_step = *kind == fmu_kind::model_exchange || md.co_simulation.can_handle_variable_step;
   const double whole = span / times->step;
   const auto steps = static_cast<std::uint64_t>(variable_step ? std::ceil(whole - 1e-9) : std::floor(whole + 1e-9));
   double t = times->start;

@@ -1,5 +1,6 @@
 // Running one FMU as a co-simulation from a start time to a stop time at a fixed communication
-// step, as `doppel fmu run` does: parameters and inputs set before initialization (--set),
+// step, as `doppel fmu run` does (a model-exchange FMU too, through its integrating instance,
+// model_exchange.h): parameters and inputs set before initialization (--set),
 // inputs read from a table and held between its rows, and every output written as CSV, one row
 // per communication point (the layout of the FMI project's reference tools: a header
 // `time,<outputs in modelDescription order>`, booleans true/false, binaries as hex, an array's
@@ -34,6 +35,8 @@ result<input_table> parse_input_csv(const model_description& md, std::string_vie
 
 struct run_options {
   std::optional<double> start_time, stop_time, step_size;  // else the default experiment's
+  std::optional<double> tolerance;                         // relative; else the default experiment's
+  fmu_kind kind = fmu_kind::automatic;                     // which part of the FMU runs (choose_kind)
   std::vector<std::pair<std::string, std::string>> sets;   // NAME=VALUE, before initialization
   const input_table* inputs = nullptr;
 };

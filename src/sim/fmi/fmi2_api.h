@@ -76,6 +76,29 @@ typedef fmi2Status fmi2GetStatusTYPE(fmi2Component, const fmi2StatusKind s, fmi2
 typedef fmi2Status fmi2GetRealStatusTYPE(fmi2Component, const fmi2StatusKind s, fmi2Real* value);
 typedef fmi2Status fmi2GetBooleanStatusTYPE(fmi2Component, const fmi2StatusKind s, fmi2Boolean* value);
 
+/* Model exchange: the event iteration's result (fmi2NewDiscreteStates) and the functions of
+ * Event Mode and Continuous-Time Mode. */
+typedef struct {
+  fmi2Boolean newDiscreteStatesNeeded;
+  fmi2Boolean terminateSimulation;
+  fmi2Boolean nominalsOfContinuousStatesChanged;
+  fmi2Boolean valuesOfContinuousStatesChanged;
+  fmi2Boolean nextEventTimeDefined;
+  fmi2Real nextEventTime;
+} fmi2EventInfo;
+
+typedef fmi2Status fmi2EnterEventModeTYPE(fmi2Component);
+typedef fmi2Status fmi2NewDiscreteStatesTYPE(fmi2Component, fmi2EventInfo* fmi2eventInfo);
+typedef fmi2Status fmi2EnterContinuousTimeModeTYPE(fmi2Component);
+typedef fmi2Status fmi2CompletedIntegratorStepTYPE(fmi2Component, fmi2Boolean noSetFMUStatePriorToCurrentPoint,
+                                                   fmi2Boolean* enterEventMode, fmi2Boolean* terminateSimulation);
+typedef fmi2Status fmi2SetTimeTYPE(fmi2Component, fmi2Real time);
+typedef fmi2Status fmi2SetContinuousStatesTYPE(fmi2Component, const fmi2Real x[], size_t nx);
+typedef fmi2Status fmi2GetDerivativesTYPE(fmi2Component, fmi2Real derivatives[], size_t nx);
+typedef fmi2Status fmi2GetEventIndicatorsTYPE(fmi2Component, fmi2Real eventIndicators[], size_t ni);
+typedef fmi2Status fmi2GetContinuousStatesTYPE(fmi2Component, fmi2Real x[], size_t nx);
+typedef fmi2Status fmi2GetNominalsOfContinuousStatesTYPE(fmi2Component, fmi2Real x_nominal[], size_t nx);
+
 #ifdef __cplusplus
 }
 #endif

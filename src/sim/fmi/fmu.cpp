@@ -15,6 +15,7 @@
 
 #include "sim/fmi/fmi2_api.h"
 #include "sim/fmi/fmi3_api.h"
+#include "sim/fmi/model_exchange.h"
 
 namespace doppel::sim::fmi {
 
@@ -142,10 +143,6 @@ struct fmu::library {
   ~library() {
     if (handle) dlclose(handle);
   }
-  template <class F>
-  F* find(const char* name) const {
-    return reinterpret_cast<F*>(dlsym(handle, name));
-  }
 };
 
 result<std::string> read_model_description(const fs::path& fmu_file) {
@@ -210,23 +207,36 @@ struct fmi2_functions {
   fmi2SetIntegerTYPE* set_integer;
   fmi2SetBooleanTYPE* set_boolean;
   fmi2SetStringTYPE* set_string;
-  fmi2DoStepTYPE* do_step;
+  fmi2DoStepTYPE* do_step;  // co-simulation
+  // Model exchange.
+  fmi2EnterEventModeTYPE* enter_event_mode;
+  fmi2NewDiscreteStatesTYPE* new_discrete_states;
+  fmi2EnterContinuousTimeModeTYPE* enter_continuous_time_mode;
+  fmi2CompletedIntegratorStepTYPE* completed_integrator_step;
+  fmi2SetTimeTYPE* set_time;
+  fmi2SetContinuousStatesTYPE* set_continuous_states;
+  fmi2GetDerivativesTYPE* get_derivatives;
+  fmi2GetEventIndicatorsTYPE* get_event_indicators;
+  fmi2GetContinuousStatesTYPE* get_continuous_states;
+  fmi2GetNominalsOfContinuousStatesTYPE* get_nominals;
 };
 
-class fmi2_instance final : public instance {
+// What the co-simulation and model-exchange instances of FMI 2 share: instantiation, values,
+// initialization and the end. `Interface` is instance or me_instance.
+template <class Interface>
+class fmi2_common : public Interface {
  public:
-  fmi2_instance(std::shared_ptr<const void> keep, const fmi2_functions& f, const model_description& md)
+  fmi2_common(std::shared_ptr<const void> keep, const fmi2_functions& f, const model_description& md)
       : keep_(std::move(keep)), f_(f), md_(md) {}
-  ~fmi2_instance() override {
+  ~fmi2_common() override {
     if (!c_) return;
     if (initialized_ && !terminated_) f_.terminate(c_);
     f_.free_instance(c_);
   }
-  status create(const std::string& name, const fs::path& resources) {
+  status create(const std::string& name, const fs::path& resources, fmi2Type type) {
     callbacks_ = {fmi2_log, std::calloc, std::free, nullptr, &log_};
     std::string uri = file_uri(resources);
-    c_ = f_.instantiate(name.c_str(), fmi2CoSimulation, md_.token.c_str(), uri.c_str(), &callbacks_, fmi2False,
-                        fmi2False);
+    c_ = f_.instantiate(name.c_str(), type, md_.token.c_str(), uri.c_str(), &callbacks_, fmi2False, fmi2False);
     if (!c_) return status::failed_precondition("fmi2Instantiate failed" + log_.tail());
     return {};
   }
@@ -302,16 +312,12 @@ class fmi2_instance final : public instance {
   status get_float64(std::span<const std::uint32_t> vrs, double* values) override {
     return check(f_.get_real(c_, vrs.data(), vrs.size(), values), "fmi2GetReal");
   }
-  status step(double t, double h, bool& terminate) override {
-    terminate = false;
-    return check(f_.do_step(c_, t, h, fmi2True), [&] { return "fmi2DoStep at t=" + std::to_string(t); });
-  }
   status terminate() override {
     terminated_ = true;
     return check(f_.terminate(c_), "fmi2Terminate");
   }
 
- private:
+ protected:
   template <class Name>
   status check(fmi2Status s, const Name& call) {
     return check_call(s, call, log_);
@@ -323,6 +329,60 @@ class fmi2_instance final : public instance {
   log_sink log_;
   fmi2Component c_ = nullptr;
   bool initialized_ = false, terminated_ = false;
+};
+
+class fmi2_instance final : public fmi2_common<instance> {
+ public:
+  using fmi2_common::fmi2_common;
+  status step(double t, double h, bool& terminate) override {
+    terminate = false;
+    return check(f_.do_step(c_, t, h, fmi2True), [&] { return "fmi2DoStep at t=" + std::to_string(t); });
+  }
+};
+
+class fmi2_me_instance final : public fmi2_common<me_instance> {
+ public:
+  using fmi2_common::fmi2_common;
+  status enter_event_mode() override { return check(f_.enter_event_mode(c_), "fmi2EnterEventMode"); }
+  status update_discrete_states(discrete_update& out) override {
+    fmi2EventInfo info{};
+    if (status s = check(f_.new_discrete_states(c_, &info), "fmi2NewDiscreteStates"); !s) return s;
+    out.again = info.newDiscreteStatesNeeded != fmi2False;
+    out.terminate = info.terminateSimulation != fmi2False;
+    out.nominals_changed = info.nominalsOfContinuousStatesChanged != fmi2False;
+    out.states_changed = info.valuesOfContinuousStatesChanged != fmi2False;
+    out.next_event_time.reset();
+    if (info.nextEventTimeDefined != fmi2False) out.next_event_time = info.nextEventTime;
+    return {};
+  }
+  status enter_continuous_time_mode() override {
+    return check(f_.enter_continuous_time_mode(c_), "fmi2EnterContinuousTimeMode");
+  }
+  status set_time(double t) override {
+    return check(f_.set_time(c_, t), [&] { return "fmi2SetTime(" + std::to_string(t) + ")"; });
+  }
+  status set_continuous_states(std::span<const double> x) override {
+    return check(f_.set_continuous_states(c_, x.data(), x.size()), "fmi2SetContinuousStates");
+  }
+  status get_continuous_states(std::span<double> x) override {
+    return check(f_.get_continuous_states(c_, x.data(), x.size()), "fmi2GetContinuousStates");
+  }
+  status get_nominals(std::span<double> nominals) override {
+    return check(f_.get_nominals(c_, nominals.data(), nominals.size()), "fmi2GetNominalsOfContinuousStates");
+  }
+  status get_derivatives(std::span<double> dx) override {
+    return check(f_.get_derivatives(c_, dx.data(), dx.size()), "fmi2GetDerivatives");
+  }
+  status get_event_indicators(std::span<double> z) override {
+    return check(f_.get_event_indicators(c_, z.data(), z.size()), "fmi2GetEventIndicators");
+  }
+  status completed_integrator_step(bool& enter_event_mode, bool& terminate) override {
+    fmi2Boolean event = fmi2False, stop = fmi2False;
+    status s = check(f_.completed_integrator_step(c_, fmi2True, &event, &stop), "fmi2CompletedIntegratorStep");
+    enter_event_mode = event != fmi2False;
+    terminate = stop != fmi2False;
+    return s;
+  }
 };
 
 // ---------------------------------------------------------------- FMI 3
@@ -368,25 +428,29 @@ struct fmi3_functions {
   fmi3SetBooleanTYPE* set_bool;
   fmi3SetStringTYPE* set_string;
   fmi3SetBinaryTYPE* set_binary;
+  // Model exchange.
+  fmi3InstantiateModelExchangeTYPE* instantiate_me;
+  fmi3EnterContinuousTimeModeTYPE* enter_continuous_time_mode;
+  fmi3CompletedIntegratorStepTYPE* completed_integrator_step;
+  fmi3SetTimeTYPE* set_time;
+  fmi3SetContinuousStatesTYPE* set_continuous_states;
+  fmi3GetContinuousStateDerivativesTYPE* get_derivatives;
+  fmi3GetEventIndicatorsTYPE* get_event_indicators;
+  fmi3GetContinuousStatesTYPE* get_continuous_states;
+  fmi3GetNominalsOfContinuousStatesTYPE* get_nominals;
 };
 
-class fmi3_instance final : public instance {
+// What the co-simulation and model-exchange instances of FMI 3 share: values, initialization
+// and the end. `Interface` is instance or me_instance.
+template <class Interface>
+class fmi3_common : public Interface {
  public:
-  fmi3_instance(std::shared_ptr<const void> keep, const fmi3_functions& f, const model_description& md)
+  fmi3_common(std::shared_ptr<const void> keep, const fmi3_functions& f, const model_description& md)
       : keep_(std::move(keep)), f_(f), md_(md) {}
-  ~fmi3_instance() override {
+  ~fmi3_common() override {
     if (!c_) return;
     if (initialized_ && !terminated_) f_.terminate(c_);
     f_.free_instance(c_);
-  }
-  status create(const std::string& name, const fs::path& resources) {
-    std::string path = resources.string() + "/";
-    event_mode_ =
-        md_.co_simulation.has_event_mode && f_.enter_event_mode && f_.update_discrete_states && f_.enter_step_mode;
-    c_ = f_.instantiate(name.c_str(), md_.token.c_str(), path.c_str(), false, false, event_mode_, false, nullptr, 0,
-                        &log_, fmi3_log, nullptr);
-    if (!c_) return status::failed_precondition("fmi3InstantiateCoSimulation failed" + log_.tail());
-    return {};
   }
   status enter_initialization(double start, std::optional<double> stop, std::optional<double> tolerance) override {
     if (status s = check(
@@ -398,63 +462,17 @@ class fmi3_instance final : public instance {
     initialized_ = true;
     return {};
   }
-  status exit_initialization() override {
-    if (status s = check(f_.exit_init(c_), "fmi3ExitInitializationMode"); !s) return s;
-    // With event mode, the FMU is in event mode after initialization: settle it, then step.
-    if (event_mode_) {
-      bool terminate = false;
-      if (status s = settle_events(terminate); !s) return s;
-    }
-    return {};
-  }
   status set(const variable& v, std::span<const scalar> values) override;
   status get(const variable& v, std::vector<scalar>& values) override;
   status get_float64(std::span<const std::uint32_t> vrs, double* values) override {
     return check(f_.get_f64(c_, vrs.data(), vrs.size(), values, vrs.size()), "fmi3GetFloat64");
-  }
-  status step(double t, double h, bool& terminate) override {
-    terminate = false;
-    bool event = false, stop = false, early = false;
-    double last = t;
-    if (status s = check(f_.do_step(c_, t, h, true, &event, &stop, &early, &last),
-                         [&] { return "fmi3DoStep at t=" + std::to_string(t); });
-        !s) {
-      return s;
-    }
-    if (stop) {
-      terminate = true;
-      return {};
-    }
-    if (event && event_mode_) {
-      if (status s = check(f_.enter_event_mode(c_), "fmi3EnterEventMode"); !s) return s;
-      return settle_events(terminate);
-    }
-    return {};
   }
   status terminate() override {
     terminated_ = true;
     return check(f_.terminate(c_), "fmi3Terminate");
   }
 
- private:
-  status settle_events(bool& terminate) {
-    // Event iteration: update discrete states until the FMU needs no more, then step mode.
-    for (int i = 0; i < 1000; ++i) {
-      bool again = false, stop = false, nominals = false, values = false, next_defined = false;
-      double next = 0;
-      if (status s = check(f_.update_discrete_states(c_, &again, &stop, &nominals, &values, &next_defined, &next),
-                           "fmi3UpdateDiscreteStates");
-          !s) {
-        return s;
-      }
-      if (stop) {
-        terminate = true;
-        return {};
-      }
-      if (!again) return check(f_.enter_step_mode(c_), "fmi3EnterStepMode");
-    }
-    return status::failed_precondition("the FMU's event iteration did not settle in 1,000 updates" + log_.tail());
-  }
+ protected:
   template <class Name>
   status check(fmi3Status s, const Name& call) {
     return check_call(s, call, log_);
@@ -518,10 +536,131 @@ class fmi3_instance final : public instance {
   const model_description& md_;
   log_sink log_;
   fmi3Instance c_ = nullptr;
-  bool initialized_ = false, terminated_ = false, event_mode_ = false;
+  bool initialized_ = false, terminated_ = false;
 };
 
-status fmi3_instance::set(const variable& v, std::span<const scalar> values) {
+class fmi3_instance final : public fmi3_common<instance> {
+ public:
+  using fmi3_common::fmi3_common;
+  status create(const std::string& name, const fs::path& resources) {
+    std::string path = resources.string() + "/";
+    event_mode_ =
+        md_.co_simulation.has_event_mode && f_.enter_event_mode && f_.update_discrete_states && f_.enter_step_mode;
+    c_ = f_.instantiate(name.c_str(), md_.token.c_str(), path.c_str(), false, false, event_mode_, false, nullptr, 0,
+                        &log_, fmi3_log, nullptr);
+    if (!c_) return status::failed_precondition("fmi3InstantiateCoSimulation failed" + log_.tail());
+    return {};
+  }
+  status exit_initialization() override {
+    if (status s = check(f_.exit_init(c_), "fmi3ExitInitializationMode"); !s) return s;
+    // With event mode, the FMU is in event mode after initialization: settle it, then step.
+    if (event_mode_) {
+      bool terminate = false;
+      if (status s = settle_events(terminate); !s) return s;
+    }
+    return {};
+  }
+  status step(double t, double h, bool& terminate) override {
+    terminate = false;
+    bool event = false, stop = false, early = false;
+    double last = t;
+    if (status s = check(f_.do_step(c_, t, h, true, &event, &stop, &early, &last),
+                         [&] { return "fmi3DoStep at t=" + std::to_string(t); });
+        !s) {
+      return s;
+    }
+    if (stop) {
+      terminate = true;
+      return {};
+    }
+    if (event && event_mode_) {
+      if (status s = check(f_.enter_event_mode(c_), "fmi3EnterEventMode"); !s) return s;
+      return settle_events(terminate);
+    }
+    return {};
+  }
+
+ private:
+  status settle_events(bool& terminate) {
+    // Event iteration: update discrete states until the FMU needs no more, then step mode.
+    for (int i = 0; i < 1000; ++i) {
+      bool again = false, stop = false, nominals = false, values = false, next_defined = false;
+      double next = 0;
+      if (status s = check(f_.update_discrete_states(c_, &again, &stop, &nominals, &values, &next_defined, &next),
+                           "fmi3UpdateDiscreteStates");
+          !s) {
+        return s;
+      }
+      if (stop) {
+        terminate = true;
+        return {};
+      }
+      if (!again) return check(f_.enter_step_mode(c_), "fmi3EnterStepMode");
+    }
+    return status::failed_precondition("the FMU's event iteration did not settle in 1,000 updates" + log_.tail());
+  }
+  bool event_mode_ = false;
+};
+
+class fmi3_me_instance final : public fmi3_common<me_instance> {
+ public:
+  using fmi3_common::fmi3_common;
+  status create(const std::string& name, const fs::path& resources) {
+    std::string path = resources.string() + "/";
+    c_ = f_.instantiate_me(name.c_str(), md_.token.c_str(), path.c_str(), false, false, &log_, fmi3_log);
+    if (!c_) return status::failed_precondition("fmi3InstantiateModelExchange failed" + log_.tail());
+    return {};
+  }
+  status exit_initialization() override { return check(f_.exit_init(c_), "fmi3ExitInitializationMode"); }
+  status enter_event_mode() override { return check(f_.enter_event_mode(c_), "fmi3EnterEventMode"); }
+  status update_discrete_states(discrete_update& out) override {
+    bool again = false, stop = false, nominals = false, values = false, next_defined = false;
+    double next = 0;
+    if (status s = check(f_.update_discrete_states(c_, &again, &stop, &nominals, &values, &next_defined, &next),
+                         "fmi3UpdateDiscreteStates");
+        !s) {
+      return s;
+    }
+    out.again = again;
+    out.terminate = stop;
+    out.nominals_changed = nominals;
+    out.states_changed = values;
+    out.next_event_time.reset();
+    if (next_defined) out.next_event_time = next;
+    return {};
+  }
+  status enter_continuous_time_mode() override {
+    return check(f_.enter_continuous_time_mode(c_), "fmi3EnterContinuousTimeMode");
+  }
+  status set_time(double t) override {
+    return check(f_.set_time(c_, t), [&] { return "fmi3SetTime(" + std::to_string(t) + ")"; });
+  }
+  status set_continuous_states(std::span<const double> x) override {
+    return check(f_.set_continuous_states(c_, x.data(), x.size()), "fmi3SetContinuousStates");
+  }
+  status get_continuous_states(std::span<double> x) override {
+    return check(f_.get_continuous_states(c_, x.data(), x.size()), "fmi3GetContinuousStates");
+  }
+  status get_nominals(std::span<double> nominals) override {
+    return check(f_.get_nominals(c_, nominals.data(), nominals.size()), "fmi3GetNominalsOfContinuousStates");
+  }
+  status get_derivatives(std::span<double> dx) override {
+    return check(f_.get_derivatives(c_, dx.data(), dx.size()), "fmi3GetContinuousStateDerivatives");
+  }
+  status get_event_indicators(std::span<double> z) override {
+    return check(f_.get_event_indicators(c_, z.data(), z.size()), "fmi3GetEventIndicators");
+  }
+  status completed_integrator_step(bool& enter_event_mode, bool& terminate) override {
+    bool event = false, stop = false;
+    status s = check(f_.completed_integrator_step(c_, true, &event, &stop), "fmi3CompletedIntegratorStep");
+    enter_event_mode = event;
+    terminate = stop;
+    return s;
+  }
+};
+
+template <class Interface>
+status fmi3_common<Interface>::set(const variable& v, std::span<const scalar> values) {
   if (values.size() != v.elements()) {
     return status::invalid_argument(v.name + " takes " + std::to_string(v.elements()) + " values");
   }
@@ -560,7 +699,8 @@ status fmi3_instance::set(const variable& v, std::span<const scalar> values) {
   return status::internal("unknown type");
 }
 
-status fmi3_instance::get(const variable& v, std::vector<scalar>& values) {
+template <class Interface>
+status fmi3_common<Interface>::get(const variable& v, std::vector<scalar>& values) {
   switch (v.type) {
     case var_type::float32: return get_numbers<float>(f_.get_f32, v, values, "fmi3GetFloat32");
     case var_type::float64: return get_numbers<double>(f_.get_f64, v, values, "fmi3GetFloat64");
@@ -608,28 +748,54 @@ fmu::~fmu() {
   if (!dir_.empty()) fs::remove_all(dir_, ec);
 }
 
-result<std::shared_ptr<fmu>> fmu::open(const fs::path& file) {
+std::string_view to_string(fmu_kind k) {
+  switch (k) {
+    case fmu_kind::automatic: return "automatic";
+    case fmu_kind::co_simulation: return "co-simulation";
+    case fmu_kind::model_exchange: return "model exchange";
+  }
+  return "?";
+}
+
+result<fmu_kind> choose_kind(const model_description& md, fmu_kind requested) {
+  switch (requested) {
+    case fmu_kind::automatic: return md.co_simulation.present ? fmu_kind::co_simulation : fmu_kind::model_exchange;
+    case fmu_kind::co_simulation:
+      if (!md.co_simulation.present) {
+        return status::invalid_argument("the FMU has no co-simulation part (<CoSimulation>); run it as model exchange");
+      }
+      return requested;
+    case fmu_kind::model_exchange:
+      if (!md.model_exchange.present) {
+        return status::invalid_argument(
+            "the FMU has no model-exchange part (<ModelExchange>); run it as co-simulation");
+      }
+      return requested;
+  }
+  return status::invalid_argument("unknown FMU kind");
+}
+
+result<std::shared_ptr<fmu>> fmu::open(const fs::path& file, fmu_kind requested) {
   auto xml = read_model_description(file);
   if (!xml) return xml.error();
   auto md = parse_model_description(*xml, file.string() + "!/modelDescription.xml");
   if (!md) return md.error();
-  if (!md->co_simulation.present) {
-    return status::invalid_argument(file.string() +
-                                    ": the FMU has no co-simulation part (<CoSimulation>); Doppel runs co-simulation "
-                                    "FMUs");
-  }
+  auto kind = choose_kind(*md, requested);
+  if (!kind) return status::invalid_argument(file.string() + ": " + kind.error().message());
   std::shared_ptr<fmu> f(new fmu());
+  f->kind_ = *kind;
   f->md_ = std::move(*md);
   std::string pattern = (fs::temp_directory_path() / "doppel-fmu-XXXXXX").string();
   if (!mkdtemp(pattern.data())) return status::io_error("cannot make a temporary folder to unpack " + file.string());
   f->dir_ = pattern;
   if (status s = unpack(file, f->dir_); !s) return s;
   const char* platform = f->md_.fmi_major == 2 ? "linux64" : "x86_64-linux";
-  fs::path binary = f->dir_ / "binaries" / platform / (f->md_.co_simulation.model_identifier + ".so");
+  const std::string& identifier = f->kind_ == fmu_kind::model_exchange ? f->md_.model_exchange.model_identifier
+                                                                       : f->md_.co_simulation.model_identifier;
+  fs::path binary = f->dir_ / "binaries" / platform / (identifier + ".so");
   if (!fs::exists(binary)) {
     return status::invalid_argument(file.string() + ": no binary for this platform (binaries/" + platform + "/" +
-                                    f->md_.co_simulation.model_identifier +
-                                    ".so); the FMU must be exported for Linux x86-64");
+                                    identifier + ".so); the FMU must be exported for Linux x86-64");
   }
   f->lib_ = std::make_shared<library>();
   f->lib_->handle = dlopen(binary.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -640,88 +806,159 @@ result<std::shared_ptr<fmu>> fmu::open(const fs::path& file) {
   return f;
 }
 
-result<std::unique_ptr<instance>> fmu::instantiate(const std::string& name) {
-  const library& l = *lib_;
-  std::vector<std::string> missing;
-  auto need = [&](auto*& slot, const char* symbol) {
-    slot = l.find<std::remove_pointer_t<std::remove_reference_t<decltype(slot)>>>(symbol);
-    if (!slot) missing.emplace_back(symbol);
-  };
+namespace {
+
+// Looks up each function an instance needs, collecting the names of those that are missing.
+class symbols {
+ public:
+  explicit symbols(void* handle) : handle_(handle) {}
+  template <class F>
+  void need(F*& slot, const char* name) {
+    slot = reinterpret_cast<F*>(dlsym(handle_, name));
+    if (!slot) missing_ += (missing_.empty() ? "" : ", ") + std::string(name);
+  }
+  template <class F>
+  void want(F*& slot, const char* name) {
+    slot = reinterpret_cast<F*>(dlsym(handle_, name));
+  }
+  status check(fmu_kind kind) const {
+    if (missing_.empty()) return {};
+    return status::invalid_argument(
+        "the FMU's binary does not export " + missing_ + " (the FMI standard requires them of a " +
+        std::string(kind == fmu_kind::model_exchange ? "model-exchange" : "co-simulation") + " FMU)");
+  }
+
+ private:
+  void* handle_;
+  std::string missing_;
+};
+
+void fmi2_common_functions(symbols& l, fmi2_functions& f) {
+  l.need(f.instantiate, "fmi2Instantiate");
+  l.need(f.free_instance, "fmi2FreeInstance");
+  l.need(f.setup, "fmi2SetupExperiment");
+  l.need(f.enter_init, "fmi2EnterInitializationMode");
+  l.need(f.exit_init, "fmi2ExitInitializationMode");
+  l.need(f.terminate, "fmi2Terminate");
+  l.need(f.get_real, "fmi2GetReal");
+  l.need(f.get_integer, "fmi2GetInteger");
+  l.need(f.get_boolean, "fmi2GetBoolean");
+  l.need(f.get_string, "fmi2GetString");
+  l.need(f.set_real, "fmi2SetReal");
+  l.need(f.set_integer, "fmi2SetInteger");
+  l.need(f.set_boolean, "fmi2SetBoolean");
+  l.need(f.set_string, "fmi2SetString");
+}
+
+void fmi3_common_functions(symbols& l, fmi3_functions& f) {
+  l.need(f.free_instance, "fmi3FreeInstance");
+  l.need(f.enter_init, "fmi3EnterInitializationMode");
+  l.need(f.exit_init, "fmi3ExitInitializationMode");
+  l.need(f.terminate, "fmi3Terminate");
+  l.need(f.get_f32, "fmi3GetFloat32");
+  l.need(f.get_f64, "fmi3GetFloat64");
+  l.need(f.get_i8, "fmi3GetInt8");
+  l.need(f.get_u8, "fmi3GetUInt8");
+  l.need(f.get_i16, "fmi3GetInt16");
+  l.need(f.get_u16, "fmi3GetUInt16");
+  l.need(f.get_i32, "fmi3GetInt32");
+  l.need(f.get_u32, "fmi3GetUInt32");
+  l.need(f.get_i64, "fmi3GetInt64");
+  l.need(f.get_u64, "fmi3GetUInt64");
+  l.need(f.get_bool, "fmi3GetBoolean");
+  l.need(f.get_string, "fmi3GetString");
+  l.need(f.get_binary, "fmi3GetBinary");
+  l.need(f.set_f32, "fmi3SetFloat32");
+  l.need(f.set_f64, "fmi3SetFloat64");
+  l.need(f.set_i8, "fmi3SetInt8");
+  l.need(f.set_u8, "fmi3SetUInt8");
+  l.need(f.set_i16, "fmi3SetInt16");
+  l.need(f.set_u16, "fmi3SetUInt16");
+  l.need(f.set_i32, "fmi3SetInt32");
+  l.need(f.set_u32, "fmi3SetUInt32");
+  l.need(f.set_i64, "fmi3SetInt64");
+  l.need(f.set_u64, "fmi3SetUInt64");
+  l.need(f.set_bool, "fmi3SetBoolean");
+  l.need(f.set_string, "fmi3SetString");
+  l.need(f.set_binary, "fmi3SetBinary");
+}
+
+}  // namespace
+
+result<std::unique_ptr<me_instance>> fmu::instantiate_model_exchange(const std::string& name) {
+  if (kind_ != fmu_kind::model_exchange) {
+    return status::failed_precondition("the FMU was opened for co-simulation; open it as model exchange");
+  }
+  symbols l(lib_->handle);
   fs::path resources = dir_ / "resources";
   std::shared_ptr<const void> keep = shared_from_this();
   if (md_.fmi_major == 2) {
     fmi2_functions f{};
-    need(f.instantiate, "fmi2Instantiate");
-    need(f.free_instance, "fmi2FreeInstance");
-    need(f.setup, "fmi2SetupExperiment");
-    need(f.enter_init, "fmi2EnterInitializationMode");
-    need(f.exit_init, "fmi2ExitInitializationMode");
-    need(f.terminate, "fmi2Terminate");
-    need(f.get_real, "fmi2GetReal");
-    need(f.get_integer, "fmi2GetInteger");
-    need(f.get_boolean, "fmi2GetBoolean");
-    need(f.get_string, "fmi2GetString");
-    need(f.set_real, "fmi2SetReal");
-    need(f.set_integer, "fmi2SetInteger");
-    need(f.set_boolean, "fmi2SetBoolean");
-    need(f.set_string, "fmi2SetString");
-    need(f.do_step, "fmi2DoStep");
-    if (!missing.empty()) goto missing_functions;
-    {
-      auto i = std::make_unique<fmi2_instance>(keep, f, md_);
-      if (status s = i->create(name, resources); !s) return s;
-      return std::unique_ptr<instance>(std::move(i));
-    }
-  } else {
-    fmi3_functions f{};
-    need(f.instantiate, "fmi3InstantiateCoSimulation");
-    need(f.free_instance, "fmi3FreeInstance");
-    need(f.enter_init, "fmi3EnterInitializationMode");
-    need(f.exit_init, "fmi3ExitInitializationMode");
-    need(f.terminate, "fmi3Terminate");
-    need(f.do_step, "fmi3DoStep");
-    need(f.get_f32, "fmi3GetFloat32");
-    need(f.get_f64, "fmi3GetFloat64");
-    need(f.get_i8, "fmi3GetInt8");
-    need(f.get_u8, "fmi3GetUInt8");
-    need(f.get_i16, "fmi3GetInt16");
-    need(f.get_u16, "fmi3GetUInt16");
-    need(f.get_i32, "fmi3GetInt32");
-    need(f.get_u32, "fmi3GetUInt32");
-    need(f.get_i64, "fmi3GetInt64");
-    need(f.get_u64, "fmi3GetUInt64");
-    need(f.get_bool, "fmi3GetBoolean");
-    need(f.get_string, "fmi3GetString");
-    need(f.get_binary, "fmi3GetBinary");
-    need(f.set_f32, "fmi3SetFloat32");
-    need(f.set_f64, "fmi3SetFloat64");
-    need(f.set_i8, "fmi3SetInt8");
-    need(f.set_u8, "fmi3SetUInt8");
-    need(f.set_i16, "fmi3SetInt16");
-    need(f.set_u16, "fmi3SetUInt16");
-    need(f.set_i32, "fmi3SetInt32");
-    need(f.set_u32, "fmi3SetUInt32");
-    need(f.set_i64, "fmi3SetInt64");
-    need(f.set_u64, "fmi3SetUInt64");
-    need(f.set_bool, "fmi3SetBoolean");
-    need(f.set_string, "fmi3SetString");
-    need(f.set_binary, "fmi3SetBinary");
-    if (!missing.empty()) goto missing_functions;
-    // Event mode: only when the FMU declares it (hasEventMode); then these must exist too.
-    f.enter_event_mode = l.find<fmi3EnterEventModeTYPE>("fmi3EnterEventMode");
-    f.update_discrete_states = l.find<fmi3UpdateDiscreteStatesTYPE>("fmi3UpdateDiscreteStates");
-    f.enter_step_mode = l.find<fmi3EnterStepModeTYPE>("fmi3EnterStepMode");
-    {
-      auto i = std::make_unique<fmi3_instance>(keep, f, md_);
-      if (status s = i->create(name, resources); !s) return s;
-      return std::unique_ptr<instance>(std::move(i));
-    }
+    fmi2_common_functions(l, f);
+    l.need(f.enter_event_mode, "fmi2EnterEventMode");
+    l.need(f.new_discrete_states, "fmi2NewDiscreteStates");
+    l.need(f.enter_continuous_time_mode, "fmi2EnterContinuousTimeMode");
+    l.need(f.completed_integrator_step, "fmi2CompletedIntegratorStep");
+    l.need(f.set_time, "fmi2SetTime");
+    l.need(f.set_continuous_states, "fmi2SetContinuousStates");
+    l.need(f.get_derivatives, "fmi2GetDerivatives");
+    l.need(f.get_event_indicators, "fmi2GetEventIndicators");
+    l.need(f.get_continuous_states, "fmi2GetContinuousStates");
+    l.need(f.get_nominals, "fmi2GetNominalsOfContinuousStates");
+    if (status s = l.check(kind_); !s) return s;
+    auto i = std::make_unique<fmi2_me_instance>(keep, f, md_);
+    if (status s = i->create(name, resources, fmi2ModelExchange); !s) return s;
+    return std::unique_ptr<me_instance>(std::move(i));
   }
-missing_functions:
-  std::string list;
-  for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-  return status::invalid_argument("the FMU's binary does not export " + list +
-                                  " (the FMI standard requires them of a co-simulation FMU)");
+  fmi3_functions f{};
+  fmi3_common_functions(l, f);
+  l.need(f.instantiate_me, "fmi3InstantiateModelExchange");
+  l.need(f.enter_event_mode, "fmi3EnterEventMode");
+  l.need(f.update_discrete_states, "fmi3UpdateDiscreteStates");
+  l.need(f.enter_continuous_time_mode, "fmi3EnterContinuousTimeMode");
+  l.need(f.completed_integrator_step, "fmi3CompletedIntegratorStep");
+  l.need(f.set_time, "fmi3SetTime");
+  l.need(f.set_continuous_states, "fmi3SetContinuousStates");
+  l.need(f.get_derivatives, "fmi3GetContinuousStateDerivatives");
+  l.need(f.get_event_indicators, "fmi3GetEventIndicators");
+  l.need(f.get_continuous_states, "fmi3GetContinuousStates");
+  l.need(f.get_nominals, "fmi3GetNominalsOfContinuousStates");
+  if (status s = l.check(kind_); !s) return s;
+  auto i = std::make_unique<fmi3_me_instance>(keep, f, md_);
+  if (status s = i->create(name, resources); !s) return s;
+  return std::unique_ptr<me_instance>(std::move(i));
+}
+
+result<std::unique_ptr<instance>> fmu::instantiate(const std::string& name) {
+  if (kind_ == fmu_kind::model_exchange) {
+    auto me = instantiate_model_exchange(name);
+    if (!me) return me.error();
+    return drive_model_exchange(std::move(*me), md_);
+  }
+  symbols l(lib_->handle);
+  fs::path resources = dir_ / "resources";
+  std::shared_ptr<const void> keep = shared_from_this();
+  if (md_.fmi_major == 2) {
+    fmi2_functions f{};
+    fmi2_common_functions(l, f);
+    l.need(f.do_step, "fmi2DoStep");
+    if (status s = l.check(kind_); !s) return s;
+    auto i = std::make_unique<fmi2_instance>(keep, f, md_);
+    if (status s = i->create(name, resources, fmi2CoSimulation); !s) return s;
+    return std::unique_ptr<instance>(std::move(i));
+  }
+  fmi3_functions f{};
+  fmi3_common_functions(l, f);
+  l.need(f.instantiate, "fmi3InstantiateCoSimulation");
+  l.need(f.do_step, "fmi3DoStep");
+  if (status s = l.check(kind_); !s) return s;
+  // Event mode: only when the FMU declares it (hasEventMode); then these must exist too.
+  l.want(f.enter_event_mode, "fmi3EnterEventMode");
+  l.want(f.update_discrete_states, "fmi3UpdateDiscreteStates");
+  l.want(f.enter_step_mode, "fmi3EnterStepMode");
+  auto i = std::make_unique<fmi3_instance>(keep, f, md_);
+  if (status s = i->create(name, resources); !s) return s;
+  return std::unique_ptr<instance>(std::move(i));
 }
 
 }  // namespace doppel::sim::fmi

@@ -52,9 +52,9 @@ void send_rows_and_die(int sig) {
   ::raise(sig);
 }
 
-// The child: runs the FMU, streams its CSV to `data`, and its outcome to `outcome` as
+// The child: does the work, streams its CSV to `data`, and its outcome to `outcome` as
 // "<code> <message>". Never returns.
-[[noreturn]] void child(const std::filesystem::path& file, const run_options& options, int data, int outcome) {
+[[noreturn]] void child(const child_work& work, int data, int outcome) {
   // An FMU that prints must not mix its text into the CSV the parent may write to stdout.
   ::dup2(2, 1);
   static child_rows rows;
@@ -78,33 +78,19 @@ void send_rows_and_die(int sig) {
     if (!write_all(data, std::string_view(rows.bytes, n))) _exit(3);  // the parent is gone
     last = std::chrono::steady_clock::now();
   };
-  status s;
-  {
-    auto f = fmu::open(file);
-    if (!f) {
-      s = f.error();
+  status s = work([&](std::string_view line) {
+    if (static_cast<std::size_t>(rows.used) + line.size() > sizeof rows.bytes) flush();
+    if (line.size() > sizeof rows.bytes) {
+      if (!write_all(data, line)) _exit(3);
     } else {
-      auto inst = (*f)->instantiate((*f)->description().model_name);
-      if (!inst) {
-        s = inst.error();
-      } else {
-        s = run_cosimulation(**inst, (*f)->description(), options, [&](std::string_view line) {
-          if (static_cast<std::size_t>(rows.used) + line.size() > sizeof rows.bytes) flush();
-          if (line.size() > sizeof rows.bytes) {
-            if (!write_all(data, line)) _exit(3);
-          } else {
-            std::memcpy(rows.bytes + rows.used, line.data(), line.size());
-            rows.used = static_cast<sig_atomic_t>(rows.used + static_cast<sig_atomic_t>(line.size()));
-          }
-          // The clock is read every 64 rows: a cheap FMU's step costs less than a clock read.
-          if (++rows_since_check % 64 == 0 &&
-              std::chrono::steady_clock::now() - last >= std::chrono::milliseconds(100)) {
-            flush();
-          }
-        });
-      }
+      std::memcpy(rows.bytes + rows.used, line.data(), line.size());
+      rows.used = static_cast<sig_atomic_t>(rows.used + static_cast<sig_atomic_t>(line.size()));
     }
-  }
+    // The clock is read every 64 rows: a cheap FMU's step costs less than a clock read.
+    if (++rows_since_check % 64 == 0 && std::chrono::steady_clock::now() - last >= std::chrono::milliseconds(100)) {
+      flush();
+    }
+  });
   flush();
   std::string message = std::to_string(static_cast<int>(s.code())) + " " + s.message();
   write_all(outcome, message);
@@ -119,6 +105,19 @@ std::string signal_name(int sig) {
 }  // namespace
 
 status run_isolated(const std::filesystem::path& fmu_file, const run_options& options, const isolation& limits,
+                    const std::function<void(std::string_view)>& emit) {
+  return run_in_child(
+      [&](const std::function<void(std::string_view)>& rows) -> status {
+        auto f = fmu::open(fmu_file, options.kind);
+        if (!f) return f.error();
+        auto inst = (*f)->instantiate((*f)->description().model_name);
+        if (!inst) return inst.error();
+        return run_cosimulation(**inst, (*f)->description(), options, rows);
+      },
+      limits, emit);
+}
+
+status run_in_child(const child_work& work, const isolation& limits,
                     const std::function<void(std::string_view)>& emit) {
   int data[2], outcome[2];
   if (::pipe2(data, O_CLOEXEC) != 0) return status::io_error(std::string("pipe: ") + std::strerror(errno));
@@ -135,7 +134,7 @@ status run_isolated(const std::filesystem::path& fmu_file, const run_options& op
   if (pid == 0) {
     ::close(data[0]);
     ::close(outcome[0]);
-    child(fmu_file, options, data[1], outcome[1]);
+    child(work, data[1], outcome[1]);
   }
   ::close(data[1]);
   ::close(outcome[1]);

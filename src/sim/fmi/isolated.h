@@ -2,8 +2,9 @@
 // (a signal), a hang (no progress within a timeout: the child is killed) or an error the FMU
 // reports becomes a status naming what happened and the last simulated time reached; the
 // caller's process runs on. The child streams its output through a pipe as it goes, in blocks.
-// Callers: `doppel fmu run`. Forks: call it from a process that can fork safely (the CLI; the
-// server will use a worker executable instead). One call at a time per thread.
+// Callers: `doppel fmu run`, `doppel sim system`. Forks: call it from a process that can fork
+// safely (the CLI; the server will use a worker executable instead). One call at a time per
+// thread.
 #pragma once
 
 #include <chrono>
@@ -26,5 +27,12 @@ struct isolation {
 // (killed); invalid_argument for a file that is not a usable FMU or bad options.
 status run_isolated(const std::filesystem::path& fmu_file, const run_options& options, const isolation& limits,
                     const std::function<void(std::string_view)>& emit);
+
+// What a child process does: its CSV lines go to the function it is handed.
+using child_work = std::function<status(const std::function<void(std::string_view)>& emit)>;
+// Runs `work` in a child process as run_isolated runs an FMU (the same streaming, timeout and
+// messages; "the FMU crashed" for any crash): for whatever runs FMUs in this process, such as a
+// system of them (system.h). `work` runs in the forked child only.
+status run_in_child(const child_work& work, const isolation& limits, const std::function<void(std::string_view)>& emit);
 
 }  // namespace doppel::sim::fmi

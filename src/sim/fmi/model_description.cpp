@@ -80,6 +80,15 @@ class parser {
   status fmi2_variables(const pugi::xml_node& list, model_description& md) const;
   status fmi3_variables(const pugi::xml_node& list, model_description& md) const;
   status check_start(const pugi::xml_node& n, const variable& v) const;
+  status model_structure(const pugi::xml_node& root, model_description& md) const;
+  status unsigned_attribute(const pugi::xml_node& n, const char* attribute, std::uint64_t& out) const {
+    pugi::xml_attribute a = n.attribute(attribute);
+    if (!a) return fail(n, std::string("the attribute ") + attribute + " is required; add " + attribute + "=\"...\"");
+    if (!parse_unsigned(a.value(), out)) {
+      return fail(n, std::string(attribute) + "=\"" + a.value() + "\" must be an unsigned integer");
+    }
+    return {};
+  }
 
   std::string_view xml_, file_;
 };
@@ -172,6 +181,9 @@ status parser::check_start(const pugi::xml_node& n, const variable& v) const {
 
 status parser::fmi2_variables(const pugi::xml_node& list, model_description& md) const {
   std::map<std::pair<var_type, std::uint32_t>, std::string> references;  // FMI 2: unique per type
+  std::size_t list_size = 0;
+  for (pugi::xml_node sv : list.children()) list_size += sv.type() == pugi::node_element ? 1 : 0;
+  std::vector<pugi::xml_node> nodes;  // each variable's type element
   for (pugi::xml_node sv : list.children()) {
     if (sv.type() != pugi::node_element) continue;
     if (std::string_view(sv.name()) != "ScalarVariable") {
@@ -206,6 +218,17 @@ status parser::fmi2_variables(const pugi::xml_node& list, model_description& md)
     if (pugi::xml_attribute a = typed.attribute("start")) v.start.emplace_back(a.value());
     v.unit = typed.attribute("unit").value();
     if (status s = check_start(typed, v); !s) return s;
+    if (typed.attribute("derivative")) {
+      // FMI 2 names the state by its 1-based index in ModelVariables; resolved once all are read.
+      std::uint64_t index = 0;
+      if (v.type != var_type::float64) return fail(typed, v.name + ": only a Real can be a derivative");
+      if (status s = unsigned_attribute(typed, "derivative", index); !s) return s;
+      if (index == 0 || index > list_size) {
+        return fail(typed, "derivative=\"" + std::to_string(index) + "\" of " + v.name + " must be the index (1 to " +
+                               std::to_string(list_size) + ") of a variable in <ModelVariables>");
+      }
+      v.derivative_of = static_cast<std::size_t>(index - 1);
+    }
     auto [it, added] =
         references.try_emplace({v.type == var_type::enumeration ? var_type::int32 : v.type, v.value_reference}, v.name);
     if (!added) {
@@ -213,6 +236,14 @@ status parser::fmi2_variables(const pugi::xml_node& list, model_description& md)
                           it->second + " (of the same type)");
     }
     md.variables.push_back(std::move(v));
+    nodes.push_back(typed);
+  }
+  for (std::size_t i = 0; i < md.variables.size(); ++i) {
+    const variable& v = md.variables[i];
+    if (v.derivative_of && md.variables[*v.derivative_of].type != var_type::float64) {
+      return fail(nodes[i], v.name + " is the derivative of " + md.variables[*v.derivative_of].name +
+                                ", which is not a Real; a state must be a Real");
+    }
   }
   return {};
 }
@@ -221,6 +252,7 @@ status parser::fmi3_variables(const pugi::xml_node& list, model_description& md)
   std::map<std::uint32_t, std::size_t> by_reference;               // FMI 3: unique across all variables
   std::vector<std::pair<std::size_t, pugi::xml_node>> dimensions;  // (variable, <Dimension>) to resolve
   std::vector<pugi::xml_node> nodes;                               // each variable's element
+  std::vector<std::pair<std::size_t, std::uint64_t>> derivatives;  // (variable, its state's reference)
   for (pugi::xml_node n : list.children()) {
     if (n.type() != pugi::node_element) continue;
     auto type = std::find_if(std::begin(k_fmi3_types), std::end(k_fmi3_types),
@@ -237,6 +269,14 @@ status parser::fmi3_variables(const pugi::xml_node& list, model_description& md)
       v.variability = variability::discrete;
     }
     v.unit = n.attribute("unit").value();
+    if (n.attribute("derivative")) {
+      if (v.type != var_type::float32 && v.type != var_type::float64) {
+        return fail(n, v.name + ": only a Float32 or Float64 can be a derivative");
+      }
+      std::uint64_t ref = 0;
+      if (status s = unsigned_attribute(n, "derivative", ref); !s) return s;
+      derivatives.emplace_back(md.variables.size(), ref);
+    }
     if (v.type == var_type::string || v.type == var_type::binary) {
       for (pugi::xml_node start : n.children("Start")) v.start.emplace_back(start.attribute("value").value());
     } else if (pugi::xml_attribute a = n.attribute("start")) {
@@ -294,6 +334,90 @@ status parser::fmi3_variables(const pugi::xml_node& list, model_description& md)
     }
     if (status s = check_start(nodes[i], v); !s) return s;
   }
+  for (const auto& [index, ref] : derivatives) {
+    variable& v = md.variables[index];
+    auto it = ref <= std::numeric_limits<std::uint32_t>::max() ? by_reference.find(static_cast<std::uint32_t>(ref))
+                                                               : by_reference.end();
+    if (it == by_reference.end() ||
+        (md.variables[it->second].type != var_type::float32 && md.variables[it->second].type != var_type::float64)) {
+      return fail(nodes[index], "derivative=\"" + std::to_string(ref) + "\" of " + v.name +
+                                    " must be the valueReference of a Float32 or Float64 variable (its state)");
+    }
+    if (md.variables[it->second].elements() != v.elements()) {
+      return fail(nodes[index], v.name + " has " + std::to_string(v.elements()) + " elements, its state " +
+                                    md.variables[it->second].name + " " +
+                                    std::to_string(md.variables[it->second].elements()));
+    }
+    v.derivative_of = it->second;
+  }
+  return {};
+}
+
+status parser::model_structure(const pugi::xml_node& root, model_description& md) const {
+  pugi::xml_node structure = root.child("ModelStructure");
+  auto add_derivative = [&](const pugi::xml_node& n, std::size_t index) -> status {
+    const variable& v = md.variables[index];
+    if (!v.derivative_of) {
+      return fail(n, v.name +
+                         " is listed as a state derivative but has no derivative=\"...\" attribute naming its "
+                         "state");
+    }
+    if (std::find(md.derivatives.begin(), md.derivatives.end(), index) != md.derivatives.end()) {
+      return fail(n, v.name + " is listed as a state derivative twice");
+    }
+    md.derivatives.push_back(index);
+    md.continuous_states += v.elements();
+    return {};
+  };
+  if (md.fmi_major == 2) {
+    if (pugi::xml_attribute a = root.attribute("numberOfEventIndicators")) {
+      std::uint64_t n = 0;
+      if (!parse_unsigned(a.value(), n) || n > (1u << 24)) {
+        return fail(root, "numberOfEventIndicators=\"" + std::string(a.value()) +
+                              "\" must be an unsigned integer (below 16,777,216)");
+      }
+      md.event_indicators = static_cast<std::size_t>(n);
+    }
+    for (pugi::xml_node u : structure.child("Derivatives").children()) {
+      if (u.type() != pugi::node_element) continue;
+      if (std::string_view(u.name()) != "Unknown") return fail(u, "<Derivatives> lists <Unknown index=\"...\"/>");
+      std::uint64_t index = 0;
+      if (status s = unsigned_attribute(u, "index", index); !s) return s;
+      if (index == 0 || index > md.variables.size()) {
+        return fail(u, "index=\"" + std::to_string(index) + "\" must be the index (1 to " +
+                           std::to_string(md.variables.size()) + ") of a variable in <ModelVariables>");
+      }
+      if (status s = add_derivative(u, static_cast<std::size_t>(index - 1)); !s) return s;
+    }
+    return {};
+  }
+  auto by_reference = [&](const pugi::xml_node& n, std::size_t& out) -> status {
+    std::uint64_t ref = 0;
+    if (status s = unsigned_attribute(n, "valueReference", ref); !s) return s;
+    for (std::size_t i = 0; i < md.variables.size(); ++i) {
+      if (md.variables[i].value_reference == ref) {
+        out = i;
+        return {};
+      }
+    }
+    return fail(n, "valueReference=\"" + std::to_string(ref) + "\" names no variable in <ModelVariables>");
+  };
+  for (pugi::xml_node n : structure.children()) {
+    if (n.type() != pugi::node_element) continue;
+    std::string_view name = n.name();
+    std::size_t index = 0;
+    if (name == "ContinuousStateDerivative") {
+      if (status s = by_reference(n, index); !s) return s;
+      if (status s = add_derivative(n, index); !s) return s;
+    } else if (name == "EventIndicator") {
+      if (status s = by_reference(n, index); !s) return s;
+      const variable& v = md.variables[index];
+      if (v.type != var_type::float32 && v.type != var_type::float64) {
+        return fail(n, v.name + " is an event indicator but not a Float32 or Float64 variable");
+      }
+      md.event_indicators += v.elements();
+    }
+  }
   return {};
 }
 
@@ -349,6 +473,7 @@ result<model_description> parser::run() {
     }
     if (v.causality == causality::output) md.outputs.push_back(i);
   }
+  if (status s = model_structure(root, md); !s) return s;
   return md;
 }
 

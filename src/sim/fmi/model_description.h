@@ -66,7 +66,11 @@ struct variable {
   // An array's dimensions (FMI 3): each a fixed size, or the value reference of a structural
   // parameter whose start gives it; resolved into `shape` when the description is parsed.
   std::vector<std::size_t> shape;  // empty: a scalar
-  std::size_t line = 0;            // where it is declared in modelDescription.xml
+  // A derivative's state: the index in model_description::variables of the variable this one is
+  // the time derivative of (FMI 2: derivative="INDEX", 1-based; FMI 3: derivative="VALUE
+  // REFERENCE"). Empty for a variable that is no derivative.
+  std::optional<std::size_t> derivative_of;
+  std::size_t line = 0;  // where it is declared in modelDescription.xml
   // Elements of a value (1 for a scalar).
   std::size_t elements() const;
 };
@@ -96,6 +100,14 @@ struct model_description {
   std::vector<variable> variables;  // in document order
   // Index into `variables` of each output, in document order.
   std::vector<std::size_t> outputs;
+  // Model exchange: the continuous states' derivatives in the order of the state vector (FMI 2:
+  // ModelStructure/Derivatives; FMI 3: ModelStructure/ContinuousStateDerivative), as indices
+  // into `variables`; each one's derivative_of is its state. An FMI 3 array counts its elements.
+  std::vector<std::size_t> derivatives;
+  std::size_t continuous_states = 0;
+  // FMI 2: the numberOfEventIndicators attribute; FMI 3: the elements of the variables its
+  // ModelStructure/EventIndicator elements name.
+  std::size_t event_indicators = 0;
 
   const variable* find(std::string_view name) const;
 };
@@ -103,7 +115,9 @@ struct model_description {
 // Parses `xml` (the text of `file`, for messages). invalid_argument with "FILE:LINE: <Element>:
 // what is wrong; how to fix it" for the first problem found: not XML, not FMI 2.0/3.0, a missing
 // or malformed required attribute, duplicate names or value references (FMI 2: per type), a
-// start value that does not fit its type, an array dimension that does not resolve.
+// start value that does not fit its type, an array dimension that does not resolve, a
+// derivative that names no Float variable, a ModelStructure entry (Derivatives/Unknown,
+// ContinuousStateDerivative, EventIndicator) that names no suitable variable.
 result<model_description> parse_model_description(std::string_view xml, std::string_view file = "modelDescription.xml");
 
 }  // namespace doppel::sim::fmi
