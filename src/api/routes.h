@@ -63,10 +63,12 @@ void add_telemetry_routes(router& r, ingest::telemetry_pipeline& pipeline, inges
                           const twin::twin_graph& graph);
 
 // GET /digitaltwins/{id}/simulation: the twin's live run of the binding for its model (the first
-// of `bindings` its model is or extends), as `board` has it.
-void add_simulation_routes(router& r, const twin::twin_graph& graph,
+// of `bindings` its model is or extends), as `board` has it; POST .../simulation/fit (on a query
+// worker): its tunable parameters fitted to its history (sim::fit_live), handed to the run on
+// request. `now` is the clock (Unix ns).
+void add_simulation_routes(router& r, const twin::twin_graph& graph, const ts::history& history,
                            std::vector<std::shared_ptr<const sim::live_binding>> bindings,
-                           std::shared_ptr<const sim::live_board> board);
+                           std::shared_ptr<sim::live_board> board, std::function<std::int64_t()> now);
 
 // What the scenario routes take from the simulation layer: the live bindings and the board of
 // live runs (to fork from), where scenarios are kept, and the clock (Unix ns).

@@ -592,8 +592,8 @@ void parse_live(checker& ck, const YAML::Node& n, const std::string& where, sim:
     }
   };
   for_each_key(ck, n, where,
-               {"model", "equations", "inputs", "parameters", "measured", "outputs", "interval", "resync_after",
-                "refresh", "retry_after"},
+               {"model", "equations", "inputs", "parameters", "measured", "outputs", "tunable", "interval",
+                "resync_after", "refresh", "retry_after"},
                [&](const std::string& key, const YAML::Node& v) {
                  if (key == "model") {
                    has_model = ck.scalar_string(v, where + ".model", spec.model);
@@ -605,14 +605,17 @@ void parse_live(checker& ck, const YAML::Node& n, const std::string& where, sim:
                    sources(v, key, true, spec.parameters);
                  } else if (key == "measured") {
                    sources(v, key, false, spec.measured);
-                 } else if (key == "outputs") {
+                 } else if (key == "outputs" || key == "tunable") {
                    if (!v.IsSequence()) {
-                     ck.error(v.Mark(), where + ".outputs must be a list of outputs and states such as [efficiency]");
+                     ck.error(v.Mark(), where + "." + key + " must be a list of names such as [" +
+                                            (key == "outputs" ? "efficiency" : "k_pipe") + "]");
                      return;
                    }
                    for (const auto& item : v) {
                      std::string s;
-                     if (ck.scalar_string(item, where + ".outputs entries", s)) spec.outputs.push_back(std::move(s));
+                     if (ck.scalar_string(item, where + "." + key + " entries", s)) {
+                       (key == "outputs" ? spec.outputs : spec.tunable).push_back(std::move(s));
+                     }
                    }
                  } else {
                    std::int64_t ns = 0;

@@ -390,7 +390,8 @@ int cmd_serve(const serve_options& o, std::ostream& out, std::ostream& err) {
   api::add_history_routes(routes, **graph, **history);
   api::add_export_routes(routes, **graph, **history);
   api::add_telemetry_routes(routes, *pipeline, letters, **graph);
-  api::add_simulation_routes(routes, **graph, live.bindings, live_board);
+  api::add_simulation_routes(routes, **graph, **history, live.bindings, live_board,
+                             [clock = real_clock()] { return clock->now(); });
   // What-if scenarios, kept in DATA/scenarios (sim/scenario.h).
   auto scenarios = sim::scenario_store::open(data / "scenarios");
   if (!scenarios) {

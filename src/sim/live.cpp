@@ -1,5 +1,6 @@
 #include "sim/live.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -157,6 +158,20 @@ result<live_binding> bind(live_spec spec, std::shared_ptr<const equation_model> 
     b.outputs.push_back({*slot, "sim." + name});
   }
   (void)outputs;
+  for (const std::string& name : spec.tunable) {
+    auto slot = slots.find(name);
+    if (!slot || *slot < params || *slot >= inputs) {
+      return fail("tunable." + name, "the equation model " + eq.spec().name + " has no parameter " + quote(name) +
+                                         "; its parameters are: " + known(params, inputs));
+    }
+    for (const auto& p : b.parameters) {
+      if (p.slot == *slot && p.source.from == live_source::kind::property) {
+        return fail("tunable." + name, "it is bound to the property " + quote(p.source.name) +
+                                           ", which would set it back; a tunable parameter takes its value from the "
+                                           "equations or a constant");
+      }
+    }
+  }
   for (const char* reserved : {"sim", "residual"}) {
     if (const model::content* c = twins.find(reserved)) {
       return fail("model", twins.id + " has a " + std::string(model::to_string(c->kind)) + " named " + quote(reserved) +
@@ -205,6 +220,25 @@ std::optional<live_board::snapshot> live_board::fork(const std::string& twin) co
   auto it = twins_.find(twin);
   if (it == twins_.end() || !it->second->running) return std::nullopt;
   return snapshot{it->second->binding, it->second->time_ns, it->second->values};
+}
+
+bool live_board::set_parameters(const std::string& twin, std::vector<std::pair<std::size_t, double>> values) {
+  std::lock_guard lock(mu_);
+  auto it = twins_.find(twin);
+  if (it == twins_.end() || !it->second->running) return false;
+  entry& e = *it->second;
+  for (auto& v : values) e.pending.push_back(v);
+  e.has_pending.store(true, std::memory_order_release);
+  return true;
+}
+
+std::vector<std::pair<std::size_t, double>> live_board::take_parameters(entry& e) {
+  std::vector<std::pair<std::size_t, double>> out;
+  if (!e.has_pending.load(std::memory_order_acquire)) return out;
+  std::lock_guard lock(mu_);
+  out.swap(e.pending);
+  e.has_pending.store(false, std::memory_order_relaxed);
+  return out;
 }
 
 std::optional<nlohmann::json> live_board::get(const std::string& twin) const {
@@ -331,8 +365,10 @@ struct live_simulation::twin_run final : twin::twin_attachment {
   std::shared_ptr<live_board> board;
   std::string twin;
   std::shared_ptr<live_board::entry> shown;  // on the board
-  std::unique_ptr<equation_run> run;         // null while failed
-  std::int64_t origin_ns = 0;                // the model's time 0
+  // Parameters a fit set (slot, value): kept when the run starts again.
+  std::vector<std::pair<std::size_t, double>> tuned;
+  std::unique_ptr<equation_run> run;  // null while failed
+  std::int64_t origin_ns = 0;         // the model's time 0
   std::int64_t started_ns = 0, time_ns = 0, next_output_ns = 0, next_refresh_ns = 0;
   std::int64_t failed_ns = 0, failures = 0;
   std::string error;
@@ -374,6 +410,7 @@ live_simulation::twin_run* live_simulation::start_run(const ingest::twin_reading
   run->next_output_ns = next_multiple(t, b.spec.interval_ns);
   run->next_refresh_ns = t;  // properties now
   seed_run(graph_, b, run->twin, *run->run, false);
+  for (const auto& [k, value] : run->tuned) (void)run->run->set_slot(k, value);
   counters_->starts.fetch_add(1, std::memory_order_relaxed);
   post(*run);
   return run;
@@ -461,6 +498,15 @@ void live_simulation::run(int, const ingest::twin_readings& r) {
     if (!late && !advance(*run, t, r)) {
       first = last;
       continue;
+    }
+    for (const auto& [slot, value] : board_->take_parameters(*run->shown)) {
+      (void)run->run->set_slot(slot, value);
+      auto kept = std::find_if(run->tuned.begin(), run->tuned.end(), [&](const auto& p) { return p.first == slot; });
+      if (kept == run->tuned.end()) {
+        run->tuned.emplace_back(slot, value);
+      } else {
+        kept->second = value;
+      }
     }
     if (t >= run->next_refresh_ns) {
       refresh(*run, r.twin);

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -94,6 +95,10 @@ class live_board {
     std::int64_t started_ns = 0, time_ns = 0;  // the run's start and where it stands (twin's time)
     std::int64_t failures = 0;
     std::vector<double> values;  // by the equations' slots (equation_model::slots())
+    // Parameters to set on the run at its next reading (a fit's result): (slot, value). The flag
+    // lets the run look without the lock.
+    std::vector<std::pair<std::size_t, double>> pending;
+    std::atomic<bool> has_pending{false};
   };
   // A new entry for `twin`'s run, in place of any other.
   std::shared_ptr<entry> enter(const std::string& twin, std::shared_ptr<const live_binding> binding);
@@ -117,6 +122,11 @@ class live_board {
     std::vector<double> values;
   };
   std::optional<snapshot> fork(const std::string& twin) const;
+  // Hands parameters (slot, value) to the twin's running run, which sets them at its next
+  // reading; false when it has none running.
+  bool set_parameters(const std::string& twin, std::vector<std::pair<std::size_t, double>> values);
+  // The parameters handed to a run, once (empty when none): for the run's shard thread.
+  std::vector<std::pair<std::size_t, double>> take_parameters(entry& e);
 
   // New counters for a binding (live_simulation takes them when it is made).
   std::shared_ptr<live_counters> counters(std::string equations, std::string model);
@@ -128,6 +138,29 @@ class live_board {
   std::unordered_map<std::string, std::shared_ptr<entry>> twins_;  // guarded by mu_, as the entries are
   std::vector<std::shared_ptr<const live_counters>> counters_;     // guarded by mu_
 };
+
+// Points of a twin's telemetry with from <= t < to, as (time, value); empty when none.
+using history_reader = std::function<std::vector<std::pair<std::int64_t, double>>(
+    const std::string& twin, const std::string& name, std::int64_t from, std::int64_t to)>;
+
+// A fit of a live twin's tunable parameters (spec.tunable) to its own history over a window.
+struct live_fit_request {
+  std::vector<std::string> tune;  // empty: every tunable of the binding
+  std::int64_t window_ns = 3'600'000'000'000;
+  std::int64_t to_ns = 0;  // the window's end (the run's time, or now)
+  int max_iterations = 50;
+};
+// Reads the window from the twin's history: the inputs bound to telemetry (held between points),
+// the others as the run has them, the measured telemetry (scaled as bound), the states at the
+// window's start from the virtual sensors (sim.<state>) where there are any; starts from the
+// run's parameters (`values`, its slots; empty: the equations' own) and fits. The answer:
+// {"twin", "equations", "window": {"from", "to", "rows"}, "parameters": {name: {"before",
+// "after"}}, "rms": {telemetry: {"before", "after"}}, "iterations", "converged", "message"}.
+// invalid_argument naming what is wrong (no tunable declared, a name that is not one, no
+// measurements in the window).
+result<nlohmann::json> fit_live(const live_binding& b, const std::string& twin, std::span<const double> values,
+                                const live_fit_request& request, const history_reader& read,
+                                std::vector<std::pair<std::size_t, double>>& fitted);
 
 class live_simulation final : public ingest::stage {
  public:

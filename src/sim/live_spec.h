@@ -28,6 +28,9 @@ struct live_spec {
   std::vector<std::pair<std::string, live_source>> inputs, parameters, measured;
   // The outputs and states written as virtual sensors "sim.<name>"; empty: every output and state.
   std::vector<std::string> outputs;
+  // Parameters a fit may change on a live run (POST /digitaltwins/{id}/simulation/fit); each
+  // a parameter of the equations not bound to a property (a property would set it back).
+  std::vector<std::string> tunable;
   std::int64_t interval_ns = 1'000'000'000;        // virtual sensors at multiples of this
   std::int64_t resync_after_ns = 600'000'000'000;  // a longer gap between readings restarts the run
   std::int64_t refresh_ns = 60'000'000'000;        // properties are read again this often

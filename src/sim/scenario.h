@@ -130,9 +130,6 @@ const scenario_variant& best_variant(const scenario_result& r);
 // a's best variant minus b's, per series both have, over the points both have.
 nlohmann::json compare(const scenario_result& a, const scenario_result& b);
 
-// Points of a twin's telemetry with from <= t < to, as (time, value); empty when none.
-using history_reader = std::function<std::vector<std::pair<std::int64_t, double>>(
-    const std::string& twin, const std::string& name, std::int64_t from, std::int64_t to)>;
 // The scenario against what happened: each series against the twin's measurement of it (the
 // binding's measured telemetry, scaled) or, for one no sensor measures, its live virtual sensor
 // (sim.<name>), taking the last point at or before each scenario time; times still in the

@@ -75,6 +75,7 @@ constexpr route_rule k_routes[] = {
     {"POST", "/digitaltwins/{id}/components/{component}/telemetry", "operator"},
     {"GET", "/events", "viewer"},
     {"GET", "/digitaltwins/{id}/simulation", "viewer"},
+    {"POST", "/digitaltwins/{id}/simulation/fit", "operator"},
     {"POST", "/scenarios", "operator"},
     {"GET", "/scenarios", "viewer"},
     {"GET", "/scenarios/{id}", "viewer"},

@@ -193,6 +193,52 @@ TEST_F(simulation_api, ScenariosForkTheLiveRunsAndNeverTouchTheTwins) {
   expect_error(call("GET", "/scenarios/slow", "viewer"), 404, "not_found");
 }
 
+// The pipes are rougher than the model says (k_pipe 0.002, not 0.0012): the measured flow
+// drifts from the prediction; a fit over the twin's history finds k_pipe again, and the run
+// takes it.
+TEST_F(simulation_api, AFitOfTheLiveRunFindsTheParameterTheMeasurementsSay) {
+  start();
+  auto flow_ls = [](double rpm, double k) {
+    return std::sqrt((32 * std::pow(rpm / 1450, 2) - 12) / (32 / (120.0 * 120) + k)) / 3.6;
+  };
+  for (int k = 0; k < 120; ++k) {
+    const double rpm = k < 60 ? 1450 : 1300;
+    std::string one = R"([{"$dtId": "pump-1", "speed": )" + std::to_string(rpm) + R"(, "flow": )" +
+                      std::to_string(flow_ls(rpm, 0.002)) + R"(, "$ts": )" +
+                      std::to_string(1764064800000LL + k * 1000LL) + "}]";
+    ASSERT_EQ(call("POST", "/telemetry", "operator", one).status, 204u);
+  }
+  auto r = call("POST", "/digitaltwins/pump-1/simulation/fit", "operator",
+                R"({"tune": ["k_pipe"], "window": "10m", "apply": true})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  json fit = body(r);
+  EXPECT_EQ(fit["parameters"]["k_pipe"]["before"], 0.0012);
+  EXPECT_NEAR(fit["parameters"]["k_pipe"]["after"].get<double>(), 0.002, 2e-5) << fit.dump();
+  EXPECT_LT(fit["rms"]["flow"]["after"].get<double>(), 0.05 * fit["rms"]["flow"]["before"].get<double>()) << fit.dump();
+  EXPECT_EQ(fit["window"]["rows"], 120);
+  EXPECT_EQ(fit["applied"], true);
+  // The run takes it at its next reading: the residual goes to about zero.
+  ASSERT_EQ(call("POST", "/telemetry", "operator",
+                 R"([{"$dtId": "pump-1", "speed": 1300, "flow": )" + std::to_string(flow_ls(1300, 0.002)) +
+                     R"(, "$ts": )" + std::to_string(1764064800000LL + 120000) + "}]")
+                .status,
+            204u);
+  json run = body(call("GET", "/digitaltwins/pump-1/simulation", "viewer"));
+  EXPECT_NEAR(run["parameters"]["k_pipe"].get<double>(), fit["parameters"]["k_pipe"]["after"].get<double>(), 1e-15);
+  json latest = body(call("GET", "/digitaltwins/pump-1/telemetry", "viewer"));
+  EXPECT_LT(std::abs(latest["residual.flow"]["value"].get<double>()), 0.05) << latest.dump();
+
+  // Only what the binding declares tunable; a twin without measurements in the window.
+  r = call("POST", "/digitaltwins/pump-1/simulation/fit", "operator", R"({"tune": ["H0"]})");
+  expect_error(r, 400, "bad_request");
+  EXPECT_NE(body(r)["error"]["message"].get<std::string>().find(
+                "\"H0\" is not a tunable parameter of this binding; they are: k_pipe, R_winding, friction_rated"),
+            std::string::npos)
+      << r.body;
+  expect_error(call("POST", "/digitaltwins/pump-2/simulation/fit", "operator", "{}"), 400, "bad_request");
+  expect_error(call("POST", "/digitaltwins/pump-1/simulation/fit", "viewer", "{}"), 403, "forbidden");
+}
+
 // `doppel scenario create|list|get|compare|delete` against the running server.
 TEST_F(simulation_api, TheCliCreatesComparesAndRemovesScenarios) {
   start();

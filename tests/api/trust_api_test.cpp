@@ -58,6 +58,7 @@ const route_role k_routes[] = {
     {"POST", "/digitaltwins/pump-1/components/motor/telemetry", "operator",
      "/digitaltwins/{id}/components/{component}/telemetry"},
     {"GET", "/digitaltwins/pump-1/simulation", "viewer", "/digitaltwins/{id}/simulation"},
+    {"POST", "/digitaltwins/pump-2/simulation/fit", "operator", "/digitaltwins/{id}/simulation/fit"},
     {"POST", "/scenarios", "operator", "/scenarios"},
     {"GET", "/scenarios", "viewer", "/scenarios"},
     {"GET", "/scenarios/nope", "viewer", "/scenarios/{id}"},
