@@ -592,7 +592,7 @@ void parse_live(checker& ck, const YAML::Node& n, const std::string& where, sim:
     }
   };
   for_each_key(ck, n, where,
-               {"model", "equations", "inputs", "parameters", "measured", "outputs", "tunable", "interval",
+               {"model", "equations", "inputs", "parameters", "measured", "outputs", "tunable", "observer", "interval",
                 "resync_after", "refresh", "retry_after"},
                [&](const std::string& key, const YAML::Node& v) {
                  if (key == "model") {
@@ -605,6 +605,32 @@ void parse_live(checker& ck, const YAML::Node& n, const std::string& where, sim:
                    sources(v, key, true, spec.parameters);
                  } else if (key == "measured") {
                    sources(v, key, false, spec.measured);
+                 } else if (key == "observer") {
+                   if (v.IsScalar()) {
+                     boolean(ck, v, where + ".observer", spec.observer);
+                     return;
+                   }
+                   if (!v.IsMap()) {
+                     ck.error(v.Mark(),
+                              where + ".observer must be true or {process_noise: {...}, measurement_noise: {...}}");
+                     return;
+                   }
+                   spec.observer = true;
+                   for_each_key(ck, v, where + ".observer", {"process_noise", "measurement_noise"},
+                                [&](const std::string& nk, const YAML::Node& nv) {
+                                  auto& out = nk == "process_noise" ? spec.process_noise : spec.measurement_noise;
+                                  if (!nv.IsMap()) {
+                                    ck.error(nv.Mark(), where + ".observer." + nk + " must map names to variances");
+                                    return;
+                                  }
+                                  for (const auto& kv : nv) {
+                                    double d = 0;
+                                    std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+                                    if (number(ck, kv.second, where + ".observer." + nk + "." + name, 0, 1e300, d)) {
+                                      out.emplace_back(name, d);
+                                    }
+                                  }
+                                });
                  } else if (key == "outputs" || key == "tunable") {
                    if (!v.IsSequence()) {
                      ck.error(v.Mark(), where + "." + key + " must be a list of names such as [" +

@@ -530,6 +530,11 @@ result<std::unique_ptr<state_observer>> state_observer::start(
 
 double state_observer::time() const { return run_->time(); }
 
+status state_observer::set_states(std::span<const double> states) {
+  if (!failed_.empty()) return status::failed_precondition(failed_);
+  return run_->set_states(states);
+}
+
 double state_observer::value(std::string_view name) const { return run_->value(name); }
 
 status state_observer::set_input(std::string_view name, double value) {

@@ -95,6 +95,11 @@ class state_observer {
   // for the wrong count; failed_precondition when the innovation covariance is not invertible.
   status update(std::span<const double> measured);
 
+  // Replaces the states (the model's order) at time(), keeping their covariance: for a caller
+  // that integrates the same model beside the observer and hands over where it stands.
+  // invalid_argument for the wrong count or a value that is not finite.
+  status set_states(std::span<const double> states);
+
   double time() const;
   // As equation_run::value: time, parameter, input, state or output; NaN for an unknown name.
   double value(std::string_view name) const;

@@ -7,6 +7,7 @@
 #include "core/prometheus.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "sim/estimate.h"
 
 namespace doppel::sim {
 
@@ -172,6 +173,17 @@ result<live_binding> bind(live_spec spec, std::shared_ptr<const equation_model> 
       }
     }
   }
+  if (spec.observer) {
+    std::vector<std::string> measured;
+    for (const auto& m : b.measured) measured.push_back(slots.names()[m.slot]);
+    if (measured.empty()) return fail("observer", "an observer needs measured values (measured:)");
+    observer_options o{spec.process_noise, spec.measurement_noise, {}};
+    auto probe = state_observer::start(equations, 0, {}, measured, o);
+    if (!probe) return fail("observer", probe.error().message());
+  } else if (!spec.process_noise.empty() || !spec.measurement_noise.empty()) {
+    return fail("observer",
+                "noise is given but no observer: write observer: {process_noise: ..., measurement_noise: ...}");
+  }
   for (const char* reserved : {"sim", "residual"}) {
     if (const model::content* c = twins.find(reserved)) {
       return fail("model", twins.id + " has a " + std::string(model::to_string(c->kind)) + " named " + quote(reserved) +
@@ -300,6 +312,8 @@ void live_board::render_metrics(std::string& out) const {
                   &live_counters::outputs},
            family{"doppel_sim_live_residuals_total", "Residuals (measured - predicted) the live runs wrote.",
                   &live_counters::residuals},
+           family{"doppel_sim_live_corrections_total", "States an observer corrected from measurements.",
+                  &live_counters::corrections},
        }) {
     w.family(f.name, f.help, prometheus::metric_type::counter);
     for (const auto& c : counters_) {
@@ -365,6 +379,7 @@ struct live_simulation::twin_run final : twin::twin_attachment {
   std::shared_ptr<live_board> board;
   std::string twin;
   std::shared_ptr<live_board::entry> shown;  // on the board
+  std::unique_ptr<state_observer> observer;  // with spec.observer, once a measurement came
   // Parameters a fit set (slot, value): kept when the run starts again.
   std::vector<std::pair<std::size_t, double>> tuned;
   std::unique_ptr<equation_run> run;  // null while failed
@@ -409,6 +424,7 @@ live_simulation::twin_run* live_simulation::start_run(const ingest::twin_reading
   run->time_ns = t;
   run->next_output_ns = next_multiple(t, b.spec.interval_ns);
   run->next_refresh_ns = t;  // properties now
+  run->observer.reset();
   seed_run(graph_, b, run->twin, *run->run, false);
   for (const auto& [k, value] : run->tuned) (void)run->run->set_slot(k, value);
   counters_->starts.fetch_add(1, std::memory_order_relaxed);
@@ -465,10 +481,48 @@ bool live_simulation::advance(twin_run& run, std::int64_t t, const ingest::twin_
   return true;
 }
 
+void live_simulation::observe(twin_run& run, std::span<const double> measured) {
+  const live_binding& b = *binding_;
+  const equation_model& eq = *b.equations;
+  const auto& names = eq.slots().names();
+  auto values = run.run->values();
+  const std::size_t states = eq.state_slot(0), outputs = eq.output_slot(0);
+  // A new filter when there is none or the run's parameters moved (a fit, a property).
+  bool fresh = !run.observer;
+  for (std::size_t k = eq.parameter_slot(0); !fresh && k < eq.input_slot(0); ++k) {
+    fresh = run.observer->value(names[k]) != values[k];
+  }
+  if (fresh) {
+    std::vector<std::pair<std::string, double>> parameters;
+    for (std::size_t k = eq.parameter_slot(0); k < eq.input_slot(0); ++k) parameters.emplace_back(names[k], values[k]);
+    std::vector<std::string> measured_names;
+    for (const auto& m : b.measured) measured_names.push_back(names[m.slot]);
+    auto o = state_observer::start(b.equations, run.run->time(), parameters, std::move(measured_names),
+                                   {b.spec.process_noise, b.spec.measurement_noise, {}});
+    if (!o) return;  // bind() started one with these options: only a model that cannot start fails here
+    run.observer = std::move(*o);
+    for (std::size_t k = eq.input_slot(0); k < states; ++k) (void)run.observer->set_input(names[k], values[k]);
+    (void)run.observer->set_states(values.subspan(states, outputs - states));
+  } else if (!run.observer->predict(run.run->time())) {
+    run.observer.reset();  // it failed; the next measurement starts another
+    return;
+  }
+  if (run.observer->update(measured)) {
+    std::vector<double> corrected(outputs - states);
+    for (std::size_t k = states; k < outputs; ++k) corrected[k - states] = run.observer->value(names[k]);
+    (void)run.run->set_states(corrected);
+    counters_->corrections.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The inputs of this time hold until the next measurement (the run has them already).
+  values = run.run->values();
+  for (std::size_t k = eq.input_slot(0); k < states; ++k) (void)run.observer->set_input(names[k], values[k]);
+}
+
 void live_simulation::run(int, const ingest::twin_readings& r) {
   const live_binding& b = *binding_;
   auto* run = static_cast<twin_run*>(r.state->get());
   const auto& samples = r.samples;
+  std::vector<double> observed;  // measured values of one time, for the observer (allocated only with one)
   // Readings that came together, taken by their time in the order sent: the inputs of one
   // time are set together, then the measured values of that time are compared.
   for (std::size_t first = 0; first < samples.size();) {
@@ -529,7 +583,15 @@ void live_simulation::run(int, const ingest::twin_readings& r) {
           if (!std::isfinite(x)) continue;
           r.derived->add(m.series, t, x * m.source.scale + m.source.offset - run->run->values()[m.slot]);
           counters_->residuals.fetch_add(1, std::memory_order_relaxed);
+          if (b.spec.observer) {
+            observed.resize(b.measured.size(), std::nan(""));
+            observed[static_cast<std::size_t>(&m - b.measured.data())] = x * m.source.scale + m.source.offset;
+          }
         }
+      }
+      if (!observed.empty()) {
+        observe(*run, observed);
+        observed.clear();
       }
       if (run->next_output_ns == t) emit(*run, r);
     }

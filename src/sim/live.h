@@ -73,7 +73,7 @@ result<live_binding> bind(live_spec spec, std::shared_ptr<const equation_model> 
 // What the live runs of one binding did, for /metrics.
 struct live_counters {
   std::string equations, model;
-  std::atomic<std::uint64_t> starts{0}, failures{0}, outputs{0}, residuals{0};
+  std::atomic<std::uint64_t> starts{0}, failures{0}, outputs{0}, residuals{0}, corrections{0};
 };
 
 // A run's inputs and parameters as a twin gives them when its run starts: constants, inputs bound
@@ -162,6 +162,8 @@ result<nlohmann::json> fit_live(const live_binding& b, const std::string& twin, 
                                 const live_fit_request& request, const history_reader& read,
                                 std::vector<std::pair<std::size_t, double>>& fitted);
 
+class state_observer;
+
 class live_simulation final : public ingest::stage {
  public:
   // `graph` is read for the twins' properties (a run's start and every refresh_ns).
@@ -178,6 +180,9 @@ class live_simulation final : public ingest::stage {
   void refresh(twin_run& run, std::string_view twin);
   // Advances the run to t, writing the virtual sensors due before it; false when it failed.
   bool advance(twin_run& run, std::int64_t t, const ingest::twin_readings& r);
+  // With spec.observer: corrects the run's states from the values measured at its time (one per
+  // binding.measured, NaN where absent) by an extended Kalman filter kept beside the run.
+  void observe(twin_run& run, std::span<const double> measured);
   // The virtual sensors at run.next_output_ns (the run stands there), and the next is due.
   void emit(twin_run& run, const ingest::twin_readings& r);
   void fail(twin_run& run, std::int64_t t, const status& why);

@@ -31,6 +31,10 @@ struct live_spec {
   // Parameters a fit may change on a live run (POST /digitaltwins/{id}/simulation/fit); each
   // a parameter of the equations not bound to a property (a property would set it back).
   std::vector<std::string> tunable;
+  // An extended Kalman filter (sim/estimate.h) corrects the run's states at each measurement;
+  // noise variances per state (per second) and per measured name; defaults otherwise.
+  bool observer = false;
+  std::vector<std::pair<std::string, double>> process_noise, measurement_noise;
   std::int64_t interval_ns = 1'000'000'000;        // virtual sensors at multiples of this
   std::int64_t resync_after_ns = 600'000'000'000;  // a longer gap between readings restarts the run
   std::int64_t refresh_ns = 60'000'000'000;        // properties are read again this often
