@@ -140,7 +140,7 @@ result<std::unique_ptr<equation_run>> equation_run::start(std::shared_ptr<const 
 }
 
 result<std::unique_ptr<equation_run>> equation_run::restore(std::shared_ptr<const equation_model> model, double t0,
-                                                             std::span<const double> values) {
+                                                            std::span<const double> values) {
   if (values.size() != model->slots_.size()) {
     return status::invalid_argument("the equation model " + model->spec_.name + " has " +
                                     std::to_string(model->slots_.size()) + " values, not " +
