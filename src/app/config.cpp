@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <set>
 
 #include "core/text.h"
@@ -99,8 +100,15 @@ bool number(checker& ck, const YAML::Node& n, std::string_view key, double min, 
     } catch (const std::exception&) {
     }
   }
-  ck.error(n.Mark(), std::string(key) + " must be a number from " + std::to_string(static_cast<long long>(min)) +
-                         " to " + std::to_string(static_cast<long long>(max)));
+  // Bounds wider than any integer the message would show mean "any finite number" (from min).
+  auto bound = [](double b) {
+    return std::abs(b) < 1e15 ? std::to_string(static_cast<long long>(b)) : std::string(b < 0 ? "-inf" : "inf");
+  };
+  if (min <= -1e15 && max >= 1e15) {
+    ck.error(n.Mark(), std::string(key) + " must be a finite number");
+  } else {
+    ck.error(n.Mark(), std::string(key) + " must be a number from " + bound(min) + " to " + bound(max));
+  }
   return false;
 }
 

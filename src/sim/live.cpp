@@ -553,13 +553,14 @@ void live_simulation::run(int, const ingest::twin_readings& r) {
       first = last;
       continue;
     }
-    for (const auto& [slot, value] : board_->take_parameters(*run->shown)) {
-      (void)run->run->set_slot(slot, value);
-      auto kept = std::find_if(run->tuned.begin(), run->tuned.end(), [&](const auto& p) { return p.first == slot; });
+    for (const auto& given : board_->take_parameters(*run->shown)) {
+      (void)run->run->set_slot(given.first, given.second);
+      auto kept =
+          std::find_if(run->tuned.begin(), run->tuned.end(), [&](const auto& p) { return p.first == given.first; });
       if (kept == run->tuned.end()) {
-        run->tuned.emplace_back(slot, value);
+        run->tuned.push_back(given);
       } else {
-        kept->second = value;
+        kept->second = given.second;
       }
     }
     if (t >= run->next_refresh_ns) {

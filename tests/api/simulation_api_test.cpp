@@ -130,7 +130,8 @@ TEST_F(simulation_api, ScenariosForkTheLiveRunsAndNeverTouchTheTwins) {
   // Against reality: the flow measured before the fork time counts; the hour after is pending.
   r = call("GET", "/scenarios/full/compare?with=reality", "viewer");
   ASSERT_EQ(r.status, 200u) << r.body;
-  for (const json& s : body(r)["series"]) {
+  json reality = body(r);
+  for (const json& s : reality["series"]) {
     if (s["name"] != "flow") continue;
     EXPECT_EQ(s["against"], "flow");
     EXPECT_EQ(s["points"], 61);  // 2025: long past

@@ -183,4 +183,20 @@ std::optional<response> twins_of_query(const twin::twin_graph& graph, const std:
   return std::nullopt;
 }
 
+std::vector<std::pair<std::int64_t, double>> numeric_points(const ts::history& history, const std::string& twin,
+                                                            const std::string& name, std::int64_t from,
+                                                            std::int64_t to) {
+  std::vector<std::pair<std::int64_t, double>> out;
+  auto b = history.read(twin, name, from, to, 1000000);
+  if (!b || b->type == ts::value_type::string) return out;
+  out.reserve(b->size());
+  for (std::size_t k = 0; k < b->size(); ++k) {
+    const double x = b->type == ts::value_type::f64   ? b->f[k]
+                     : b->type == ts::value_type::i64 ? static_cast<double>(b->i[k])
+                                                      : static_cast<double>(b->b[k]);  // boolean
+    out.emplace_back(b->t[k], x);
+  }
+  return out;
+}
+
 }  // namespace doppel::api::detail

@@ -15,6 +15,7 @@
 
 #include "api/router.h"
 #include "core/status.h"
+#include "store/timeseries/history.h"
 #include "twin/graph.h"
 
 namespace doppel::api::detail {
@@ -41,6 +42,11 @@ status find_component(const twin::twin_graph& graph, const std::string& id, cons
 // that does not parse or does not select twins, 400 bad_request beyond `max_twins`.
 std::optional<response> twins_of_query(const twin::twin_graph& graph, const std::string& query, std::uint64_t max_work,
                                        std::size_t max_twins, std::vector<std::string>& twins);
+// A numeric series' points with from <= t < to as (time, value), integers and booleans as
+// numbers; empty for a series that does not exist or holds text. At most a million points.
+std::vector<std::pair<std::int64_t, double>> numeric_points(const ts::history& history, const std::string& twin,
+                                                            const std::string& name, std::int64_t from,
+                                                            std::int64_t to);
 // `body` as a JSON response (invalid UTF-8 replaced).
 response json_response(unsigned code, const nlohmann::json& body);
 

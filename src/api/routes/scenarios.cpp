@@ -137,11 +137,7 @@ void scenario_routes::compare_scenario(route_context& c) {
   }
   if (with == "reality") {
     auto read = [this](const std::string& twin, const std::string& name, std::int64_t from, std::int64_t to) {
-      std::vector<std::pair<std::int64_t, double>> out;
-      auto b = history_.read(twin, name, from, to, 1000000);
-      if (!b || b->type != ts::value_type::f64) return out;
-      for (std::size_t k = 0; k < b->size(); ++k) out.emplace_back(b->t[k], b->f[k]);
-      return out;
+      return detail::numeric_points(history_, twin, name, from, to);
     };
     return c.send(json_response(200, sim::compare_with_reality(*a, parts_.bindings, read, parts_.now())));
   }

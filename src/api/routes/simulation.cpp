@@ -105,16 +105,7 @@ void simulation_routes::post_fit(route_context& c) {
   request.to_ns = snap ? snap->time_ns : now_();
   std::vector<double> values = snap ? snap->values : std::vector<double>();
   auto read = [this](const std::string& twin, const std::string& name, std::int64_t from, std::int64_t to) {
-    std::vector<std::pair<std::int64_t, double>> out;
-    auto b = history_.read(twin, name, from, to, 1000000);
-    if (!b) return out;
-    for (std::size_t k = 0; k < b->size(); ++k) {
-      double x = b->type == ts::value_type::f64                                         ? b->f[k]
-                 : b->type == ts::value_type::i64 || b->type == ts::value_type::boolean ? double(b->i[k])
-                                                                                        : std::nan("");
-      if (std::isfinite(x)) out.emplace_back(b->t[k], x);
-    }
-    return out;
+    return detail::numeric_points(history_, twin, name, from, to);
   };
   std::vector<std::pair<std::size_t, double>> fitted;
   auto r = sim::fit_live(*bound, id, values, request, read, fitted);
