@@ -10,6 +10,7 @@
 #include "common/temp_dir.h"
 #include "sim/fmi/cosim.h"
 #include "sim/fmi/isolated.h"
+#include "sim/fmu_csv_table.h"
 #include "sim/ode.h"
 
 // Model-exchange FMUs (tests/fmus: BouncingBallME2/3, VanDerPolME2/3) integrated by Doppel,
@@ -17,44 +18,9 @@
 namespace doppel::sim::fmi {
 namespace {
 
-std::string fmu_path(const std::string& name) { return std::string(DOPPEL_TEST_FMU_DIR) + "/" + name + ".fmu"; }
-
-struct table {
-  std::vector<std::string> names;
-  std::vector<std::vector<double>> rows;
-  std::size_t column(const std::string& name) const {
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == name) return i;
-    }
-    ADD_FAILURE() << "no column " << name;
-    return 0;
-  }
-};
-
-table parse_csv(const std::string& text) {
-  table t;
-  std::istringstream in(text);
-  std::string line;
-  bool header = true;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells(1);
-    for (char c : line) {
-      if (c == ',') {
-        cells.emplace_back();
-      } else {
-        cells.back() += c;
-      }
-    }
-    if (header) {
-      t.names = cells;
-      header = false;
-      continue;
-    }
-    auto& row = t.rows.emplace_back();
-    for (const auto& c : cells) row.push_back(std::stod(c));
-  }
-  return t;
-}
+using doppel::testing::fmu_path;
+using doppel::testing::parse_csv;
+using doppel::testing::table;
 
 struct run_result {
   status s;

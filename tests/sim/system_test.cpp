@@ -9,6 +9,7 @@
 #include "app/cli.h"
 #include "app/sim_files.h"
 #include "common/temp_dir.h"
+#include "sim/fmu_csv_table.h"
 
 // Systems of FMUs and equation models under the master algorithm, against known results.
 namespace doppel::sim {
@@ -16,44 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fmu_path(const std::string& name) { return std::string(DOPPEL_TEST_FMU_DIR) + "/" + name + ".fmu"; }
-
-struct table {
-  std::vector<std::string> names;
-  std::vector<std::vector<double>> rows;
-  std::size_t column(const std::string& name) const {
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == name) return i;
-    }
-    ADD_FAILURE() << "no column " << name;
-    return 0;
-  }
-};
-
-table parse_csv(const std::string& text) {
-  table t;
-  std::istringstream in(text);
-  std::string line;
-  bool header = true;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells(1);
-    for (char c : line) {
-      if (c == ',') {
-        cells.emplace_back();
-      } else {
-        cells.back() += c;
-      }
-    }
-    if (header) {
-      t.names = cells;
-      header = false;
-      continue;
-    }
-    auto& row = t.rows.emplace_back();
-    for (const auto& c : cells) row.push_back(std::stod(c));
-  }
-  return t;
-}
+using doppel::testing::fmu_path;
+using doppel::testing::parse_csv;
+using doppel::testing::table;
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
